@@ -1,0 +1,42 @@
+"""Sign-in for staff, and who am I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from quan.api.deps import PUBLIC, Allow, RuntimeDep
+from quan.api.schemas.staff import MePublic, TokenPublic, TokenRequest
+from quan.domain.auth import Actor, Role
+from quan.services import staff
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenPublic, dependencies=[Depends(PUBLIC)])
+def issue_token(body: TokenRequest, rt: RuntimeDep) -> TokenPublic:
+    """Exchange a staff username and password for a bearer token."""
+    settings = rt.settings
+    with rt.db.read() as tx:
+        signed = staff.sign_in(
+            tx,
+            rt.clock.now(),
+            rt.throttle,
+            rt.tokens,
+            username=body.username,
+            password=body.password,
+            max_attempts=settings.login_attempts,
+            window_seconds=settings.login_window_seconds,
+        )
+    return TokenPublic(
+        access_token=signed.access_token, role=signed.user.role, expires_at=signed.expires_at
+    )
+
+
+@router.get("/me", response_model=MePublic)
+def me(
+    actor: Annotated[Actor, Depends(Allow(*Role))],
+) -> MePublic:
+    """The signed-in caller."""
+    return MePublic(kind=actor.kind, id=actor.id, role=actor.role, issuer_id=actor.issuer_id)

@@ -1,0 +1,120 @@
+"""Settings from ``QUAN_*`` environment variables, with zero-configuration embedded defaults.
+
+In the embedded default (``QUAN_ENV=development``) Quan needs nothing installed: the database is a
+SQLite file under ``./var/`` and missing secrets are generated once into ``./var/secrets.json``
+(mode 0600) so that tokens stay valid across restarts. With ``QUAN_ENV=production`` every secret
+must be given and must not be a known default; otherwise the service refuses to start.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The secrets Quan signs, encrypts and hashes with. Each is 32 random bytes, base64-encoded.
+SECRET_NAMES = ("secret_key", "pii_key", "log_signing_key")
+
+# Values that must never be accepted in production (copied from examples and docs).
+KNOWN_DEFAULTS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "test"})
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUAN_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file var/quan.db"
+    )
+    redis_url: str | None = None
+    db_pool_size: int = 10
+    secret_key: SecretStr | None = None  # signs bearer tokens
+    pii_key: SecretStr | None = None  # encrypts and hashes personal data
+    log_signing_key: SecretStr | None = None  # Ed25519 seed of the transparency log
+    # Contributions and returns above this many fen need a second person's approval.
+    approval_threshold_fen: int = Field(default=100_000_000, ge=0)  # ¥1,000,000
+    token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+    # Failed sign-ins allowed per username in the throttle window before 429.
+    login_attempts: int = Field(default=10, gt=0)
+    login_window_seconds: int = Field(default=900, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'quan.db').as_posix()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def secret_bytes(self, name: str) -> bytes:
+        value: SecretStr | None = getattr(self, name)
+        if value is None:
+            raise ConfigError(f"QUAN_{name.upper()} is not set")
+        raw = value.get_secret_value()
+        try:
+            decoded = base64.b64decode(raw, validate=True)
+        except ValueError:
+            decoded = raw.encode()
+        return decoded
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, fill embedded secrets, and refuse unsafe production configuration."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.is_production:
+        _refuse_weak_secrets(settings)
+        if settings.database_url is None:
+            raise ConfigError("QUAN_DATABASE_URL must be set in production")
+        return settings
+    missing = [n for n in SECRET_NAMES if getattr(settings, n) is None]
+    if missing:
+        stored = _embedded_secrets(settings.var_dir)
+        settings = settings.model_copy(update={n: SecretStr(stored[n]) for n in missing})
+    return settings
+
+
+def _refuse_weak_secrets(settings: Settings) -> None:
+    problems = []
+    for name in SECRET_NAMES:
+        value: SecretStr | None = getattr(settings, name)
+        if value is None:
+            problems.append(f"QUAN_{name.upper()} is not set")
+        elif value.get_secret_value().strip().lower() in KNOWN_DEFAULTS:
+            problems.append(f"QUAN_{name.upper()} is a known default value")
+        elif len(settings.secret_bytes(name)) < 32:
+            problems.append(f"QUAN_{name.upper()} must hold at least 32 bytes (base64)")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+def _embedded_secrets(var_dir: Path) -> dict[str, str]:
+    """Secrets generated once for the embedded mode, kept in var/secrets.json (0600)."""
+    path = var_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    if all(n in stored for n in SECRET_NAMES):
+        return stored
+    for name in SECRET_NAMES:
+        stored.setdefault(name, base64.b64encode(secrets.token_bytes(32)).decode())
+    var_dir.mkdir(parents=True, exist_ok=True)
+    # Create with 0600 from the start so the secrets are never world-readable, even briefly.
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(stored, f, indent=2)
+    os.replace(tmp, path)
+    return stored

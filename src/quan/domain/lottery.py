@@ -1,0 +1,339 @@
+"""The verifiable lottery ``quan-lottery-v1`` (摇号): commitment, pseudonyms, scores and the draw.
+
+This module is the normative algorithm of ``docs/api.md`` in code; anyone holding the published
+registrant list, the pools and the revealed seed can rerun :func:`draw` (or :func:`verify_draw`)
+and must get the same winners.
+
+1. ``commitment = hex(SHA-256(seed))`` is published before registration closes; seed = 32 bytes.
+2. A registrant is ``(pseudonym, tickets)``; ``pseudonym = hex(HMAC-SHA256(program key,
+   citizen id)[:16])``. ``registrants_digest`` = hex(SHA-256 of ``pseudonym,tickets\\n`` lines
+   sorted by pseudonym).
+3. ``score = min over j < tickets of SHA-256(seed ‖ pseudonym ASCII ‖ j as 4-byte big-endian)``,
+   read as a 256-bit big-endian integer.
+4. Each pool's winners are its k smallest scores, ties broken by the smaller pseudonym. Reserved
+   pools are drawn first, among their members, in the order given; whoever is not drawn there
+   joins the general pool.
+
+Two points the API text leaves open are fixed here: a registrant who belongs to several reserved
+pools competes in each in turn until drawn (so nobody wins twice), and pool members who did not
+register are ignored. Unused reserved places are reported (``PoolResult.unfilled``), not moved:
+releasing them to the general pool is a batch rule decided before the draw.
+
+Each pseudonym must appear once in the list. :func:`registrants_digest` (computed when
+registration closes) refuses duplicates; :func:`draw` does not spend a pass over millions of
+entries on it, but refuses a list in which a duplicate would be drawn twice or sits in a reserved
+pool. Malformed input raises ``INVALID_LOTTERY_INPUT`` with a ``reason``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from math import isqrt
+from typing import NamedTuple
+
+from quan.domain.errors import Kind, QuanError, define
+
+ALGORITHM = "quan-lottery-v1"
+SEED_BYTES = 32
+MIN_PROGRAM_KEY_BYTES = 16
+
+INVALID_LOTTERY_INPUT = define(
+    "INVALID_LOTTERY_INPUT",
+    Kind.INVALID,
+    zh="摇号数据不符合算法要求",
+    en="The lottery data does not meet the algorithm's requirements",
+)
+
+_sha256 = hashlib.sha256
+_TICKET_0 = (0).to_bytes(4, "big")
+_DIGEST_BYTES = 32
+
+
+class Registrant(NamedTuple):
+    """One line of the public registrant list.
+
+    A named tuple rather than a dataclass: a draw may hold ten million of them, and database rows
+    arrive as tuples already.
+    """
+
+    pseudonym: str
+    tickets: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """Places to draw: ``members=None`` is the general pool, otherwise a reserved pool."""
+
+    name: str
+    k: int
+    members: frozenset[str] | None = None
+
+    @property
+    def is_reserved(self) -> bool:
+        return self.members is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolResult:
+    name: str
+    k: int
+    winners: tuple[str, ...]  # pseudonyms, best score first
+
+    @property
+    def unfilled(self) -> int:
+        return self.k - len(self.winners)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawResult:
+    algorithm: str
+    commitment: str
+    pools: tuple[PoolResult, ...]  # in drawing order: reserved pools, then the general pool
+
+    def winners(self, pool: str) -> tuple[str, ...]:
+        for result in self.pools:
+            if result.name == pool:
+                return result.winners
+        raise KeyError(pool)
+
+    @property
+    def all_winners(self) -> frozenset[str]:
+        return frozenset(p for result in self.pools for p in result.winners)
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One way the published outcome differs from the recomputed one.
+
+    ``what`` is ``commitment``, ``registrants_digest``, ``winner`` (then ``expected`` is a
+    pseudonym that should have won and ``published`` is None, or the other way round) or ``pool``
+    (a pool published but not drawn, or drawn but not published).
+    """
+
+    what: str
+    pool: str | None
+    expected: str | None
+    published: str | None
+
+
+def commitment(seed: bytes) -> str:
+    _check_seed(seed)
+    return _sha256(seed).hexdigest()
+
+
+def pseudonym(program_key: bytes, citizen_id: str) -> str:
+    # Citizen ids come from a small space (resident ID numbers can be enumerated), so a short
+    # key would let anyone reverse the public list; refuse one rather than publish it.
+    if len(program_key) < MIN_PROGRAM_KEY_BYTES:
+        raise ValueError(f"the program key must have at least {MIN_PROGRAM_KEY_BYTES} bytes")
+    mac = hmac.new(program_key, citizen_id.encode("utf-8"), hashlib.sha256).digest()
+    return mac[:16].hex()
+
+
+def registrants_digest(entries: Sequence[Registrant]) -> str:
+    ordered = sorted(entries, key=lambda r: r.pseudonym)
+    for before, after in pairwise(ordered):
+        if before.pseudonym == after.pseudonym:
+            raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
+    for entry in ordered:
+        _check_registrant(entry)
+    text = "".join(f"{p},{t}\n" for p, t in ordered)
+    return _sha256(text.encode("ascii")).hexdigest()
+
+
+def score(seed: bytes, pseudonym: str, tickets: int) -> int:
+    _check_seed(seed)
+    _check_registrant(Registrant(pseudonym, tickets))
+    return int.from_bytes(_score_digest(seed, pseudonym.encode("ascii"), tickets), "big")
+
+
+def draw(seed: bytes, registrants: Sequence[Registrant], pools: Sequence[Pool]) -> DrawResult:
+    """Draw every pool; reserved pools first in the given order, then the general pool."""
+    _check_seed(seed)
+    _check_pools(pools)
+    reserved = [pool for pool in pools if pool.members is not None]
+    general = [pool for pool in pools if pool.members is None]
+    drawn: set[str] = set()
+    results: list[PoolResult] = []
+    if reserved:
+        union: set[str] = set()
+        for pool in reserved:
+            union.update(pool.members or ())
+        tickets_of: dict[str, int] = {}
+        for name, tickets in registrants:
+            if name in union:
+                if name in tickets_of:
+                    raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
+                tickets_of[name] = tickets
+        for pool in reserved:
+            entrants = [
+                Registrant(p, tickets_of[p])
+                for p in pool.members or ()
+                if p in tickets_of and p not in drawn
+            ]
+            winners = _smallest(seed, entrants, pool.k, frozenset(), _ACCEPT_ALL)
+            drawn.update(winners)
+            results.append(PoolResult(pool.name, pool.k, winners))
+    for pool in general:
+        excluded = frozenset(drawn)
+        winners = _smallest(
+            seed,
+            registrants,
+            pool.k,
+            excluded,
+            _first_guess(pool.k, len(registrants) - len(excluded)),
+        )
+        if len(winners) < min(pool.k, len(registrants) - len(excluded)):
+            # The guess admitted too few (improbable: about 6 standard deviations); rescan fully.
+            winners = _smallest(seed, registrants, pool.k, excluded, _ACCEPT_ALL)
+        results.append(PoolResult(pool.name, pool.k, winners))
+    return DrawResult(ALGORITHM, _sha256(seed).hexdigest(), tuple(results))
+
+
+def verify_draw(
+    published_commitment: str,
+    seed: bytes,
+    registrants: Sequence[Registrant],
+    pools: Sequence[Pool],
+    published_winners: Mapping[str, Sequence[str]],
+    published_registrants_digest: str | None = None,
+) -> list[Mismatch]:
+    """Recompute a draw from public data; an empty list means the published outcome is right.
+
+    Winners are compared per pool as sets: who won is the claim, not the order it is listed in.
+    """
+    mismatches: list[Mismatch] = []
+    expected_commitment = commitment(seed)
+    if published_commitment.lower() != expected_commitment:
+        mismatches.append(Mismatch("commitment", None, expected_commitment, published_commitment))
+    if published_registrants_digest is not None:
+        expected_digest = registrants_digest(registrants)
+        if published_registrants_digest.lower() != expected_digest:
+            mismatches.append(
+                Mismatch("registrants_digest", None, expected_digest, published_registrants_digest)
+            )
+    result = draw(seed, registrants, pools)
+    for pool in result.pools:
+        if pool.name not in published_winners:
+            mismatches.append(Mismatch("pool", pool.name, pool.name, None))
+        published = set(published_winners.get(pool.name, ()))
+        expected = set(pool.winners)
+        mismatches.extend(
+            Mismatch("winner", pool.name, p, None) for p in sorted(expected - published)
+        )
+        mismatches.extend(
+            Mismatch("winner", pool.name, None, p) for p in sorted(published - expected)
+        )
+    drawn_names = {pool.name for pool in result.pools}
+    mismatches.extend(
+        Mismatch("pool", name, None, name)
+        for name in sorted(published_winners)
+        if name not in drawn_names
+    )
+    return mismatches
+
+
+# The selection below is the hot path (10 million registrants must draw in seconds). Keys are
+# ``digest ‖ pseudonym`` bytes: since every digest is 32 bytes, comparing keys as bytes orders by
+# score (big-endian bytes order like the integers) and then by pseudonym, which is the rule.
+# Bytes are not tracked by the garbage collector, unlike tuples, which matters at this size.
+
+_ACCEPT_ALL = b"\xff" * _DIGEST_BYTES
+
+
+def _first_guess(k: int, entrants: int) -> bytes:
+    """A score bound that about k + 6√k + 64 entrants fall under.
+
+    A registrant with t tickets falls under a bound at least as often as one with a single ticket
+    (whose score is uniform), so at least k entrants fall under it unless chance is ~6 standard
+    deviations off; :func:`draw` then rescans. Only speed depends on the guess, never the result.
+    """
+    if entrants <= 0 or k <= 0:
+        return _ACCEPT_ALL
+    bound = ((k + 6 * isqrt(k) + 64) << (8 * _DIGEST_BYTES)) // entrants
+    if bound >= 1 << (8 * _DIGEST_BYTES):
+        return _ACCEPT_ALL
+    return bound.to_bytes(_DIGEST_BYTES, "big")
+
+
+def _smallest(
+    seed: bytes,
+    registrants: Sequence[Registrant],
+    k: int,
+    excluded: frozenset[str],
+    bound: bytes,
+) -> tuple[str, ...]:
+    """The pseudonyms of the k best keys among registrants not excluded whose digest <= bound.
+
+    The bound only ever tightens to the k-th best digest seen so far. Entrants strictly above it
+    already have k better entrants; entrants equal to it are kept, since the pseudonym may win
+    the tie.
+    """
+    if k <= 0:
+        return ()
+    sha256 = _sha256
+    ticket_0 = _TICKET_0
+    limit = 2 * k + 1024  # bounds memory when many tickets push many entrants under the guess
+    keys: list[bytes] = []
+    append = keys.append
+    try:
+        for name, tickets in registrants:
+            raw = name.encode("ascii")
+            if tickets == 1:
+                digest = sha256(seed + raw + ticket_0).digest()
+            else:
+                _check_tickets(name, tickets)
+                digest = _score_digest(seed, raw, tickets)
+            if digest <= bound and name not in excluded:
+                append(digest + raw)
+                if len(keys) > limit:
+                    keys.sort()
+                    del keys[k:]
+                    bound = keys[-1][:_DIGEST_BYTES]
+    except UnicodeEncodeError:
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="pseudonym") from None
+    keys.sort()
+    winners = tuple(key[_DIGEST_BYTES:].decode("ascii") for key in keys[:k])
+    if len(set(winners)) != len(winners):
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
+    return winners
+
+
+def _score_digest(seed: bytes, raw_pseudonym: bytes, tickets: int) -> bytes:
+    prefix = seed + raw_pseudonym
+    return min(_sha256(prefix + j.to_bytes(4, "big")).digest() for j in range(tickets))
+
+
+def _check_seed(seed: bytes) -> None:
+    if len(seed) != SEED_BYTES:
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="seed", expected_bytes=SEED_BYTES)
+
+
+def _check_registrant(entry: Registrant) -> None:
+    name = entry.pseudonym
+    # Any printable ASCII without a comma keeps the ``pseudonym,tickets`` lines unambiguous; how
+    # pseudonyms are made (hex of an HMAC) is :func:`pseudonym`'s business, not the draw's.
+    if not name or not name.isascii() or not name.isprintable() or "," in name:
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="pseudonym")
+    _check_tickets(name, entry.tickets)
+
+
+def _check_tickets(name: str, tickets: int) -> None:
+    # j is written in 4 bytes, so a registrant can hold at most 2**32 tickets.
+    if not 1 <= tickets <= 1 << 32:
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="tickets", pseudonym=name)
+
+
+def _check_pools(pools: Sequence[Pool]) -> None:
+    names = [pool.name for pool in pools]
+    if len(set(names)) != len(names):
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pool")
+    if sum(1 for pool in pools if pool.members is None) > 1:
+        raise QuanError(INVALID_LOTTERY_INPUT, reason="several_general_pools")
+    for pool in pools:
+        if pool.k < 0:
+            raise QuanError(INVALID_LOTTERY_INPUT, reason="pool_size", pool=pool.name)

@@ -1,0 +1,1 @@
+"""Scheduled work (batch opening, expiry, settlement, log sequencing...) and its leases."""

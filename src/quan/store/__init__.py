@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, queries per aggregate, engines and migrations."""

@@ -1,0 +1,114 @@
+"""Engines and transactions: one code path over SQLite (embedded) and PostgreSQL (production).
+
+``Database.write()`` opens a write transaction; on SQLite it starts with ``BEGIN IMMEDIATE`` so
+that the write lock is taken up front: two writers never both read and then fail to upgrade
+(which SQLite answers with SQLITE_BUSY at once, bypassing the busy timeout). ``Database.read()``
+opens a read transaction that sees one consistent snapshot (WAL snapshot on SQLite, REPEATABLE
+READ on PostgreSQL), which is what whole-database checks such as ``quan ledger check`` need.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",  # readers never block the writer
+    "PRAGMA synchronous=FULL",  # money: a committed transaction survives power loss
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=15000",  # wait for the write lock instead of failing at once
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",  # 64 MiB page cache
+)
+
+
+def normalize_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` URLs operators have and use psycopg 3 for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """An engine plus the two kinds of transaction the services use."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, schema: str | None = None) -> None:
+        self.url = normalize_url(url)
+        self.schema = schema
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = self._sqlite_engine(parsed.database)
+        elif self.dialect == "postgresql":
+            connect_args: dict[str, Any] = {}
+            if schema:
+                # Tests give every run its own schema; production uses the default search path.
+                connect_args["options"] = f"-csearch_path={schema}"
+            self.engine = create_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=connect_args,
+            )
+        else:
+            raise ValueError(f"unsupported database: {self.dialect}")
+
+    @staticmethod
+    def _sqlite_engine(path: str | None) -> Engine:
+        if not path or path == ":memory:":
+            raise ValueError("Quan needs a SQLite file, not an in-memory database")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            f"sqlite:///{path}",
+            connect_args={"check_same_thread": False, "timeout": 15},
+            pool_size=20,
+            max_overflow=20,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+            # Let SQLAlchemy's begin event decide how a transaction starts (see _on_begin).
+            dbapi_conn.isolation_level = None
+            for pragma in SQLITE_PRAGMAS:
+                dbapi_conn.execute(pragma)
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get("quan_write", True):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(quan_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction over one consistent snapshot."""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn = conn.execution_options(quan_write=False)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
