@@ -32,7 +32,7 @@ from quan.services import issuers, staff
 from quan.services.runtime import Runtime
 from quan.store.db import Database
 from quan.store.migrate import upgrade
-from quan.store.tables import metadata
+from quan.store.schema import metadata
 
 POSTGRES_URL = os.environ.get("QUAN_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("QUAN_TEST_REDIS_URL")

@@ -32,7 +32,8 @@ INVALID_USCC = define(
 
 REASONS = ("format", "region", "check_digit")
 
-# The index of a symbol is its value in the check computation (A=10 … Y=30).
+# The index of a symbol is its value in the check computation (A=10 … Y=30). All 21 letters
+# other than I, O, Z, S, V are used, M (21) included: 91350100M000100Y43 is a real code.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # 3**i mod 31

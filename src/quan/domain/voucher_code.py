@@ -1,17 +1,17 @@
 """Human-typable voucher codes: how they are made, read back and checked.
 
 A code is 16 symbols of Crockford base32 (``0-9 A-Z`` without ``I L O U``) shown in four groups of
-four, ``7K3M-Q9XD-2HVB-T4NC``: 15 random symbols (75 bits) and a final check symbol. The code is
+four, ``7K3M-Q9XD-2HVB-T4NW``: 15 random symbols (75 bits) and a final check symbol. The code is
 what a cashier or an agent types when the QR cannot be scanned, so reading is forgiving (case,
 spaces, dashes, ``O`` for ``0``, ``I``/``L`` for ``1``) and the check symbol catches the slips
 people make before a database is asked.
 
 Check symbol: the Damm algorithm over the totally anti-symmetric quasigroup ``x ∘ y = α·x + y`` in
-GF(32) (α a primitive element). Unrolled, a code is valid when ``Σ α^(15-i)·s_i = 0``. Because α
-is not 0 or 1 and has order 31, this detects every single-symbol error, every transposition of two
-symbols up to 30 apart (adjacent ones included) and every twin error (``aa``→``bb``). ISO 7064
-MOD 37-2 was not chosen because its check character ranges over 37 values (``*`` and letters
-outside base32), which would not fit the alphabet.
+GF(32), α a primitive element. Unrolled, a code is valid when ``Σ α^(15-i)·s_i = 0``. Because α
+is neither 0 nor 1 and has order 31, this detects every single-symbol error, every transposition
+of two different symbols anywhere in the code (α^i ≠ α^j for distinct places) and every twin
+error (``aa``→``bb``, as α + 1 ≠ 0). ISO 7064 MOD 37-2 was not chosen: its check character ranges
+over 37 values (``*`` and letters outside base32), which do not fit the alphabet.
 """
 
 from __future__ import annotations

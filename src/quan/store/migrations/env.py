@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from quan.store.tables import metadata
+from quan.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
