@@ -69,6 +69,19 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with production cost makes every signed-in test slow; the mechanism is the same."""
+    from argon2 import PasswordHasher
+
+    from quan.services import staff as staff_module
+
+    original = staff_module._hasher
+    staff_module._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    staff_module._hasher = original
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

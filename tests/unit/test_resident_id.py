@@ -163,7 +163,8 @@ def test_refusal_is_an_invalid_input_error_that_does_not_carry_the_number() -> N
     assert error.kind is Kind.INVALID
     assert "110105194912310021" not in str(error)
     assert "110105194912310021" not in repr(error.params)
-    assert error.message("zh") and error.message("en")
+    assert error.message("zh") == "居民身份证号码无效，请核对后重新输入"
+    assert "resident ID number is not valid" in error.message("en")
 
 
 def test_mask_keeps_the_first_three_and_last_two_characters() -> None:

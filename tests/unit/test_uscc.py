@@ -143,7 +143,8 @@ def test_refusal_is_an_invalid_input_error_with_messages() -> None:
         parse_uscc("91350100M000100Y44")
     assert caught.value.code == "INVALID_USCC"
     assert caught.value.kind is Kind.INVALID
-    assert caught.value.message("zh") and caught.value.message("en")
+    assert caught.value.message("zh") == "统一社会信用代码无效，请核对后重新输入"
+    assert "Unified Social Credit Code is not valid" in caught.value.message("en")
 
 
 def test_check_character_needs_seventeen_symbols_of_the_alphabet() -> None:
@@ -155,7 +156,10 @@ def test_check_character_needs_seventeen_symbols_of_the_alphabet() -> None:
 
 symbols = st.sampled_from(ALPHABET)
 bodies = st.tuples(
-    symbols, symbols, st.text("0123456789", min_size=6, max_size=6), st.text(ALPHABET, min_size=9, max_size=9)
+    symbols,
+    symbols,
+    st.text("0123456789", min_size=6, max_size=6),
+    st.text(ALPHABET, min_size=9, max_size=9),
 ).map("".join)
 
 

@@ -64,6 +64,17 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+ROUTE_MODULES = (auth, admin, programs, funding, events, system)
+
+
+def api_routers(settings: Settings) -> list[APIRouter]:
+    """Every router mounted under ``/api/v1`` (the auth test walks these)."""
+    routers = [module.router for module in ROUTE_MODULES]
+    if settings.env != "production":
+        routers.append(system.dev_router)
+    return routers
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime.build(settings)
@@ -79,10 +90,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, admin, programs, funding, events, system):
-        api.include_router(module.router)
-    if settings.env != "production":
-        api.include_router(system.dev_router)
+    for router in api_routers(settings):
+        api.include_router(router)
     app.include_router(api)
     app.include_router(pages.router)
     app.add_middleware(BodyLimit)

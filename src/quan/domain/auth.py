@@ -22,6 +22,17 @@ class Role(StrEnum):
 
 STAFF_ROLES = frozenset(Role)
 
+
+class PartnerRole(StrEnum):
+    """Principals of a merchant, signed in with API keys and bound to that merchant
+    (``Actor.merchant_id``): its owner manages terminals and reads its records; a terminal
+    (cashier device) redeems. Kept apart from :class:`Role`, which is what a staff account can be.
+    """
+
+    MERCHANT = "merchant"
+    TERMINAL = "terminal"
+
+
 OTHER_ISSUER = define(
     "OTHER_ISSUER",
     Kind.FORBIDDEN,
@@ -38,6 +49,7 @@ class Actor:
     id: str
     role: str
     issuer_id: str | None = None
+    merchant_id: str | None = None  # merchant owners and terminals act only for this merchant
 
     @property
     def label(self) -> str:

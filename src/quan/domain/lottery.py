@@ -48,7 +48,8 @@ INVALID_LOTTERY_INPUT = define(
     en="The lottery data does not meet the algorithm's requirements",
 )
 
-_sha256 = hashlib.sha256
+# Scores only; tests swap it for a colliding hash to exercise ties, which SHA-256 never produces.
+_score_hash = hashlib.sha256
 _TICKET_0 = (0).to_bytes(4, "big")
 _DIGEST_BYTES = 32
 
@@ -122,7 +123,7 @@ class Mismatch:
 
 def commitment(seed: bytes) -> str:
     _check_seed(seed)
-    return _sha256(seed).hexdigest()
+    return hashlib.sha256(seed).hexdigest()
 
 
 def pseudonym(program_key: bytes, citizen_id: str) -> str:
@@ -142,7 +143,7 @@ def registrants_digest(entries: Sequence[Registrant]) -> str:
     for entry in ordered:
         _check_registrant(entry)
     text = "".join(f"{p},{t}\n" for p, t in ordered)
-    return _sha256(text.encode("ascii")).hexdigest()
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def score(seed: bytes, pseudonym: str, tickets: int) -> int:
@@ -156,42 +157,45 @@ def draw(seed: bytes, registrants: Sequence[Registrant], pools: Sequence[Pool]) 
     _check_seed(seed)
     _check_pools(pools)
     reserved = [pool for pool in pools if pool.members is not None]
-    general = [pool for pool in pools if pool.members is None]
+    general = next((pool for pool in pools if pool.members is None), None)
+    members: set[str] = set()
+    for pool in reserved:
+        members.update(pool.members or ())
+    # At most this many registrants leave the general pool as reserved winners.
+    leaving = min(sum(pool.k for pool in reserved), len(members))
+    general_k = general.k if general is not None else 0
+    scan = _scan(
+        seed,
+        registrants,
+        keep=general_k + leaving,
+        bound=_first_guess(general_k, len(registrants), leaving),
+        members=frozenset(members),
+    )
     drawn: set[str] = set()
     results: list[PoolResult] = []
-    if reserved:
-        union: set[str] = set()
-        for pool in reserved:
-            union.update(pool.members or ())
-        tickets_of: dict[str, int] = {}
-        for name, tickets in registrants:
-            if name in union:
-                if name in tickets_of:
-                    raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
-                tickets_of[name] = tickets
-        for pool in reserved:
-            entrants = [
-                Registrant(p, tickets_of[p])
-                for p in pool.members or ()
-                if p in tickets_of and p not in drawn
-            ]
-            winners = _smallest(seed, entrants, pool.k, frozenset(), _ACCEPT_ALL)
-            drawn.update(winners)
-            results.append(PoolResult(pool.name, pool.k, winners))
-    for pool in general:
-        excluded = frozenset(drawn)
-        winners = _smallest(
-            seed,
-            registrants,
-            pool.k,
-            excluded,
-            _first_guess(pool.k, len(registrants) - len(excluded)),
-        )
-        if len(winners) < min(pool.k, len(registrants) - len(excluded)):
-            # The guess admitted too few (improbable: about 6 standard deviations); rescan fully.
-            winners = _smallest(seed, registrants, pool.k, excluded, _ACCEPT_ALL)
+    for pool in reserved:
+        entrants = [
+            scan.member_keys[p]
+            for p in pool.members or ()
+            if p in scan.member_keys and p not in drawn
+        ]
+        winners = _best(entrants, pool.k, drawn)
+        drawn.update(winners)
         results.append(PoolResult(pool.name, pool.k, winners))
-    return DrawResult(ALGORITHM, _sha256(seed).hexdigest(), tuple(results))
+    if general is not None:
+        winners = _best(scan.keys, general_k, drawn)
+        if len(winners) < min(general_k, len(registrants) - len(drawn)):
+            # The guess admitted too few (about 6 standard deviations off): scan again, keeping all.
+            rescan = _scan(
+                seed,
+                registrants,
+                keep=general_k + len(drawn),
+                bound=_ACCEPT_ALL,
+                members=frozenset(),
+            )
+            winners = _best(rescan.keys, general_k, drawn)
+        results.append(PoolResult(general.name, general_k, winners))
+    return DrawResult(ALGORITHM, commitment(seed), tuple(results))
 
 
 def verify_draw(
@@ -237,49 +241,64 @@ def verify_draw(
     return mismatches
 
 
-# The selection below is the hot path (10 million registrants must draw in seconds). Keys are
-# ``digest ‖ pseudonym`` bytes: since every digest is 32 bytes, comparing keys as bytes orders by
-# score (big-endian bytes order like the integers) and then by pseudonym, which is the rule.
-# Bytes are not tracked by the garbage collector, unlike tuples, which matters at this size.
+# The scan below is the hot path (10 million registrants must draw in seconds): one pass computes
+# every score once. Keys are ``digest ‖ pseudonym`` bytes: since every digest is 32 bytes,
+# comparing keys as bytes orders by score (big-endian bytes order like the integers) and then by
+# pseudonym, which is the rule. Bytes are not tracked by the garbage collector, unlike tuples,
+# which matters at this size.
 
 _ACCEPT_ALL = b"\xff" * _DIGEST_BYTES
+_ACCEPT_NONE = b""  # every digest compares greater than the empty bytes
 
 
-def _first_guess(k: int, entrants: int) -> bytes:
-    """A score bound that about k + 6√k + 64 entrants fall under.
+@dataclass(slots=True)
+class _Scan:
+    keys: list[bytes]  # the best keys under the bound: enough to draw the general pool
+    member_keys: dict[str, bytes]  # every reserved pool member's key
+
+
+def _first_guess(k: int, registrants: int, leaving: int) -> bytes:
+    """A score bound that about k + leaving (+ 6 standard deviations) registrants fall under.
 
     A registrant with t tickets falls under a bound at least as often as one with a single ticket
-    (whose score is uniform), so at least k entrants fall under it unless chance is ~6 standard
-    deviations off; :func:`draw` then rescans. Only speed depends on the guess, never the result.
+    (whose score is uniform). Reserved winners (at most ``leaving``) are counted in full because
+    they are biased towards low scores: all of them may sit under the bound. So at least k
+    general entrants fall under it unless chance is ~6 standard deviations off; :func:`draw` then
+    rescans. Only speed depends on the guess, never the result.
     """
-    if entrants <= 0 or k <= 0:
+    if k <= 0:
+        return _ACCEPT_NONE
+    wanted = k + leaving
+    if wanted >= registrants:
         return _ACCEPT_ALL
-    bound = ((k + 6 * isqrt(k) + 64) << (8 * _DIGEST_BYTES)) // entrants
+    bound = ((wanted + 6 * isqrt(wanted) + 64) << (8 * _DIGEST_BYTES)) // registrants
     if bound >= 1 << (8 * _DIGEST_BYTES):
         return _ACCEPT_ALL
     return bound.to_bytes(_DIGEST_BYTES, "big")
 
 
-def _smallest(
+def _scan(
     seed: bytes,
     registrants: Sequence[Registrant],
-    k: int,
-    excluded: frozenset[str],
+    *,
+    keep: int,
     bound: bytes,
-) -> tuple[str, ...]:
-    """The pseudonyms of the k best keys among registrants not excluded whose digest <= bound.
+    members: frozenset[str],
+) -> _Scan:
+    """Score everyone once; keep the keys whose digest <= bound, and every member's key.
 
-    The bound only ever tightens to the k-th best digest seen so far. Entrants strictly above it
-    already have k better entrants; entrants equal to it are kept, since the pseudonym may win
-    the tie.
+    The bound only ever tightens, to the keep-th best digest seen so far: whoever is strictly
+    above it already has ``keep`` better entrants, enough for k winners even after the reserved
+    winners leave. Entrants equal to it are kept, since their pseudonym may win the tie.
     """
-    if k <= 0:
-        return ()
-    sha256 = _sha256
+    if keep <= 0:
+        bound = _ACCEPT_NONE
+    sha256 = _score_hash
     ticket_0 = _TICKET_0
-    limit = 2 * k + 1024  # bounds memory when many tickets push many entrants under the guess
+    limit = 2 * keep + 1024  # bounds memory when many tickets push many entrants under the guess
     keys: list[bytes] = []
-    append = keys.append
+    member_keys: dict[str, bytes] = {}
+    any_members = bool(members)
     try:
         for name, tickets in registrants:
             raw = name.encode("ascii")
@@ -288,24 +307,42 @@ def _smallest(
             else:
                 _check_tickets(name, tickets)
                 digest = _score_digest(seed, raw, tickets)
-            if digest <= bound and name not in excluded:
-                append(digest + raw)
+            if digest <= bound:
+                keys.append(digest + raw)
                 if len(keys) > limit:
                     keys.sort()
-                    del keys[k:]
+                    del keys[keep:]
                     bound = keys[-1][:_DIGEST_BYTES]
+            if any_members and name in members:
+                if name in member_keys:
+                    raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
+                member_keys[name] = digest + raw
     except UnicodeEncodeError:
         raise QuanError(INVALID_LOTTERY_INPUT, reason="pseudonym") from None
+    return _Scan(keys, member_keys)
+
+
+def _best(keys: list[bytes], k: int, drawn: set[str]) -> tuple[str, ...]:
+    """The pseudonyms of the k best keys, skipping those already drawn (sorts ``keys``)."""
     keys.sort()
-    winners = tuple(key[_DIGEST_BYTES:].decode("ascii") for key in keys[:k])
-    if len(set(winners)) != len(winners):
-        raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
-    return winners
+    winners: list[str] = []
+    taken: set[str] = set()
+    for key in keys:
+        if len(winners) >= k:
+            break
+        name = key[_DIGEST_BYTES:].decode("ascii")
+        if name in drawn:
+            continue
+        if name in taken:
+            raise QuanError(INVALID_LOTTERY_INPUT, reason="duplicate_pseudonym")
+        taken.add(name)
+        winners.append(name)
+    return tuple(winners)
 
 
 def _score_digest(seed: bytes, raw_pseudonym: bytes, tickets: int) -> bytes:
     prefix = seed + raw_pseudonym
-    return min(_sha256(prefix + j.to_bytes(4, "big")).digest() for j in range(tickets))
+    return min(_score_hash(prefix + j.to_bytes(4, "big")).digest() for j in range(tickets))
 
 
 def _check_seed(seed: bytes) -> None:

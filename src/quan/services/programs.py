@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -66,8 +66,9 @@ def create_program(tx: Connection, now: datetime, actor: Actor, cmd: NewProgram)
         name=cmd.name,
         description=cmd.description,
         timezone=cmd.timezone,
-        starts_at=cmd.starts_at,
-        ends_at=cmd.ends_at,
+        # Stored and answered in UTC; rules read them in the program's own time zone.
+        starts_at=cmd.starts_at.astimezone(UTC),
+        ends_at=cmd.ends_at.astimezone(UTC),
         status=ProgramStatus.DRAFT,
         created_at=now,
         updated_at=now,

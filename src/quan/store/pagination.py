@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,12 +28,18 @@ def encode_cursor(last_id: Any) -> str:
     return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
 
 
+_LAST_ID = re.compile(r"^(?:[a-z]+_[0-9a-z]{26}|[0-9]{1,19})$")
+
+
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        last_id = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise QuanError(INVALID_CURSOR) from exc
+    if not _LAST_ID.match(last_id):
+        raise QuanError(INVALID_CURSOR)
+    return last_id
 
 
 def page(

@@ -6,7 +6,9 @@ tests and checks see every table.
 
 from __future__ import annotations
 
-from quan.store import tables
+import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
+import quan.store.log_tables  # noqa: F401  (transparency log tables)
+from quan.store import merchant_tables, tables
 from quan.store.tables import metadata
 
-__all__ = ["metadata", "tables"]
+__all__ = ["merchant_tables", "metadata", "tables"]

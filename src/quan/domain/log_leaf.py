@@ -1,0 +1,204 @@
+"""What one transparency-log entry is: the leaf bytes of an event, and the personal-data guard.
+
+A leaf is the event as canonical JSON (sorted keys, no insignificant whitespace, UTF-8; see
+:mod:`quan.domain.canonical`), format version 1::
+
+    {"actor": "staff:usr_…", "event_id": 42, "occurred_at": "2026-11-25T02:00:00.000000Z",
+     "payload": {…}, "program_id": "prg_…" | null, "subject": {"id": "prg_…", "type": "program"},
+     "type": "program.created", "v": 1}
+
+``occurred_at`` is UTC with exactly six fractional digits and a ``Z``, so both databases give the
+same bytes. The leaf is a pure function of the event row and the pseudonym key, which is what lets
+the server recompute it from the append-only ``events`` table and lets the log vouch for that table.
+
+Personal data never enters a leaf in clear. Events are supposed to carry ids, amounts and codes
+only; this module is the defence for when one does not. Before encoding, the payload (and the
+subject id) is walked and these values are replaced by a keyed pseudonym ``psn:<32 hex>``:
+
+- any value under a key that names personal data: ``phone``, ``mobile``, ``email``, ``address``,
+  ``resident_id``, ``id_number``, ``id_card``, ``real_name``, ``birth_date``, ``bank_account``…
+  (matched on whole words of the key, so ``contact_phone`` and ``citizen_id_number`` count and
+  ``microphone`` does not);
+- ``name`` (and ``display_name``) when it names a person: the event's subject is a citizen, or the
+  value sits under a key such as ``citizen``, ``holder`` or ``recipient``;
+- any string that looks like a mainland mobile number, a resident ID number (checked with its
+  ISO 7064 check character) or an e-mail address, whatever its key.
+
+Names of programs, issuers, funders and merchants are public facts and stay in clear. The
+pseudonym is HMAC-SHA256 under a key derived from the platform's personal-data key, so it links
+equal values without revealing them and cannot be reversed by enumerating phone numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Final
+
+from quan.domain.canonical import canonical_bytes
+from quan.domain.resident_id import check_character
+
+LEAF_VERSION: Final = 1
+
+PSEUDONYM_PREFIX: Final = "psn:"
+
+# Whole words (split on "_") that make a key personal wherever they appear in it.
+_PERSONAL_WORDS: Final = frozenset(
+    {"phone", "mobile", "telephone", "tel", "email", "address", "passport", "birthday"}
+)
+# Word sequences that make a key personal: "resident_id", "citizen_id_number", "bank_account"…
+_PERSONAL_PHRASES: Final = (
+    ("resident", "id"),
+    ("id", "number"),
+    ("id", "card"),
+    ("identity", "number"),
+    ("real", "name"),
+    ("full", "name"),
+    ("legal", "name"),
+    ("citizen", "name"),
+    ("birth", "date"),
+    ("date", "of", "birth"),
+    ("bank", "account"),
+    ("bank", "card"),
+)
+# "name" is personal only for people; these subjects and enclosing keys are people.
+PERSON_SUBJECTS: Final = frozenset({"citizen"})
+_PERSON_WORDS: Final = frozenset({"citizen", "resident", "person", "holder", "recipient", "contact"})
+_NAME_KEYS: Final = frozenset({"name", "display_name", "nickname"})
+
+_MOBILE = re.compile(r"(?:\+?86[ -]?)?1[3-9][0-9]{9}")
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9Xx]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+Pseudonymize = Callable[[Any], str]
+"""Maps a personal value to its pseudonym."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """The fields of an event row that make up its leaf (``payload`` already parsed)."""
+
+    id: int
+    type: str
+    actor: str
+    subject_type: str
+    subject_id: str
+    program_id: str | None
+    payload: Mapping[str, Any]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """Leaf bytes plus the payload paths the guard pseudonymised (paths only, never values)."""
+
+    data: bytes
+    pseudonymised: tuple[str, ...] = ()
+
+
+class Pseudonymizer:
+    """Keyed pseudonyms for personal values: ``psn:`` + 32 hex digits of HMAC-SHA256."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the pseudonym key must have at least 16 bytes")
+        self._key = key
+
+    def __call__(self, value: Any) -> str:
+        text = value if isinstance(value, str) else canonical_bytes(value).decode("utf-8")
+        digest = hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return PSEUDONYM_PREFIX + digest[:32]
+
+
+def format_time(at: datetime) -> str:
+    """``occurred_at`` as leaves write it: UTC, microseconds, ``Z``."""
+    if at.tzinfo is None:
+        raise ValueError("leaf times must be timezone-aware")
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def encode_leaf(event: LogEvent, pseudonymize: Pseudonymize) -> Leaf:
+    """The leaf of ``event``, with any personal data pseudonymised."""
+    touched: list[str] = []
+    in_person = event.subject_type in PERSON_SUBJECTS
+    payload = _clean(event.payload, "payload", in_person, pseudonymize, touched)
+    subject_id = event.subject_id
+    if looks_personal(subject_id):
+        subject_id = pseudonymize(subject_id)
+        touched.append("subject.id")
+    document = {
+        "v": LEAF_VERSION,
+        "event_id": event.id,
+        "type": event.type,
+        "actor": event.actor,
+        "subject": {"type": event.subject_type, "id": subject_id},
+        "program_id": event.program_id,
+        "payload": payload,
+        "occurred_at": format_time(event.occurred_at),
+    }
+    return Leaf(canonical_bytes(document), tuple(touched))
+
+
+def looks_personal(value: str) -> bool:
+    """Whether a string looks like a mobile number, a resident ID number or an e-mail address."""
+    if len(value) > 254:
+        return False
+    if _MOBILE.fullmatch(value) or _EMAIL.fullmatch(value):
+        return True
+    return bool(_RESIDENT_ID.fullmatch(value)) and check_character(value[:17]) == value[17].upper()
+
+
+@lru_cache(maxsize=4096)
+def _words(key: str) -> tuple[str, ...]:
+    return tuple(word for word in re.split(r"[^a-z0-9]+", key.lower()) if word)
+
+
+@lru_cache(maxsize=4096)
+def is_personal_key(key: str) -> bool:
+    """Whether ``key`` names personal data wherever it appears (``name`` excepted, see above)."""
+    words = _words(key)
+    if any(word in _PERSONAL_WORDS for word in words):
+        return True
+    return any(_contains(words, phrase) for phrase in _PERSONAL_PHRASES)
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    width = len(phrase)
+    return any(words[i : i + width] == phrase for i in range(len(words) - width + 1))
+
+
+def _is_person_key(key: str) -> bool:
+    return any(word in _PERSON_WORDS for word in _words(key))
+
+
+def _clean(
+    value: Any, path: str, in_person: bool, pseudonymize: Pseudonymize, touched: list[str]
+) -> Any:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            key = str(key)
+            item_path = f"{path}.{key}"
+            if is_personal_key(key) or (in_person and key in _NAME_KEYS):
+                if item is not None:
+                    out[key] = pseudonymize(item)
+                    touched.append(item_path)
+                    continue
+            out[key] = _clean(
+                item, item_path, in_person or _is_person_key(key), pseudonymize, touched
+            )
+        return out
+    if isinstance(value, list | tuple):
+        return [
+            _clean(item, f"{path}[{i}]", in_person, pseudonymize, touched)
+            for i, item in enumerate(value)
+        ]
+    if isinstance(value, str) and looks_personal(value):
+        touched.append(path)
+        return pseudonymize(value)
+    return value

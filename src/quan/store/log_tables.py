@@ -1,0 +1,71 @@
+"""Tables of the transparency log (migration 0002): the queue, the entries, the tree, the heads.
+
+- ``log_queue``: ids of events not yet in the log. A database trigger on ``events`` fills it in
+  the same transaction as the event, so a row becomes visible exactly when its event commits;
+  the sequencer removes the ids it appends. This is what keeps a slow transaction with a low
+  event id (PostgreSQL sequences hand ids out before commit) from being skipped, and it keeps
+  the sequencer's read small however long the history grows.
+- ``log_entries``: log position → event, with the leaf hash (level 0 of the tree). The leaf
+  bytes themselves are not stored: they are recomputed from the append-only event row, so the
+  log vouches for the ``events`` table itself.
+- ``log_nodes``: hashes of complete subtrees at level >= 1 (see :mod:`quan.domain.merkle`).
+- ``log_checkpoints``: every signed tree head, as published (C2SP checkpoint text).
+
+Entries, nodes and checkpoints are append-only (database triggers), like events.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+)
+
+from quan.store.tables import UtcDateTime, metadata
+
+_BigId = BigInteger().with_variant(Integer, "sqlite")
+
+log_queue = Table(
+    "log_queue",
+    metadata,
+    Column("event_id", _BigId, primary_key=True, autoincrement=False),
+)
+
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", _BigId, ForeignKey("events.id"), nullable=False, unique=True),
+    Column("leaf_hash", LargeBinary, nullable=False),
+    CheckConstraint("log_index >= 0", name="index"),
+)
+
+log_nodes = Table(
+    "log_nodes",
+    metadata,
+    Column("level", SmallInteger, nullable=False),
+    Column("node_index", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("level", "node_index", name="pk_log_nodes"),
+    CheckConstraint("level >= 1 AND node_index >= 0", name="key"),
+)
+
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("note", Text, nullable=False),  # the signed checkpoint text, byte for byte
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("tree_size >= 0", name="size"),
+)
+
+APPEND_ONLY = ("log_entries", "log_nodes", "log_checkpoints")
