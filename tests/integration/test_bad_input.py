@@ -88,7 +88,7 @@ def test_unknown_program_is_404(world: World) -> None:
 def test_errors_speak_english_when_asked_and_chinese_by_default(
     funded: tuple[World, str, str],
 ) -> None:
-    world, pid, _ = funded
+    world = funded[0]
     zh = world.get("operator", "/programs/prg_nope")
     en = world.client.get(
         "/api/v1/programs/prg_nope",
@@ -100,7 +100,7 @@ def test_errors_speak_english_when_asked_and_chinese_by_default(
 
 
 def test_oversized_body_is_refused_before_it_is_read(funded: tuple[World, str, str]) -> None:
-    world, pid, fid = funded
+    world, pid, _ = funded
     response = world.client.post(
         f"/api/v1/programs/{pid}/contributions",
         content=b"{" + b" " * (2 << 20) + b"}",

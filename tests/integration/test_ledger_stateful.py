@@ -75,7 +75,7 @@ def run_machine(db: Database) -> None:
                         tx, self.now, self.maker, cmd, threshold_fen=THRESHOLD
                     )
             except QuanError as exc:
-                assert exc.code in {"INSUFFICIENT_BUDGET", "EXCEEDS_FUNDER_CONTRIBUTION"}
+                assert exc.code in {"INSUFFICIENT_BUDGET", "EXCEEDS_FUNDER_CONTRIBUTION"}  # noqa: PT017
                 return None
 
         @rule(funder=st.integers(0, 1), amount=st.integers(1, 2 * THRESHOLD))
@@ -115,9 +115,7 @@ def run_machine(db: Database) -> None:
                         reason="checked",
                     )
             except QuanError as exc:
-                assert (
-                    exc.code == "INSUFFICIENT_BUDGET" or exc.code == "EXCEEDS_FUNDER_CONTRIBUTION"
-                )
+                assert exc.code in {"INSUFFICIENT_BUDGET", "EXCEEDS_FUNDER_CONTRIBUTION"}  # noqa: PT017
                 return
             if approve and movement.direction is Direction.CONTRIBUTION:
                 self.expected_funded += movement.amount_fen

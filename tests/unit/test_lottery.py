@@ -404,6 +404,13 @@ def test_swapped_winner_is_detected_both_ways() -> None:
     ]
 
 
+def test_winner_published_twice_is_detected() -> None:
+    published = {"elderly": [E], "general": [A, B, A]}
+    assert verify_draw(commitment(SEED), SEED, REGISTRANTS, POOLS, published) == [
+        Mismatch("duplicate", "general", None, A)
+    ]
+
+
 def test_missing_and_unknown_pools_are_detected() -> None:
     published = {"general": [A, B], "youth": [C]}
     assert verify_draw(commitment(SEED), SEED, REGISTRANTS, POOLS, published) == [

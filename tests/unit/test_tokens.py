@@ -27,7 +27,7 @@ def test_tampered_token_is_refused() -> None:
     signer = TokenSigner(b"k" * 32, 60)
     token, _ = signer.issue("staff", "usr_1", NOW)
     other, _ = signer.issue("staff", "usr_admin", NOW)
-    prefix, body, sig = token.split(".")
+    prefix, _, sig = token.split(".")
     forged = f"{prefix}.{other.split('.')[1]}.{sig}"
     assert signer.verify(forged, NOW) is None
     assert signer.verify(token[:-2], NOW) is None

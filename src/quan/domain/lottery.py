@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -73,10 +74,6 @@ class Pool:
     k: int
     members: frozenset[str] | None = None
 
-    @property
-    def is_reserved(self) -> bool:
-        return self.members is not None
-
 
 @dataclass(frozen=True, slots=True)
 class PoolResult:
@@ -111,8 +108,9 @@ class Mismatch:
     """One way the published outcome differs from the recomputed one.
 
     ``what`` is ``commitment``, ``registrants_digest``, ``winner`` (then ``expected`` is a
-    pseudonym that should have won and ``published`` is None, or the other way round) or ``pool``
-    (a pool published but not drawn, or drawn but not published).
+    pseudonym that should have won and ``published`` is None, or the other way round),
+    ``duplicate`` (a pseudonym published twice in one pool) or ``pool`` (a pool published but not
+    drawn, or drawn but not published).
     """
 
     what: str
@@ -122,11 +120,13 @@ class Mismatch:
 
 
 def commitment(seed: bytes) -> str:
+    """What the operator publishes before registration closes: hex(SHA-256(seed))."""
     _check_seed(seed)
     return hashlib.sha256(seed).hexdigest()
 
 
 def pseudonym(program_key: bytes, citizen_id: str) -> str:
+    """A citizen's public name in one program's lottery: hex of HMAC-SHA256(key, id)[:16]."""
     # Citizen ids come from a small space (resident ID numbers can be enumerated), so a short
     # key would let anyone reverse the public list; refuse one rather than publish it.
     if len(program_key) < MIN_PROGRAM_KEY_BYTES:
@@ -136,6 +136,7 @@ def pseudonym(program_key: bytes, citizen_id: str) -> str:
 
 
 def registrants_digest(entries: Sequence[Registrant]) -> str:
+    """hex(SHA-256) of the ``pseudonym,tickets`` lines sorted by pseudonym; checks every entry."""
     ordered = sorted(entries, key=lambda r: r.pseudonym)
     for before, after in pairwise(ordered):
         if before.pseudonym == after.pseudonym:
@@ -147,6 +148,7 @@ def registrants_digest(entries: Sequence[Registrant]) -> str:
 
 
 def score(seed: bytes, pseudonym: str, tickets: int) -> int:
+    """A registrant's score: the smallest of its tickets' hashes, as a 256-bit integer."""
     _check_seed(seed)
     _check_registrant(Registrant(pseudonym, tickets))
     return int.from_bytes(_score_digest(seed, pseudonym.encode("ascii"), tickets), "big")
@@ -224,7 +226,11 @@ def verify_draw(
     for pool in result.pools:
         if pool.name not in published_winners:
             mismatches.append(Mismatch("pool", pool.name, pool.name, None))
-        published = set(published_winners.get(pool.name, ()))
+        listed = published_winners.get(pool.name, ())
+        published = set(listed)
+        if len(published) != len(listed):
+            repeated = sorted(p for p, n in Counter(listed).items() if n > 1)
+            mismatches.extend(Mismatch("duplicate", pool.name, None, p) for p in repeated)
         expected = set(pool.winners)
         mismatches.extend(
             Mismatch("winner", pool.name, p, None) for p in sorted(expected - published)
