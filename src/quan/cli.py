@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from quan import cli_audit, cli_bench, cli_issuance
+from quan.cli_citizens import citizens_app
 from quan.config import ConfigError, Settings, load_settings
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
@@ -29,6 +31,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(issuers_app, name="issuers")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(demo_app, name="demo")
+app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
+app.add_typer(citizens_app, name="citizens")
+app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
+app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|list`
 
 out = Console()
 err = Console(stderr=True)

@@ -144,3 +144,23 @@ def test_bad_programs_are_refused_and_change_nothing(world: World, body: Any) ->
     assert response.status_code == 422, response.text
     assert response.json()["code"] in {"VALIDATION_FAILED", "INVALID_WINDOW"}
     assert _snapshot(world) == before
+
+
+def test_oversized_streamed_body_is_refused_too(funded: tuple[World, str, str]) -> None:
+    world, pid, _ = funded
+    before = _snapshot(world)
+
+    def chunks() -> Any:
+        yield b'{"funder_id": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'", "amount_fen": 1}'
+
+    response = world.client.post(
+        f"/api/v1/programs/{pid}/contributions",
+        content=chunks(),
+        headers={**world.headers("operator"), "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert _snapshot(world) == before

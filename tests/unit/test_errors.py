@@ -44,3 +44,17 @@ def test_a_code_cannot_be_redefined_with_another_meaning() -> None:
     define("TEST_ONLY_CODE", Kind.CONFLICT, zh="测试", en="test")
     with pytest.raises(ValueError, match="defined twice"):
         define("TEST_ONLY_CODE", Kind.INVALID, zh="测试", en="test")
+
+
+RESERVED = {"type", "title", "status", "code", "detail", "instance", "errors"}
+
+
+def test_no_message_field_collides_with_a_problem_member() -> None:
+    """Params become problem fields; a param named like a member would be silently hidden."""
+    import string
+
+    _import_everything()
+    for code, spec in catalogue().items():
+        for template in (spec.zh, spec.en):
+            names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+            assert not names & RESERVED, f"{code} uses {names & RESERVED}"

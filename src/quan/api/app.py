@@ -10,13 +10,33 @@ from fastapi import APIRouter, FastAPI
 
 from quan import __version__
 from quan.api import errors
-from quan.api.routes import admin, auth, events, funding, programs, system
+from quan.api.routes import (
+    admin,
+    audit,
+    auth,
+    batches,
+    blacklist,
+    citizen_imports,
+    citizen_sessions,
+    citizens,
+    events,
+    funding,
+    merchants,
+    programs,
+    public,
+    system,
+    terminals,
+    vouchers,
+    wallet,
+)
 from quan.config import Settings, load_settings
 from quan.services.runtime import Runtime
 from quan.web import pages
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: no legitimate request is larger; a huge one is refused early
+# Uploads (eligibility lists) may be larger: about a million rows of CSV.
+MAX_UPLOAD_BYTES = 64 << 20
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,19 +54,49 @@ POSTs that move money accept an `Idempotency-Key`. Lists are paged with `?limit=
 """
 
 
+class _TooLargeError(Exception):
+    pass
+
+
 class BodyLimit:
-    """Refuse request bodies over ``MAX_BODY_BYTES`` with 413 before they are read."""
+    """Refuse request bodies over the limit with 413, declared or streamed (chunked)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope.get("headers", []):
-                if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-                    await _too_large(send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = MAX_UPLOAD_BYTES if scope["path"].endswith("/imports") else MAX_BODY_BYTES
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _too_large(send)
+                return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # The framework may turn this into its own 400; the flag lets the error
+                # handler answer 413 PAYLOAD_TOO_LARGE instead.
+                scope["quan.body_too_large"] = True
+                raise _TooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLargeError:
+            if not started:
+                await _too_large(send)
 
 
 async def _too_large(send: Send) -> None:
@@ -64,7 +114,26 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-ROUTE_MODULES = (auth, admin, programs, funding, events, system)
+ROUTE_MODULES = (
+    auth,
+    admin,
+    programs,
+    funding,
+    events,
+    system,
+    merchants,
+    terminals,
+    audit,
+    public,
+    # citizen_imports before citizens: GET /citizens/imports must not match /citizens/{id}.
+    citizen_imports,
+    citizen_sessions,
+    citizens,
+    blacklist,
+    vouchers,  # issuance: voucher types, batches and claims, the wallet
+    batches,
+    wallet,
+)
 
 
 def api_routers(settings: Settings) -> list[APIRouter]:

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from quan.domain.auth import Actor, Role
 from quan.domain.errors import FORBIDDEN, UNAUTHORIZED, QuanError
-from quan.services import api_keys, staff
+from quan.services import api_keys, citizens, staff, terminals
 from quan.services.idempotency import IdempotencyKey
 from quan.services.runtime import Runtime
 
@@ -38,8 +38,20 @@ def authenticate(runtime: Runtime, credentials: HTTPAuthorizationCredentials | N
             owner = api_keys.authenticate(tx, presented)
             if owner is None:
                 raise QuanError(UNAUTHORIZED)
+            if owner.owner_type in terminals.KEY_OWNER_TYPES:
+                # Merchant owners and terminals carry their merchant id (scoped access).
+                bound = terminals.actor_for_key(tx, owner)
+                if bound is None:
+                    raise QuanError(UNAUTHORIZED)
+                return bound
             return Actor(kind=owner.owner_type, id=owner.owner_id, role=owner.owner_type)
         claims = runtime.tokens.verify(presented, runtime.clock.now())
+        if claims is not None and claims.subject_kind == "citizen":
+            # Read on each request, like staff accounts, so a token never outlives its citizen.
+            citizen = citizens.find_citizen(tx, claims.subject_id)
+            if citizen is None:
+                raise QuanError(UNAUTHORIZED)
+            return citizen.actor
         if claims is None or claims.subject_kind != "staff":
             raise QuanError(UNAUTHORIZED)
         user = staff.get_user(tx, claims.subject_id)

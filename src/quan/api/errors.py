@@ -137,6 +137,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.scope.get("quan.body_too_large") or exc.status_code == 413:
+            return problem(request, PAYLOAD_TOO_LARGE, status=413)
+        if exc.status_code == 400:
+            return problem(request, MALFORMED_REQUEST)
         if exc.status_code == 404:
             return problem(request, NOT_FOUND, params={"what": request.url.path})
         if exc.status_code == 405:
@@ -145,8 +149,6 @@ def install(app: FastAPI) -> None:
             return problem(request, UNAUTHORIZED)
         if exc.status_code == 403:
             return problem(request, FORBIDDEN)
-        if exc.status_code == 413:
-            return problem(request, PAYLOAD_TOO_LARGE, status=413)
         return problem(request, VALIDATION_FAILED, status=exc.status_code)
 
     @app.exception_handler(IntegrityError)

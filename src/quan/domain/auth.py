@@ -33,6 +33,15 @@ class PartnerRole(StrEnum):
     TERMINAL = "terminal"
 
 
+class CitizenRole(StrEnum):
+    """A citizen signed in with an SMS one-time code (``Actor(kind="citizen", id=<citizen id>)``).
+    Kept apart from :class:`Role` for the same reason as :class:`PartnerRole`: no staff account
+    can be created with it.
+    """
+
+    CITIZEN = "citizen"
+
+
 OTHER_ISSUER = define(
     "OTHER_ISSUER",
     Kind.FORBIDDEN,

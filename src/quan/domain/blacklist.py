@@ -27,8 +27,9 @@ BLACKLISTED = define(
 INVALID_BLACKLIST_PERIOD = define(
     "INVALID_BLACKLIST_PERIOD",
     Kind.INVALID,
-    zh="黑名单期限无效：结束时间须晚于开始时间，且不能早于当前时间",
-    en="The blacklist period is not valid: it must end after it starts, and not in the past",
+    zh="黑名单期限无效：不能早于当前时间开始，且结束时间须晚于开始时间",
+    en="The blacklist period is not valid: it cannot start in the past and must end after it "
+    "starts",
 )
 ALREADY_BLACKLISTED = define(
     "ALREADY_BLACKLISTED",
@@ -120,8 +121,11 @@ def is_blocked(entries: Iterable[BlacklistEntry], subject: Subject, at: datetime
 
 
 def check_period(starts_at: datetime, ends_at: datetime | None, now: datetime) -> None:
-    """A new entry ends after it starts, and does not end in the past (that would bar nothing)."""
-    if ends_at is not None and (ends_at <= starts_at or ends_at <= now):
+    """A new entry starts now or later and ends after it starts.
+
+    Backdating is refused: it would make claims already made look barred when they were not.
+    """
+    if starts_at < now or (ends_at is not None and ends_at <= starts_at):
         raise QuanError(INVALID_BLACKLIST_PERIOD)
 
 

@@ -35,8 +35,8 @@ SAME_PERSON = define(
 NOT_PENDING = define(
     "MOVEMENT_NOT_PENDING",
     Kind.CONFLICT,
-    zh="该资金变动已处理（当前状态：{status}）",
-    en="This money movement has already been decided (status: {status})",
+    zh="该资金变动已处理（当前状态：{movement_status}）",
+    en="This money movement has already been decided (status: {movement_status})",
 )
 INSUFFICIENT_AVAILABLE = define(
     "INSUFFICIENT_BUDGET",
@@ -64,7 +64,7 @@ def check_checker(requested_by: str, decided_by: str) -> None:
 
 def check_pending(status: MovementStatus) -> None:
     if status is not MovementStatus.PENDING_APPROVAL:
-        raise QuanError(NOT_PENDING, status=status.value)
+        raise QuanError(NOT_PENDING, movement_status=status.value)
 
 
 def check_return(amount_fen: int, available_fen: int, funder_net_fen: int) -> None:

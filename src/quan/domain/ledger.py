@@ -87,6 +87,20 @@ def return_to_funder(funder_id: str, amount_fen: int) -> JournalEntry:
     )
 
 
+def reserve(batch_id: str, amount_fen: int) -> JournalEntry:
+    """Opening a batch: its vouchers' money leaves the available budget for the batch reserve."""
+    return transfer(
+        "reserve", amount_fen, Posting(Bucket.AVAILABLE, 0), Posting(Bucket.RESERVED, 0, batch_id)
+    )
+
+
+def release(kind: str, batch_id: str, amount_fen: int) -> JournalEntry:
+    """Recycling: money a batch no longer needs (``kind`` says why) returns to available."""
+    return transfer(
+        kind, amount_fen, Posting(Bucket.RESERVED, 0, batch_id), Posting(Bucket.AVAILABLE, 0)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """The budget view of one program, all in fen."""

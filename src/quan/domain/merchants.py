@@ -68,8 +68,8 @@ BANK_NAME_LENGTH = 100
 TRANSITION_NOT_ALLOWED = define(
     "MERCHANT_TRANSITION_NOT_ALLOWED",
     Kind.CONFLICT,
-    zh="商户当前状态为“{status}”，不能执行“{decision}”",
-    en="A merchant in status '{status}' cannot be given the decision '{decision}'",
+    zh="商户当前状态为“{merchant_status}”，不能执行“{decision}”",
+    en="A merchant in status '{merchant_status}' cannot be given the decision '{decision}'",
 )
 REASON_REQUIRED = define(
     "REVIEW_REASON_REQUIRED",
@@ -116,8 +116,8 @@ REGION_OUTSIDE_ISSUER = define(
 MERCHANT_NOT_APPROVED = define(
     "MERCHANT_NOT_APPROVED",
     Kind.CONFLICT,
-    zh="商户当前状态为“{status}”，审核通过后才能进行此操作",
-    en="The merchant is '{status}'; this needs an approved merchant",
+    zh="商户当前状态为“{merchant_status}”，审核通过后才能进行此操作",
+    en="The merchant is '{merchant_status}'; this needs an approved merchant",
 )
 
 _REGION = re.compile(r"^\d{6}$")
@@ -208,7 +208,9 @@ def review(
     """Where a decision leads from ``status``, and when the merchant is next due for review."""
     target = TRANSITIONS[status].get(decision)
     if target is None:
-        raise QuanError(TRANSITION_NOT_ALLOWED, status=status.value, decision=decision.value)
+        raise QuanError(
+            TRANSITION_NOT_ALLOWED, merchant_status=status.value, decision=decision.value
+        )
     if decision in REASON_REQUIRED_FOR and not reason.strip():
         raise QuanError(REASON_REQUIRED, decision=decision.value)
     due = add_months(now, REVIEW_INTERVAL_MONTHS) if target is MerchantStatus.APPROVED else None
@@ -234,4 +236,4 @@ def require_merchant_access(actor: Actor, merchant_id: str, issuer_id: str) -> N
 
 def require_approved(status: MerchantStatus) -> None:
     if status is not MerchantStatus.APPROVED:
-        raise QuanError(MERCHANT_NOT_APPROVED, status=status.value)
+        raise QuanError(MERCHANT_NOT_APPROVED, merchant_status=status.value)

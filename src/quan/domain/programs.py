@@ -40,8 +40,8 @@ TRANSITIONS: dict[ProgramStatus, dict[Action, ProgramStatus]] = {
 INVALID_TRANSITION = define(
     "INVALID_TRANSITION",
     Kind.CONFLICT,
-    zh="项目当前状态为“{status}”，不能执行“{action}”",
-    en="A program in status '{status}' cannot {action}",
+    zh="项目当前状态为“{program_status}”，不能执行“{action}”",
+    en="A program in status '{program_status}' cannot {action}",
 )
 PROGRAM_ENDED = define(
     "PROGRAM_ENDED",
@@ -71,7 +71,7 @@ def next_status(
 ) -> ProgramStatus:
     target = TRANSITIONS[status].get(action)
     if target is None:
-        raise QuanError(INVALID_TRANSITION, status=status.value, action=action.value)
+        raise QuanError(INVALID_TRANSITION, program_status=status.value, action=action.value)
     if target is ProgramStatus.ACTIVE and now >= ends_at:
         raise QuanError(PROGRAM_ENDED, ends_at=ends_at.isoformat())
     return target

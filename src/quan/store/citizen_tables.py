@@ -147,7 +147,8 @@ blacklist_appeals = Table(
     Column("decided_at", UtcDateTime, nullable=True),
     Column("decision_reason", Text, nullable=True),
     CheckConstraint(
-        "outcome IS NULL OR outcome IN ('upheld', 'overturned')", name="outcome"
+        "outcome IS NULL OR outcome IN ({})".format(", ".join(f"'{o}'" for o in APPEAL_OUTCOMES)),
+        name="outcome",
     ),
     # At most one appeal waiting per entry, whoever files it and however concurrently.
     Index(

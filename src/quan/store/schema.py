@@ -7,7 +7,8 @@ tests and checks see every table.
 from __future__ import annotations
 
 import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
-import quan.store.log_tables  # noqa: F401  (transparency log tables)
+import quan.store.log_tables  # transparency log tables
+import quan.store.voucher_tables  # noqa: F401  (voucher types, batches, vouchers)
 from quan.store import merchant_tables, tables
 from quan.store.tables import metadata
 

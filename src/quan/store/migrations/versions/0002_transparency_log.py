@@ -37,9 +37,6 @@ def upgrade() -> None:
         sa.Column("event_id", _big_id(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
         sa.CheckConstraint("log_index >= 0", name=op.f("ck_log_entries_index")),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["events.id"], name=op.f("fk_log_entries_event_id_events")
-        ),
         sa.PrimaryKeyConstraint("log_index", name=op.f("pk_log_entries")),
         sa.UniqueConstraint("event_id", name=op.f("uq_log_entries_event_id")),
     )

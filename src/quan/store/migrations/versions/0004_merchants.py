@@ -94,7 +94,9 @@ def upgrade() -> None:
             name=op.f("ck_merchant_reviews_decision"),
         ),
         sa.ForeignKeyConstraint(
-            ["merchant_id"], ["merchants.id"], name=op.f("fk_merchant_reviews_merchant_id_merchants")
+            ["merchant_id"],
+            ["merchants.id"],
+            name=op.f("fk_merchant_reviews_merchant_id_merchants"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merchant_reviews")),
     )

@@ -1,0 +1,119 @@
+"""The targets of issue 7 and whether a run hit them.
+
+Targets are stated for PostgreSQL on this 2-core machine; a target relative to a ceiling is
+judged against the ceiling measured in the same run. A target whose benchmark did not produce
+the figure (pending, skipped, failed, or only a partial figure) is reported as such, never as hit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from quan.bench.ceilings import FASTAPI, RAW_ASGI, Ceilings
+from quan.bench.contract import BenchResult, Status
+from quan.bench.databases import POSTGRES
+
+HIT = "hit"
+MISS = "miss"
+NOT_MEASURED = "not measured"
+
+
+@dataclass(frozen=True)
+class Target:
+    benchmark: str
+    figure: str
+    op: str  # ">=" or "<="
+    value: float
+    text: str
+    ceiling: str | None = None  # the threshold is ``value ×`` this ceiling
+    database: str | None = POSTGRES
+    at_param: tuple[str, int] | None = None  # the size the target is stated for
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("claim-flood", "claims_per_s", ">=", 0.4, "durable claims ≥ 0.4× HTTP ceiling", RAW_ASGI),
+    Target("claim-flood", "claims_per_s", ">=", 1.0, "durable claims ≥ 1× framework ceiling", FASTAPI),
+    Target("claim-flood", "refusals_per_s", ">=", 0.6, "refusals after sell-out ≥ 0.6× HTTP ceiling", RAW_ASGI),
+    Target("claim-flood", "flood_p99_ms", "<=", 100, "claim p99 ≤ 100 ms"),
+    Target("redeem", "requests_per_s", ">=", 0.2, "redeem ≥ 0.2× HTTP ceiling", RAW_ASGI),
+    Target("grant-1m", "seconds", "<=", 30, "grant 1,000,000 ≤ 30 s"),
+    Target("lottery-10m", "seconds", "<=", 10, "lottery 10,000,000 ≤ 10 s", database=None),
+    Target("settle-10m", "seconds", "<=", 60, "settle 10,000,000 ≤ 60 s"),
+    Target("log-sequence", "events_per_s", ">=", 50_000, "sequencing ≥ 50,000 events/s"),
+    Target(
+        "log-proof",
+        "server_p50_ms",
+        "<=",
+        1.0,
+        "inclusion proof at 10,000,000 entries ≤ 1 ms server time",
+        at_param=("entries", 10_000_000),
+    ),
+    Target("scale", "p50_ratio", "<=", 1.2, "p50 at 10M vouchers ≤ 1.2× p50 at 10k"),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: Target
+    verdict: str
+    measured: float | None
+    needed: float | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.target.benchmark,
+            "target": self.target.text,
+            "figure": self.target.figure,
+            "verdict": self.verdict,
+            "measured": self.measured,
+            "needed": self.needed,
+            "detail": self.detail,
+        }
+
+
+def _find(results: list[BenchResult], target: Target) -> BenchResult | None:
+    for result in results:
+        if result.benchmark == target.benchmark and result.database == target.database:
+            return result
+    return None
+
+
+def judge(target: Target, results: list[BenchResult], ceilings: dict[str, Ceilings]) -> Verdict:
+    result = _find(results, target)
+    if result is None:
+        return Verdict(target, NOT_MEASURED, None, None, "not run")
+    if result.status is not Status.OK:
+        return Verdict(target, NOT_MEASURED, None, None, f"{result.status}: {result.reason or ''}")
+    measured = result.figures.get(target.figure)
+    if measured is None:
+        return Verdict(target, NOT_MEASURED, None, None, "; ".join(result.notes) or "no figure")
+    needed = target.value
+    if target.ceiling is not None:
+        measured_ceilings = ceilings.get(target.database or "")
+        ceiling = measured_ceilings.measured.get(target.ceiling) if measured_ceilings else None
+        if ceiling is None:
+            return Verdict(target, NOT_MEASURED, measured, None, "ceiling not measured")
+        needed = target.value * ceiling.per_s
+    ok = measured >= needed if target.op == ">=" else measured <= needed
+    detail = _margin(measured, needed, target.op)
+    if target.at_param is not None:
+        name, size = target.at_param
+        actual = result.params.get(name)
+        if actual != size:
+            return Verdict(target, NOT_MEASURED, measured, needed, f"measured at {name}={actual}, not {size:,}")
+    return Verdict(target, HIT if ok else MISS, measured, needed, detail)
+
+
+def _margin(measured: float, needed: float, op: str) -> str:
+    if needed == 0:
+        return ""
+    factor = measured / needed
+    if op == ">=":
+        return f"{factor:.2f}× of the needed figure" + ("" if factor >= 1 else f" ({1 - factor:.0%} short)")
+    return f"{factor:.2f}× of the allowed figure" + ("" if factor <= 1 else f" ({factor - 1:.0%} over)")
+
+
+def judge_all(results: list[BenchResult], ceilings: dict[str, Ceilings]) -> list[Verdict]:
+    return [judge(target, results, ceilings) for target in TARGETS]

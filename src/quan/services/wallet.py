@@ -1,0 +1,86 @@
+"""The citizen's wallet: their vouchers with status, validity, code and what the QR shows.
+
+The QR payload is the voucher code for now: a merchant scans it or types it. When offline
+redemption arrives, a signed token (verifiable by a terminal without network) replaces it; the
+field stays the same, its content changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from quan.domain.voucher_types import VoucherTypeSpec, parse_voucher_type
+from quan.store.pagination import page
+from quan.store.voucher_tables import voucher_types, vouchers
+
+
+@dataclass(frozen=True, slots=True)
+class WalletEntry:
+    id: str
+    code: str
+    qr_payload: str
+    status: str
+    program_id: str
+    batch_id: str
+    voucher_type_id: str
+    spec: VoucherTypeSpec
+    claimed_at: datetime
+    valid_from: datetime
+    valid_until: datetime
+
+
+def display_status(status: str, valid_until: datetime, now: datetime) -> str:
+    """What the holder should be told: an active voucher past its validity is expired, even
+    before the expiry job has returned its money."""
+    if status == "active" and now >= valid_until:
+        return "expired"
+    return status
+
+
+def qr_payload(code: str) -> str:
+    """What the wallet encodes in the QR: the code, until signed offline tokens arrive."""
+    return code
+
+
+def wallet(
+    tx: Connection,
+    citizen_id: str,
+    now: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[WalletEntry], str | None]:
+    """One page of the citizen's vouchers, oldest batch first."""
+    v = vouchers.c
+    query = (
+        select(vouchers, voucher_types.c.definition)
+        .join(voucher_types, voucher_types.c.id == v.voucher_type_id)
+        .where(v.citizen_id == citizen_id)
+    )
+    rows, next_cursor = page(tx, query, v.id, limit=limit, cursor=cursor)
+    specs: dict[str, VoucherTypeSpec] = {}
+    entries = []
+    for row in rows:
+        spec = specs.get(row.voucher_type_id)
+        if spec is None:
+            spec = specs[row.voucher_type_id] = parse_voucher_type(json.loads(row.definition))
+        entries.append(
+            WalletEntry(
+                id=row.id,
+                code=row.code,
+                qr_payload=qr_payload(row.code),
+                status=display_status(row.status, row.valid_until, now),
+                program_id=row.program_id,
+                batch_id=row.batch_id,
+                voucher_type_id=row.voucher_type_id,
+                spec=spec,
+                claimed_at=row.claimed_at,
+                valid_from=row.valid_from,
+                valid_until=row.valid_until,
+            )
+        )
+    return entries, next_cursor
