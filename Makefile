@@ -39,3 +39,16 @@ unit: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
+
+## make bench: the benchmark suite (issue 7) → docs/benchmarks.md and bench/results/*.json.
+## Needs wrk (installed here with apt-get when missing) and PostgreSQL (QUAN_BENCH_POSTGRES_URL,
+## default postgresql://postgres@127.0.0.1:5432/postgres; started like .ci/run does when down).
+## BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--db sqlite --only health".
+.PHONY: bench
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { echo "wrk missing: installing it (apt-get install -y wrk)"; \
+		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; } \
+		|| echo "WARNING: could not install wrk; the suite falls back to the slower httpx load generator"; }
+	@python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1",5432))!=0)' \
+		|| { echo "starting PostgreSQL"; pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start || true; sleep 3; }
+	$(BIN)/quan bench suite $(BENCH_ARGS)

@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quan import cli_audit, cli_bench, cli_issuance
+from quan import cli_audit, cli_bench, cli_issuance, cli_report, cli_settlement
 from quan.cli_citizens import citizens_app
+from quan.cli_lottery import app as lottery_app
 from quan.config import ConfigError, Settings, load_settings
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
@@ -35,6 +36,9 @@ app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
 app.add_typer(citizens_app, name="citizens")
 app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
 app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|list`
+app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
+app.add_typer(cli_report.app, name="report")  # `quan report fairness`
+app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
 
 out = Console()
 err = Console(stderr=True)

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from quan.bench.context import Options
     from quan.bench.suite import RunRecord
 
-app = typer.Typer(help="Benchmarks against this machine's ceilings (issue 7).", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks against this machine's ceilings (issue 7).", no_args_is_help=True
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -44,6 +46,21 @@ Report = Annotated[Path | None, typer.Option(help="Write the Markdown report her
 NoCeilings = Annotated[
     bool, typer.Option("--no-ceilings", help="Skip the ceilings (no ratios; faster)")
 ]
+
+
+def _interruptible() -> None:
+    """Ctrl-C and SIGTERM unwind the run, so its servers stop and its databases are dropped.
+
+    A background job's shell starts it with SIGINT ignored, and SIGTERM would end the process
+    without running any cleanup; both become KeyboardInterrupt here.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _kinds(db: str) -> list[str]:
@@ -87,7 +104,9 @@ def _parse_sets(values: list[str] | None) -> dict[str, str]:
     return parsed
 
 
-def _finish(record: RunRecord, *, as_json: bool, results_dir: Path | None, report: Path | None) -> None:
+def _finish(
+    record: RunRecord, *, as_json: bool, results_dir: Path | None, report: Path | None
+) -> None:
     from quan.bench.contract import json_line
     from quan.bench.suite import write_outputs
 
@@ -112,7 +131,9 @@ def _summary(record: RunRecord) -> None:
         for c in ceilings.measured.values():
             table.add_row(f"ceiling {c.name}", kind, "ok", f"{c.per_s:,.0f} {c.unit}", "", "")
     for r in record.results:
-        figure = f"{r.figures[r.throughput]:,.1f} {r.throughput}" if r.throughput in r.figures else ""
+        figure = (
+            f"{r.figures[r.throughput]:,.1f} {r.throughput}" if r.throughput in r.figures else ""
+        )
         ratios = ", ".join(f"{k} {v:.3f}" for k, v in r.ratios.items())
         checks = ", ".join(f"{k}={v}" for k, v in r.checks.items())
         table.add_row(r.benchmark, r.database or "–", r.status.value, figure, ratios, checks)
@@ -132,7 +153,12 @@ def list_benchmarks() -> None:
             f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in bench.params.items()
         )
         missing = bench.missing()
-        table.add_row(bench.name, bench.summary, params, f"waits for {', '.join(missing)}" if missing else "ready")
+        table.add_row(
+            bench.name,
+            bench.summary,
+            params,
+            f"waits for {', '.join(missing)}" if missing else "ready",
+        )
     out.print(table)
 
 
@@ -159,6 +185,7 @@ def suite(
     from quan.bench import suite as suite_module
     from quan.bench.benchmarks import ALL
 
+    _interruptible()
     names = [n.strip() for n in only.split(",")] if only else list(ALL)
     unknown = [n for n in names if n not in ALL]
     if unknown:
@@ -192,18 +219,24 @@ def ceilings(
     from quan.bench import ceilings as ceilings_module
     from quan.bench import load, machine
     from quan.bench.context import BenchContext
-    from quan.bench.suite import RunRecord, _unavailable
+    from quan.bench.suite import RunRecord, unavailable
 
+    _interruptible()
     options = _options(quick, runs, duration, connections, generator)
     options.work_dir.mkdir(parents=True, exist_ok=True)
     chosen = load.choose_generator(options.generator)
     record = RunRecord(
         machine=machine.describe(),
         options={"runs": options.runs, "duration_s": options.duration_s, "quick": options.quick},
-        generator=load.describe_generator(chosen, load.LoadSpec("http://127.0.0.1", connections=options.connections, threads=options.threads)),
+        generator=load.describe_generator(
+            chosen,
+            load.LoadSpec(
+                "http://127.0.0.1", connections=options.connections, threads=options.threads
+            ),
+        ),
     )
     for kind in _kinds(db):
-        reason = _unavailable(kind, options)
+        reason = unavailable(kind, options)
         if reason is not None:
             err.print(f"{kind}: {reason}")
             continue
@@ -227,6 +260,7 @@ def _benchmark_command(name: str) -> Callable[..., None]:
     ) -> None:
         from quan.bench import suite as suite_module
 
+        _interruptible()
         options = _options(quick, runs, duration, connections, generator)
         try:
             overrides = {name: _parse_sets(sets)}

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Failed sign-ins allowed per username in the throttle window before 429.
     login_attempts: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=900, gt=0)
+    # How long after a redemption its terminal (or an operator) may still reverse it; settlement
+    # ends the window earlier for redemptions it has settled.
+    reversal_window_seconds: int = Field(default=24 * 3600, ge=0)
 
     @property
     def resolved_database_url(self) -> str:

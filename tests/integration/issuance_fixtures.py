@@ -182,6 +182,7 @@ def event_count(world: World, type_: str) -> int:
 
 
 def assert_ledger_ok(world: World) -> None:
+    """``quan ledger check`` passes (it also holds each batch's reserve to its vouchers)."""
     with world.runtime.db.read() as tx:
         report = check_ledger(tx)
     assert report.ok, report.violations

@@ -10,12 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from quan.domain.errors import QuanError
 from quan.domain.ledger import Bucket
 from quan.domain.voucher_code import validate
 from quan.services import batches as batch_service
+from quan.services.ledger_check import check_ledger
 from quan.store.ledger import account_balance
 from quan.store.schema import metadata
 from quan.store.tables import events, journal_entries
@@ -30,6 +31,7 @@ from tests.integration.issuance_fixtures import (
     funded_program,
     iso,
     open_batch,
+    open_fcfs_batch,
     voucher_count,
     voucher_type,
 )
@@ -323,3 +325,21 @@ def test_two_batches_racing_for_one_budget_cannot_both_open(world: World) -> Non
     assert reserves == 1
     assert voucher_count(world, first["id"]) + voucher_count(world, second["id"]) == 100
     assert_ledger_ok(world)
+
+
+def test_a_voucher_changed_behind_the_ledgers_back_breaks_the_ledger_check(
+    world: World,
+) -> None:
+    _, bid = open_fcfs_batch(world, quantity=3)
+    assert_ledger_ok(world)
+    with world.runtime.db.write() as tx:
+        one = tx.execute(select(vouchers.c.id).where(vouchers.c.batch_id == bid)).scalar()
+        tx.execute(
+            update(vouchers)
+            .where(vouchers.c.id == one)
+            .values(status="recycled", release_ref="nowhere")
+        )
+    with world.runtime.db.read() as tx:
+        report = check_ledger(tx)
+    assert not report.ok
+    assert any(bid in violation for violation in report.violations)

@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import event, func, select
 
 from quan.domain.blacklist import ReasonCode, Subject, SubjectType
+from quan.domain.claims import Channel
+from quan.domain.errors import QuanError
 from quan.domain.voucher_code import validate
 from quan.services import blacklist
+from quan.services.issuing import Recipient, issue_many
 from quan.store.schema import metadata
 from quan.store.tables import events, journal_entries
 from quan.store.voucher_tables import vouchers
@@ -368,3 +371,56 @@ def test_no_claim_makes_more_vouchers_than_the_batch_has(world: World) -> None:
         ).scalar_one()
     assert total == 3
     assert reserves == 1
+
+
+# --- bulk issuance (the seam for lottery winners and grants) -------------------------------
+
+
+def test_issuing_in_bulk_gives_each_recipient_a_voucher_from_their_pool(world: World) -> None:
+    _, bid = open_fcfs_batch(
+        world,
+        quantity=4,
+        allocation="grant",
+        reserved=[{"group": "elderly", "quantity": 1, "release_at": iso(START + DAY / 2)}],
+    )
+    elder = register(world, birth=ELDERLY_BIRTH)
+    people = register_many(world, 4)
+    rt = world.runtime
+    recipients = [Recipient(elder, "elderly"), *(Recipient(cid) for cid in people)]
+    with rt.db.write() as tx:
+        report = issue_many(
+            tx, rt.clock.now(), world.users["operator"].actor(), bid, recipients,
+            channel=Channel.GRANT,
+        )
+    assert [v.citizen_id for v in report.issued] == [elder, *people[:3]]
+    assert report.issued[0].pool == "elderly"
+    assert {v.channel for v in report.issued} == {"grant"}
+    assert report.unserved == [Recipient(people[3])]
+    assert report.at_limit == []
+    assert voucher_count(world, bid, status="active") == 4
+    with rt.db.read() as tx:
+        issued_events = tx.execute(
+            select(func.count()).select_from(events).where(events.c.type == "voucher.issued")
+        ).scalar_one()
+    assert issued_events == 4
+    assert_ledger_ok(world)
+
+
+def test_bulk_issuance_respects_the_per_citizen_limit_and_an_open_batch(world: World) -> None:
+    pid = funded_program(world)
+    vt = voucher_type(world, pid)
+    created = batch(world, pid, vt["id"], quantity=5, allocation="grant", per_citizen_limit=2)
+    cid = register(world)
+    rt, actor = world.runtime, world.users["operator"].actor()
+    with pytest.raises(QuanError) as caught, rt.db.write() as tx:
+        issue_many(tx, rt.clock.now(), actor, created["id"], [Recipient(cid)],
+                   channel=Channel.GRANT)
+    assert caught.value.code == "BATCH_NOT_OPEN"
+    open_batch(world, created["id"])
+    with rt.db.write() as tx:
+        report = issue_many(
+            tx, rt.clock.now(), actor, created["id"], [Recipient(cid)] * 3, channel=Channel.GRANT
+        )
+    assert [v.claim_seq for v in report.issued] == [1, 2]
+    assert report.at_limit == [cid]
+    assert voucher_count(world, created["id"], citizen_id=cid) == 2

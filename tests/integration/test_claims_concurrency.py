@@ -18,11 +18,13 @@ import pytest
 from sqlalchemy import func, select
 
 from quan.clock import FixedClock
+from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.ledger import Bucket
 from quan.services import batches as batch_service
-from quan.services import claims, recycling
-from quan.services.claims import ClaimCache, ClaimOutcome
+from quan.services import claims, issuing, recycling
+from quan.services.claim_cache import ClaimCache
+from quan.services.claims import ClaimOutcome
 from quan.store.db import Database
 from quan.store.ledger import account_balance
 from quan.store.voucher_tables import vouchers
@@ -271,4 +273,31 @@ def test_worker_processes_racing_for_one_batch_never_oversell(
             select(func.count()).select_from(vouchers).where(vouchers.c.citizen_id == cid_twice)
         ).scalar_one()
     assert mine <= 1
+    assert_ledger_ok(world)
+
+
+def test_two_bulk_issuances_racing_on_one_batch_stay_within_it(
+    world: World, wide: Database
+) -> None:
+    _, bid = open_fcfs_batch(world, quantity=30, allocation="grant")
+    people = register_many(world, 40)
+    actor = world.users["operator"].actor()
+
+    def grant(recipients: list[str]) -> issuing.IssueReport:
+        with wide.write() as tx:
+            return issuing.issue_many(
+                tx, NOW, actor, bid, [issuing.Recipient(c) for c in recipients],
+                channel=Channel.GRANT,
+            )
+
+    # Overlapping segments: the middle ten citizens are in both.
+    results = race(lambda: grant(people[:25]), lambda: grant(people[15:]))
+    issued = 0
+    for r in results:
+        if isinstance(r, issuing.IssueReport):
+            issued += len(r.issued)
+        else:  # a segment overlapping a concurrent grant may lose the unique-key race
+            assert "uq_vouchers_claimant" in str(r), r
+    assert held(wide, bid)["active"] == issued <= 30
+    assert held(wide, bid)["holders"] == issued
     assert_ledger_ok(world)

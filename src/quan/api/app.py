@@ -12,6 +12,7 @@ from quan import __version__
 from quan.api import errors
 from quan.api.routes import (
     admin,
+    assisted,
     audit,
     auth,
     batches,
@@ -20,10 +21,17 @@ from quan.api.routes import (
     citizen_sessions,
     citizens,
     events,
+    fairness,
     funding,
+    grants,
+    lottery,
     merchants,
+    offline,
     programs,
     public,
+    redemptions,
+    settlements,
+    share_links,
     system,
     terminals,
     vouchers,
@@ -132,7 +140,15 @@ ROUTE_MODULES = (
     blacklist,
     vouchers,  # issuance: voucher types, batches and claims, the wallet
     batches,
+    lottery,  # lottery registration, public record and draw
+    grants,  # targeted grants
     wallet,
+    redemptions,  # redemption, reversal, voucher deactivation, redemption policy
+    offline,  # offline keys, offline sync, offline cases
+    settlements,
+    fairness,  # fairness reports per batch and program
+    assisted,  # agents issue vouchers for citizens and print them
+    share_links,  # citizens' share links, claims through them, per-sharer stats
 )
 
 
@@ -163,6 +179,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api.include_router(router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     app.add_middleware(BodyLimit)
     return app
 

@@ -13,6 +13,8 @@ Layout:
 - ``databases``, ``server``: a fresh migrated database, a server process started and stopped.
 - ``lua``, ``wrk``, ``pyload``, ``load``: load generation.
 - ``ceiling_apps``, ``ceiling_serve``, ``storage``, ``ceilings``: the three ceilings.
-- ``registry``, ``context``, ``seed``, ``benchmarks/``: the benchmarks and what they share.
-- ``targets``, ``report``, ``suite``: the targets of issue 7, ``docs/benchmarks.md``, ``make bench``.
+- ``registry``, ``context``, ``seed``, ``benchmarks/``: the benchmarks and what they share;
+  ``claim_path``, ``redeem_path``, ``scale``: seeding and reading back the claim and
+  redemption paths.
+- ``targets``, ``report``, ``suite``: issue 7's targets, ``docs/benchmarks.md``, ``make bench``.
 """

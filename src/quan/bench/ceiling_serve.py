@@ -13,6 +13,7 @@ import uvicorn
 
 from quan.bench.ceiling_apps import APPS
 
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("app", choices=sorted(APPS))

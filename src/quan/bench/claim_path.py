@@ -89,16 +89,25 @@ def insert_citizens(rt: Runtime, prefix: str, count: int) -> list[str]:
         " %(at)s)"
     )
     if rt.db.dialect != "postgresql":
-        statement = statement.replace("%(id)s", ":id").replace("%(h)s", ":h").replace("%(at)s", ":at")
+        statement = (
+            statement.replace("%(id)s", ":id").replace("%(h)s", ":h").replace("%(at)s", ":at")
+        )
         statement = statement.replace("false", "0")
     with rt.db.write() as tx:
         for start in range(0, len(rows), 10_000):
-            tx.exec_driver_sql(statement, rows[start : start + 10_000])  # type: ignore[arg-type]
+            tx.exec_driver_sql(statement, rows[start : start + 10_000])
     return ids
 
 
-def open_batch(rt: Runtime, program: seed.FundedProgram, quantity: int) -> tuple[str, str]:
-    """A funded first-come batch of ``quantity`` vouchers, opened: ``(voucher type, batch)``."""
+def open_batch(
+    rt: Runtime,
+    program: seed.FundedProgram,
+    quantity: int,
+    *,
+    allocation: Allocation = Allocation.FCFS,
+) -> tuple[str, str]:
+    """A funded batch of ``quantity`` vouchers (first-come unless said), opened:
+    ``(voucher type, batch)``."""
     now = rt.clock.now()
     with rt.db.write() as tx:
         vt = voucher_types.create_voucher_type(
@@ -115,7 +124,7 @@ def open_batch(rt: Runtime, program: seed.FundedProgram, quantity: int) -> tuple
                 voucher_type_id=vt.id,
                 name="基准测试抢券",
                 quantity=quantity,
-                allocation=Allocation.FCFS,
+                allocation=allocation,
                 claim_opens_at=now,
                 claim_closes_at=now + timedelta(days=1),
             ),
@@ -164,9 +173,7 @@ def read_back(rt: Runtime, batch_id: str, quantity: int) -> FloodOutcome:
             .having(func.count() > 1)
             .subquery()
         )
-        duplicate = tx.execute(
-            select(func.coalesce(func.sum(per_citizen.c.n - 1), 0))
-        ).scalar_one()
+        duplicate = tx.execute(select(func.coalesce(func.sum(per_citizen.c.n - 1), 0))).scalar_one()
     return FloodOutcome(
         claimed=int(claimed),
         oversold=max(0, int(claimed) - quantity) + max(0, int(rows) - quantity),

@@ -26,7 +26,8 @@ class BenchResult:
 
     ``throughput`` names the figure compared with the ceilings; ``ratios`` holds
     ``throughput / ceiling`` for each ceiling measured in the same run (``ceilings`` holds those
-    ceilings' values). ``checks`` are counts that must be zero (oversold, duplicate, errors...). ``runs`` keeps each short run's figures, of
+    ceilings' values). ``checks`` are counts that must be zero (oversold, duplicate, errors...).
+    ``runs`` keeps each short run's figures, of
     which ``figures`` holds the medians.
     """
 

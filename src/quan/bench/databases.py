@@ -124,7 +124,9 @@ def create(kind: str, run_dir: Path, *, admin_url: str | None = None) -> BenchDa
     var_dir = run_dir / name
     var_dir.mkdir(parents=True, exist_ok=True)
     if kind == SQLITE:
-        bench = BenchDatabase(SQLITE, f"sqlite:///{(var_dir / 'quan.db').as_posix()}", name, var_dir)
+        bench = BenchDatabase(
+            SQLITE, f"sqlite:///{(var_dir / 'quan.db').as_posix()}", name, var_dir
+        )
     elif kind == POSTGRES:
         admin_url = admin_url or postgres_admin_url()
         _admin_execute(admin_url, "CREATE DATABASE {}", name)
@@ -134,12 +136,17 @@ def create(kind: str, run_dir: Path, *, admin_url: str | None = None) -> BenchDa
         )
     else:
         raise ValueError(f"unknown database kind {kind!r}")
+    migrate(bench)
+    return bench
+
+
+def migrate(bench: BenchDatabase) -> None:
+    """Bring the database to the migrations' head (nothing to do when it is there)."""
     db = bench.open(pool_size=1)
     try:
         upgrade(db)
     finally:
         db.dispose()
-    return bench
 
 
 def postgres_info(admin_url: str) -> dict[str, str]:

@@ -108,7 +108,7 @@ def wrk_version() -> str | None:
 
 
 def choose_generator(preference: str = "auto") -> str:
-    """``wrk`` when installed (or required), else ``httpx``; ValueError if wrk is required but absent."""
+    """``wrk`` when installed, else ``httpx``; ValueError if wrk is required but absent."""
     if preference == HTTPX:
         return HTTPX
     if wrk_version() is not None:

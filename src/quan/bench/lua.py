@@ -204,7 +204,8 @@ function done(summary, latency, requests)
   local out = string.format(
     "{\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"sent\":%d," ..
     "\"errors\":{\"connect\":%d,\"read\":%d,\"write\":%d,\"status\":%d,\"timeout\":%d}," ..
-    "\"latency_us\":{\"min\":%d,\"mean\":%.1f,\"max\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}," ..
+    "\"latency_us\":{\"min\":%d,\"mean\":%.1f,\"max\":%d," ..
+    "\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}," ..
     "\"statuses\":%s,\"idle\":%d,\"first_us\":%d,\"last_us\":%d}",
     summary.requests, summary.duration, summary.bytes, total_sent,
     e.connect, e.read, e.write, e.status, e.timeout,

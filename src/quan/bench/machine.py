@@ -86,9 +86,10 @@ def git_commit(cwd: Path | None = None) -> dict[str, Any]:
 
 def describe(cwd: Path | None = None) -> dict[str, Any]:
     cpu = _cpuinfo()
+    usable: int | None
     try:
         usable = len(os.sched_getaffinity(0))
-    except AttributeError:
+    except AttributeError:  # not Linux
         usable = os.cpu_count()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -100,6 +101,8 @@ def describe(cwd: Path | None = None) -> dict[str, Any]:
         "os": _os_name(),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        # Other work on a shared machine shows here: compare it with the logical CPUs.
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "libraries": {name: _version(name) for name in LIBRARIES},
         "git": git_commit(cwd),
     }

@@ -38,7 +38,9 @@ async def _run(spec: LoadSpec) -> LoadResult:
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
     deadline = time.monotonic() + spec.duration_s
-    limits = httpx.Limits(max_connections=spec.connections, max_keepalive_connections=spec.connections)
+    limits = httpx.Limits(
+        max_connections=spec.connections, max_keepalive_connections=spec.connections
+    )
 
     async def worker(client: httpx.AsyncClient) -> None:
         while time.monotonic() < deadline:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 from quan.bench.ceilings import FASTAPI, RAW_ASGI, STORAGE, Ceiling
 from quan.bench.contract import BenchResult, Status
@@ -29,7 +28,9 @@ def _ms(value: float | None) -> str:
 def _machine(record: RunRecord) -> list[str]:
     m = record.machine
     git = m.get("git", {})
-    commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
+    commit = (git.get("commit") or "unknown")[:12] + (
+        " (uncommitted changes)" if git.get("dirty") else ""
+    )
     libs = ", ".join(f"{k} {v}" for k, v in m.get("libraries", {}).items() if v)
     lines = [
         "## Machine and run",
@@ -38,22 +39,35 @@ def _machine(record: RunRecord) -> list[str]:
         "|---|---|",
         f"| date | {m.get('date')} |",
         f"| commit | `{commit}` |",
-        f"| CPU | {m.get('cpu')} ({m.get('logical_cpus')} logical, {m.get('usable_cpus')} usable) |",
+        f"| CPU | {m.get('cpu')} ({m.get('logical_cpus')} logical,"
+        f" {m.get('usable_cpus')} usable) |",
         f"| memory | {m.get('memory_gib')} GiB |",
         f"| OS | {m.get('os')}, kernel {m.get('kernel')}, Python {m.get('python')} |",
         f"| libraries | {libs} |",
     ]
+    if "load_average" in m:
+        lines.append(
+            f"| load average (1/5/15 min) | at start {m['load_average']}, at end"
+            f" {m.get('load_average_at_end', '?')} (other work on this shared machine) |"
+        )
     for kind, info in record.databases.items():
         settings = ", ".join(f"{k}={v}" for k, v in info.get("settings", {}).items())
-        lines.append(f"| {kind} | {settings}; server: `quan serve --workers {info.get('workers')}` |")
+        lines.append(
+            f"| {kind} | {settings}; server: `quan serve --workers {info.get('workers')}` |"
+        )
     g = record.generator
     o = record.options
     lines += [
         f"| load generator | {g.get('tool')}, {g.get('threads')} thread(s), {g.get('connections')}"
         " connections, **on the same machine** as the server |",
-        f"| runs | {o.get('runs')} × {o.get('duration_s')} s per figure after a {o.get('warmup_s')} s"
+        f"| runs | {o.get('runs')} × {o.get('duration_s')} s per figure after a"
+        f" {o.get('warmup_s')} s"
         " warm-up; figures are medians over the runs"
-        + (" — **quick mode: sizes and runs shrunk, figures not comparable**" if o.get("quick") else "")
+        + (
+            " — **quick mode: sizes and runs shrunk, figures not comparable**"
+            if o.get("quick")
+            else ""
+        )
         + " |",
         f"| total time | {record.elapsed_s / 60:.1f} min |",
         "",
@@ -81,10 +95,15 @@ def _ceilings(record: RunRecord) -> list[str]:
             lines.append(_ceiling_row(kind, c))
         for shape, c in ceilings.storage_shapes.items():
             if f"{STORAGE}" != c.name:
-                lines.append(_ceiling_row(kind, c).replace(f"| {c.name} |", f"| storage headroom ({shape}) |"))
+                lines.append(
+                    _ceiling_row(kind, c).replace(
+                        f"| {c.name} |", f"| storage headroom ({shape}) |"
+                    )
+                )
     lines += [
         "",
-        "The HTTP ceilings are a raw ASGI app that parses the claim-sized JSON body and answers JSON,"
+        "The HTTP ceilings are a raw ASGI app that parses the claim-sized JSON body and answers"
+        " JSON,"
         " and a trivial FastAPI POST with a pydantic body, both under uvicorn with `quan serve`'s"
         " options (access log on) and worker count. The storage ceiling is the claim's own database"
         " work without the application: `UPDATE stock … WHERE remaining > 0` + `INSERT`, one"
@@ -99,12 +118,32 @@ def _main_figures(result: BenchResult) -> str:
     f = result.figures
     parts = []
     if result.throughput and result.throughput in f:
-        parts.append(f"**{_num(f[result.throughput])}** {result.throughput.replace('_per_s', '/s')}")
-    for name in ("p50_ms", "p99_ms", "flood_p99_ms", "refusals_per_s", "server_p50_ms", "server_p99_ms",
-                 "draw_s", "seconds", "p50_ratio"):
+        parts.append(
+            f"**{_num(f[result.throughput])}** {result.throughput.replace('_per_s', '/s')}"
+        )
+    for name in (
+        "p50_ms",
+        "p99_ms",
+        "flood_p99_ms",
+        "refusals_per_s",
+        "server_p50_ms",
+        "server_p99_ms",
+        "draw_s",
+        "seconds",
+        "p50_ratio",
+    ):
         if name in f:
             parts.append(f"{name} {_num(f[name], 3) if name.endswith('ms') else _num(f[name], 2)}")
     return ", ".join(parts) or "–"
+
+
+def _sizes(result: BenchResult) -> str:
+    return (
+        ", ".join(
+            f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in result.params.items()
+        )
+        or "–"
+    )
 
 
 def _memory(result: BenchResult) -> str:
@@ -116,19 +155,22 @@ def _results(record: RunRecord) -> list[str]:
     lines = [
         "## Results",
         "",
-        "| benchmark | database | status | figures (medians) | "
+        "| benchmark | database | status | sizes | figures (medians) | "
         + " | ".join(label for _, label in RATIO_COLUMNS)
         + " | checks (must be 0) | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in record.results:
-        ratios = " | ".join(_num(r.ratios.get(name), 3) if name in r.ratios else "–" for name, _ in RATIO_COLUMNS)
+        ratios = " | ".join(
+            _num(r.ratios.get(name), 3) if name in r.ratios else "–" for name, _ in RATIO_COLUMNS
+        )
         checks = ", ".join(f"{k}={v}" for k, v in r.checks.items()) or "–"
         if r.failed_checks:
             checks = "**FAILED** " + checks
         status = r.status.value if r.status is Status.OK else f"**{r.status.value}**"
         lines.append(
-            f"| {r.benchmark} | {r.database or '–'} | {status} | {_main_figures(r)} | {ratios} | "
+            f"| {r.benchmark} | {r.database or '–'} | {status} | {_sizes(r)} | {_main_figures(r)} "
+            f"| {ratios} | "
             f"{checks} | {_memory(r)} |"
         )
     lines.append("")
@@ -149,14 +191,17 @@ def _targets(record: RunRecord) -> list[str]:
     for v in record.verdicts:
         verdict = {HIT: "✅ hit", MISS: "❌ miss"}.get(v.verdict, f"… {v.verdict}")
         lines.append(
-            f"| {v.target.text} | {_num(v.measured, 2)} | {_num(v.needed, 2)} | {verdict} | {v.detail} |"
+            f"| {v.target.text} | {_num(v.measured, 2)} | {_num(v.needed, 2)} | {verdict} "
+            f"| {v.detail} |"
         )
     lines.append("")
     return lines
 
 
 def _pending(record: RunRecord) -> list[str]:
-    waiting = [r for r in record.results if r.status in (Status.PENDING, Status.SKIPPED, Status.FAILED)]
+    waiting = [
+        r for r in record.results if r.status in (Status.PENDING, Status.SKIPPED, Status.FAILED)
+    ]
     if not waiting:
         return []
     lines = ["## Not measured in this run", ""]
@@ -192,7 +237,7 @@ def render(record: RunRecord, *, json_path: Path | None = None) -> str:
         "## How to run",
         "",
         "```sh",
-        "make bench                                  # the whole suite: this page + bench/results/*.json",
+        "make bench                               # the suite: this page + bench/results/*.json",
         "quan bench list                             # benchmarks and their parameters",
         "quan bench health --db sqlite --json        # one benchmark; the last line is its JSON",
         "quan bench claim-flood --set vouchers=10000 --set citizens=40000",
@@ -201,5 +246,3 @@ def render(record: RunRecord, *, json_path: Path | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
-
-

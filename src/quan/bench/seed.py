@@ -104,10 +104,13 @@ def ledger_violations(rt: Runtime) -> int:
 # personal-data guard and be pseudonymised (with a warning per event), which is not the path
 # being measured. translate() maps the digits of the row number to letters.
 _LETTERS = "abcdefghjk"
-_CLAIMED_PAYLOAD = (
-    "'{\"amount_fen\":3000,\"batch_id\":\"bat_bench\",\"voucher_id\":\"vch_' || "
-    "{code} || '\"}}'"
-)
+
+
+def _claimed_payload(code: str) -> str:
+    """SQL for a canonical claim-like payload (sorted keys, compact) around the id ``code``."""
+    return (
+        '\'{"amount_fen":3000,"batch_id":"bat_bench","voucher_id":"vch_\' || ' + code + " || '\"}'"
+    )
 
 
 def queue_events(rt: Runtime, program_id: str, count: int, *, first: int = 0) -> None:
@@ -117,13 +120,20 @@ def queue_events(rt: Runtime, program_id: str, count: int, *, first: int = 0) ->
     if rt.db.dialect == "postgresql":
         code = f"translate(lpad(g::text, 12, '0'), '0123456789', '{_LETTERS}')"
         statement = (
-            "INSERT INTO events (type, actor, subject_type, subject_id, program_id, payload,"
+            "INSERT INTO events (type, actor, subject_type, subject_id, program_id, payload,"  # noqa: S608 - fixed fragments, values bound
             " occurred_at) SELECT 'voucher.claimed', 'citizen:cit_' || " + code + ","
-            " 'voucher', 'vch_' || " + code + ", %(program)s, "
-            + _CLAIMED_PAYLOAD.format(code=code)
-            + ", %(at)s FROM generate_series(%(lo)s, %(hi)s) AS g"
+            " 'voucher', 'vch_' || "
+            + code
+            + ", %(program)s, "
+            + _claimed_payload(code)
+            + ", %(at)s FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g"
         )
-        params: dict[str, object] = {"program": program_id, "at": now, "lo": first, "hi": first + count - 1}
+        params: dict[str, object] = {
+            "program": program_id,
+            "at": now,
+            "lo": first,
+            "hi": first + count - 1,
+        }
     else:
         code = (
             "replace(replace(replace(replace(replace(replace(replace(replace(replace(replace("
@@ -131,12 +141,10 @@ def queue_events(rt: Runtime, program_id: str, count: int, *, first: int = 0) ->
             " '5', 'f'), '6', 'g'), '7', 'h'), '8', 'j'), '9', 'k')"
         )
         statement = (
-            "WITH RECURSIVE g(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM g WHERE x < ?)"
+            "WITH RECURSIVE g(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM g WHERE x < ?)"  # noqa: S608 - fixed fragments, values bound
             " INSERT INTO events (type, actor, subject_type, subject_id, program_id, payload,"
             " occurred_at) SELECT 'voucher.claimed', 'citizen:cit_' || " + code + ","
-            " 'voucher', 'vch_' || " + code + ", ?, "
-            + _CLAIMED_PAYLOAD.format(code=code)
-            + ", ? FROM g"
+            " 'voucher', 'vch_' || " + code + ", ?, " + _claimed_payload(code) + ", ? FROM g"
         )
         at = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         params_seq = (first, first + count - 1, program_id, at)

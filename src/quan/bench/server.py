@@ -9,6 +9,7 @@ half-started server. Peak memory comes from each process's high-water mark just 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -111,6 +112,15 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            # Not healthy, or interrupted while waiting: never leave the server behind.
+            self.stop()
+            raise
+
+    def _wait_until_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + self.start_timeout
         with httpx.Client(base_url=self.spec.base_url, timeout=2.0) as client:
             while time.monotonic() < deadline:
@@ -119,8 +129,9 @@ class ServerProcess:
                 if self._started_workers() >= self.spec.workers and self._healthy(client):
                     return
                 time.sleep(0.1)
-        self.stop()
-        raise ServerError(f"{self.spec.label} not healthy in {self.start_timeout:.0f} s{self._log_tail()}")
+        raise ServerError(
+            f"{self.spec.label} not healthy in {self.start_timeout:.0f} s{self._log_tail()}"
+        )
 
     def _healthy(self, client: httpx.Client) -> bool:
         try:
@@ -145,7 +156,9 @@ class ServerProcess:
         """Peak RSS of the supervisor and each worker so far (with one worker: one process)."""
         found = tree_memory(self.pid)
         if self.spec.workers <= 1 and found:
-            found[0] = ProcessMemory(found[0].pid, "server", found[0].peak_rss_mib, found[0].rss_mib)
+            found[0] = ProcessMemory(
+                found[0].pid, "server", found[0].peak_rss_mib, found[0].rss_mib
+            )
         return found
 
     def stop(self, timeout: float = 20.0) -> list[ProcessMemory]:
@@ -169,10 +182,8 @@ class ServerProcess:
         return self.peak
 
     def _kill_group(self, sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)  # the session we started: only this server's processes
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def memory_report(self) -> dict[str, float]:
         """``{"server": MiB}`` or ``{"supervisor": MiB, "worker-1": MiB, ...}`` (peak RSS)."""

@@ -37,23 +37,25 @@ SHAPES = {HOT_ROW: (1, 1), SPLIT_16: (16, 1), BATCH_100: (16, 100)}
 
 _STOCK = 10**12  # never runs out within a run: the ceiling is about the write, not sell-out
 
-_PG_SCHEMA = "bench_ceiling"
+# Literal statements (no formatting): psycopg takes them as they are, nothing is interpolated.
 _PG_SETUP = (
-    f"DROP SCHEMA IF EXISTS {_PG_SCHEMA} CASCADE",
-    f"CREATE SCHEMA {_PG_SCHEMA}",
-    f"CREATE TABLE {_PG_SCHEMA}.stock (id int PRIMARY KEY, remaining bigint NOT NULL)",
-    f"CREATE TABLE {_PG_SCHEMA}.voucher (id bigserial PRIMARY KEY, stock_id int NOT NULL,"
+    "DROP SCHEMA IF EXISTS bench_ceiling CASCADE",
+    "CREATE SCHEMA bench_ceiling",
+    "CREATE TABLE bench_ceiling.stock (id int PRIMARY KEY, remaining bigint NOT NULL)",
+    "CREATE TABLE bench_ceiling.voucher (id bigserial PRIMARY KEY, stock_id int NOT NULL,"
     " citizen text NOT NULL UNIQUE, claimed_at timestamptz NOT NULL DEFAULT now())",
 )
+_PG_STOCK = "INSERT INTO bench_ceiling.stock VALUES (%s, %s)"
 _PG_TAKE = (
-    f"UPDATE {_PG_SCHEMA}.stock SET remaining = remaining - 1"
+    "UPDATE bench_ceiling.stock SET remaining = remaining - 1"
     " WHERE id = %s AND remaining > 0 RETURNING remaining"
 )
 _PG_TAKE_MANY = (
-    f"UPDATE {_PG_SCHEMA}.stock SET remaining = remaining - %s"
+    "UPDATE bench_ceiling.stock SET remaining = remaining - %s"
     " WHERE id = %s AND remaining >= %s RETURNING remaining"
 )
-_PG_INSERT = f"INSERT INTO {_PG_SCHEMA}.voucher (stock_id, citizen) VALUES (%s, %s)"
+_PG_INSERT = "INSERT INTO bench_ceiling.voucher (stock_id, citizen) VALUES (%s, %s)"
+_PG_DROP = "DROP SCHEMA bench_ceiling CASCADE"
 
 _SQLITE_SETUP = (
     "DROP TABLE IF EXISTS bench_voucher",
@@ -93,7 +95,7 @@ class StorageRun:
 def _drive(
     threads: int, duration_s: float, work: Callable[[int, threading.Event], tuple[int, int]]
 ) -> tuple[int, int, float]:
-    """Run ``work(thread_index, stop)`` in ``threads`` threads released together for ``duration_s``."""
+    """``work(thread_index, stop)`` in ``threads`` threads released together, for ``duration_s``."""
     barrier = threading.Barrier(threads + 1)
     stop = threading.Event()
     totals: list[tuple[int, int]] = []
@@ -134,15 +136,12 @@ def postgres(url: str, shape: str, *, threads: int = 16, duration_s: float = 3.0
     rows, per_tx = SHAPES[shape]
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in _PG_SETUP:
-            conn.execute(statement)  # type: ignore[arg-type]  # fixed text, no parameters
+            conn.execute(statement)
         with conn.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {_PG_SCHEMA}.stock VALUES (%s, %s)",  # type: ignore[arg-type]
-                [(i, _STOCK) for i in range(rows)],
-            )
+            cur.executemany(_PG_STOCK, [(i, _STOCK) for i in range(rows)])
 
     def work(index: int, stop: threading.Event) -> tuple[int, int]:
-        rng = random.Random(index)
+        rng = random.Random(index)  # noqa: S311 - spreads load, not a secret
         claims = transactions = 0
         with psycopg.connect(url) as conn:
             while not stop.is_set():
@@ -161,7 +160,7 @@ def postgres(url: str, shape: str, *, threads: int = 16, duration_s: float = 3.0
 
     claims, transactions, seconds = _drive(threads, duration_s, work)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {_PG_SCHEMA} CASCADE")  # type: ignore[arg-type]
+        conn.execute(_PG_DROP)
     return StorageRun(shape, threads, claims, transactions, seconds)
 
 
@@ -186,7 +185,7 @@ def sqlite(path: Path, shape: str, *, threads: int = 1, duration_s: float = 3.0)
         setup.close()
 
     def work(index: int, stop: threading.Event) -> tuple[int, int]:
-        rng = random.Random(index)
+        rng = random.Random(index)  # noqa: S311 - spreads load, not a secret
         claims = transactions = 0
         conn = _sqlite_connect(path)
         try:

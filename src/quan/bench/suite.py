@@ -9,6 +9,7 @@ breaks is recorded as failed with the reason, and the others still run.
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -71,7 +72,9 @@ def run_one(
     say(f"== {bench.name} ({database or 'no database'})")
     missing = bench.missing()
     if missing:
-        result = BenchResult(bench.name, database, Status.PENDING, f"waiting for {', '.join(missing)}")
+        result = BenchResult(
+            bench.name, database, Status.PENDING, f"waiting for {', '.join(missing)}"
+        )
     else:
         try:
             result = bench.run(ctx, params)
@@ -79,7 +82,9 @@ def run_one(
             result = BenchResult(bench.name, database, Status.PENDING, str(exc))
         except Exception as exc:  # one broken benchmark must not sink the suite
             traceback.print_exc()
-            result = BenchResult(bench.name, database, Status.FAILED, f"{type(exc).__name__}: {exc}")
+            result = BenchResult(
+                bench.name, database, Status.FAILED, f"{type(exc).__name__}: {exc}"
+            )
     result.params = result.params or params
     result.started_at = started_at
     result.elapsed_s = round(time.monotonic() - started, 1)
@@ -109,7 +114,12 @@ def run(
     started = time.monotonic()
     overrides = overrides or {}
     benches = [ALL[name] for name in names]
-    params = {b.name: b.resolve(overrides.get(b.name, {}), quick=options.quick) for b in benches}
+
+    def params_for(bench: Benchmark, kind: str | None) -> dict[str, Any]:
+        return bench.resolve(overrides.get(bench.name, {}), quick=options.quick, database=kind)
+
+    for bench in benches:  # refuse an unknown --set before anything runs
+        params_for(bench, None)
     generator = load.choose_generator(options.generator)
     record = RunRecord(
         machine=machine.describe(),
@@ -124,10 +134,10 @@ def run(
         if not todo:
             continue
         ctx = BenchContext(options, kind, generator)
-        reason = _unavailable(kind, options)
+        reason = unavailable(kind, options)
         if reason is not None:
             say(f"== {kind}: {reason}")
-            record.results += [_skipped(b, kind, reason, params[b.name]) for b in todo]
+            record.results += [_skipped(b, kind, reason, params_for(b, kind)) for b in todo]
             continue
         record.databases[kind] = _database_info(kind, options, ctx.workers)
         measured: Ceilings | None = None
@@ -136,20 +146,26 @@ def run(
             measured = ceilings_module.measure(ctx, http=any(b.http for b in todo))
             record.ceilings[kind] = measured
         for bench in todo:
-            record.results.append(run_one(bench, ctx, params[bench.name], measured))
+            record.results.append(run_one(bench, ctx, params_for(bench, kind), measured))
     for bench in [b for b in benches if not b.databases]:
         ctx = BenchContext(options, "", generator)
-        record.results.append(run_one(bench, ctx, params[bench.name], None))
-    record.verdicts = judge_all(record.results, record.ceilings)
+        record.results.append(run_one(bench, ctx, params_for(bench, None), None))
+    # Only the targets of what ran: a single benchmark's record does not list the others.
+    record.verdicts = [
+        v for v in judge_all(record.results, record.ceilings) if v.target.benchmark in names
+    ]
     record.elapsed_s = time.monotonic() - started
+    record.machine["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     return record
 
 
 def _default_spec(options: Options) -> load.LoadSpec:
-    return load.LoadSpec("http://127.0.0.1", connections=options.connections, threads=options.threads)
+    return load.LoadSpec(
+        "http://127.0.0.1", connections=options.connections, threads=options.threads
+    )
 
 
-def _unavailable(kind: str, options: Options) -> str | None:
+def unavailable(kind: str, options: Options) -> str | None:
     if kind != databases.POSTGRES:
         return None
     url = options.postgres_url or databases.postgres_admin_url()
@@ -176,7 +192,10 @@ def _database_info(kind: str, options: Options, workers: int) -> dict[str, Any]:
     else:
         import sqlite3
 
-        info["settings"] = {"sqlite_version": sqlite3.sqlite_version, "pragmas": "WAL, synchronous=FULL"}
+        info["settings"] = {
+            "sqlite_version": sqlite3.sqlite_version,
+            "pragmas": "WAL, synchronous=FULL",
+        }
     return info
 
 

@@ -32,11 +32,22 @@ class Target:
 
 
 TARGETS: tuple[Target, ...] = (
-    Target("claim-flood", "claims_per_s", ">=", 0.4, "durable claims ≥ 0.4× HTTP ceiling", RAW_ASGI),
-    Target("claim-flood", "claims_per_s", ">=", 1.0, "durable claims ≥ 1× framework ceiling", FASTAPI),
-    Target("claim-flood", "refusals_per_s", ">=", 0.6, "refusals after sell-out ≥ 0.6× HTTP ceiling", RAW_ASGI),
+    Target(
+        "claim-flood", "claims_per_s", ">=", 0.4, "durable claims ≥ 0.4× HTTP ceiling", RAW_ASGI
+    ),
+    Target(
+        "claim-flood", "claims_per_s", ">=", 1.0, "durable claims ≥ 1× framework ceiling", FASTAPI
+    ),
+    Target(
+        "claim-flood",
+        "refusals_per_s",
+        ">=",
+        0.6,
+        "refusals after sell-out ≥ 0.6× HTTP ceiling",
+        RAW_ASGI,
+    ),
     Target("claim-flood", "flood_p99_ms", "<=", 100, "claim p99 ≤ 100 ms"),
-    Target("redeem", "requests_per_s", ">=", 0.2, "redeem ≥ 0.2× HTTP ceiling", RAW_ASGI),
+    Target("redeem", "redemptions_per_s", ">=", 0.2, "redeem ≥ 0.2× HTTP ceiling", RAW_ASGI),
     Target("grant-1m", "seconds", "<=", 30, "grant 1,000,000 ≤ 30 s"),
     Target("lottery-10m", "seconds", "<=", 10, "lottery 10,000,000 ≤ 10 s", database=None),
     Target("settle-10m", "seconds", "<=", 60, "settle 10,000,000 ≤ 60 s"),
@@ -102,7 +113,9 @@ def judge(target: Target, results: list[BenchResult], ceilings: dict[str, Ceilin
         name, size = target.at_param
         actual = result.params.get(name)
         if actual != size:
-            return Verdict(target, NOT_MEASURED, measured, needed, f"measured at {name}={actual}, not {size:,}")
+            return Verdict(
+                target, NOT_MEASURED, measured, needed, f"measured at {name}={actual}, not {size:,}"
+            )
     return Verdict(target, HIT if ok else MISS, measured, needed, detail)
 
 
@@ -111,8 +124,12 @@ def _margin(measured: float, needed: float, op: str) -> str:
         return ""
     factor = measured / needed
     if op == ">=":
-        return f"{factor:.2f}× of the needed figure" + ("" if factor >= 1 else f" ({1 - factor:.0%} short)")
-    return f"{factor:.2f}× of the allowed figure" + ("" if factor <= 1 else f" ({factor - 1:.0%} over)")
+        return f"{factor:.2f}× of the needed figure" + (
+            "" if factor >= 1 else f" ({1 - factor:.0%} short)"
+        )
+    return f"{factor:.2f}× of the allowed figure" + (
+        "" if factor <= 1 else f" ({factor - 1:.0%} over)"
+    )
 
 
 def judge_all(results: list[BenchResult], ceilings: dict[str, Ceilings]) -> list[Verdict]:

@@ -105,7 +105,9 @@ def _run(spec: LoadSpec, argv: list[str]) -> LoadResult:
             process.wait()
     elapsed = time.monotonic() - started
     if result_line is None:
-        raise WrkError(f"wrk gave no summary (exit {process.returncode}): {''.join(output)[-2000:]}")
+        raise WrkError(
+            f"wrk gave no summary (exit {process.returncode}): {''.join(output)[-2000:]}"
+        )
     return parse(result_line, elapsed)
 
 

@@ -23,6 +23,7 @@ class Channel(StrEnum):
     LOTTERY = "lottery"  # won in a draw
     GRANT = "grant"  # granted to a segment or a list
     ASSISTED = "assisted"  # issued by an agent at a service centre
+    SHARE = "share"  # claimed through a citizen's share link (quan.services.share_links)
 
 
 SELF_SERVICE = (Channel.APP, Channel.WEB, Channel.PARTNER)

@@ -359,3 +359,4 @@ def remaining_by_pool(tx: Connection, batch_id: str) -> dict[str, int]:
         .group_by(vouchers.c.pool)
     )
     return {pool: int(n) for pool, n in rows}
+

@@ -1,4 +1,4 @@
-"""First-come claims, and issuing vouchers in bulk (the seam lottery and grant code call).
+"""First-come claims: the use case, its statements, and the voucher a claim gives.
 
 How a claim is made safe by the database rather than by this module:
 
@@ -21,35 +21,30 @@ How a claim is made safe by the database rather than by this module:
   of a batch is empty, late requests get ``SOLD_OUT`` from memory, without a database write.
 - No claim posts to the ledger: opening reserved the money for every voucher.
 
-The static facts of an open batch (rules, eligibility, validity, time zone) never change, so each
-process caches them; the batch's and program's status are read in every claim transaction.
+The static facts of an open batch never change, so each process caches them (see
+:mod:`quan.services.claim_cache`); the batch's and program's status are read in every claim
+transaction. Bulk issuance (lottery winners, grants) is :mod:`quan.services.issuing`.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from quan.clock import Clock
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.batches import (
     CLAIM_WINDOW_OVER,
-    GENERAL,
     PROGRAM_NOT_ACTIVE,
     Allocation,
-    BatchRules,
     BatchStatus,
 )
 from quan.domain.blacklist import refusal
-from quan.domain.canonical import canonical_json
 from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date, priority_groups
 from quan.domain.claims import (
     ALREADY_CLAIMED,
@@ -58,94 +53,17 @@ from quan.domain.claims import (
     WRONG_ALLOCATION,
     Channel,
 )
-from quan.domain.eligibility import Rule, evaluate
+from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.domain.programs import ProgramStatus
-from quan.domain.voucher_types import Validity, parse_voucher_type
 from quan.services import blacklist
-from quan.services.batches import get_batch
+from quan.services.claim_cache import DEFAULT_CACHE, ClaimCache, ClaimFacts
 from quan.services.idempotency import INVALID_KEY, KEY_REUSED
 from quan.store.citizen_tables import blacklist_entries, citizens
 from quan.store.db import Database
 from quan.store.events import record_event
-from quan.store.tables import events, programs
-from quan.store.voucher_tables import batches, status_is, voucher_types, vouchers
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimFacts:
-    """What a claim needs to know about a batch that cannot change once it is open."""
-
-    batch_id: str
-    program_id: str
-    voucher_type_id: str
-    status_when_read: BatchStatus
-    rules: BatchRules
-    eligibility: Rule
-    validity: Validity
-    timezone: str
-
-    @property
-    def pools(self) -> tuple[str, ...]:
-        return tuple(self.rules.pool_sizes())
-
-
-def load_facts(tx: Connection, batch_id: str) -> ClaimFacts:
-    batch = get_batch(tx, batch_id)
-    row = tx.execute(
-        select(voucher_types.c.definition, programs.c.timezone)
-        .select_from(voucher_types.join(programs, programs.c.id == voucher_types.c.program_id))
-        .where(voucher_types.c.id == batch.voucher_type_id)
-    ).one()
-    return ClaimFacts(
-        batch_id=batch.id,
-        program_id=batch.program_id,
-        voucher_type_id=batch.voucher_type_id,
-        status_when_read=batch.status,
-        rules=batch.rules,
-        eligibility=batch.eligibility,
-        validity=parse_voucher_type(json.loads(row.definition)).validity,
-        timezone=row.timezone,
-    )
-
-
-class ClaimCache:
-    """Per-process memory of open batches' facts and of pools seen empty.
-
-    Both are caches of facts that cannot revert: an open batch's rules are fixed, and an empty
-    pool stays empty. So a cached answer is never wrong, only possibly late (another process may
-    learn of a sell-out on its own first miss). Redis could share the flag across processes later.
-    """
-
-    def __init__(self) -> None:
-        self._facts: dict[str, ClaimFacts] = {}
-        self._empty: dict[str, frozenset[str]] = {}
-        self._lock = threading.Lock()
-
-    def facts(self, db: Database, batch_id: str) -> ClaimFacts:
-        cached = self._facts.get(batch_id)
-        if cached is not None:
-            return cached
-        with db.read() as tx:
-            facts = load_facts(tx, batch_id)
-        if facts.status_when_read is not BatchStatus.DRAFT:
-            self._facts[batch_id] = facts
-        return facts
-
-    def is_empty(self, batch_id: str, pool: str) -> bool:
-        return pool in self._empty.get(batch_id, frozenset())
-
-    def mark_empty(self, batch_id: str, pool: str) -> None:
-        with self._lock:
-            self._empty[batch_id] = self._empty.get(batch_id, frozenset()) | {pool}
-
-    def sold_out(self, batch_id: str) -> bool:
-        """Every pool of a known batch has been seen empty."""
-        facts = self._facts.get(batch_id)
-        return facts is not None and all(self.is_empty(batch_id, p) for p in facts.pools)
-
-
-DEFAULT_CACHE = ClaimCache()
+from quan.store.tables import UtcDateTime, programs
+from quan.store.voucher_tables import batches, status_is, vouchers
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +117,107 @@ def citizen_actor(citizen_id: str) -> Actor:
 def check_key(key: str) -> None:
     if not (1 <= len(key) <= 255) or not all(33 <= ord(c) <= 126 for c in key):
         raise QuanError(INVALID_KEY)
+
+
+# --- the statements of the claim path -------------------------------------------------------
+# Built once with bind parameters: a claim runs them thousands of times a second, and a built
+# statement is compiled once by SQLAlchemy instead of being rebuilt and re-keyed per request.
+# Status values are inline literals, so both planners match the partial indexes on status.
+
+_v, _bl = vouchers.c, blacklist_entries.c
+_HELD = (
+    select(func.count())
+    .select_from(vouchers)
+    .where(_v.batch_id == bindparam("batch_id"), _v.citizen_id == bindparam("citizen_id"))
+    .scalar_subquery()
+)
+_BLOCKED = exists().where(
+    _bl.subject_type == "citizen",
+    _bl.subject_id == bindparam("citizen_id"),
+    # in_force_at builds SQL comparisons, which take a bind parameter as well as a datetime.
+    blacklist.in_force_at(cast(datetime, bindparam("now", type_=UtcDateTime()))),
+)
+_REPLAY = (
+    select(_v.id)
+    .where(_v.citizen_id == bindparam("citizen_id"), _v.claim_key == bindparam("claim_key"))
+    .scalar_subquery()
+)
+
+
+def _claimant_statement(replay: Any) -> Any:
+    return (
+        select(
+            batches.c.status.label("batch_status"),
+            programs.c.status.label("program_status"),
+            citizens.c.birth_date,
+            citizens.c.region_code,
+            citizens.c.income_group,
+            citizens.c.disabled,
+            citizens.c.disability_grade,
+            _HELD.label("held"),
+            _BLOCKED.label("blocked"),
+            replay.label("replay_id"),
+        )
+        .select_from(
+            batches.join(programs, programs.c.id == batches.c.program_id).join(
+                citizens, citizens.c.id == bindparam("citizen_id")
+            )
+        )
+        .where(batches.c.id == bindparam("batch_id"))
+    )
+
+
+# What a claim judges, in one round trip: the batch's and program's status, the citizen's
+# attributes, how many vouchers of the batch they hold, whether a blacklist entry bars them,
+# and (with a key) the voucher an earlier request with the same key claimed.
+# Params: batch_id, citizen_id, now (and claim_key).
+CLAIMANT = _claimant_statement(literal(None))
+CLAIMANT_WITH_KEY = _claimant_statement(_REPLAY)
+
+# The claim itself. Params: w_batch_id, w_pool (an UPDATE reserves the columns' own names),
+# c_citizen_id, c_claim_seq, c_claim_key, c_channel, c_now, c_valid_from, c_valid_until.
+# Returns the claimed voucher, or no row.
+TAKE = (
+    update(vouchers)
+    .where(
+        _v.id
+        == select(_v.id)
+        .where(
+            _v.batch_id == bindparam("w_batch_id"),
+            _v.pool == bindparam("w_pool"),
+            status_is("unclaimed"),
+        )
+        .order_by(_v.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery(),
+        status_is("unclaimed"),
+    )
+    .values(
+        status="active",
+        citizen_id=bindparam("c_citizen_id"),
+        claim_seq=bindparam("c_claim_seq"),
+        claim_key=bindparam("c_claim_key"),
+        channel=bindparam("c_channel"),
+        claimed_at=bindparam("c_now"),
+        valid_from=bindparam("c_valid_from"),
+        valid_until=bindparam("c_valid_until"),
+        status_changed_at=bindparam("c_now"),
+    )
+    .returning(*vouchers.c)
+)
+
+# A row while the pool has any unclaimed voucher, locked by a claim in flight or not.
+# Params: w_batch_id, w_pool.
+ANY_LEFT = (
+    select(_v.id)
+    .where(
+        _v.batch_id == bindparam("w_batch_id"),
+        _v.pool == bindparam("w_pool"),
+        status_is("unclaimed"),
+    )
+    .limit(1)
+)
 
 
 # --- the use case -----------------------------------------------------------------------------
@@ -300,15 +319,13 @@ def claim(
         raise QuanError(ALREADY_CLAIMED, per_citizen_limit=limit)
     valid_from, valid_until = facts.validity.window_for(now, facts.timezone)
     claimed = {
-        "status": "active",
-        "citizen_id": citizen_id,
-        "claim_seq": who.held + 1,
-        "claim_key": key,
-        "channel": channel.value,
-        "claimed_at": now,
-        "valid_from": valid_from,
-        "valid_until": valid_until,
-        "status_changed_at": now,
+        "c_citizen_id": citizen_id,
+        "c_claim_seq": who.held + 1,
+        "c_claim_key": key,
+        "c_channel": channel.value,
+        "c_now": now,
+        "c_valid_from": valid_from,
+        "c_valid_until": valid_until,
     }
     for pool in pools:
         if cache.is_empty(facts.batch_id, pool):
@@ -327,13 +344,13 @@ def claim(
             subject_id=voucher.id,
             program_id=facts.program_id,
             at=now,
-            payload=_claim_payload(voucher),
+            payload=claim_payload(voucher),
         )
         return ClaimOutcome(voucher, replayed=False)
     raise QuanError(SOLD_OUT)
 
 
-def _claim_payload(voucher: IssuedVoucher) -> dict[str, Any]:
+def claim_payload(voucher: IssuedVoucher) -> dict[str, Any]:
     # Ids and codes of the batch only: the holder is the event's actor, by id.
     return {
         "batch_id": voucher.batch_id,
@@ -347,44 +364,12 @@ def _claim_payload(voucher: IssuedVoucher) -> dict[str, Any]:
 def _claimant(
     tx: Connection, facts: ClaimFacts, citizen_id: str, now: datetime, key: str | None
 ) -> Row[Any]:
-    """Everything the claim judges, in one round trip: the batch's and program's status, the
-    citizen's attributes, how many vouchers of the batch they hold, whether a blacklist entry
-    bars them, and the voucher an earlier request with the same key claimed."""
-    v, bl = vouchers.c, blacklist_entries.c
-    held = (
-        select(func.count())
-        .select_from(vouchers)
-        .where(v.batch_id == facts.batch_id, v.citizen_id == citizen_id)
-        .scalar_subquery()
-    )
-    blocked = exists().where(
-        bl.subject_type == "citizen", bl.subject_id == citizen_id, blacklist.in_force_at(now)
-    )
-    replay: Any = literal(None)
-    if key is not None:
-        replay = (
-            select(v.id).where(v.citizen_id == citizen_id, v.claim_key == key).scalar_subquery()
-        )
-    row = tx.execute(
-        select(
-            batches.c.status.label("batch_status"),
-            programs.c.status.label("program_status"),
-            citizens.c.birth_date,
-            citizens.c.region_code,
-            citizens.c.income_group,
-            citizens.c.disabled,
-            citizens.c.disability_grade,
-            held.label("held"),
-            blocked.label("blocked"),
-            replay.label("replay_id"),
-        )
-        .select_from(
-            batches.join(programs, programs.c.id == batches.c.program_id).join(
-                citizens, citizens.c.id == citizen_id
-            )
-        )
-        .where(batches.c.id == facts.batch_id)
-    ).first()
+    """Everything the claim judges, in one round trip (see :data:`CLAIMANT`)."""
+    params = {"batch_id": facts.batch_id, "citizen_id": citizen_id, "now": now}
+    if key is None:
+        row = tx.execute(CLAIMANT, params).first()
+    else:
+        row = tx.execute(CLAIMANT_WITH_KEY, {**params, "claim_key": key}).first()
     if row is None:
         raise QuanError(NOT_FOUND, what=f"citizen {citizen_id}")
     return row
@@ -411,7 +396,7 @@ class Taken:
 
 
 def take(tx: Connection, batch_id: str, pool: str, claimed: dict[str, Any]) -> Taken:
-    """Give the first free voucher of a pool the values in ``claimed``.
+    """Give the first free voucher of a pool the values in ``claimed`` (see :data:`TAKE`).
 
     ``SKIP LOCKED`` lets concurrent claims pass each other instead of queueing. When it finds
     nothing, a plain read tells whether the pool is empty for good or its last rows are held by
@@ -420,180 +405,13 @@ def take(tx: Connection, batch_id: str, pool: str, claimed: dict[str, Any]) -> T
     could deadlock with other waiters. On SQLite writers are serialised, so the first look is
     always the answer.
     """
+    where = {"w_batch_id": batch_id, "w_pool": pool}
     for pause in (0.0, *IN_FLIGHT_PAUSES):
         if pause:
             time.sleep(pause)
-        row = tx.execute(_take_statement(batch_id, pool, claimed)).first()
+        row = tx.execute(TAKE, {**where, **claimed}).first()
         if row is not None:
             return Taken(row, pool_empty=False)
-        if _nothing_left(tx, batch_id, pool):
+        if tx.execute(ANY_LEFT, where).first() is None:
             return Taken(None, pool_empty=True)
     return Taken(None, pool_empty=False)
-
-
-def _nothing_left(tx: Connection, batch_id: str, pool: str) -> bool:
-    v = vouchers.c
-    left = tx.execute(
-        select(v.id).where(v.batch_id == batch_id, v.pool == pool, status_is("unclaimed")).limit(1)
-    ).first()
-    return left is None
-
-
-def _take_statement(batch_id: str, pool: str, claimed: dict[str, Any]) -> Any:
-    v = vouchers.c
-    free = (
-        select(v.id)
-        .where(v.batch_id == batch_id, v.pool == pool, status_is("unclaimed"))
-        .order_by(v.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    return (
-        update(vouchers)
-        .where(v.id == free, status_is("unclaimed"))
-        .values(**claimed)
-        .returning(*vouchers.c)
-    )
-
-
-# --- bulk issuance: the seam for lottery winners and grants -----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """Who receives one voucher, and from which pool (a lottery winner's pool, say)."""
-
-    citizen_id: str
-    pool: str = GENERAL
-
-
-@dataclass(frozen=True, slots=True)
-class IssueReport:
-    issued: list[IssuedVoucher]
-    at_limit: list[str]  # citizen ids already holding ``per_citizen_limit`` vouchers
-    unserved: list[Recipient]  # the pool ran out before their turn
-
-
-def issue_many(
-    tx: Connection,
-    now: datetime,
-    actor: Actor,
-    batch_id: str,
-    recipients: Sequence[Recipient],
-    *,
-    channel: Channel,
-) -> IssueReport:
-    """Give one voucher each to ``recipients``, in bulk, inside the caller's transaction.
-
-    The caller has already decided who receives (a draw, a segment); this enforces what the
-    batch guarantees whatever the caller does: the batch is open, a pool gives at most its
-    vouchers, a citizen holds at most ``per_citizen_limit``. Vouchers are taken in rows
-    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, like single claims), written with one
-    ``executemany``, and each issuance writes a ``voucher.issued`` event.
-    """
-    batch = get_batch(tx, batch_id)
-    if batch.status is not BatchStatus.OPEN:
-        raise QuanError(BATCH_NOT_OPEN, batch_status=batch.status.value)
-    facts = load_facts(tx, batch_id)
-    held = _held(tx, batch_id, sorted({r.citizen_id for r in recipients}))
-    limit = batch.rules.per_citizen_limit
-    report = IssueReport([], [], [])
-    by_pool: dict[str, list[tuple[Recipient, int]]] = {}
-    for recipient in recipients:
-        seq = held.get(recipient.citizen_id, 0) + 1
-        if seq > limit:
-            report.at_limit.append(recipient.citizen_id)
-            continue
-        held[recipient.citizen_id] = seq
-        by_pool.setdefault(recipient.pool, []).append((recipient, seq))
-    valid_from, valid_until = facts.validity.window_for(now, facts.timezone)
-    for pool, wanted in by_pool.items():
-        ids = _free_ids(tx, batch_id, pool, len(wanted))
-        report.unserved.extend(r for r, _ in wanted[len(ids) :])
-        if not ids:
-            continue
-        rows = [
-            {
-                "b_id": voucher_id,
-                "b_citizen_id": recipient.citizen_id,
-                "b_claim_seq": seq,
-                "b_channel": channel.value,
-                "b_now": now,
-                "b_valid_from": valid_from,
-                "b_valid_until": valid_until,
-            }
-            for voucher_id, (recipient, seq) in zip(ids, wanted, strict=False)
-        ]
-        tx.execute(_assign_statement(), rows)
-        issued = tx.execute(select(vouchers).where(vouchers.c.id.in_(ids))).all()
-        report.issued.extend(issued_from_row(r) for r in issued)
-    if report.issued:
-        tx.execute(insert(events), _issued_events(actor, now, report.issued))
-    return report
-
-
-def _held(tx: Connection, batch_id: str, citizen_ids: list[str]) -> dict[str, int]:
-    held: dict[str, int] = {}
-    for start in range(0, len(citizen_ids), 1000):
-        rows = tx.execute(
-            select(vouchers.c.citizen_id, func.count())
-            .where(
-                vouchers.c.batch_id == batch_id,
-                vouchers.c.citizen_id.in_(citizen_ids[start : start + 1000]),
-            )
-            .group_by(vouchers.c.citizen_id)
-        )
-        held.update({citizen_id: int(n) for citizen_id, n in rows})
-    return held
-
-
-def _free_ids(tx: Connection, batch_id: str, pool: str, count: int) -> list[str]:
-    v = vouchers.c
-    return list(
-        tx.execute(
-            select(v.id)
-            .where(v.batch_id == batch_id, v.pool == pool, status_is("unclaimed"))
-            .order_by(v.id)
-            .limit(count)
-            .with_for_update(skip_locked=True)
-        ).scalars()
-    )
-
-
-def _assign_statement() -> Any:
-    v = vouchers.c
-    return (
-        update(vouchers)
-        .where(v.id == bindparam("b_id"), status_is("unclaimed"))
-        .values(
-            status="active",
-            citizen_id=bindparam("b_citizen_id"),
-            claim_seq=bindparam("b_claim_seq"),
-            channel=bindparam("b_channel"),
-            claimed_at=bindparam("b_now"),
-            valid_from=bindparam("b_valid_from"),
-            valid_until=bindparam("b_valid_until"),
-            status_changed_at=bindparam("b_now"),
-        )
-    )
-
-
-def _issued_events(
-    actor: Actor, now: datetime, issued: Sequence[IssuedVoucher]
-) -> list[dict[str, Any]]:
-    """One ``voucher.issued`` event row per voucher (what record_event writes, in bulk)."""
-    return [
-        {
-            "type": "voucher.issued",
-            "actor": actor.label,
-            "subject_type": "voucher",
-            "subject_id": voucher.id,
-            "program_id": voucher.program_id,
-            "payload": canonical_json(
-                {**_claim_payload(voucher), "citizen": citizen_actor(voucher.citizen_id).label}
-            ),
-            "occurred_at": now,
-        }
-        for voucher in issued
-    ]

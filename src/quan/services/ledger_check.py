@@ -8,6 +8,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from quan.domain.funding import MovementStatus
 from quan.domain.ledger import Violations, check_account_balances, check_entry_sums
+from quan.services.redemption_check import check_redemptions
 from quan.store import ledger
 from quan.store.tables import fund_movements, journal_entries, postings, programs
 
@@ -47,6 +48,7 @@ def check_ledger(tx: Connection) -> LedgerReport:
         funded += check_account_balances(program_id, accounts, violations).funded_fen
 
     _check_movements(tx, violations)
+    check_redemptions(tx, violations)  # redemptions, reversals, settlements, payouts
     return LedgerReport(
         programs=int(tx.execute(select(func.count()).select_from(programs)).scalar_one()),
         entries=int(tx.execute(select(func.count()).select_from(journal_entries)).scalar_one()),

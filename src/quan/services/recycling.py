@@ -130,17 +130,23 @@ def expire_vouchers(
     batch = get_batch(tx, batch_id)
     run_id = new_id("exp")
     v = vouchers.c
-    due = (
-        select(v.id)
-        .where(v.batch_id == batch_id, status_is("active"), v.valid_until <= now)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # a voucher being redeemed right now is left alone
+    # The ids first, then the update: an ``IN (SELECT … LIMIT … FOR UPDATE)`` inside the UPDATE
+    # may be re-run per row by PostgreSQL's planner and then ignores the limit.
+    due = list(
+        tx.execute(
+            select(v.id)
+            .where(v.batch_id == batch_id, status_is("active"), v.valid_until <= now)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # a voucher being redeemed now is left alone
+        ).scalars()
     )
-    count = tx.execute(
-        update(vouchers)
-        .where(v.id.in_(due.scalar_subquery()), status_is("active"), v.valid_until <= now)
-        .values(status="expired", status_changed_at=now, release_ref=run_id)
-    ).rowcount
+    count = 0
+    if due:
+        count = tx.execute(
+            update(vouchers)
+            .where(v.id.in_(due), status_is("active"), v.valid_until <= now)
+            .values(status="expired", status_changed_at=now, release_ref=run_id)
+        ).rowcount
     amount = count * batch.unit_fen
     if count:
         ledger.post(

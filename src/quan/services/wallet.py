@@ -1,8 +1,9 @@
 """The citizen's wallet: their vouchers with status, validity, code and what the QR shows.
 
-The QR payload is the voucher code for now: a merchant scans it or types it. When offline
-redemption arrives, a signed token (verifiable by a terminal without network) replaces it; the
-field stays the same, its content changes.
+The QR payload of an active voucher is a signed offline token (``QV1:…``, see
+``docs/offline-tokens.md``) when the caller passes the platform's offline key: a terminal verifies
+it with no network. Otherwise, and for vouchers that can no longer be spent, it is the code.
+A deactivated voucher shows as ``deactivated``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from quan.domain.voucher_types import VoucherTypeSpec, parse_voucher_type
+from quan.services.deactivation import deactivated_among
+from quan.services.offline_keys import OfflineKey
 from quan.store.pagination import page
+from quan.store.tables import programs
 from quan.store.voucher_tables import voucher_types, vouchers
 
 
@@ -53,27 +57,43 @@ def wallet(
     *,
     limit: int,
     cursor: str | None,
+    offline: OfflineKey | None = None,
 ) -> tuple[list[WalletEntry], str | None]:
     """One page of the citizen's vouchers, oldest batch first."""
     v = vouchers.c
     query = (
-        select(vouchers, voucher_types.c.definition)
+        select(vouchers, voucher_types.c.definition, programs.c.issuer_id)
         .join(voucher_types, voucher_types.c.id == v.voucher_type_id)
+        .join(programs, programs.c.id == v.program_id)
         .where(v.citizen_id == citizen_id)
     )
     rows, next_cursor = page(tx, query, v.id, limit=limit, cursor=cursor)
+    off = deactivated_among(tx, [row.id for row in rows])
     specs: dict[str, VoucherTypeSpec] = {}
     entries = []
     for row in rows:
         spec = specs.get(row.voucher_type_id)
         if spec is None:
             spec = specs[row.voucher_type_id] = parse_voucher_type(json.loads(row.definition))
+        status = display_status(row.status, row.valid_until, now)
+        qr = qr_payload(row.code)
+        if status == "active" and row.id in off:
+            status = "deactivated"
+        elif status == "active" and offline is not None:
+            qr = offline.token(
+                voucher_id=row.id,
+                issuer_id=row.issuer_id,
+                spec=spec,
+                valid_from=row.valid_from,
+                valid_until=row.valid_until,
+                now=now,
+            )
         entries.append(
             WalletEntry(
                 id=row.id,
                 code=row.code,
-                qr_payload=qr_payload(row.code),
-                status=display_status(row.status, row.valid_until, now),
+                qr_payload=qr,
+                status=status,
                 program_id=row.program_id,
                 batch_id=row.batch_id,
                 voucher_type_id=row.voucher_type_id,

@@ -1,58 +1,82 @@
-"""The front page: what this server is and where to go next (the console grows from here)."""
+"""The console's router and static files, registered by :func:`quan.api.app.create_app`.
+
+``/`` is the front page: what this server is and where each kind of user goes. ``/prefs`` sets
+the two display preferences (language, large type) in cookies and returns to the page.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from pathlib import Path
+from typing import Final
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from quan import __version__
-from quan.api.deps import PUBLIC
+from quan.domain.auth import Role
+from quan.web.i18n import LANG_COOKIE, parse_lang
+from quan.web.routes import (
+    auditor,
+    cashier,
+    citizen,
+    disclosure,
+    issuance,
+    merchants,
+    operator,
+    settlement,
+    staff,
+)
+from quan.web.routes.common import console_router
+from quan.web.routing import redirect, safe_next
+from quan.web.session import LARGE_COOKIE, PREF_MAX_AGE, Area, optional_actor, set_cookie
+from quan.web.templating import render
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+STATIC_PATH: Final = "/static"
+
+_front = console_router()
+
+
+@_front.get("/")
+def home(request: Request) -> Response:
+    staff_actor = optional_actor(request, Area.STAFF, *Role)
+    return render(
+        request,
+        "home.html",
+        {"version": __version__, "actor": staff_actor, "area": "ops" if staff_actor else None},
+    )
+
+
+@_front.get("/prefs")
+def prefs(
+    request: Request, lang: str | None = None, large: str | None = None, next: str | None = None
+) -> Response:
+    """Language and large type are preferences, not state changes: a plain link sets them."""
+    response = redirect(request, safe_next(next))
+    chosen = parse_lang(lang)
+    if chosen is not None:
+        set_cookie(response, request, LANG_COOKIE, chosen, max_age=PREF_MAX_AGE)
+    if large in ("0", "1"):
+        set_cookie(response, request, LARGE_COOKIE, large, max_age=PREF_MAX_AGE)
+    return response
+
 
 router = APIRouter(include_in_schema=False)
-
-_PAGE = """<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Quan 券</title>
-<style>
-body{{font:18px/1.6 system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;max-width:44rem;
-margin:2rem auto;padding:0 1rem;color:#1a1a1a}}
-a{{color:#0b57d0}} code{{background:#f1f3f4;padding:0 .3em}}
-</style></head><body>
-<h1>Quan 券 <small style="font-size:.5em;color:#555">v{version}</small></h1>
-<p>{intro}</p>
-<ul>
-<li><a href="/docs">{docs}</a> · <a href="/openapi.json">OpenAPI</a></li>
-<li><a href="/api/v1/health">{health}</a></li>
-</ul>
-<p><a href="/?lang={other}">{switch}</a></p>
-</body></html>"""
-
-_TEXT = {
-    "zh": {
-        "intro": "服务消费券平台：出资、公平发放、核销结算，每一分钱都可追溯。",
-        "docs": "接口文档（可交互）",
-        "health": "服务状态",
-        "switch": "English",
-        "other": "en",
-    },
-    "en": {
-        "intro": "A platform for service consumption voucher programs: funding, fair issuance, "
-        "redemption and settlement, with every fen traceable.",
-        "docs": "Interactive API documentation",
-        "health": "Service health",
-        "switch": "中文",
-        "other": "zh",
-    },
-}
+for module_router in (
+    _front,
+    staff.router,
+    operator.router,
+    issuance.router,
+    merchants.router,
+    auditor.router,
+    disclosure.router,
+    citizen.router,
+    cashier.router,
+    settlement.router,
+):
+    router.include_router(module_router)
 
 
-@router.get("/", response_class=HTMLResponse, dependencies=[Depends(PUBLIC)])
-def home(request: Request, lang: str = "zh") -> HTMLResponse:
-    lang = "en" if lang == "en" else "zh"
-    text = {k: escape(v) for k, v in _TEXT[lang].items()}
-    return HTMLResponse(
-        _PAGE.format(lang="en" if lang == "en" else "zh-CN", version=__version__, **text)
-    )
+def static_files() -> StaticFiles:
+    """The console's CSS, scripts and vendored htmx, served from the package."""
+    return StaticFiles(directory=STATIC_DIR)

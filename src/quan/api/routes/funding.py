@@ -87,6 +87,28 @@ def _run_money(
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
+def _request(
+    cmd: funding.MovementRequest,
+    body: dict[str, Any],
+    actor: Actor,
+    rt: Runtime,
+    request: Request,
+    key: str | None,
+) -> JSONResponse:
+    threshold = rt.settings.approval_threshold_fen
+    return _run_money(
+        rt,
+        actor,
+        key,
+        request,
+        body,
+        lambda tx: funding.request_movement(
+            tx, rt.clock.now(), actor, cmd, threshold_fen=threshold
+        ),
+        201,
+    )
+
+
 @router.post("/programs/{program_id}/contributions", response_model=MovementPublic, status_code=201)
 def contribute(
     program_id: str,
@@ -101,18 +123,7 @@ def contribute(
     cmd = funding.MovementRequest(
         program_id, body.funder_id, Direction.CONTRIBUTION, body.amount_fen, body.note
     )
-    threshold = rt.settings.approval_threshold_fen
-    return _run_money(
-        rt,
-        actor,
-        idempotency_key,
-        request,
-        body.model_dump(mode="json"),
-        lambda tx: funding.request_movement(
-            tx, rt.clock.now(), actor, cmd, threshold_fen=threshold
-        ),
-        201,
-    )
+    return _request(cmd, body.model_dump(mode="json"), actor, rt, request, idempotency_key)
 
 
 @router.post("/programs/{program_id}/returns", response_model=MovementPublic, status_code=201)
@@ -128,18 +139,7 @@ def return_to_funder(
     cmd = funding.MovementRequest(
         program_id, body.funder_id, Direction.RETURN, body.amount_fen, body.reason
     )
-    threshold = rt.settings.approval_threshold_fen
-    return _run_money(
-        rt,
-        actor,
-        idempotency_key,
-        request,
-        body.model_dump(mode="json"),
-        lambda tx: funding.request_movement(
-            tx, rt.clock.now(), actor, cmd, threshold_fen=threshold
-        ),
-        201,
-    )
+    return _request(cmd, body.model_dump(mode="json"), actor, rt, request, idempotency_key)
 
 
 def _list(

@@ -11,6 +11,7 @@ from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.vouchers import LocalizedText, WalletVoucher
 from quan.domain.auth import Actor, CitizenRole
 from quan.services import wallet as wallet_service
+from quan.services.offline_keys import offline_key
 
 router = APIRouter(tags=["citizens"])
 
@@ -21,11 +22,16 @@ CitizenOnly = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]
 def my_vouchers(
     actor: CitizenOnly, rt: RuntimeDep, limit: Limit = 50, cursor: str | None = None
 ) -> Page[WalletVoucher]:
-    """The signed-in citizen's vouchers: status, validity, code and the QR payload (the code
-    for now; a signed offline token once offline redemption exists)."""
+    """The signed-in citizen's vouchers: status, validity, code and the QR payload (a signed
+    offline token for active vouchers, which a terminal can verify without network)."""
     with rt.db.read() as tx:
         entries, next_cursor = wallet_service.wallet(
-            tx, actor.id, rt.clock.now(), limit=limit, cursor=cursor
+            tx,
+            actor.id,
+            rt.clock.now(),
+            limit=limit,
+            cursor=cursor,
+            offline=offline_key(rt.settings),
         )
     items = [
         WalletVoucher(

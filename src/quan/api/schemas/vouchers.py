@@ -116,12 +116,12 @@ class WalletVoucher(BaseModel):
     id: str
     code: str = Field(description="Human-typable code with a check character")
     qr_payload: str = Field(
-        description="What the wallet shows as a QR code. For now the voucher code itself; a "
-        "signed offline token replaces it when offline redemption arrives."
+        description="What the wallet shows as a QR code: for an active voucher a signed offline "
+        "token (QV1:…, docs/offline-tokens.md) a terminal verifies without network; else the code."
     )
     status: str = Field(
-        description="active, redeemed, expired (including active ones past their validity "
-        "that the expiry job has not reached yet)"
+        description="active, deactivated, redeemed, expired (including active ones past their "
+        "validity that the expiry job has not reached yet)"
     )
     program_id: str
     batch_id: str

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from quan.bench.benchmarks import (
-    claims,
-    contribution,
-    health,
-    jobs,
-    log_proof,
-    log_sequence,
-    redeem,
-)
+from quan.bench.benchmarks.claims import CLAIM_FLOOD, SCALE
+from quan.bench.benchmarks.contribution import BENCHMARK as CONTRIBUTION
+from quan.bench.benchmarks.health import BENCHMARK as HEALTH
+from quan.bench.benchmarks.jobs import GRANT, LOTTERY, SETTLE
+from quan.bench.benchmarks.log_proof import BENCHMARK as LOG_PROOF
+from quan.bench.benchmarks.log_sequence import BENCHMARK as LOG_SEQUENCE
+from quan.bench.benchmarks.redeem import BENCHMARK as REDEEM
 from quan.bench.registry import Benchmark
 
 ALL: dict[str, Benchmark] = {
     b.name: b
     for b in (
-        health.BENCHMARK,
-        contribution.BENCHMARK,
-        claims.CLAIM_FLOOD,
-        redeem.BENCHMARK,
-        claims.SCALE,
-        jobs.GRANT,
-        jobs.LOTTERY,
-        jobs.SETTLE,
-        log_sequence.BENCHMARK,
-        log_proof.BENCHMARK,
+        HEALTH,
+        CONTRIBUTION,
+        CLAIM_FLOOD,
+        REDEEM,
+        SCALE,
+        GRANT,
+        LOTTERY,
+        SETTLE,
+        LOG_SEQUENCE,
+        LOG_PROOF,
     )
 }

@@ -13,6 +13,7 @@ from quan.bench import seed
 from quan.bench.benchmarks.common import http_result
 from quan.bench.context import BenchContext
 from quan.bench.contract import BenchResult
+from quan.bench.load import LoadSpec
 from quan.bench.registry import Benchmark, Params
 
 
@@ -32,7 +33,7 @@ def run(ctx: BenchContext, params: Params) -> BenchResult:
             }
             with ctx.serve(db) as server:
 
-                def make() -> object:
+                def make() -> LoadSpec:
                     return ctx.spec(
                         server.spec.base_url,
                         method="POST",
@@ -43,14 +44,14 @@ def run(ctx: BenchContext, params: Params) -> BenchResult:
                         count_statuses=True,
                     )
 
-                results = ctx.repeat(make)  # type: ignore[arg-type]
+                results = ctx.repeat(make)
                 server.stop()
             created = seed.movement_count(rt, program.program_id)
             violations = seed.ledger_violations(rt)
         finally:
             rt.db.dispose()
     answered_201 = sum(r.count(201) for r in results)
-    result = http_result("contribution", ctx, params, results, make(), server)  # type: ignore[arg-type]
+    result = http_result("contribution", ctx, params, results, make(), server)
     result.checks = {
         # A 201 whose movement is not in the database would be a lost write. (More rows than
         # 201s is normal: requests in flight when a load stops are committed but not counted.)

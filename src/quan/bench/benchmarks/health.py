@@ -5,6 +5,7 @@ from __future__ import annotations
 from quan.bench.benchmarks.common import http_result
 from quan.bench.context import BenchContext
 from quan.bench.contract import BenchResult
+from quan.bench.load import LoadSpec
 from quan.bench.registry import Benchmark, Params
 
 PATH = "/api/v1/health"
@@ -12,7 +13,10 @@ PATH = "/api/v1/health"
 
 def run(ctx: BenchContext, params: Params) -> BenchResult:
     with ctx.fresh_database() as db, ctx.serve(db) as server:
-        make = lambda: ctx.spec(server.spec.base_url, method="GET", path=PATH)  # noqa: E731
+
+        def make() -> LoadSpec:
+            return ctx.spec(server.spec.base_url, method="GET", path=PATH)
+
         results = ctx.repeat(make)
         server.stop()
     result = http_result("health", ctx, params, results, make(), server)

@@ -1,0 +1,85 @@
+"""Lottery batches: registration by citizens, the public record, the draw by an operator."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from quan.api.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep
+from quan.api.schemas.common import Limit
+from quan.api.schemas.lottery import (
+    DrawOut,
+    LotteryPublic,
+    RegistrantOut,
+    RegistrantsPage,
+    RegistrationOut,
+)
+from quan.domain.auth import Actor, CitizenRole
+from quan.services import lottery
+from quan.services.batches import visible_batch
+
+router = APIRouter(tags=["lottery"])
+
+CitizenOnly = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]
+
+
+@router.post("/batches/{batch_id}/registrations", response_model=RegistrationOut)
+def register(batch_id: str, actor: CitizenOnly, rt: RuntimeDep) -> JSONResponse:
+    """Enter a lottery batch → 201 (200 when already registered: idempotent).
+
+    Refusals: 409 ``LOTTERY_REGISTRATION_NOT_OPEN``, ``LOTTERY_REGISTRATION_CLOSED``,
+    ``LOTTERY_ALREADY_DRAWN``, ``BATCH_NOT_OPEN``, ``WRONG_ALLOCATION``; 403 ``NOT_ELIGIBLE`` or
+    ``BLACKLISTED``."""
+    with rt.db.write() as tx:
+        reg = lottery.register(tx, rt.clock.now(), rt.settings, actor.id, batch_id)
+    body = RegistrationOut.of(reg).model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if reg.created else 200)
+
+
+@router.get(
+    "/batches/{batch_id}/lottery", response_model=LotteryPublic, dependencies=[Depends(PUBLIC)]
+)
+def get_lottery(batch_id: str, rt: RuntimeDep) -> LotteryPublic:
+    """The public record: commitment (from before registration), pools, and after the draw the
+    seed, the registrants digest and the winners per pool (pseudonyms)."""
+    with rt.db.write() as tx:
+        lot = lottery.public_lottery(tx, rt.clock.now(), rt.settings, batch_id)
+    return LotteryPublic.of(lot)
+
+
+@router.get(
+    "/batches/{batch_id}/lottery/registrants",
+    response_model=RegistrantsPage,
+    dependencies=[Depends(PUBLIC)],
+)
+def registrants(
+    batch_id: str,
+    rt: RuntimeDep,
+    limit: Annotated[Limit, Query()] = 200,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> RegistrantsPage:
+    """The public registrant list ``(pseudonym, tickets, groups)`` ordered by pseudonym."""
+    with rt.db.read() as tx:
+        items, after = lottery.registrants_page(tx, batch_id, limit=limit, cursor=cursor)
+    return RegistrantsPage(
+        items=[RegistrantOut(pseudonym=p, tickets=t, groups=list(g)) for p, t, g in items],
+        next_cursor=after,
+    )
+
+
+@router.post("/batches/{batch_id}/lottery/draw", response_model=DrawOut)
+def draw(batch_id: str, actor: OperatorOrAdmin, rt: RuntimeDep) -> DrawOut:
+    """Reveal the seed and draw; winners receive vouchers at once.
+
+    Refusals: 409 ``LOTTERY_REGISTRATION_STILL_OPEN``, ``LOTTERY_ALREADY_DRAWN``,
+    ``BATCH_NOT_OPEN``, ``WRONG_ALLOCATION``."""
+    with rt.db.write() as tx:
+        visible_batch(tx, actor, batch_id)
+        outcome = lottery.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)
+    return DrawOut(
+        lottery=LotteryPublic.of(outcome.lottery),
+        issued=outcome.issued,
+        unserved=outcome.unserved,
+    )

@@ -1,0 +1,48 @@
+"""Tables of the lottery (摇号): one draw record per lottery batch, and its registrations.
+
+``lottery_draws`` holds the commitment from the first touch of the batch's lottery, the seed
+sealed (AES-GCM under a key derived from ``Settings.pii_key``) until the draw reveals it, and the
+published outcome. ``lottery_registrations`` holds one row per citizen per batch (UNIQUE), with
+the citizen's public pseudonym, tickets, the reserved pools they belong to and, after the draw,
+the outcome (``won`` with the pool, or ``lost``: the non-winners evaluation compares later).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
+
+from quan.store.tables import UtcDateTime, metadata
+
+lottery_draws = Table(
+    "lottery_draws",
+    metadata,
+    Column("batch_id", Text, ForeignKey("batches.id"), primary_key=True),
+    Column("program_id", Text, ForeignKey("programs.id"), nullable=False, index=True),
+    Column("commitment", Text, nullable=False),
+    Column("seed_sealed", Text, nullable=False),
+    Column("seed", Text, nullable=True),  # hex, set when the draw reveals it
+    Column("registrants_digest", Text, nullable=True),
+    Column("registrants", Integer, nullable=True),
+    Column("pools", Text, nullable=True),  # canonical JSON of the published pools
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("drawn_at", UtcDateTime, nullable=True),
+    Column("drawn_by", Text, nullable=True),
+)
+
+lottery_registrations = Table(
+    "lottery_registrations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("batch_id", Text, ForeignKey("batches.id"), nullable=False),
+    Column("citizen_id", Text, ForeignKey("citizens.id"), nullable=False),
+    Column("pseudonym", Text, nullable=False),
+    Column("tickets", Integer, nullable=False),
+    Column("groups", Text, nullable=False),  # comma-separated reserved pools, "" for none
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("outcome", Text, nullable=True),  # null until the draw, then won | lost
+    Column("pool", Text, nullable=True),  # the pool a winner won in
+    UniqueConstraint("batch_id", "citizen_id", name="uq_lottery_registrations_batch_citizen"),
+    UniqueConstraint("batch_id", "pseudonym", name="uq_lottery_registrations_batch_pseudonym"),
+)
+
+Index("ix_lottery_registrations_citizen_id", lottery_registrations.c.citizen_id)

@@ -1,0 +1,150 @@
+"""The citizen's wallet, phone first: sign in by SMS code, see open batches and whether you may
+claim, claim, and show a voucher's QR code at the counter.
+
+Sign-in and the code request run the API's own route functions (the same per-phone and per-IP
+limits, the same answers for registered and unregistered phones); the session cookie holds the
+citizen token they issue. A claim runs the claim service with an idempotency key drawn when the
+page was shown, so a double tap or a retried form gets the same voucher, never a second one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Form, Request, Response
+
+from quan.api.deps import RuntimeDep
+from quan.api.routes import citizen_sessions as session_api
+from quan.api.routes import wallet as wallet_api
+from quan.api.routes.citizens import citizen_keys
+from quan.api.schemas.citizens import OtpRequest, SessionRequest
+from quan.api.schemas.vouchers import WalletVoucher
+from quan.domain.auth import Actor, CitizenRole
+from quan.domain.claims import Channel
+from quan.domain.errors import NOT_FOUND, QuanError
+from quan.services import claims
+from quan.web.i18n import request_lang
+from quan.web.qr import qr_svg
+from quan.web.routes.common import console_router
+from quan.web.routing import redirect, safe_next
+from quan.web.session import Area, ConsoleAllow, end_session, start_session
+from quan.web.templating import render
+from quan.web.views.offers import offers
+
+router = console_router()
+
+CitizenPage = Annotated[Actor, Depends(ConsoleAllow(Area.CITIZEN, CitizenRole.CITIZEN))]
+
+
+def _context(actor: Actor | None, **values: object) -> dict[str, object]:
+    return {"area": "wallet", "actor": actor, "signout_path": Area.CITIZEN.signout_path, **values}
+
+
+@router.get("/wallet/signin")
+def signin_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "citizen/signin.html", _context(None, step="phone", phone="",
+                                                           error=None, next=safe_next(next, "")))
+
+
+@router.post("/wallet/code")
+def request_code(
+    request: Request,
+    rt: RuntimeDep,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Send a sign-in code; the next step asks for it whatever the phone (no account probing)."""
+    try:
+        session_api.request_code(OtpRequest(phone=phone), request, rt, citizen_keys(rt))
+    except QuanError as exc:
+        return render(request, "citizen/signin.html", _context(
+            None, step="phone", phone=phone, error=exc.message(request_lang(request)),
+            next=safe_next(next, "")), status_code=422)
+    return render(request, "citizen/signin.html",
+                  _context(None, step="code", phone=phone, error=None, next=safe_next(next, "")))
+
+
+@router.post("/wallet/session")
+def sign_in(
+    request: Request,
+    rt: RuntimeDep,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    code: Annotated[str, Form(max_length=16)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        session = session_api.sign_in(
+            SessionRequest(phone=phone, code=code.strip()), rt, citizen_keys(rt)
+        )
+    except QuanError as exc:
+        return render(request, "citizen/signin.html", _context(
+            None, step="code", phone=phone, error=exc.message(request_lang(request)),
+            next=safe_next(next, "")), status_code=401)
+    response = redirect(request, safe_next(next, "/wallet"))
+    start_session(response, request, Area.CITIZEN, session.access_token)
+    return response
+
+
+@router.post("/wallet/signout")
+def signout(request: Request) -> Response:
+    response = redirect(request, "/wallet/signin")
+    end_session(response, Area.CITIZEN)
+    return response
+
+
+def _vouchers(actor: Actor, rt: RuntimeDep) -> list[WalletVoucher]:
+    return wallet_api.my_vouchers(actor, rt, limit=200).items
+
+
+@router.get("/wallet")
+def wallet_page(request: Request, actor: CitizenPage, rt: RuntimeDep) -> Response:
+    with rt.db.read() as tx:
+        found = offers(tx, actor.id, rt.clock.now())
+    return render(
+        request,
+        "citizen/wallet.html",
+        _context(actor, offers=found, vouchers=_vouchers(actor, rt),
+                 claim_key=secrets.token_urlsafe(16), error=None, error_batch=None),
+    )
+
+
+@router.post("/wallet/batches/{batch_id}/claim")
+def claim(
+    batch_id: str,
+    request: Request,
+    actor: CitizenPage,
+    rt: RuntimeDep,
+    claim_key: Annotated[str, Form(min_length=8, max_length=64)],
+) -> Response:
+    try:
+        outcome = claims.claim_first_come(
+            rt.db, rt.clock, actor.id, batch_id, key=f"web-{claim_key}", channel=Channel.WEB
+        )
+    except QuanError as exc:
+        with rt.db.read() as tx:
+            found = offers(tx, actor.id, rt.clock.now())
+        return render(
+            request,
+            "citizen/wallet.html",
+            _context(actor, offers=found, vouchers=_vouchers(actor, rt),
+                     claim_key=secrets.token_urlsafe(16),
+                     error=exc.message(request_lang(request)), error_batch=batch_id),
+            status_code=409,
+        )
+    return redirect(request, f"/wallet/vouchers/{outcome.voucher.id}?claimed=1")
+
+
+@router.get("/wallet/vouchers/{voucher_id}")
+def voucher_page(voucher_id: str, request: Request, actor: CitizenPage,
+                 rt: RuntimeDep) -> Response:
+    mine = [v for v in _vouchers(actor, rt) if v.id == voucher_id]
+    if not mine:
+        raise QuanError(NOT_FOUND, what=f"voucher {voucher_id}")
+    voucher = mine[0]
+    return render(
+        request,
+        "citizen/voucher.html",
+        _context(actor, voucher=voucher, claimed=request.query_params.get("claimed") == "1",
+                 qr=qr_svg(voucher.qr_payload, title=voucher.code)),
+    )

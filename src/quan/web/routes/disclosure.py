@@ -1,0 +1,68 @@
+"""The public disclosure pages: no sign-in. The index lists programs that have started; each
+program's page shows what ``GET /api/v1/public/programs/{id}`` answers — its money from the
+ledger, the signed checkpoint the figures were read at, its rule changes — and its opened
+batches as ``GET /api/v1/batches/{id}`` publishes them."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from sqlalchemy import select
+
+from quan.api.deps import RuntimeDep
+from quan.api.routes import batches as batch_api
+from quan.api.routes import public as public_api
+from quan.domain.programs import ProgramStatus
+from quan.services import programs
+from quan.store.tables import programs as programs_table
+from quan.store.voucher_tables import batches as batches_table
+from quan.web import charts
+from quan.web.i18n import Translator, request_lang
+from quan.web.routes.common import console_router
+from quan.web.templating import render
+
+router = console_router()
+
+
+@router.get("/disclosure")
+def disclosure_index(request: Request, rt: RuntimeDep) -> Response:
+    with rt.db.read() as tx:
+        rows = tx.execute(
+            select(programs_table)
+            .where(programs_table.c.status != ProgramStatus.DRAFT.value)
+            .order_by(programs_table.c.id.desc())
+            .limit(200)
+        ).all()
+        listed = [programs._program(r) for r in rows]
+    return render(request, "public/index.html", {"programs": listed, "area": "public"})
+
+
+@router.get("/disclosure/{program_id}")
+def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Response:
+    found = public_api.program_disclosure(program_id, rt)
+    with rt.db.read() as tx:
+        batch_ids = tx.execute(
+            select(batches_table.c.id)
+            .where(
+                batches_table.c.program_id == program_id,
+                batches_table.c.status != "draft",
+            )
+            .order_by(batches_table.c.id)
+        ).scalars().all()
+    published = [batch_api.get_batch(bid, rt) for bid in batch_ids]
+    t = Translator(request_lang(request))
+    m = found.money
+    money_chart = charts.share_bar(
+        t("budget.where"),
+        [
+            (t("budget.available"), m.available_fen, "green"),
+            (t("budget.reserved"), m.reserved_fen, "blue"),
+            (t("budget.payable"), m.payable_fen, "amber"),
+            (t("budget.paid"), m.paid_fen, "red"),
+            (t("budget.returned"), m.returned_fen, "grey"),
+        ],
+    )
+    return render(
+        request,
+        "public/program.html",
+        {"d": found, "batches": published, "money_chart": money_chart, "area": "public"},
+    )

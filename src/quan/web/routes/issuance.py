@@ -1,0 +1,271 @@
+"""Voucher types and batches in the operator console: define them, open and close batches.
+
+The forms are turned into the API's own request models (``VoucherTypeCreate``, ``BatchCreate``)
+and handed to the API's route functions, so a form is checked exactly like a JSON request and
+refused with the same codes. Opening a batch moves money; it runs the same service call as
+``POST /batches/{id}/open``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Form, Request, Response
+from pydantic import ValidationError
+
+from quan.api.deps import RuntimeDep
+from quan.api.routes import batches as batch_api
+from quan.api.routes import vouchers as voucher_api
+from quan.api.schemas.batches import BatchCreate
+from quan.api.schemas.vouchers import VoucherTypeCreate
+from quan.domain.batches import Allocation
+from quan.domain.categories import CATEGORIES
+from quan.domain.citizens import IncomeGroup
+from quan.domain.errors import QuanError
+from quan.domain.merchants import Scene
+from quan.domain.voucher_types import DiscountKind, ValidityPreset
+from quan.services import batches, programs
+from quan.web.i18n import request_lang
+from quan.web.routes.common import OperatorPage, console_router, parse_yuan, staff_context
+from quan.web.routing import redirect
+from quan.web.templating import render
+
+router = console_router()
+
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [
+        ".".join(str(p) for p in e["loc"]) + ": " + str(e["msg"]) for e in exc.errors()
+    ]
+
+
+def _money(text: str) -> int | str | None:
+    """Fen from a yuan field; the raw text when it is not an amount (the model refuses it)."""
+    if not text.strip():
+        return None
+    fen = parse_yuan(text)
+    return text if fen is None else fen
+
+
+def _int(text: str) -> int | str | None:
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+# --- voucher types ---------------------------------------------------------------------------
+
+
+def _type_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
+               errors: list[str], status_code: int = 200) -> Response:
+    return render(
+        request,
+        "ops/voucher_type_new.html",
+        staff_context(
+            actor,
+            program=program,
+            values=values,
+            errors=errors,
+            categories=list(CATEGORIES.values()),
+            scenes=list(Scene),
+            presets=list(ValidityPreset),
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/ops/programs/{program_id}/voucher-types/new")
+def new_voucher_type(program_id: str, request: Request, actor: OperatorPage,
+                     rt: RuntimeDep) -> Response:
+    with rt.db.read() as tx:
+        program = programs.visible_program(tx, actor, program_id)
+    values = {"kind": "fixed", "min_spend": "0", "scenes": ["offline"], "categories": [],
+              "validity_preset": "short", "max_per_order": "1"}
+    return _type_form(request, actor, program, values, [])
+
+
+@router.post("/ops/programs/{program_id}/voucher-types")
+def create_voucher_type(
+    program_id: str,
+    request: Request,
+    actor: OperatorPage,
+    rt: RuntimeDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "fixed",
+    face_value: Annotated[str, Form(max_length=20)] = "",
+    min_spend: Annotated[str, Form(max_length=20)] = "",
+    percent_off: Annotated[str, Form(max_length=5)] = "",
+    cap: Annotated[str, Form(max_length=20)] = "",
+    categories: Annotated[list[str] | None, Form()] = None,
+    scenes: Annotated[list[str] | None, Form()] = None,
+    validity_preset: Annotated[str, Form(max_length=20)] = "",
+    valid_days: Annotated[str, Form(max_length=5)] = "",
+    max_per_order: Annotated[str, Form(max_length=3)] = "1",
+) -> Response:
+    values = {
+        "name": name, "kind": kind, "face_value": face_value, "min_spend": min_spend,
+        "percent_off": percent_off, "cap": cap, "categories": categories or [],
+        "scenes": scenes or [], "validity_preset": validity_preset, "valid_days": valid_days,
+        "max_per_order": max_per_order,
+    }
+    fixed = kind == DiscountKind.FIXED.value
+    body: dict[str, Any] = {
+        "name": name.strip(),
+        "kind": kind,
+        "face_value_fen": _money(face_value) if fixed else None,
+        "min_spend_fen": _money(min_spend) or 0,
+        "percent_off": None if fixed else _int(percent_off),
+        "cap_fen": None if fixed else _money(cap),
+        "categories": categories or [],
+        "scenes": scenes or [],
+        "validity_preset": validity_preset or None if not valid_days.strip() else None,
+        "valid_days": _int(valid_days),
+        "max_per_order": _int(max_per_order) or 1,
+    }
+    try:
+        model = VoucherTypeCreate.model_validate({k: v for k, v in body.items() if v is not None})
+        voucher_api.create_voucher_type(program_id, model, actor, rt)
+    except ValidationError as exc:
+        with rt.db.read() as tx:
+            program = programs.visible_program(tx, actor, program_id)
+        return _type_form(request, actor, program, values, _errors(exc), 422)
+    except QuanError as exc:
+        with rt.db.read() as tx:
+            program = programs.visible_program(tx, actor, program_id)
+        message = exc.message(request_lang(request))
+        return _type_form(request, actor, program, values, [message], 422)
+    return redirect(request, f"/ops/programs/{program_id}?done=type_created")
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def _batch_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
+                errors: list[str], rt: RuntimeDep, status_code: int = 200) -> Response:
+    types = voucher_api.list_voucher_types(program.id, actor, rt, limit=200).items
+    return render(
+        request,
+        "ops/batch_new.html",
+        staff_context(
+            actor,
+            program=program,
+            values=values,
+            errors=errors,
+            voucher_types=types,
+            allocations=list(Allocation),
+            income_groups=list(IncomeGroup),
+        ),
+        status_code=status_code,
+    )
+
+
+def _local(text: str, zone: str) -> datetime | str:
+    try:
+        return datetime.strptime(text.strip(), LOCAL_INPUT).replace(tzinfo=ZoneInfo(zone))
+    except ValueError:
+        return text
+
+
+def eligibility_rule(regions: str, min_age: str, max_age: str,
+                     income_groups: list[str]) -> dict[str, Any] | None:
+    """The simple rule the form can express: all of region, age range and income groups."""
+    parts: list[dict[str, Any]] = []
+    codes = [c for c in regions.replace("，", ",").replace(",", " ").split() if c]
+    if codes:
+        parts.append({"region_in": codes})
+    age: dict[str, Any] = {}
+    for key, text in (("min", min_age), ("max", max_age)):
+        value = _int(text)
+        if value is not None:
+            age[key] = value
+    if age:
+        parts.append({"age_between": age})
+    if income_groups:
+        parts.append({"income_group_in": income_groups})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"all": parts}
+
+
+@router.get("/ops/programs/{program_id}/batches/new")
+def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
+    with rt.db.read() as tx:
+        program = programs.visible_program(tx, actor, program_id)
+    zone = ZoneInfo(program.timezone)
+    start = rt.clock.now().astimezone(zone).replace(second=0, microsecond=0)
+    values = {
+        "allocation": "fcfs", "quantity": "100", "per_citizen_limit": "1",
+        "claim_opens_at": start.strftime(LOCAL_INPUT),
+        "claim_closes_at": (start + timedelta(days=7)).strftime(LOCAL_INPUT),
+        "income_groups": [], "regions": "", "min_age": "", "max_age": "", "name": "",
+        "voucher_type_id": "",
+    }
+    return _batch_form(request, actor, program, values, [], rt)
+
+
+@router.post("/ops/programs/{program_id}/batches")
+def create_batch(
+    program_id: str,
+    request: Request,
+    actor: OperatorPage,
+    rt: RuntimeDep,
+    voucher_type_id: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=100)] = "",
+    quantity: Annotated[str, Form(max_length=10)] = "",
+    allocation: Annotated[str, Form(max_length=20)] = "fcfs",
+    claim_opens_at: Annotated[str, Form(max_length=30)] = "",
+    claim_closes_at: Annotated[str, Form(max_length=30)] = "",
+    per_citizen_limit: Annotated[str, Form(max_length=3)] = "1",
+    regions: Annotated[str, Form(max_length=2000)] = "",
+    min_age: Annotated[str, Form(max_length=3)] = "",
+    max_age: Annotated[str, Form(max_length=3)] = "",
+    income_groups: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    values = {
+        "voucher_type_id": voucher_type_id, "name": name, "quantity": quantity,
+        "allocation": allocation, "claim_opens_at": claim_opens_at,
+        "claim_closes_at": claim_closes_at, "per_citizen_limit": per_citizen_limit,
+        "regions": regions, "min_age": min_age, "max_age": max_age,
+        "income_groups": income_groups or [],
+    }
+    with rt.db.read() as tx:
+        program = programs.visible_program(tx, actor, program_id)
+    body = {
+        "voucher_type_id": voucher_type_id,
+        "name": name.strip(),
+        "quantity": _int(quantity),
+        "allocation": allocation,
+        "claim_opens_at": _local(claim_opens_at, program.timezone),
+        "claim_closes_at": _local(claim_closes_at, program.timezone),
+        "per_citizen_limit": _int(per_citizen_limit) or 1,
+        "eligibility": eligibility_rule(regions, min_age, max_age, income_groups or []),
+    }
+    try:
+        model = BatchCreate.model_validate({k: v for k, v in body.items() if v is not None})
+        batch_api.create_batch(program_id, model, actor, rt)
+    except ValidationError as exc:
+        return _batch_form(request, actor, program, values, _errors(exc), rt, 422)
+    except QuanError as exc:
+        message = exc.message(request_lang(request))
+        return _batch_form(request, actor, program, values, [message], rt, 422)
+    return redirect(request, f"/ops/programs/{program_id}?done=batch_created")
+
+
+@router.post("/ops/batches/{batch_id}/open")
+def open_batch(batch_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
+    """Reserve the batch's money and generate its vouchers (as ``POST /batches/{id}/open``)."""
+    with rt.db.write() as tx:
+        batch = batches.open_batch(tx, rt.clock.now(), actor, batch_id)
+    return redirect(request, f"/ops/programs/{batch.program_id}?done=batch_opened")
+
+
+@router.post("/ops/batches/{batch_id}/close")
+def close_batch(batch_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
+    with rt.db.write() as tx:
+        batch = batches.close_batch(tx, rt.clock.now(), actor, batch_id)
+    return redirect(request, f"/ops/programs/{batch.program_id}?done=batch_closed")

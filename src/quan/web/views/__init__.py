@@ -1,0 +1,1 @@
+"""Read models of the console: figures assembled for a page from the store, in one snapshot."""

@@ -1,0 +1,255 @@
+"""The console's whole story in a real browser, in Chinese and in English.
+
+An operator creates a voucher type and a batch and opens it, and approves a merchant waiting for
+review; a resident signs in by SMS code on a phone (360×740) and claims; a cashier redeems at
+the counter; the operator sees it on the dashboard; the auditor's verification of the
+transparency log is green; anyone reads the disclosure page. Every screen is saved under
+``test-artifacts/screens/`` (git-ignored).
+
+The cashier refuses an order below the minimum spend, redeems ¥120 (¥30 off, the customer pays
+¥90), and is refused the same voucher twice; the dashboard shows the redemption and its spend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quan.web.i18n import Translator, category_name
+from tests.e2e.conftest import Server
+
+PHONE = {"width": 360, "height": 740}
+DESK = {"width": 1280, "height": 900}
+TABLET = {"width": 768, "height": 1024}
+
+
+class Story:
+    def __init__(self, lang: str, server: Server, browser: Any, screens: Path) -> None:
+        self.lang = lang
+        self.t = Translator("en" if lang == "en" else "zh")
+        self.server = server
+        self.url = server.url
+        self.browser = browser
+        self.screens = screens
+        self.count = 0
+        self.type_name = "餐饮满100减30" if lang == "zh" else "Dining: ¥30 off ¥100"
+        self.batch_name = "第一轮（中文）" if lang == "zh" else "Round one (English)"
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def context(self, viewport: dict[str, int], **options: Any) -> Any:
+        return self.browser.new_context(
+            viewport=viewport, locale="zh-CN" if self.lang == "zh" else "en-US", **options
+        )
+
+    def shot(self, page: Any, name: str) -> None:
+        self.count += 1
+        path = self.screens / f"{self.lang}-{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+
+    def choose_language(self, page: Any) -> None:
+        """Chinese is the default; the English run switches with the header link."""
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        if self.lang == "en":
+            page.click("[data-test=lang-switch]")
+            page.wait_for_load_state()
+            assert page.locator("html").get_attribute("lang") == "en"
+
+    def fits_phone(self, page: Any) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone ({width}px)"
+
+    def staff_sign_in(self, page: Any, role: str, start: str) -> None:
+        page.goto(self.url + start)
+        assert "/signin" in page.url
+        self.choose_language(page)
+        self.shot(page, f"{role}-sign-in")
+        page.fill("input[name=username]", f"demo-{role}")
+        page.fill("input[name=password]", self.server.world.credentials[role])
+        page.click("form.stack button[type=submit]")
+        page.wait_for_url(f"**{start}")
+
+    # --- the story ----------------------------------------------------------------------------
+
+    def operator_opens_a_batch(self, page: Any) -> str:
+        t = self.t
+        self.staff_sign_in(page, "operator", "/ops")
+        self.shot(page, "programs")
+        page.click("[data-test=program-link]")
+        page.click("[data-test=new-type]")
+        page.fill("input[name=name]", self.type_name)
+        page.fill("input[name=face_value]", "30")
+        page.fill("input[name=min_spend]", "100")
+        page.check("input[name=categories][value=catering]")
+        self.shot(page, "new-voucher-type")
+        page.click("[data-test=create-type]")
+        assert page.inner_text("[data-test=notice]") == t("done.type_created")
+
+        page.click("[data-test=new-batch]")
+        option = page.locator("select[name=voucher_type_id] option", has_text=self.type_name)
+        page.select_option("select[name=voucher_type_id]", option.get_attribute("value"))
+        page.fill("input[name=name]", self.batch_name)
+        page.fill("input[name=quantity]", "50")
+        page.fill("input[name=regions]", "330100")
+        self.shot(page, "new-batch")
+        page.click("[data-test=create-batch]")
+        assert page.inner_text("[data-test=notice]") == t("done.batch_created")
+
+        row = page.locator("[data-test=batch-row]", has_text=self.batch_name)
+        batch_id = row.get_attribute("data-batch")
+        assert batch_id
+        row.locator("[data-test=open-batch]").click()
+        assert page.inner_text("[data-test=notice]") == t("done.batch_opened")
+        row = page.locator(f"[data-test=batch-row][data-batch={batch_id}]")
+        assert row.locator("[data-status]").get_attribute("data-status") == "open"
+        assert "¥1,500.00" in row.inner_text()  # 50 vouchers × ¥30 reserved from the budget
+        assert page.locator("[data-test=identity] .badge.ok").count() == 1
+        self.shot(page, "batch-opened")
+        return batch_id
+
+    def operator_approves_a_merchant(self, page: Any) -> None:
+        t = self.t
+        pending = self.server.world.pending_merchants[self.lang]
+        page.goto(self.url + "/ops/merchants")
+        self.shot(page, "review-queue")
+        page.click(f"a[href='/ops/merchants/{pending}']")
+        page.check("input[name=decision][value=approve]")
+        self.shot(page, "merchant-review")
+        page.click("[data-test=decide]")
+        assert page.inner_text("[data-test=notice]") == t("done.merchant_approve")
+        self.shot(page, "merchant-approved")
+
+    def citizen_claims_on_a_phone(self, batch_id: str) -> str:
+        t = self.t
+        context = self.context(PHONE, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(self.url + "/wallet")
+        assert "/wallet/signin" in page.url
+        self.choose_language(page)
+        phone = self.server.world.phones[self.lang]
+        page.fill("input[name=phone]", phone)
+        page.click("[data-test=send-code]")
+        page.wait_for_selector("input[name=code]")
+        self.fits_phone(page)
+        self.shot(page, "citizen-code")
+        page.fill("input[name=code]", self.server.sms_code(phone))
+        page.click("[data-test=sign-in]")
+        page.wait_for_url("**/wallet")
+        offer = page.locator(f"[data-test=offer][data-batch={batch_id}]")
+        assert offer.get_attribute("data-standing") == "claimable"
+        assert t("wallet.eligible") in offer.inner_text()
+        self.fits_phone(page)
+        self.shot(page, "wallet")
+        offer.locator("[data-test=claim]").click()
+        page.wait_for_url("**/wallet/vouchers/**")
+        assert page.inner_text("[data-test=claimed]") == t("wallet.claimed")
+        assert page.locator("[data-test=qr] svg").is_visible()
+        code = page.inner_text("[data-test=voucher-code]").strip()
+        self.fits_phone(page)
+        self.shot(page, "voucher-qr")
+        page.click("[data-test=large-switch]")
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("class") == "large"
+        self.fits_phone(page)
+        self.shot(page, "voucher-large-type")
+        page.goto(self.url + "/wallet")
+        assert page.locator("[data-test=voucher][data-status=active]").count() == 1
+        self.shot(page, "wallet-large-type")
+        context.close()
+        return code
+
+    def cashier_at_the_counter(self, code: str) -> None:
+        t = self.t
+        context = self.context(TABLET)
+        page = context.new_page()
+        page.goto(self.url + "/cashier")
+        assert "/cashier/signin" in page.url
+        self.choose_language(page)
+        page.fill("input[name=api_key]", self.server.world.terminal_key)
+        page.click("[data-test=terminal-sign-in]")
+        page.wait_for_url("**/cashier")
+        assert self.server.world.merchant_name in page.inner_text("main")
+        if not page.evaluate("'BarcodeDetector' in window"):
+            # Desktop Linux Chromium has no barcode detector: typing the code is the way.
+            assert not page.locator("[data-test=scan]").is_visible()
+        # Below the minimum spend: refused in plain words, nothing redeemed.
+        page.fill("input[name=code]", code)
+        page.fill("[data-test=amount]", "50")
+        page.click("[data-test=redeem]")
+        refused = page.wait_for_selector("[data-test=refused]")
+        assert refused.get_attribute("data-code") == "BELOW_MIN_SPEND"
+        self.shot(page, "cashier-refused")
+        # ¥120 meets the ¥100 minimum: ¥30 off, the customer pays ¥90.
+        page.fill("[data-test=amount]", "120")
+        page.click("[data-test=redeem]")
+        page.wait_for_selector("[data-test=redeemed]")
+        assert page.inner_text("[data-test=discount]") == "−¥30.00"
+        assert page.inner_text("[data-test=customer-pays]") == "¥90.00"
+        assert t("cashier.redeemed") in page.inner_text("[data-test=redeemed]")
+        assert page.input_value("input[name=code]") == ""  # ready for the next customer
+        assert page.locator("[data-test=history] tbody tr").count() >= 1
+        self.shot(page, "cashier-redeemed")
+        # The same voucher again: refused, and the screen says why.
+        page.fill("input[name=code]", code)
+        page.fill("[data-test=amount]", "120")
+        page.click("[data-test=redeem]")
+        page.wait_for_selector("[data-test=refused]")
+        assert page.get_attribute("[data-test=refused]", "data-code") == "ALREADY_REDEEMED"
+        self.shot(page, "cashier-already-redeemed")
+        context.close()
+
+    def operator_sees_the_dashboard(self, page: Any) -> None:
+        page.goto(f"{self.url}/ops/programs/{self.server.world.program_id}/dashboard")
+        claimed = int(page.inner_text("[data-test=claimed] dd").replace(",", ""))
+        redeemed = int(page.inner_text("[data-test=redeemed] dd").replace(",", ""))
+        assert claimed >= 1
+        assert redeemed >= 1
+        spend = page.inner_text("[data-test=spend]")
+        assert category_name("catering", self.lang) in spend  # the redeemed order's category
+        assert page.locator("svg.chart").count() >= 4
+        self.shot(page, "dashboard")
+
+    def auditor_verifies(self) -> None:
+        t = self.t
+        context = self.context(DESK)
+        page = context.new_page()
+        self.staff_sign_in(page, "auditor", "/auditor")
+        page.click("[data-test=verify]")
+        page.wait_for_selector("[data-test=verification-ok], [data-test=verification-failed]")
+        assert page.locator("[data-test=verification-failed]").count() == 0
+        assert t("audit.verified_ok") in page.inner_text("[data-test=verification-ok]")
+        self.shot(page, "auditor-verified")
+        page.click("[data-test=entries-link]")
+        assert page.locator("[data-test=entries] tbody tr").count() > 0
+        self.shot(page, "log-entries")
+        context.close()
+
+    def public_reads_the_disclosure(self, batch_id: str) -> None:
+        context = self.context(PHONE, is_mobile=True)
+        page = context.new_page()
+        page.goto(self.url + "/disclosure")
+        self.choose_language(page)
+        page.click("[data-test=disclosure-link]")
+        assert self.batch_name in page.inner_text("main")
+        self.fits_phone(page)
+        self.shot(page, "disclosure")
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_whole_story_in_a_real_browser(
+    lang: str, server: Server, browser: Any, screens: Path
+) -> None:
+    story = Story(lang, server, browser, screens)
+    operator = story.context(DESK)
+    page = operator.new_page()
+    batch_id = story.operator_opens_a_batch(page)
+    story.operator_approves_a_merchant(page)
+    code = story.citizen_claims_on_a_phone(batch_id)
+    story.cashier_at_the_counter(code)
+    story.operator_sees_the_dashboard(page)
+    operator.close()
+    story.auditor_verifies()
+    story.public_reads_the_disclosure(batch_id)

@@ -1,0 +1,120 @@
+"""The data an end-to-end story starts from, prepared like an operator would before opening day.
+
+``quan db upgrade`` and ``quan demo seed`` (run as commands, as ``make run`` does) give the issuer,
+the operator, the auditor, the admin and one funded, active program. The service layer then adds
+what the story needs and the demo lacks: an approved merchant with a cashier terminal, merchant
+applications waiting for review, and registered residents with phones (one per language run).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from quan.config import load_settings
+from quan.domain.auth import Actor
+from quan.domain.citizens import RegistrationInput, validate_registration
+from quan.domain.merchants import Decision, Scene
+from quan.domain.uscc import check_character
+from quan.services import citizens, merchants, staff, terminals
+from quan.services.runtime import Runtime
+from quan.store.tables import programs, staff_users
+from tests.citizen_samples import resident_id
+
+PHONES = {"zh": "13900000001", "en": "13900000002"}
+LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryWorld:
+    var_dir: Path
+    credentials: dict[str, str]  # demo role -> password
+    program_id: str
+    merchant_name: str
+    terminal_key: str
+    pending_merchants: dict[str, str]  # lang -> merchant id waiting for review
+    phones: dict[str, str]
+
+
+def _uscc(serial: int) -> str:
+    first17 = f"91330106MA{serial:07d}"
+    return first17 + check_character(first17)
+
+
+def _quan(var_dir: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "quan.cli", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"quan {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
+    _quan(var_dir, env, "db", "upgrade")
+    _quan(var_dir, env, "demo", "seed")
+    credentials: dict[str, str] = json.loads((var_dir / "demo-credentials.json").read_text())
+    settings = load_settings(var_dir=var_dir, env="development")
+    rt = Runtime.build(settings)
+    now = rt.clock.now()
+    pii = merchants.pii_key(settings.secret_bytes("pii_key"))
+    keys = citizens.CitizenKeys.from_settings(settings)
+    try:
+        with rt.db.write() as tx:
+            row = tx.execute(
+                select(staff_users.c.id).where(staff_users.c.username == "demo-operator")
+            ).one()
+            user = staff.get_user(tx, row.id)
+            assert user is not None
+            assert user.issuer_id is not None
+            operator: Actor = user.actor()
+            program_id = str(
+                tx.execute(select(programs.c.id)).scalar_one()
+            )
+
+            def apply(name: str, serial: int) -> str:
+                merchant, _ = merchants.apply(
+                    tx, now, pii,
+                    merchants.NewMerchant(
+                        issuer_id=user.issuer_id or "", name=name, uscc=_uscc(serial),
+                        categories=["catering"], region_code="330106", scenes=[Scene.OFFLINE],
+                        bank_name="中国工商银行杭州西湖支行",
+                        account_number="6222021234567890123", contact_phone="13812345678",
+                    ),
+                )
+                return merchant.id
+
+            shop = "杭州西湖知味小吃店"
+            merchant_id = apply(shop, 1)
+            merchants.review(tx, now, operator, pii, merchant_id, Decision.APPROVE, "")
+            _, terminal_key = terminals.create_terminal(tx, now, operator, merchant_id, "前台 1 号")
+            pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
+            for i, lang in enumerate(LANGS):
+                registration = validate_registration(
+                    RegistrationInput(
+                        resident_id=resident_id("330106", date(1958, 3, 9), 10 + i),
+                        name="王芳" if lang == "zh" else "李华",
+                        region_code="330106",
+                        phone=PHONES[lang],
+                    ),
+                    today=now.date(),
+                )
+                citizens.register(tx, now, operator, keys, registration)
+    finally:
+        rt.db.dispose()
+    return StoryWorld(
+        var_dir=var_dir,
+        credentials=credentials,
+        program_id=program_id,
+        merchant_name=shop,
+        terminal_key=terminal_key,
+        pending_merchants=pending,
+        phones=dict(PHONES),
+    )

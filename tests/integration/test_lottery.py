@@ -1,0 +1,337 @@
+"""Lottery batches: registration, commitment, the draw, verification (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import typer
+from sqlalchemy import func, select
+
+from quan.cli_lottery import run, verify_with
+from quan.domain.errors import QuanError
+from quan.services import lottery as lottery_service
+from quan.store.db import Database
+from quan.store.lottery_tables import lottery_registrations
+from tests.conftest import START, World
+from tests.integration.issuance_fixtures import (
+    DAY,
+    advance,
+    assert_ledger_ok,
+    batch,
+    citizen_headers,
+    event_count,
+    funded_program,
+    iso,
+    open_batch,
+    register,
+    register_many,
+    voucher_count,
+    voucher_type,
+)
+from tests.integration.test_claims_concurrency import race
+
+ELDERLY_BIRTH = date(1950, 3, 1)
+
+
+def lottery_batch(world: World, quantity: int = 5, **overrides: Any) -> str:
+    pid = funded_program(world, amount_fen=max(1_000_000, quantity * 3000))
+    vt = voucher_type(world, pid)
+    created = batch(world, pid, vt["id"], quantity=quantity, allocation="lottery", **overrides)
+    open_batch(world, created["id"])
+    return str(created["id"])
+
+
+def elderly_quota(quantity: int) -> list[dict[str, Any]]:
+    return [{"group": "elderly", "quantity": quantity, "release_at": iso(START + DAY)}]
+
+
+def enter(world: World, citizen_id: str, bid: str) -> Any:
+    return world.client.post(
+        f"/api/v1/batches/{bid}/registrations", headers=citizen_headers(world, citizen_id)
+    )
+
+
+def public(world: World, bid: str) -> dict[str, Any]:
+    response = world.client.get(f"/api/v1/batches/{bid}/lottery")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def draw(world: World, bid: str) -> Any:
+    return world.post("operator", f"/batches/{bid}/lottery/draw")
+
+
+def outcomes(world: World, bid: str) -> dict[str, int]:
+    r = lottery_registrations.c
+    with world.runtime.db.read() as tx:
+        rows = tx.execute(
+            select(r.outcome, func.count()).where(r.batch_id == bid).group_by(r.outcome)
+        ).all()
+    return {str(k): int(v) for k, v in rows}
+
+
+def test_a_lottery_commits_before_registration_and_reveals_the_seed_at_the_draw(
+    world: World,
+) -> None:
+    bid = lottery_batch(world, quantity=5, reserved=elderly_quota(2))
+    before = public(world, bid)
+    assert before["algorithm"] == "quan-lottery-v1"
+    assert before["seed"] is None
+    assert before["winners"] is None
+    assert len(before["commitment"]) == 64
+    people = register_many(world, 8) + register_many(world, 4, birth=ELDERLY_BIRTH)
+    for person in people:
+        assert enter(world, person, bid).status_code == 201
+    refused = draw(world, bid)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "LOTTERY_REGISTRATION_STILL_OPEN"
+    assert public(world, bid)["seed"] is None
+    advance(world, DAY)
+    drawn = draw(world, bid)
+    assert drawn.status_code == 200, drawn.text
+    assert drawn.json()["issued"] == 5
+    after = public(world, bid)
+    assert after["commitment"] == before["commitment"]
+    assert hashlib.sha256(bytes.fromhex(after["seed"])).hexdigest() == after["commitment"]
+    assert len(after["winners"]["elderly"]) == 2
+    assert len(after["winners"]["general"]) == 3
+    assert voucher_count(world, bid, status="active") == 5
+    assert voucher_count(world, bid, channel="lottery") == 5
+    assert outcomes(world, bid) == {"won": 5, "lost": 7}
+    again = draw(world, bid)
+    assert again.status_code == 409
+    assert again.json()["code"] == "LOTTERY_ALREADY_DRAWN"
+    assert event_count(world, "lottery.drawn") >= 1
+    assert verify_with(world.client, bid) == []
+    assert_ledger_ok(world)
+
+
+def test_reserved_winners_are_members_of_their_group(world: World) -> None:
+    bid = lottery_batch(world, quantity=4, reserved=elderly_quota(2))
+    elderly = register_many(world, 5, birth=ELDERLY_BIRTH)
+    others = register_many(world, 6)
+    for person in elderly + others:
+        assert enter(world, person, bid).status_code == 201
+    advance(world, DAY)
+    assert draw(world, bid).status_code == 200
+    r = lottery_registrations.c
+    with world.runtime.db.read() as tx:
+        won = tx.execute(
+            select(r.citizen_id, r.pool).where(r.batch_id == bid, r.outcome == "won")
+        ).all()
+    reserved_winners = {c for c, pool in won if pool == "elderly"}
+    assert len(reserved_winners) == 2
+    assert reserved_winners <= set(elderly)
+    assert len(won) == 4
+    assert verify_with(world.client, bid) == []
+    assert_ledger_ok(world)
+
+
+def test_unfilled_reserved_places_are_released_to_the_general_pool(world: World) -> None:
+    bid = lottery_batch(world, quantity=6, reserved=elderly_quota(3))
+    elderly = register(world, birth=ELDERLY_BIRTH)
+    for person in [elderly, *register_many(world, 8)]:
+        assert enter(world, person, bid).status_code == 201
+    advance(world, DAY)
+    drawn = draw(world, bid)
+    assert drawn.status_code == 200, drawn.text
+    after = public(world, bid)
+    general = next(p for p in after["pools"] if p["name"] == "general")
+    assert general["base_k"] == 3
+    assert general["k"] == 5
+    assert after["winners"]["elderly"] != []
+    assert len(after["winners"]["general"]) == 5
+    assert drawn.json()["issued"] == 6
+    assert voucher_count(world, bid, status="active") == 6
+    assert verify_with(world.client, bid) == []
+    assert_ledger_ok(world)
+
+
+def test_registration_is_idempotent_and_one_per_citizen(world: World) -> None:
+    bid = lottery_batch(world)
+    person = register(world)
+    first = enter(world, person, bid)
+    second = enter(world, person, bid)
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert first.json()["id"] == second.json()["id"]
+    assert outcomes(world, bid) == {"None": 1}
+    page = world.client.get(f"/api/v1/batches/{bid}/lottery/registrants").json()
+    assert [i["pseudonym"] for i in page["items"]] == [first.json()["pseudonym"]]
+    assert person not in json.dumps(page)
+
+
+def test_registration_outside_the_window_is_refused(world: World) -> None:
+    bid = lottery_batch(world)
+    advance(world, DAY)
+    refused = enter(world, register(world), bid)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "LOTTERY_REGISTRATION_CLOSED"
+
+
+def test_an_ineligible_citizen_cannot_register(world: World) -> None:
+    bid = lottery_batch(world, eligibility={"disabled": True})
+    refused = enter(world, register(world), bid)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "NOT_ELIGIBLE"
+    assert outcomes(world, bid) == {}
+
+
+def test_lottery_endpoints_refuse_a_batch_of_another_allocation(world: World) -> None:
+    pid = funded_program(world)
+    vt = voucher_type(world, pid)
+    created = batch(world, pid, vt["id"], quantity=3)
+    open_batch(world, created["id"])
+    bid = created["id"]
+    refused = enter(world, register(world), bid)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "WRONG_ALLOCATION"
+    advance(world, DAY)
+    refused = draw(world, bid)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "WRONG_ALLOCATION"
+
+
+def test_verify_exits_zero_on_a_true_draw_and_non_zero_on_a_tampered_winner_list(
+    world: World,
+) -> None:
+    bid = lottery_batch(world, quantity=2)
+    for person in register_many(world, 6):
+        assert enter(world, person, bid).status_code == 201
+    advance(world, DAY)
+    assert draw(world, bid).status_code == 200
+    run(world.client, bid)  # returns (exit code 0) when the draw verifies
+
+    losers = [
+        i["pseudonym"]
+        for i in world.client.get(f"/api/v1/batches/{bid}/lottery/registrants").json()["items"]
+        if i["pseudonym"] not in public(world, bid)["winners"]["general"]
+    ]
+
+    def tampered(request: httpx.Request) -> httpx.Response:
+        real = world.client.get(request.url.path, params=dict(request.url.params))
+        body = real.json()
+        if request.url.path.endswith("/lottery"):
+            body["winners"]["general"][0] = losers[0]
+        return httpx.Response(real.status_code, json=body)
+
+    with httpx.Client(transport=httpx.MockTransport(tampered), base_url="http://x") as liar:
+        problems = verify_with(liar, bid)
+        assert any("should have won" in p for p in problems)
+        with pytest.raises(typer.Exit) as bad:
+            run(liar, bid)
+    assert bad.value.exit_code == 1
+
+
+@pytest.fixture
+def wide(db: Database) -> Iterator[Database]:
+    database = Database(db.url, pool_size=4, schema=db.schema)
+    yield database
+    database.dispose()
+
+
+def test_two_draws_racing_draw_once(world: World, wide: Database) -> None:
+    bid = lottery_batch(world, quantity=3)
+    for person in register_many(world, 7):
+        assert enter(world, person, bid).status_code == 201
+    advance(world, DAY)
+    actor = world.users["operator"].actor()
+    now = START + DAY + timedelta(minutes=1)
+    settings = world.runtime.settings
+
+    def attempt() -> Any:
+        with wide.write() as tx:
+            return lottery_service.draw(tx, now, settings, actor, bid)
+
+    results = race(attempt, attempt)
+    drawn = [r for r in results if isinstance(r, lottery_service.DrawOutcome)]
+    refused = [r for r in results if isinstance(r, QuanError)]
+    assert len(drawn) == 1, results
+    assert len(refused) == 1, results
+    assert refused[0].code == "LOTTERY_ALREADY_DRAWN"
+    assert voucher_count(world, bid, status="active") == 3
+    assert outcomes(world, bid) == {"won": 3, "lost": 4}
+    assert verify_with(world.client, bid) == []
+    assert_ledger_ok(world)
+
+
+def test_the_cli_offers_lottery_verify() -> None:
+    from typer.testing import CliRunner
+
+    from quan.cli import app
+
+    result = CliRunner().invoke(app, ["lottery", "verify", "--help"])
+    assert result.exit_code == 0
+    assert "--url" in result.output
+    assert "--batch" in result.output
+
+
+def test_the_cli_reports_an_unreachable_server_with_exit_code_2() -> None:
+    from typer.testing import CliRunner
+
+    from quan.cli import app
+
+    result = CliRunner().invoke(
+        app, ["lottery", "verify", "--url", "http://127.0.0.1:9", "--batch", "bat_x"]
+    )
+    assert result.exit_code == 2
+
+
+@pytest.mark.skipif(not os.environ.get("QUAN_LOTTERY_BENCH"), reason="set QUAN_LOTTERY_BENCH=N")
+def test_measure_a_large_draw(world: World) -> None:
+    """Not a timed test: prints how long a draw among QUAN_LOTTERY_BENCH registrants takes."""
+    from sqlalchemy import insert
+
+    from quan.domain import lottery as algo
+    from tests.integration.test_grants import bulk_citizens
+
+    n = int(os.environ["QUAN_LOTTERY_BENCH"])
+    bid = lottery_batch(world, quantity=1000)
+    with world.runtime.db.write() as tx:
+        lottery_service.public_lottery(tx, world.runtime.clock.now(), world.runtime.settings, bid)
+    bulk_citizens(world, n)
+    from quan.store.citizen_tables import citizens
+
+    with world.runtime.db.read() as tx:
+        ids = list(
+            tx.execute(
+                select(citizens.c.id).where(citizens.c.resident_id_hash.like("bench-%"))
+            ).scalars()
+        )[:n]
+    key = lottery_service.pseudonym_key(world.runtime.settings, "bench")
+    now = world.runtime.clock.now()
+    rows = [
+        {
+            "id": f"lreg_{i:012d}_{bid[-6:]}",
+            "batch_id": bid,
+            "citizen_id": c,
+            "pseudonym": algo.pseudonym(key, c),
+            "tickets": 1,
+            "groups": "",
+            "registered_at": now,
+        }
+        for i, c in enumerate(ids)
+    ]
+    with world.runtime.db.write() as tx:
+        for start in range(0, len(rows), 10_000):
+            tx.execute(insert(lottery_registrations), rows[start : start + 10_000])
+    advance(world, DAY)
+    actor = world.users["operator"].actor()
+    started = time.perf_counter()
+    with world.runtime.db.write() as tx:
+        outcome = lottery_service.draw(
+            tx, world.runtime.clock.now(), world.runtime.settings, actor, bid
+        )
+    elapsed = time.perf_counter() - started
+    kind = world.runtime.db.url.split(":")[0]
+    print(f"\nDRAW {kind}: {len(rows)} registrants, {outcome.issued} winners in {elapsed:.1f}s")
+    assert outcome.issued == 1000
