@@ -244,6 +244,21 @@ def ceilings(
     _finish(record, as_json=as_json, results_dir=out_dir or SCRATCH / "results", report=None)
 
 
+@app.command()
+def report(
+    run_file: Annotated[
+        Path, typer.Argument(help="A saved run: bench/results/<time>-<commit>.json")
+    ],
+    output: Annotated[Path, typer.Option("--output", help="Where to write")] = KEPT_REPORT,
+) -> None:
+    """Render the Markdown report again from a saved run (its own figures and ceilings)."""
+    from quan.bench.report import render
+    from quan.bench.suite import load_record
+
+    output.write_text(render(load_record(run_file), json_path=run_file), encoding="utf-8")
+    out.print(f"report written to {output}", highlight=False)
+
+
 def _benchmark_command(name: str) -> Callable[..., None]:
     def command(
         db: Db = "all",

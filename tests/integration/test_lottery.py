@@ -36,7 +36,7 @@ from tests.integration.issuance_fixtures import (
     voucher_count,
     voucher_type,
 )
-from tests.integration.test_claims_concurrency import race
+from tests.integration.lottery_fixtures import race
 
 ELDERLY_BIRTH = date(1950, 3, 1)
 
@@ -335,3 +335,23 @@ def test_measure_a_large_draw(world: World) -> None:
     kind = world.runtime.db.url.split(":")[0]
     print(f"\nDRAW {kind}: {len(rows)} registrants, {outcome.issued} winners in {elapsed:.1f}s")
     assert outcome.issued == 1000
+
+
+def test_a_blacklisted_citizen_cannot_register(world: World) -> None:
+    bid = lottery_batch(world)
+    person = register(world)
+    barred = world.post(
+        "operator",
+        "/blacklist",
+        {
+            "subject_type": "citizen",
+            "subject_id": person,
+            "reason_code": "cash_out",
+            "reason": "测试",
+        },
+    )
+    assert barred.status_code == 201, barred.text
+    refused = enter(world, person, bid)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "BLACKLISTED"
+    assert outcomes(world, bid) == {}

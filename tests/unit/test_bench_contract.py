@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,33 @@ def test_the_load_script_carries_the_feed_the_markers_and_refuses_control_charac
     assert '"{\\"a\\":\\"券\\"}"' in source
     with pytest.raises(ValueError, match="control characters"):
         lua.script(method="GET", path="/\n", body=None, headers={}, threads=1)
+
+
+def test_a_saved_run_renders_again_with_its_own_ceilings_and_verdicts(tmp_path: Path) -> None:
+    from quan.bench.report import render
+    from quan.bench.suite import RunRecord, load_record
+
+    result = BenchResult(
+        "claim-flood",
+        "postgresql",
+        figures={"claims_per_s": 12_000.0, "flood_p99_ms": 80.0},
+        throughput="claims_per_s",
+        checks={"oversold": 0, "duplicate": 0},
+    )
+    record = RunRecord(
+        machine={"logical_cpus": 2, "git": {"commit": "abc"}},
+        options={"runs": 5, "duration_s": 4.0},
+        generator={"tool": "wrk"},
+        ceilings=_ceilings(raw=30_000, framework=10_000, storage=2_000),
+        results=[result],
+    )
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(record.to_dict()))
+
+    loaded = load_record(path)
+    page = render(loaded, json_path=path)
+
+    assert loaded.results[0].ratios == {"raw_asgi": 0.4, "fastapi": 1.2, "storage": 6.0}
+    assert [v.verdict for v in loaded.verdicts][:2] == [HIT, HIT]
+    assert "**12,000** claims/s" in page
+    assert "claim p99 ≤ 100 ms" in page

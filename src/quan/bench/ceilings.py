@@ -48,9 +48,10 @@ class Ceilings:
     measured: dict[str, Ceiling] = field(default_factory=dict)
     storage_shapes: dict[str, Ceiling] = field(default_factory=dict)
 
-    def ratios(self, value: float | None, *, http: bool) -> dict[str, float]:
-        """``value / ceiling`` for each ceiling (HTTP ones only for HTTP throughputs)."""
-        names = [*HTTP_CEILINGS, STORAGE] if http else [STORAGE]
+    def ratios(self, value: float | None, *, http: bool, storage: bool = True) -> dict[str, float]:
+        """``value / ceiling`` for each ceiling that bounds it (HTTP ones for HTTP throughputs,
+        storage for anything that writes like a claim)."""
+        names = [*(HTTP_CEILINGS if http else ()), *((STORAGE,) if storage else ())]
         out = {}
         for name in names:
             found = self.measured.get(name)
@@ -64,6 +65,15 @@ class Ceilings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ceilings:
+        return cls(
+            database=data["database"],
+            workers=data["workers"],
+            measured={k: Ceiling(**v) for k, v in data.get("measured", {}).items()},
+            storage_shapes={k: Ceiling(**v) for k, v in data.get("storage_shapes", {}).items()},
+        )
 
 
 def measure_http(ctx: BenchContext, app: str) -> Ceiling:

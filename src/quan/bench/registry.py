@@ -40,6 +40,7 @@ class Benchmark:
     per_database: Mapping[str, Mapping[str, int | float | str]] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
     http: bool = True  # its throughput is compared with the HTTP ceilings too
+    storage_ratio: bool = True  # ... and with the storage ceiling (claims/s)
     databases: tuple[str, ...] = (POSTGRES, SQLITE)  # () = uses no database: run once
 
     def missing(self) -> list[str]:

@@ -13,6 +13,14 @@ from quan.bench.targets import HIT, MISS
 RATIO_COLUMNS = ((RAW_ASGI, "× raw ASGI"), (FASTAPI, "× FastAPI"), (STORAGE, "× storage"))
 
 
+def _cell(text: str, limit: int = 300) -> str:
+    """Text on one Markdown line: lines joined with " / ", pipes escaped, cut at ``limit``."""
+    joined = " / ".join(line.strip() for line in text.splitlines() if line.strip())
+    if len(joined) > limit:
+        joined = joined[: limit - 1] + "…"
+    return joined.replace("|", "\\|")
+
+
 def _num(value: float | None, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -176,7 +184,7 @@ def _results(record: RunRecord) -> list[str]:
     lines.append("")
     notes = [(r, n) for r in record.results for n in r.notes]
     if notes:
-        lines += [f"- {r.benchmark} ({r.database or 'no database'}): {n}" for r, n in notes]
+        lines += [f"- {r.benchmark} ({r.database or 'no database'}): {_cell(n)}" for r, n in notes]
         lines.append("")
     return lines
 
@@ -192,7 +200,7 @@ def _targets(record: RunRecord) -> list[str]:
         verdict = {HIT: "✅ hit", MISS: "❌ miss"}.get(v.verdict, f"… {v.verdict}")
         lines.append(
             f"| {v.target.text} | {_num(v.measured, 2)} | {_num(v.needed, 2)} | {verdict} "
-            f"| {v.detail} |"
+            f"| {_cell(v.detail)} |"
         )
     lines.append("")
     return lines
@@ -211,9 +219,24 @@ def _pending(record: RunRecord) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        lines.append(f"- **{r.benchmark}** ({r.status.value}): {r.reason}")
+        lines.append(f"- **{r.benchmark}** ({r.status.value}): {_cell(r.reason or '')}")
     lines.append("")
     return lines
+
+
+def _busy(record: RunRecord) -> str | None:
+    """A warning when other work loaded the machine: figures and ceilings then swing by run."""
+    cpus = record.machine.get("logical_cpus") or 1
+    loads = [record.machine.get("load_average"), record.machine.get("load_average_at_end")]
+    worst = max((max(x) for x in loads if x), default=0.0)
+    if worst <= 1.5 * cpus:
+        return None
+    return (
+        f"> **The machine was busy during this run** (load average up to {worst:.0f} on {cpus}"
+        " CPUs, from other work on this shared machine): ceilings and figures were measured"
+        " under contention and swing from run to run; compare ratios, and rerun `make bench`"
+        " on a quiet machine before reading absolute figures."
+    )
 
 
 def render(record: RunRecord, *, json_path: Path | None = None) -> str:
@@ -228,6 +251,9 @@ def render(record: RunRecord, *, json_path: Path | None = None) -> str:
         " are what carries over." + source,
         "",
     ]
+    busy = _busy(record)
+    if busy:
+        lines += [busy, ""]
     lines += _machine(record)
     lines += _ceilings(record)
     lines += _targets(record)
@@ -237,11 +263,12 @@ def render(record: RunRecord, *, json_path: Path | None = None) -> str:
         "## How to run",
         "",
         "```sh",
-        "make bench                               # the suite: this page + bench/results/*.json",
+        "make bench                                  # the suite: this page + bench/results/*.json",
         "quan bench list                             # benchmarks and their parameters",
         "quan bench health --db sqlite --json        # one benchmark; the last line is its JSON",
         "quan bench claim-flood --set vouchers=10000 --set citizens=40000",
         "quan bench suite --quick                    # a fast pass (var/bench/), as the test does",
+        "quan bench report bench/results/RUN.json    # render this page again from a saved run",
         "```",
         "",
     ]

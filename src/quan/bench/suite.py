@@ -89,7 +89,9 @@ def run_one(
     result.started_at = started_at
     result.elapsed_s = round(time.monotonic() - started, 1)
     if ceilings is not None and result.throughput and result.throughput in result.figures:
-        result.ratios = ceilings.ratios(result.figures[result.throughput], http=bench.http)
+        result.ratios = ceilings.ratios(
+            result.figures[result.throughput], http=bench.http, storage=bench.storage_ratio
+        )
         result.ceilings = ceilings.values()
     if result.status is not Status.OK:
         say(f"   {result.status}: {result.reason}")
@@ -197,6 +199,36 @@ def _database_info(kind: str, options: Options, workers: int) -> dict[str, Any]:
             "pragmas": "WAL, synchronous=FULL",
         }
     return info
+
+
+def load_record(path: Path) -> RunRecord:
+    """A saved run, with its ratios and verdicts worked out again from its own ceilings (so a
+    report can be rendered again from the figures of that run, never from new ones)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    record = RunRecord(
+        machine=data["machine"],
+        options=data["options"],
+        generator=data["generator"],
+        databases=data.get("databases", {}),
+        ceilings={k: Ceilings.from_dict(v) for k, v in data.get("ceilings", {}).items()},
+        results=[BenchResult.from_dict(r) for r in data.get("results", [])],
+        started_at=data.get("started_at", ""),
+        elapsed_s=float(data.get("elapsed_s", 0.0)),
+    )
+    for result in record.results:
+        bench = ALL.get(result.benchmark)
+        ceilings = record.ceilings.get(result.database or "")
+        if bench is None or ceilings is None or result.throughput not in result.figures:
+            continue
+        assert result.throughput is not None
+        result.ratios = ceilings.ratios(
+            result.figures[result.throughput], http=bench.http, storage=bench.storage_ratio
+        )
+    names = {r.benchmark for r in record.results}
+    record.verdicts = [
+        v for v in judge_all(record.results, record.ceilings) if v.target.benchmark in names
+    ]
+    return record
 
 
 def write_outputs(record: RunRecord, results_dir: Path | None, report: Path | None) -> Path | None:

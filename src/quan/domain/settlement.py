@@ -225,15 +225,17 @@ PAYOUT_COLUMNS = (
 )
 
 
-def to_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
-    """CSV with a header, UTF-8 text, ``\\r\\n`` line ends (what spreadsheet programs expect).
+def to_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]], *, header: bool = True) -> str:
+    """CSV with a header, UTF-8 text, ``\\r\\n`` line ends (what spreadsheet programs expect);
+    ``header=False`` gives more rows of the same file (for streaming).
 
     Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) get a
     leading apostrophe: receipt numbers and cashier names are typed by merchants.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return out.getvalue()

@@ -5,11 +5,9 @@ rule changes and the signed checkpoint all describe the same moment. ``unsequenc
 how many of the program's events that checkpoint does not cover yet (0 means every event behind
 the figures is already in the log).
 
-:func:`_figures` is THE place the page's numbers come from. Today they are the money figures
-derived from the ledger (:func:`quan.store.ledger.budget`). The issuance, claim and redemption
-issues add theirs there — ``issued``, ``claimed``, ``redeemed`` in total and by category and by
-region — as new fields of :class:`Figures`, read from their own tables in the same snapshot;
-nothing else in this module or in the route needs to change beyond the response schema.
+:func:`_figures` is THE place the page's numbers come from: the money figures derived from the
+ledger (:func:`quan.store.ledger.budget`) and the issued, claimed and redeemed vouchers, in total
+and by category and region, read from their own tables in the same snapshot.
 """
 
 from __future__ import annotations
@@ -19,27 +17,54 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select, and_, func, literal, select
 
 from quan.domain.ledger import Budget
 from quan.domain.log_leaf import Pseudonymize, clean_payload
+from quan.domain.redemption import REDEEMED
 from quan.services.issuers import get_issuer
 from quan.services.programs import Program, get_program
 from quan.store import ledger
 from quan.store import log as log_store
+from quan.store.citizen_tables import citizens
+from quan.store.merchant_tables import merchants
+from quan.store.redemption_tables import redemptions
+from quan.store.voucher_tables import batches, vouchers
 
-RULE_SUBJECTS: Final = ("program",)
-"""Subjects whose events are rule changes; voucher types, batches and rule versions join here."""
+RULE_SUBJECTS: Final = ("program", "voucher_type", "batch")
+"""Subjects whose events are rule changes (program lifecycle, voucher types, batches)."""
 
 MAX_RULE_CHANGES: Final = 500
 """Rule changes listed on the page (oldest first); they are human-paced, so this is a guard."""
 
 
 @dataclass(frozen=True, slots=True)
+class Tally:
+    """How many vouchers, and how much subsidy (fen) and order value (fen) they stand for."""
+
+    key: str  # a category code or a region code ("" for the total)
+    count: int
+    subsidy_fen: int
+    order_fen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
-    """The numbers the public sees. Money is the ledger's budget view, in fen."""
+    """The numbers the public sees. Money is the ledger's budget view, in fen.
+
+    ``issued`` counts the vouchers of opened batches (subsidy = what they can cost at most),
+    ``claimed`` those that reached a citizen, ``redeemed`` the redemptions in force (reversed
+    ones excluded; subsidy = discount, order = order amount). Claims are counted by the
+    citizen's region, redemptions by category and by the merchant's region.
+    """
 
     money: Budget
+    issued: Tally
+    claimed: Tally
+    redeemed: Tally
+    claimed_by_region: list[Tally]
+    redeemed_by_category: list[Tally]
+    redeemed_by_region: list[Tally]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +97,72 @@ class Disclosure:
 
 
 def _figures(tx: Connection, program_id: str) -> Figures:
-    return Figures(money=ledger.budget(tx, program_id))
+    claimed = vouchers.c.citizen_id.is_not(None)
+    live = and_(redemptions.c.program_id == program_id, redemptions.c.status == REDEEMED)
+    by_merchant = redemptions.join(merchants, merchants.c.id == redemptions.c.merchant_id)
+    priced = vouchers.join(batches, batches.c.id == vouchers.c.batch_id)  # a voucher's worth
+    return Figures(
+        money=ledger.budget(tx, program_id),
+        issued=_tallies(
+            tx,
+            select(*_voucher_sums()).select_from(priced).where(vouchers.c.program_id == program_id),
+        )[0],
+        claimed=_tallies(
+            tx,
+            select(*_voucher_sums())
+            .select_from(priced)
+            .where(vouchers.c.program_id == program_id, claimed),
+        )[0],
+        redeemed=_tallies(tx, select(*_redemption_sums()).where(live))[0],
+        claimed_by_region=_tallies(
+            tx,
+            select(*_voucher_sums(citizens.c.region_code))
+            .select_from(priced.join(citizens, citizens.c.id == vouchers.c.citizen_id))
+            .where(vouchers.c.program_id == program_id)
+            .group_by(citizens.c.region_code)
+            .order_by(citizens.c.region_code),
+        ),
+        redeemed_by_category=_tallies(
+            tx,
+            select(*_redemption_sums(redemptions.c.category))
+            .where(live)
+            .group_by(redemptions.c.category)
+            .order_by(redemptions.c.category),
+        ),
+        redeemed_by_region=_tallies(
+            tx,
+            select(*_redemption_sums(merchants.c.region_code))
+            .select_from(by_merchant)
+            .where(live)
+            .group_by(merchants.c.region_code)
+            .order_by(merchants.c.region_code),
+        ),
+    )
+
+
+def _voucher_sums(key: Any = None) -> tuple[Any, ...]:
+    return (
+        (key if key is not None else literal("")).label("key"),
+        func.count(vouchers.c.id),
+        func.coalesce(func.sum(batches.c.unit_fen), 0),
+        literal(0),
+    )
+
+
+def _redemption_sums(key: Any = None) -> tuple[Any, ...]:
+    return (
+        (key if key is not None else literal("")).label("key"),
+        func.count(redemptions.c.id),
+        func.coalesce(func.sum(redemptions.c.discount_fen), 0),
+        func.coalesce(func.sum(redemptions.c.order_amount_fen), 0),
+    )
+
+
+def _tallies(tx: Connection, query: Select[Any]) -> list[Tally]:
+    return [
+        Tally(str(key), int(count), int(subsidy), int(order))
+        for key, count, subsidy, order in tx.execute(query)
+    ]
 
 
 def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymize) -> Disclosure:

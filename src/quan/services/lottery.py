@@ -98,6 +98,14 @@ def _lottery_batch(tx: Connection, batch_id: str, *, for_update: bool = False) -
     return batch
 
 
+def has_lottery(tx: Connection, batch_id: str) -> bool:
+    """Whether the batch's lottery record (its commitment) exists yet."""
+    found = tx.execute(
+        select(lottery_draws.c.batch_id).where(lottery_draws.c.batch_id == batch_id)
+    ).first()
+    return found is not None
+
+
 def ensure_lottery(tx: Connection, now: datetime, settings: Settings, batch: Batch) -> Any:
     """The batch's lottery record, created (commitment + sealed seed) at the first touch."""
     row = tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).first()

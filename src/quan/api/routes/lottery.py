@@ -44,7 +44,10 @@ def register(batch_id: str, actor: CitizenOnly, rt: RuntimeDep) -> JSONResponse:
 def get_lottery(batch_id: str, rt: RuntimeDep) -> LotteryPublic:
     """The public record: commitment (from before registration), pools, and after the draw the
     seed, the registrants digest and the winners per pool (pseudonyms)."""
-    with rt.db.write() as tx:
+    with rt.db.read() as tx:
+        exists = lottery.has_lottery(tx, batch_id)
+    # Only the first look at a lottery writes (it creates the commitment); later ones only read.
+    with rt.db.read() if exists else rt.db.write() as tx:
         lot = lottery.public_lottery(tx, rt.clock.now(), rt.settings, batch_id)
     return LotteryPublic.of(lot)
 

@@ -56,12 +56,37 @@ class RuleChangePublic(BaseModel):
     payload: dict[str, Any]
 
 
+class TallyPublic(BaseModel):
+    """Vouchers counted, with the subsidy (fen) and, for redemptions, the order value (fen)."""
+
+    key: str = Field(description="Category or region code; empty for a total")
+    count: int
+    subsidy_fen: int
+    order_fen: int
+
+
+class VoucherFigures(BaseModel):
+    issued: TallyPublic = Field(description="Vouchers of opened batches (subsidy: at most)")
+    claimed: TallyPublic = Field(description="Vouchers that reached a citizen")
+    redeemed: TallyPublic = Field(description="Redemptions in force (reversals excluded)")
+    claimed_by_region: list[TallyPublic] = Field(description="By the citizen's region")
+    redeemed_by_category: list[TallyPublic]
+    redeemed_by_region: list[TallyPublic] = Field(description="By the merchant's region")
+
+
 class ProgramDisclosure(BaseModel):
     program: ProgramFacts
     money: MoneyFigures
+    vouchers: VoucherFigures
     log: LogPositionPublic | None = Field(description="Null before the log's first checkpoint")
     rule_changes: list[RuleChangePublic]
     rule_changes_complete: bool = Field(description="False if the list was cut at 500")
+
+
+def _tally(tally: disclosure.Tally) -> TallyPublic:
+    return TallyPublic(
+        key=tally.key, count=tally.count, subsidy_fen=tally.subsidy_fen, order_fen=tally.order_fen
+    )
 
 
 @router.get(
@@ -74,7 +99,8 @@ def program_disclosure(program_id: str, rt: RuntimeDep) -> ProgramDisclosure:
     pseudonymize = transparency.pseudonymizer(rt.settings)
     with rt.db.read() as tx:
         found = disclosure.program_disclosure(tx, program_id, pseudonymize)
-    program, money = found.program, found.figures.money
+    program, figures = found.program, found.figures
+    money = figures.money
     position = None
     if found.log is not None:
         position = LogPositionPublic(
@@ -102,6 +128,14 @@ def program_disclosure(program_id: str, rt: RuntimeDep) -> ProgramDisclosure:
             payable_fen=money.payable_fen,
             paid_fen=money.paid_fen,
             returned_fen=money.returned_fen,
+        ),
+        vouchers=VoucherFigures(
+            issued=_tally(figures.issued),
+            claimed=_tally(figures.claimed),
+            redeemed=_tally(figures.redeemed),
+            claimed_by_region=[_tally(t) for t in figures.claimed_by_region],
+            redeemed_by_category=[_tally(t) for t in figures.redeemed_by_category],
+            redeemed_by_region=[_tally(t) for t in figures.redeemed_by_region],
         ),
         log=position,
         rule_changes=[

@@ -6,11 +6,12 @@ A merchant's owner key and terminals read their own statement only (another merc
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterator, Sequence
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import Connection, Select
 
 from quan.api.deps import (
     Allow,
@@ -41,6 +42,7 @@ from quan.domain.settlement import (
     to_csv,
 )
 from quan.services import idempotency, merchants, programs, settlement
+from quan.services.runtime import Runtime
 from quan.store.pagination import page
 from quan.store.redemption_tables import redemptions, settlement_runs, settlement_statements
 
@@ -54,12 +56,37 @@ StatementReader = Annotated[
 ]
 Format = Literal["json", "csv"]
 CSV = "text/csv; charset=utf-8"
+STREAM_ROWS = 5000  # rows read and written at a time when streaming a CSV file
 
 
 def _csv(text: str, filename: str) -> Response:
     # A byte-order mark so that spreadsheet programs read the Chinese names as UTF-8.
     return Response(
         "\ufeff" + text,
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _stream_csv(
+    rt: Runtime,
+    query: Select[Any],
+    columns: Sequence[str],
+    to_row: Callable[[Any], dict[str, Any]],
+    filename: str,
+) -> StreamingResponse:
+    """A CSV file of every row of ``query``, written as it is read (a big merchant's statement
+    has millions of lines; none of them is held in memory all at once)."""
+
+    def chunks() -> Iterator[str]:
+        yield "\ufeff" + to_csv(columns, [])
+        with rt.db.read() as tx:
+            result = tx.execute(query.execution_options(yield_per=STREAM_ROWS))
+            for part in result.partitions():
+                yield to_csv(columns, (to_row(r) for r in part), header=False)
+
+    return StreamingResponse(
+        chunks(),
         media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -143,9 +170,13 @@ def statements(
         settlement.visible_run(tx, actor, settlement_id)
         query = settlement.statement_query(actor, settlement_id)
         if format == "csv":
-            rows = tx.execute(query.order_by(settlement_statements.c.merchant_id)).all()
-            text = to_csv(STATEMENT_COLUMNS, (dict(r._mapping) for r in rows))
-            return _csv(text, f"statements-{settlement_id}.csv")
+            return _stream_csv(
+                rt,
+                query.order_by(settlement_statements.c.merchant_id),
+                STATEMENT_COLUMNS,
+                lambda r: dict(r._mapping),
+                f"statements-{settlement_id}.csv",
+            )
         rows, next_cursor = page(
             tx, query, settlement_statements.c.merchant_id, limit=limit, cursor=cursor
         )
@@ -181,9 +212,13 @@ def statement(
             raise QuanError(NOT_FOUND, what=f"statement of {merchant_id}")
         lines = settlement.lines_query(run, merchant_id)
         if format == "csv":
-            all_lines = tx.execute(lines.order_by(redemptions.c.id)).all()
-            text = to_csv(LINE_COLUMNS, (StatementLine.of(r).csv_row() for r in all_lines))
-            return _csv(text, f"statement-{settlement_id}-{merchant_id}.csv")
+            return _stream_csv(
+                rt,
+                lines.order_by(redemptions.c.id),
+                LINE_COLUMNS,
+                lambda r: StatementLine.of(r).csv_row(),
+                f"statement-{settlement_id}-{merchant_id}.csv",
+            )
         line_rows, next_cursor = page(tx, lines, redemptions.c.id, limit=limit, cursor=cursor)
     return StatementDetail(
         statement=StatementPublic.of(row),
