@@ -8,7 +8,7 @@ state in which redemption begins. Everything goes through the API except registe
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +24,7 @@ from quan.store.schema import metadata
 from tests.conftest import START, World
 from tests.integration import issuance_fixtures as issuance
 from tests.integration import merchant_fixtures as shops
+from tests.race import race as race_all
 
 CATERING_100_30: dict[str, Any] = {
     "name": "餐饮满100减30",
@@ -194,19 +195,4 @@ def assert_books_ok(world: World) -> None:
 
 def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
     """Run ``attempt(i)`` in ``count`` threads released together; their results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = attempt(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return race_all(*(functools.partial(attempt, i) for i in range(count)))

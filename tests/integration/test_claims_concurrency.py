@@ -36,6 +36,7 @@ from tests.integration.issuance_fixtures import (
     register,
     register_many,
 )
+from tests.race import race
 
 NOW = START + timedelta(minutes=1)
 UNIT = 3000
@@ -48,26 +49,6 @@ def wide(db: Database) -> Iterator[Database]:
     database = Database(db.url, pool_size=12, schema=db.schema)
     yield database
     database.dispose()
-
-
-def race(*work: Callable[[], Any]) -> list[Any]:
-    """Run each callable in its own thread, released together; results or exceptions."""
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work[i]()
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def claimer(

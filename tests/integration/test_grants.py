@@ -23,7 +23,7 @@ from tests.integration.issuance_fixtures import (
     voucher_count,
     voucher_type,
 )
-from tests.integration.lottery_fixtures import race
+from tests.race import race
 
 ELDERLY = date(1950, 3, 1)
 

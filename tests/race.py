@@ -1,4 +1,4 @@
-"""Helpers shared by the lottery and grant tests."""
+"""Racing real threads: the one helper every concurrency test uses."""
 
 from __future__ import annotations
 
