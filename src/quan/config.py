@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # How long after a redemption its terminal (or an operator) may still reverse it; settlement
     # ends the window earlier for redemptions it has settled.
     reversal_window_seconds: int = Field(default=24 * 3600, ge=0)
+    # How long after a voucher's validity ends the expiry job still leaves it active, so that an
+    # offline redemption made while it was valid can be synced late (services.recycling).
+    offline_sync_grace_hours: int = Field(default=72, ge=0)
+    # First-come claims that arrive together commit together (see quan.api.claim_route); off,
+    # every claim runs its own transaction through the regular route.
+    claim_batching: bool = True
+    claim_batch_max: int = Field(default=256, ge=1, le=4096)  # claims per transaction at most
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,10 +1,11 @@
-"""End-to-end fixtures: a real ``quan serve`` process and Debian's Chromium driven by Playwright.
+"""End-to-end fixtures: a served Quan process and Debian's Chromium driven by Playwright.
 
 The browser is the system's (``/usr/bin/chromium``, Debian package ``chromium``); Playwright
 never downloads one. Without it the tests skip with a message, unless ``QUAN_REQUIRE_BROWSER=1``
 (CI), where they fail. The server runs on a free port with SQLite in a temporary directory, in
 development mode: the transparency log is sequenced in-process and ``/api/v1/dev/outbox`` shows
-the SMS codes, as on a developer's machine.
+the SMS codes, as on a developer's machine. The process is :mod:`tests.e2e.serve`: the app
+``quan serve`` serves, whose clock the story can move forward (:meth:`Server.advance`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.serve import shift
 from tests.e2e.world import StoryWorld, prepare
 
 CHROMIUM = Path(os.environ.get("QUAN_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_BROWSER = os.environ.get("QUAN_REQUIRE_BROWSER") == "1"
-SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENS = ROOT / "test-artifacts" / "screens"
 # What a root, network-less machine needs (see the machine notes): no sandbox, no GPU, and no
 # background calls home, which this network would refuse many times over.
 CHROMIUM_ARGS = [
@@ -68,6 +71,10 @@ class Server:
     url: str
     world: StoryWorld
 
+    def advance(self, seconds: float) -> None:
+        """Move the server's clock forward (staff sessions older than their 12 hours end)."""
+        shift(self.world.var_dir, seconds)
+
     def admin_token(self) -> str:
         answer = httpx.post(
             f"{self.url}/api/v1/auth/token",
@@ -104,8 +111,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = _free_port()
     log = (var_dir / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "quan.cli", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "tests.e2e.serve", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

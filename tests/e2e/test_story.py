@@ -1,10 +1,13 @@
 """The console's whole story in a real browser, in Chinese and in English.
 
-An operator creates a voucher type and a batch and opens it, and approves a merchant waiting for
-review; a resident signs in by SMS code on a phone (360×740) and claims; a cashier redeems at
-the counter; the operator sees it on the dashboard; the auditor's verification of the
-transparency log is green; anyone reads the disclosure page. Every screen is saved under
-``test-artifacts/screens/`` (git-ignored).
+An operator creates a voucher type and a batch and opens it, opens a lottery batch too, and
+approves a merchant waiting for review; a resident signs in by SMS code on a phone (360×740),
+claims, and enters the lottery; a cashier redeems at the counter; the operator sees it on the
+dashboard. The next day (the server's clock moves forward) the operator runs settlement and
+downloads the merchant's statement, which holds the redemption, and draws the lottery (the seed
+revealed, one winner, how to verify it); the resident signs in again and finds the voucher the
+draw gave. The auditor's verification of the transparency log is green; anyone reads the
+disclosure page. Every screen is saved under ``test-artifacts/screens/`` (git-ignored).
 
 The cashier refuses an order below the minimum spend, redeems ¥120 (¥30 off, the customer pays
 ¥90), and is refused the same voucher twice; the dashboard shows the redemption and its spend.
@@ -12,6 +15,8 @@ The cashier refuses an order below the minimum spend, redeems ¥120 (¥30 off, t
 
 from __future__ import annotations
 
+import csv
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,12 @@ from tests.e2e.conftest import Server
 PHONE = {"width": 360, "height": 740}
 DESK = {"width": 1280, "height": 900}
 TABLET = {"width": 768, "height": 1024}
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+# The server's clock moves forward twice: past the lottery's one-hour registration window (staff
+# and resident sessions last 12 hours, so everyone stays signed in), then a day and two minutes,
+# so the redemption's day is over (settlement cuts at midnight, plus a minute's margin).
+AN_HOUR = timedelta(minutes=61).total_seconds()
+NEXT_DAY = timedelta(days=1, minutes=2).total_seconds()
 
 
 class Story:
@@ -34,8 +45,10 @@ class Story:
         self.browser = browser
         self.screens = screens
         self.count = 0
+        self.phone: Any = None  # the resident's phone, signed in from the claim to the result
         self.type_name = "餐饮满100减30" if lang == "zh" else "Dining: ¥30 off ¥100"
         self.batch_name = "第一轮（中文）" if lang == "zh" else "Round one (English)"
+        self.lottery_name = "摇号轮（中文）" if lang == "zh" else "Lottery round (English)"
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -59,7 +72,14 @@ class Story:
 
     def fits_phone(self, page: Any) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone ({width}px)"
+        if width > PHONE["width"]:
+            wide = page.evaluate(
+                "[...document.querySelectorAll('body *')]"
+                ".filter(e => !e.closest('.table') || e.matches('.table'))"
+                ".filter(e => e.getBoundingClientRect().right > window.innerWidth)"
+                ".slice(0, 5).map(e => e.outerHTML.slice(0, 120))"
+            )
+            raise AssertionError(f"{page.url} scrolls sideways on a phone ({width}px): {wide}")
 
     def staff_sign_in(self, page: Any, role: str, start: str) -> None:
         page.goto(self.url + start)
@@ -70,6 +90,36 @@ class Story:
         page.fill("input[name=password]", self.server.world.credentials[role])
         page.click("form.stack button[type=submit]")
         page.wait_for_url(f"**{start}")
+
+    def sign_in_again(self, page: Any, role: str, path: str) -> None:
+        """Open ``path``; when the staff session has expired, sign in again on the way."""
+        page.goto(self.url + path)
+        if "/signin" in page.url:
+            page.fill("input[name=username]", f"demo-{role}")
+            page.fill("input[name=password]", self.server.world.credentials[role])
+            page.click("form.stack button[type=submit]")
+            page.wait_for_url(f"**{path}")
+
+    def citizen_signs_in(self, context: Any) -> Any:
+        page = context.new_page()
+        page.goto(self.url + "/wallet")
+        assert "/wallet/signin" in page.url
+        self.choose_language(page)
+        phone = self.server.world.phones[self.lang]
+        page.fill("input[name=phone]", phone)
+        page.click("[data-test=send-code]")
+        page.wait_for_selector("input[name=code]")
+        self.fits_phone(page)
+        self.shot(page, "citizen-code")
+        page.fill("input[name=code]", self.server.sms_code(phone))
+        page.click("[data-test=sign-in]")
+        page.wait_for_url("**/wallet")
+        return page
+
+    def download(self, page: Any, selector: str) -> Path:
+        with page.expect_download() as info:
+            page.click(selector)
+        return Path(info.value.path())
 
     # --- the story ----------------------------------------------------------------------------
 
@@ -107,7 +157,7 @@ class Story:
         assert "¥1,500.00" in row.inner_text()  # 50 vouchers × ¥30 reserved from the budget
         assert page.locator("[data-test=identity] .badge.ok").count() == 1
         self.shot(page, "batch-opened")
-        return batch_id
+        return str(batch_id)
 
     def operator_approves_a_merchant(self, page: Any) -> None:
         t = self.t
@@ -121,22 +171,10 @@ class Story:
         assert page.inner_text("[data-test=notice]") == t("done.merchant_approve")
         self.shot(page, "merchant-approved")
 
-    def citizen_claims_on_a_phone(self, batch_id: str) -> str:
+    def citizen_claims_on_a_phone(self, batch_id: str, lottery_id: str) -> str:
         t = self.t
         context = self.context(PHONE, is_mobile=True, has_touch=True)
-        page = context.new_page()
-        page.goto(self.url + "/wallet")
-        assert "/wallet/signin" in page.url
-        self.choose_language(page)
-        phone = self.server.world.phones[self.lang]
-        page.fill("input[name=phone]", phone)
-        page.click("[data-test=send-code]")
-        page.wait_for_selector("input[name=code]")
-        self.fits_phone(page)
-        self.shot(page, "citizen-code")
-        page.fill("input[name=code]", self.server.sms_code(phone))
-        page.click("[data-test=sign-in]")
-        page.wait_for_url("**/wallet")
+        page = self.citizen_signs_in(context)
         offer = page.locator(f"[data-test=offer][data-batch={batch_id}]")
         assert offer.get_attribute("data-standing") == "claimable"
         assert t("wallet.eligible") in offer.inner_text()
@@ -157,8 +195,124 @@ class Story:
         page.goto(self.url + "/wallet")
         assert page.locator("[data-test=voucher][data-status=active]").count() == 1
         self.shot(page, "wallet-large-type")
-        context.close()
-        return code
+        # The lottery batch: enter it (still in large type), and the wallet says so.
+        lottery = page.locator(f"[data-test=offer][data-batch={lottery_id}]")
+        assert lottery.get_attribute("data-standing") == "lottery"
+        lottery.locator("[data-test=enter-lottery]").click()
+        page.wait_for_selector("[data-test=entered]")
+        assert page.inner_text("[data-test=entered]") == t("wallet.entered")
+        entry = page.locator(f"[data-test=lottery][data-batch={lottery_id}]")
+        assert entry.get_attribute("data-result") == "waiting"
+        self.fits_phone(page)
+        self.shot(page, "wallet-lottery-entered")
+        self.phone = context  # kept: the resident comes back for the draw's result
+        return str(code)
+
+    def operator_opens_a_lottery(self, page: Any) -> str:
+        """A lottery batch of the same voucher type: one place, registration open for an hour."""
+        t = self.t
+        page.goto(f"{self.url}/ops/programs/{self.server.world.program_id}")
+        page.click("[data-test=new-batch]")
+        option = page.locator("select[name=voucher_type_id] option", has_text=self.type_name)
+        page.select_option("select[name=voucher_type_id]", option.get_attribute("value"))
+        page.fill("input[name=name]", self.lottery_name)
+        page.fill("input[name=quantity]", "1")
+        page.select_option("select[name=allocation]", "lottery")
+        opens = datetime.strptime(page.input_value("input[name=claim_opens_at]"), LOCAL_INPUT)
+        page.fill("input[name=claim_closes_at]", (opens + timedelta(hours=1)).strftime(LOCAL_INPUT))
+        page.click("[data-test=create-batch]")
+        assert page.inner_text("[data-test=notice]") == t("done.batch_created")
+        row = page.locator("[data-test=batch-row]", has_text=self.lottery_name)
+        lottery_id = row.get_attribute("data-batch")
+        assert lottery_id
+        row.locator("[data-test=open-batch]").click()
+        assert page.inner_text("[data-test=notice]") == t("done.batch_opened")
+        row = page.locator(f"[data-test=batch-row][data-batch={lottery_id}]")
+        row.locator("[data-test=lottery-link]").click()
+        page.wait_for_url(f"**/ops/batches/{lottery_id}/lottery")
+        assert page.get_attribute("[data-test=lottery-state]", "data-drawn") == "no"
+        assert len(page.inner_text("[data-test=commitment]").strip()) == 64
+        assert page.locator("[data-test=draw-blocked]").is_visible()  # registration is open
+        self.shot(page, "lottery-registration")
+        return str(lottery_id)
+
+    def operator_settles(self, page: Any) -> None:
+        """The day after: settle it, read the merchant's statement, download it."""
+        t = self.t
+        path = f"/ops/programs/{self.server.world.program_id}/settlements"
+        self.sign_in_again(page, "operator", path)
+        self.shot(page, "settlements")
+        page.click("[data-test=run-settlement]")
+        page.wait_for_url("**/ops/settlements/**")
+        assert page.inner_text("[data-test=payout] dd") == "¥30.00"
+        assert page.locator("[data-test=statement-row]").count() == 1
+        self.shot(page, "settlement-run")
+        summary = list(csv.DictReader(
+            self.download(page, "[data-test=statements-csv]").open(encoding="utf-8-sig")
+        ))
+        assert [row["payout_fen"] for row in summary] == ["3000"]
+        page.click("[data-test=statement-link]")
+        page.wait_for_selector("[data-test=statement-lines]")
+        assert t("cashier.statement") in page.inner_text("h1")
+        lines = page.inner_text("[data-test=statement-lines]")
+        assert "¥120.00" in lines
+        assert "¥30.00" in lines
+        self.shot(page, "statement")
+        rows = list(csv.DictReader(
+            self.download(page, "[data-test=statement-csv]").open(encoding="utf-8-sig")
+        ))
+        assert [(r["category"], r["order_amount_fen"], r["discount_fen"]) for r in rows] == [
+            ("catering", "12000", "3000")
+        ]
+
+    def operator_draws(self, page: Any, lottery_id: str) -> None:
+        t = self.t
+        path = f"/ops/batches/{lottery_id}/lottery"
+        self.sign_in_again(page, "operator", path)
+        assert page.inner_text("[data-test=registrants] dd") == "1"
+        commitment = page.inner_text("[data-test=commitment]").strip()
+        page.click("[data-test=draw]")
+        page.wait_for_selector("[data-test=seed]")
+        assert page.inner_text("[data-test=notice]") == t(
+            "lottery.done_drawn", winners="1", issued="1"
+        )
+        assert page.get_attribute("[data-test=lottery-state]", "data-drawn") == "yes"
+        assert page.inner_text("[data-test=winners] dd") == "1"
+        seed = page.inner_text("[data-test=seed]").strip()
+        assert len(seed) == 64
+        assert page.inner_text("[data-test=commitment]").strip() == commitment
+        command = page.inner_text("[data-test=verify-command]")
+        assert command.strip() == f"quan lottery verify --url {self.url} --batch {lottery_id}"
+        self.shot(page, "lottery-drawn")
+        # The same page on a phone in large type: nothing scrolls sideways.
+        page.set_viewport_size(PHONE)
+        page.click("[data-test=large-switch]")
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("class") == "large"
+        self.fits_phone(page)
+        self.shot(page, "lottery-drawn-phone-large-type")
+        page.click("[data-test=large-switch]")
+        page.wait_for_load_state()
+        page.set_viewport_size(DESK)
+        record = page.get_attribute("[data-test=public-record]", "href")
+        assert record == f"/api/v1/batches/{lottery_id}/lottery"
+
+    def citizen_sees_the_lottery_result(self, lottery_id: str) -> None:
+        """Back on the phone (the session is hours old, not a day): the result, and the voucher."""
+        t = self.t
+        page = self.phone.pages[0]
+        page.goto(self.url + "/wallet")
+        entry = page.locator(f"[data-test=lottery][data-batch={lottery_id}]")
+        assert entry.get_attribute("data-result") == "won"
+        assert t("wallet.result.won") in entry.inner_text()
+        self.fits_phone(page)
+        self.shot(page, "wallet-lottery-won")
+        entry.locator("[data-test=won-voucher]").click()
+        page.wait_for_url("**/wallet/vouchers/**")
+        assert page.locator("[data-test=qr] svg").is_visible()
+        self.fits_phone(page)
+        self.shot(page, "lottery-voucher")
+        self.phone.close()
 
     def cashier_at_the_counter(self, code: str) -> None:
         t = self.t
@@ -246,10 +400,16 @@ def test_the_whole_story_in_a_real_browser(
     operator = story.context(DESK)
     page = operator.new_page()
     batch_id = story.operator_opens_a_batch(page)
+    lottery_id = story.operator_opens_a_lottery(page)
     story.operator_approves_a_merchant(page)
-    code = story.citizen_claims_on_a_phone(batch_id)
+    code = story.citizen_claims_on_a_phone(batch_id, lottery_id)
     story.cashier_at_the_counter(code)
     story.operator_sees_the_dashboard(page)
+    server.advance(AN_HOUR)  # the lottery's registration closes; sessions are still valid
+    story.operator_draws(page, lottery_id)
+    story.citizen_sees_the_lottery_result(lottery_id)
+    server.advance(NEXT_DAY)  # the redemption's day is over; the operator signs in again
+    story.operator_settles(page)
     operator.close()
     story.auditor_verifies()
     story.public_reads_the_disclosure(batch_id)

@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
+from quan.domain import offline_token
 from quan.domain.blacklist import ReasonCode, Subject, SubjectType
 from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.voucher_code import validate
 from quan.services import blacklist
 from quan.services.issuing import Recipient, issue_many
+from quan.services.offline_keys import offline_key
 from quan.store.schema import metadata
 from quan.store.tables import events, journal_entries
 from quan.store.voucher_tables import vouchers
@@ -81,7 +83,9 @@ def test_a_claim_gives_one_voucher_with_a_valid_code_and_no_ledger_posting(
     assert response.status_code == 201, response.text
     voucher = response.json()
     assert validate(voucher["code"]) == voucher["code"]
-    assert voucher["qr_payload"] == voucher["code"]
+    # The QR carries the signed offline token, as in the wallet: a terminal verifies it offline.
+    token = offline_token.verify(voucher["qr_payload"], offline_key(world.runtime.settings).keyring)
+    assert token.voucher_id == voucher["id"]
     assert voucher["status"] == "active"
     assert voucher["pool"] == "general"
     assert voucher["claim_seq"] == 1

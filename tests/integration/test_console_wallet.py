@@ -196,6 +196,15 @@ def test_settlement_runs_from_the_console_and_each_side_reads_its_statement(worl
         run_page.text
     )
     settlement_id = ran.headers["location"].rsplit("/", 1)[1]
+    link = run_page.text.split('data-test="statement-link"')[0].rsplit('href="', 1)[1]
+    link = link.split('"')[0]
+    assert link.startswith(f"/ops/settlements/{settlement_id}/statements/")
+    statement_page = world.client.get(link)
+    assert statement_page.status_code == 200
+    assert "¥120.00" in statement_page.text  # the redemption, line by line
+    lines = world.client.get(link + "/download.csv")
+    assert lines.headers["content-type"].startswith("text/csv")
+    assert ",12000,3000," in lines.text
     statements = world.client.get(f"/ops/settlements/{settlement_id}/statements.csv")
     assert statements.headers["content-type"].startswith("text/csv")
     assert "3000" in statements.text

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from quan import __version__
-from quan.api import errors
+from quan.api import claim_route, errors
 from quan.api.routes import (
     admin,
     assisted,
@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(pages.router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     app.add_middleware(BodyLimit)
+    claim_route.install(app, runtime)  # outermost: the lean claim path (quan.api.claim_route)
     return app
 
 

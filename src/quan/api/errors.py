@@ -66,7 +66,11 @@ PAYLOAD_TOO_LARGE = define(
 
 def language(request: Request) -> str:
     """zh-CN unless the caller prefers English (q-values honoured; Chinese is the default)."""
-    header = request.headers.get("accept-language", "")
+    return language_of(request.headers.get("accept-language", ""))
+
+
+def language_of(header: str) -> str:
+    """The language of an ``Accept-Language`` header's value (see :func:`language`)."""
     best, best_q = "zh", 0.0
     for part in header.split(","):
         tag, _, params = part.strip().partition(";")
@@ -83,6 +87,39 @@ def language(request: Request) -> str:
     return best
 
 
+def problem_document(
+    spec: ErrorSpec,
+    *,
+    lang: str,
+    instance: str,
+    status: int | None = None,
+    params: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """The status and body of a problem (shared by the handlers and the lean claim path)."""
+    status = status or STATUS[spec.kind]
+    body: dict[str, Any] = {
+        "type": f"urn:quan:problem:{spec.code}",
+        "title": spec.code.replace("_", " ").capitalize(),
+        "status": status,
+        "code": spec.code,
+        "detail": QuanError(spec, **(params or {})).message(lang),
+        "instance": instance,
+    }
+    body.update({k: v for k, v in (params or {}).items() if k not in body})
+    if extra:
+        body.update(extra)
+    return status, body
+
+
+def error_headers(exc: QuanError) -> dict[str, str] | None:
+    if exc.kind is Kind.TOO_MANY and "retry_after_seconds" in exc.params:
+        return {"Retry-After": str(exc.params["retry_after_seconds"])}
+    if exc.kind is Kind.UNAUTHORIZED:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def problem(
     request: Request,
     spec: ErrorSpec,
@@ -92,19 +129,14 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    error = QuanError(spec, **(params or {}))
-    status = status or STATUS[spec.kind]
-    body: dict[str, Any] = {
-        "type": f"urn:quan:problem:{spec.code}",
-        "title": spec.code.replace("_", " ").capitalize(),
-        "status": status,
-        "code": spec.code,
-        "detail": error.message(language(request)),
-        "instance": request.url.path,
-    }
-    body.update({k: v for k, v in (params or {}).items() if k not in body})
-    if extra:
-        body.update(extra)
+    status, body = problem_document(
+        spec,
+        lang=language(request),
+        instance=request.url.path,
+        status=status,
+        params=params,
+        extra=extra,
+    )
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
@@ -121,12 +153,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(QuanError)
     async def _quan(request: Request, exc: QuanError) -> JSONResponse:
-        headers = None
-        if exc.kind is Kind.TOO_MANY and "retry_after_seconds" in exc.params:
-            headers = {"Retry-After": str(exc.params["retry_after_seconds"])}
-        if exc.kind is Kind.UNAUTHORIZED:
-            headers = {"WWW-Authenticate": "Bearer"}
-        return problem(request, exc.spec, params=exc.params, headers=headers)
+        return problem(request, exc.spec, params=exc.params, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -89,7 +89,12 @@ class QuanError(Exception):
     def __init__(self, spec: ErrorSpec, /, **params: Any) -> None:
         self.spec = spec
         self.params = params
-        super().__init__(f"{spec.code}: {self.message('en')}")
+        super().__init__(spec.code)
+
+    def __str__(self) -> str:
+        # Formatted when shown, not when raised: refusals are raised thousands of times a
+        # second in a flash round and most are answered in the caller's language only.
+        return f"{self.spec.code}: {self.message('en')}"
 
     @property
     def code(self) -> str:

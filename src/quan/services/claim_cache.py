@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 
 from quan.domain.batches import BatchRules, BatchStatus
 from quan.domain.eligibility import Rule
-from quan.domain.voucher_types import Validity, parse_voucher_type
+from quan.domain.voucher_types import Validity, VoucherTypeSpec, parse_voucher_type
 from quan.services.batches import get_batch
 from quan.store.db import Database
 from quan.store.tables import programs
@@ -35,8 +35,13 @@ class ClaimFacts:
     status_when_read: BatchStatus
     rules: BatchRules
     eligibility: Rule
-    validity: Validity
+    spec: VoucherTypeSpec
+    issuer_id: str
     timezone: str
+
+    @property
+    def validity(self) -> Validity:
+        return self.spec.validity
 
     @property
     def pools(self) -> tuple[str, ...]:
@@ -46,7 +51,7 @@ class ClaimFacts:
 def load_facts(tx: Connection, batch_id: str) -> ClaimFacts:
     batch = get_batch(tx, batch_id)
     row = tx.execute(
-        select(voucher_types.c.definition, programs.c.timezone)
+        select(voucher_types.c.definition, programs.c.timezone, programs.c.issuer_id)
         .select_from(voucher_types.join(programs, programs.c.id == voucher_types.c.program_id))
         .where(voucher_types.c.id == batch.voucher_type_id)
     ).one()
@@ -57,7 +62,8 @@ def load_facts(tx: Connection, batch_id: str) -> ClaimFacts:
         status_when_read=batch.status,
         rules=batch.rules,
         eligibility=batch.eligibility,
-        validity=parse_voucher_type(json.loads(row.definition)).validity,
+        spec=parse_voucher_type(json.loads(row.definition)),
+        issuer_id=row.issuer_id,
         timezone=row.timezone,
     )
 
@@ -79,6 +85,10 @@ class ClaimCache:
         if facts.status_when_read is not BatchStatus.DRAFT:
             self._facts[batch_id] = facts
         return facts
+
+    def known(self, batch_id: str) -> ClaimFacts | None:
+        """The facts if this process has them, without touching the database."""
+        return self._facts.get(batch_id)
 
     def is_empty(self, batch_id: str, pool: str) -> bool:
         return pool in self._empty.get(batch_id, frozenset())

@@ -50,6 +50,32 @@ def qr_payload(code: str) -> str:
     return code
 
 
+def receipt_qr(
+    offline: OfflineKey,
+    *,
+    voucher_id: str,
+    code: str,
+    status: str,
+    issuer_id: str,
+    spec: VoucherTypeSpec,
+    valid_from: datetime,
+    valid_until: datetime,
+    now: datetime,
+) -> str:
+    """What the QR of a voucher just received shows: its signed offline token while it can be
+    spent, as in the wallet; otherwise its code."""
+    if display_status(status, valid_until, now) != "active":
+        return qr_payload(code)
+    return offline.token(
+        voucher_id=voucher_id,
+        issuer_id=issuer_id,
+        spec=spec,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        now=now,
+    )
+
+
 def wallet(
     tx: Connection,
     citizen_id: str,

@@ -291,10 +291,87 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "付款文件含明文银行账号，每次下载都会记录。",
         "The payout file holds bank accounts in clear; every download is recorded.",
     ),
+    "settle.redemption": ("核销编号", "Redemption"),
     "settle.up_to": ("截至 {day}", "Up to {day}"),
     "payout.pending": ("待付款", "Pending"),
     "payout.paid": ("已付款", "Paid"),
     "payout.none": ("无需付款", "Nothing to pay"),
+    # Lottery (operator)
+    "lottery.title": ("摇号", "Lottery"),
+    "lottery.link": ("摇号", "Lottery"),
+    "lottery.intro": (
+        "报名前已公布承诺值（种子的 SHA-256）；报名截止后摇号，公开种子，"
+        "任何人都可以据公开名单重算中签结果。",
+        "The commitment (the SHA-256 of the seed) was published before anyone registered; after "
+        "registration closes the draw reveals the seed, and anyone can recompute the winners "
+        "from the public list.",
+    ),
+    "lottery.state_drawn": ("已摇号", "Drawn"),
+    "lottery.state_not_drawn": ("尚未摇号", "Not drawn yet"),
+    "lottery.registration": ("报名", "Registration"),
+    "lottery.registrants": ("报名人数", "Registered"),
+    "lottery.places": ("名额（张）", "Places (vouchers)"),
+    "lottery.opens": ("报名开始", "Registration opens"),
+    "lottery.closes": ("报名截止", "Registration closes"),
+    "lottery.commitment": ("承诺值", "Commitment"),
+    "lottery.commitment_text": (
+        "摇号种子的哈希值，在第一个人报名前公布；摇号时公开的种子必须与之相符。",
+        "The hash of the draw's seed, published before the first registration; the seed the "
+        "draw reveals must match it.",
+    ),
+    "lottery.draw": ("摇号", "The draw"),
+    "lottery.not_drawn_text": (
+        "摇号会公开种子，按公开算法选出中签者，并立即向中签者发券。每个批次只能摇号一次。",
+        "The draw reveals the seed, picks the winners by the public algorithm and gives them "
+        "their vouchers at once. A batch is drawn once only.",
+    ),
+    "lottery.cannot_draw_yet": ("暂不能摇号", "Cannot draw yet"),
+    "lottery.blocked_still_open": (
+        "报名 {closes} 截止，截止后才能摇号。",
+        "Registration closes at {closes}; the draw comes after that.",
+    ),
+    "lottery.blocked_not_open": (
+        "批次不在领取中状态，不能摇号。",
+        "The batch is not open, so it cannot be drawn.",
+    ),
+    "lottery.draw_now": ("立即摇号", "Draw now"),
+    "lottery.draw_hint": (
+        "摇号结果不可撤销；报名未截止时系统会拒绝。",
+        "The draw cannot be undone; it is refused while registration is open.",
+    ),
+    "lottery.done_drawn": (
+        "摇号完成：{winners} 人中签，已发券 {issued} 张。",
+        "Drawn. Winners: {winners}; vouchers issued: {issued}.",
+    ),
+    "lottery.refused": ("未能摇号", "Not drawn"),
+    "lottery.winners": ("中签人数", "Winners"),
+    "lottery.issued": ("已发券", "Vouchers issued"),
+    "lottery.drawn_at": ("摇号时间", "Drawn at"),
+    "lottery.seed": ("公开的种子", "Revealed seed"),
+    "lottery.seed_text": (
+        "种子的 SHA-256 等于上面的承诺值，说明种子在报名前已确定、没有被更换。",
+        "Its SHA-256 equals the commitment above: the seed was fixed before registration and "
+        "not changed since.",
+    ),
+    "lottery.digest": ("报名名单摘要", "Registrant list digest"),
+    "lottery.pools": ("名额池", "Pools"),
+    "lottery.pool": ("名额池", "Pool"),
+    "lottery.reserved": ("优先名额", "reserved"),
+    "lottery.base_k": ("本池名额", "Own places"),
+    "lottery.k": ("实际抽取", "Places drawn"),
+    "lottery.verify": ("公开记录与核验", "Public record and verification"),
+    "lottery.verify_text": (
+        "公开记录含承诺值、种子、名额池和中签者（化名）；报名名单只列化名。",
+        "The public record holds the commitment, the seed, the pools and the winners "
+        "(pseudonyms); the registrant list shows pseudonyms only.",
+    ),
+    "lottery.public_record": ("公开摇号记录（JSON）", "The public lottery record (JSON)"),
+    "lottery.registrant_list": ("公开报名名单（JSON）", "The public registrant list (JSON)"),
+    "lottery.algorithm": ("算法：{algorithm}", "Algorithm: {algorithm}"),
+    "pool.general": ("普通", "General"),
+    "pool.elderly": ("老年人", "Elderly"),
+    "pool.disabled": ("残疾人", "Disabled"),
+    "pool.low_income": ("低收入", "Low income"),
     # Auditor
     "audit.title": ("审计：透明日志", "Audit: the transparency log"),
     "audit.intro": (
@@ -437,9 +514,43 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "standing.not_yet": ("尚未开始领取", "Claims have not started"),
     "standing.sold_out": ("已领完", "All claimed"),
     "standing.other_allocation": (
-        "摇号或定向发放，无需抢领",
-        "Lottery or grant: nothing to claim here",
+        "定向发放，无需领取",
+        "Granted directly: nothing to claim here",
     ),
+    "standing.lottery": ("摇号发放，可报名", "Lottery: you may enter"),
+    "standing.registered": ("您已报名，等待摇号", "You have entered; waiting for the draw"),
+    "wallet.enter": ("报名参加摇号", "Enter the lottery"),
+    "wallet.lottery_places": (
+        "名额 {quantity} 张，报名截止后摇号",
+        "Places: {quantity}, drawn after registration closes",
+    ),
+    "wallet.entered": (
+        "报名成功！报名截止后摇号，结果会显示在“我的摇号”。",
+        "You are entered! The draw comes after registration closes; the result will show "
+        "under My lotteries.",
+    ),
+    "wallet.lotteries": ("我的摇号", "My lotteries"),
+    "wallet.registered_at": ("报名时间：{at}", "Entered: {at}"),
+    "wallet.result.waiting": (
+        "已报名，{closes} 报名截止后摇号。",
+        "Entered. The draw comes after registration closes at {closes}.",
+    ),
+    "wallet.result.awaiting_draw": (
+        "报名已截止，等待摇号。",
+        "Registration has closed; waiting for the draw.",
+    ),
+    "wallet.result.won": ("中签！券已放入您的券包。", "You won! The voucher is in your wallet."),
+    "wallet.result.lost": (
+        "未中签。这次没有抽中，不会获得这一批的券。",
+        "Not drawn. You did not win this time, so you get no voucher from this batch.",
+    ),
+    "wallet.result_badge.waiting": ("等待摇号", "Waiting for the draw"),
+    "wallet.result_badge.awaiting_draw": ("等待摇号", "Waiting for the draw"),
+    "wallet.result_badge.won": ("中签", "Won"),
+    "wallet.result_badge.lost": ("未中签", "Not won"),
+    "wallet.see_voucher": ("查看我的券", "See my voucher"),
+    "wallet.my_pseudonym": ("我在公开名单中的化名：", "My pseudonym on the public list: "),
+    "wallet.check_draw": ("查看公开摇号记录", "See the public draw record"),
     "standing.blocked": (
         "账户受限，暂不能领取",
         "Your account is restricted; you cannot claim now",

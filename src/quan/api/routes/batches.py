@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from quan.api import claim_route
 from quan.api.deps import (
     PUBLIC,
     Allow,
@@ -24,6 +25,7 @@ from quan.domain.auth import Actor, CitizenRole
 from quan.domain.batches import BatchStatus, Quota
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.services import batches, claims, idempotency, programs, voucher_types
+from quan.services.claim_cache import DEFAULT_CACHE
 from quan.services.runtime import Runtime
 from quan.store.pagination import page
 from quan.store.voucher_tables import batches as batches_table
@@ -67,7 +69,7 @@ def create_batch(
         ),
     )
     with rt.db.write() as tx:
-        batch = batches.create_batch(tx, rt.clock.now(), actor, cmd)
+        batch = batches.create_batch(tx, rt.clock.now(), actor, cmd, settings=rt.settings)
     return BatchPublic.of(batch)
 
 
@@ -144,6 +146,8 @@ def claim(
     ``rule``, the failing rule's path, and its text) or ``BLACKLISTED``. With an
     ``Idempotency-Key`` a retry returns the same voucher (``Idempotent-Replayed: true``).
     """
+    # With QUAN_CLAIM_BATCHING on (the default) quan.api.claim_route answers this path first,
+    # with the same contract; this route documents it and serves it when batching is off.
     outcome = claims.claim_first_come(
         rt.db,
         rt.clock,
@@ -152,6 +156,7 @@ def claim(
         key=key,
         channel=(body or ClaimCreate()).claim_channel,
     )
+    facts = DEFAULT_CACHE.facts(rt.db, batch_id)
+    body = claim_route.claim_response_body(rt, facts, outcome, rt.clock.now())
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    receipt = VoucherReceipt.of(outcome.voucher).model_dump(mode="json")
-    return JSONResponse(receipt, status_code=201, headers=headers)
+    return JSONResponse(body, status_code=201, headers=headers)

@@ -134,7 +134,10 @@ class VoucherReceipt(BaseModel):
 
     id: str
     code: str
-    qr_payload: str = Field(description="For now the voucher code; see the wallet")
+    qr_payload: str = Field(
+        description="What the voucher's QR code carries: the signed offline token (``QV1:…``, "
+        "docs/offline-tokens.md) while the voucher can be spent, as in the wallet; else the code"
+    )
     status: str
     program_id: str
     batch_id: str
@@ -147,11 +150,11 @@ class VoucherReceipt(BaseModel):
     valid_until: datetime
 
     @classmethod
-    def of(cls, voucher: IssuedVoucher) -> VoucherReceipt:
+    def of(cls, voucher: IssuedVoucher, *, qr_payload: str | None = None) -> VoucherReceipt:
         return cls(
             id=voucher.id,
             code=voucher.code,
-            qr_payload=voucher.code,
+            qr_payload=qr_payload or voucher.code,
             status=voucher.status,
             program_id=voucher.program_id,
             batch_id=voucher.batch_id,

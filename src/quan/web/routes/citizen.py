@@ -1,10 +1,13 @@
 """The citizen's wallet, phone first: sign in by SMS code, see open batches and whether you may
-claim, claim, and show a voucher's QR code at the counter.
+claim, claim or enter a lottery, see the lotteries entered and their results, and show a
+voucher's QR code at the counter.
 
 Sign-in and the code request run the API's own route functions (the same per-phone and per-IP
 limits, the same answers for registered and unregistered phones); the session cookie holds the
 citizen token they issue. A claim runs the claim service with an idempotency key drawn when the
 page was shown, so a double tap or a retried form gets the same voucher, never a second one.
+Entering a lottery runs the API's registration route (idempotent by itself: entering twice
+answers the first registration).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Annotated
 from fastapi import Depends, Form, Request, Response
 
 from quan.api.deps import RuntimeDep
+from quan.api.errors import STATUS
 from quan.api.routes import citizen_sessions as session_api
+from quan.api.routes import lottery as lottery_api
 from quan.api.routes import wallet as wallet_api
 from quan.api.routes.citizens import citizen_keys
 from quan.api.schemas.citizens import OtpRequest, SessionRequest
@@ -30,6 +35,7 @@ from quan.web.routes.common import console_router
 from quan.web.routing import redirect, safe_next
 from quan.web.session import Area, ConsoleAllow, end_session, start_session
 from quan.web.templating import render
+from quan.web.views.lottery import my_lotteries
 from quan.web.views.offers import offers
 
 router = console_router()
@@ -97,16 +103,29 @@ def _vouchers(actor: Actor, rt: RuntimeDep) -> list[WalletVoucher]:
     return wallet_api.my_vouchers(actor, rt, limit=200).items
 
 
-@router.get("/wallet")
-def wallet_page(request: Request, actor: CitizenPage, rt: RuntimeDep) -> Response:
+def _wallet(request: Request, actor: Actor, rt: RuntimeDep, *, error: QuanError | None = None,
+            error_batch: str | None = None, entered: str | None = None,
+            status_code: int = 200) -> Response:
+    now = rt.clock.now()
     with rt.db.read() as tx:
-        found = offers(tx, actor.id, rt.clock.now())
+        found = offers(tx, actor.id, now)
+        lotteries = my_lotteries(tx, actor.id, now)
     return render(
         request,
         "citizen/wallet.html",
-        _context(actor, offers=found, vouchers=_vouchers(actor, rt),
-                 claim_key=secrets.token_urlsafe(16), error=None, error_batch=None),
+        _context(actor, offers=found, vouchers=_vouchers(actor, rt), lotteries=lotteries,
+                 claim_key=secrets.token_urlsafe(16),
+                 error=error.message(request_lang(request)) if error else None,
+                 error_code=error.code if error else None, error_batch=error_batch,
+                 entered=entered),
+        status_code=status_code,
     )
+
+
+@router.get("/wallet")
+def wallet_page(request: Request, actor: CitizenPage, rt: RuntimeDep,
+                entered: str | None = None) -> Response:
+    return _wallet(request, actor, rt, entered=entered)
 
 
 @router.post("/wallet/batches/{batch_id}/claim")
@@ -122,17 +141,21 @@ def claim(
             rt.db, rt.clock, actor.id, batch_id, key=f"web-{claim_key}", channel=Channel.WEB
         )
     except QuanError as exc:
-        with rt.db.read() as tx:
-            found = offers(tx, actor.id, rt.clock.now())
-        return render(
-            request,
-            "citizen/wallet.html",
-            _context(actor, offers=found, vouchers=_vouchers(actor, rt),
-                     claim_key=secrets.token_urlsafe(16),
-                     error=exc.message(request_lang(request)), error_batch=batch_id),
-            status_code=409,
-        )
+        return _wallet(request, actor, rt, error=exc, error_batch=batch_id, status_code=409)
     return redirect(request, f"/wallet/vouchers/{outcome.voucher.id}?claimed=1")
+
+
+@router.post("/wallet/batches/{batch_id}/register")
+def enter_lottery(batch_id: str, request: Request, actor: CitizenPage,
+                  rt: RuntimeDep) -> Response:
+    """Enter a lottery batch (``POST /batches/{id}/registrations``); a refusal (not eligible,
+    registration closed, already drawn ...) is shown on the batch's card in words."""
+    try:
+        lottery_api.register(batch_id, actor, rt)
+    except QuanError as exc:
+        return _wallet(request, actor, rt, error=exc, error_batch=batch_id,
+                       status_code=STATUS.get(exc.kind, 409))
+    return redirect(request, f"/wallet?entered={batch_id}#lotteries-h")
 
 
 @router.get("/wallet/vouchers/{voucher_id}")

@@ -92,6 +92,29 @@ def statements_csv(settlement_id: str, actor: StaffPage, rt: RuntimeDep) -> Resp
     return answer
 
 
+@router.get("/ops/settlements/{settlement_id}/statements/{merchant_id}")
+def merchant_statement_page(settlement_id: str, merchant_id: str, request: Request,
+                            actor: StaffPage, rt: RuntimeDep) -> Response:
+    """One merchant's statement: its figures and every redemption it settles."""
+    run = settlement_api.get_settlement(settlement_id, actor, rt)
+    program = program_api.get_program(run.program_id, actor, rt)
+    detail = settlement_api.statement(settlement_id, merchant_id, actor, rt)
+    assert isinstance(detail, StatementDetail)
+    return render(
+        request,
+        "ops/statement.html",
+        staff_context(actor, run=run, program=program, detail=detail, merchant_id=merchant_id),
+    )
+
+
+@router.get("/ops/settlements/{settlement_id}/statements/{merchant_id}/download.csv")
+def merchant_statement_csv(settlement_id: str, merchant_id: str, actor: StaffPage,
+                           rt: RuntimeDep) -> Response:
+    answer = settlement_api.statement(settlement_id, merchant_id, actor, rt, format="csv")
+    assert isinstance(answer, Response)
+    return answer
+
+
 @router.get("/ops/settlements/{settlement_id}/payout-file.csv")
 def payout_file(settlement_id: str, actor: OperatorPage, rt: RuntimeDep) -> Response:
     """Bank accounts in clear: operators and admins only, and the export is recorded."""

@@ -2,8 +2,9 @@
 
 Every open batch of an active program whose claim window has not ended is listed with the
 citizen's standing: claimable, already held up to the limit, not eligible (with the rule that
-fails, in words), not open yet, sold out, or allocated by lottery or grant. The claim itself is
-judged again by the claim service; this is what the page says beforehand.
+fails, in words), not open yet, sold out, a lottery to enter (or already entered), or allocated
+by grant. The claim (or the registration) itself is judged again by its service; this is what
+the page says beforehand.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from quan.services import blacklist, citizens, voucher_types
 from quan.services.batches import Batch
 from quan.store.tables import programs
 from quan.store.voucher_tables import batches, vouchers
+from quan.web.views.lottery import registered_batches
 
 
 class Standing(StrEnum):
@@ -31,7 +33,9 @@ class Standing(StrEnum):
     NOT_ELIGIBLE = "not_eligible"
     NOT_YET = "not_yet"
     SOLD_OUT = "sold_out"
-    OTHER_ALLOCATION = "other_allocation"  # lottery or grant: no first-come claim
+    LOTTERY = "lottery"  # a lottery the citizen may enter
+    REGISTERED = "registered"  # entered in the lottery, waiting for the draw
+    OTHER_ALLOCATION = "other_allocation"  # grant: nothing to claim
     BLOCKED = "blocked"
 
 
@@ -68,6 +72,7 @@ def offers(tx: Connection, citizen_id: str, now: datetime) -> list[Offer]:
         .group_by(vouchers.c.batch_id)
     ).all()
     held = {bid: int(n) for bid, n in held_rows}
+    entered = registered_batches(tx, citizen_id, (row[0] for row in rows))
     out = []
     for batch_id, program_name, zone in rows:
         batch = batch_service.get_batch(tx, batch_id)
@@ -84,7 +89,8 @@ def offers(tx: Connection, citizen_id: str, now: datetime) -> list[Offer]:
                 discount=vt.spec.discount,
                 remaining=remaining,
                 held=mine,
-                standing=_standing(batch, now, blocked, failure is not None, mine, remaining),
+                standing=_standing(batch, now, blocked, failure is not None, mine, remaining,
+                                   batch_id in entered),
                 failing_rule=(failure.text("zh"), failure.text("en")) if failure else None,
             )
         )
@@ -92,14 +98,19 @@ def offers(tx: Connection, citizen_id: str, now: datetime) -> list[Offer]:
 
 
 def _standing(
-    batch: Batch, now: datetime, blocked: bool, ineligible: bool, held: int, remaining: int
+    batch: Batch, now: datetime, blocked: bool, ineligible: bool, held: int, remaining: int,
+    registered: bool = False,
 ) -> Standing:
     if held >= batch.rules.per_citizen_limit:
         return Standing.HELD
+    if registered:
+        return Standing.REGISTERED
     if blocked:
         return Standing.BLOCKED
     if ineligible:
         return Standing.NOT_ELIGIBLE
+    if batch.rules.allocation is Allocation.LOTTERY:
+        return Standing.NOT_YET if now < batch.rules.claim_opens_at else Standing.LOTTERY
     if batch.rules.allocation is not Allocation.FCFS:
         return Standing.OTHER_ALLOCATION
     if now < batch.rules.claim_opens_at:

@@ -1,0 +1,100 @@
+"""Lottery batches (摇号) in the operator console: the registration, the draw, the public record.
+
+The page reads the lottery through the API's own route function (``GET /batches/{id}/lottery``:
+commitment, registrants, pools, and after the draw the seed and the winners), and the draw button
+runs the API's draw route (``POST /batches/{id}/lottery/draw``), so the console is refused with
+the same codes: before registration closes, twice, a batch that is not open or not a lottery.
+Auditors see the page without the button. The citizen's side (entering, the result) is in the
+wallet (:mod:`quan.web.routes.citizen`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from sqlalchemy import func, select
+
+from quan.api.deps import RuntimeDep
+from quan.api.errors import STATUS
+from quan.api.routes import lottery as lottery_api
+from quan.api.routes import programs as program_api
+from quan.domain.auth import Actor
+from quan.domain.batches import BatchStatus
+from quan.domain.errors import QuanError
+from quan.services.batches import visible_batch
+from quan.store.voucher_tables import vouchers
+from quan.web.i18n import request_lang
+from quan.web.routes.common import (
+    OperatorPage,
+    StaffPage,
+    can_operate,
+    console_router,
+    staff_context,
+)
+from quan.web.routing import redirect
+from quan.web.templating import render
+from quan.web.views.lottery import pools_view, winners_count
+
+router = console_router()
+
+
+def _page(request: Request, actor: Actor, rt: RuntimeDep, batch_id: str, *,
+          error: QuanError | None = None) -> Response:
+    with rt.db.read() as tx:
+        batch = visible_batch(tx, actor, batch_id)
+        issued = tx.execute(
+            select(func.count()).select_from(vouchers).where(
+                vouchers.c.batch_id == batch_id, vouchers.c.citizen_id.is_not(None)
+            )
+        ).scalar_one()
+    program = program_api.get_program(batch.program_id, actor, rt)
+    record = lottery_api.get_lottery(batch_id, rt)  # WRONG_ALLOCATION unless a lottery batch
+    now = rt.clock.now()
+    drawn = record.drawn_at is not None
+    if drawn:
+        blocker = None
+    elif batch.status is not BatchStatus.OPEN:
+        blocker = "lottery.blocked_not_open"
+    elif now < record.registration_closes_at:
+        blocker = "lottery.blocked_still_open"
+    else:
+        blocker = None
+    base = str(request.base_url).rstrip("/")
+    context: dict[str, Any] = staff_context(
+        actor,
+        program=program,
+        batch=batch,
+        record=record,
+        drawn=drawn,
+        pools=pools_view(record.pools),
+        winners=winners_count(record.winners),
+        issued=int(issued),
+        operate=can_operate(actor),
+        blocker=blocker,
+        base_url=base,
+        record_path=f"/api/v1/batches/{batch_id}/lottery",
+        registrants_path=f"/api/v1/batches/{batch_id}/lottery/registrants",
+        verify_command=f"quan lottery verify --url {base} --batch {batch_id}",
+        notice="drawn" if drawn and request.query_params.get("done") == "drawn" else None,
+        error=error.message(request_lang(request)) if error else None,
+        error_code=error.code if error else None,
+    )
+    status = STATUS.get(error.kind, 409) if error else 200
+    return render(request, "ops/lottery.html", context, status_code=status)
+
+
+@router.get("/ops/batches/{batch_id}/lottery")
+def lottery_page(batch_id: str, request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
+    return _page(request, actor, rt, batch_id)
+
+
+@router.post("/ops/batches/{batch_id}/lottery/draw")
+def draw(batch_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
+    """Reveal the seed and draw; winners get their vouchers at once. A refusal (too early,
+    already drawn, batch not open) is shown on the lottery page in words, with its code."""
+    try:
+        lottery_api.draw(batch_id, actor, rt)
+    except QuanError as exc:
+        return _page(request, actor, rt, batch_id, error=exc)
+    return redirect(request, f"/ops/batches/{batch_id}/lottery?done=drawn")
