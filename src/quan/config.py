@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # every claim runs its own transaction through the regular route.
     claim_batching: bool = True
     claim_batch_max: int = Field(default=256, ge=1, le=4096)  # claims per transaction at most
+    # Claim transactions running at once per server process on PostgreSQL (SQLite: always 1).
+    claim_batch_inflight: int = Field(default=2, ge=1, le=32)
 
     @property
     def resolved_database_url(self) -> str:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from quan.api.app import create_app
 from quan.clock import FixedClock
@@ -256,6 +257,8 @@ def _answers_of_both_routes(world: World, send: Any) -> list[tuple[int, Any]]:
 @pytest.mark.parametrize(
     ("body", "headers", "status", "code"),
     [
+        (b'{"channel": "partner"}', {"Content-Type": "text/plain"}, 422, "VALIDATION_FAILED"),
+        (b"", {"Authorization": "Bearer \u00e9t\u00e9"}, 401, "UNAUTHORIZED"),
         (b'{"channel": "carrier-pigeon"}', {}, 422, "VALIDATION_FAILED"),
         (b'{"channel": 7}', {}, 422, "VALIDATION_FAILED"),
         (b'{"chanel": "app"}', {}, 422, "VALIDATION_FAILED"),
@@ -270,7 +273,8 @@ def test_bad_input_gets_the_same_problem_from_both_routes_and_writes_nothing(
 ) -> None:
     _, bid = open_fcfs_batch(world, quantity=2)
     cid = register(world)
-    sent = {**citizen_headers(world, cid, **headers), "Content-Type": "application/json"}
+    plain = {**citizen_headers(world, cid), "Content-Type": "application/json", **headers}
+    sent = {k.encode(): v.encode() for k, v in plain.items()}  # bytes: UTF-8 tokens too
     lean, documented = _answers_of_both_routes(
         world, lambda c: c.post(f"/api/v1/batches/{bid}/claims", content=body, headers=sent)
     )
@@ -288,3 +292,89 @@ def test_refusals_speak_the_callers_language(world: World) -> None:
     zh = claim(world, second, bid)
     assert en.json()["code"] == zh.json()["code"] == "SOLD_OUT"
     assert en.json()["detail"] != zh.json()["detail"]
+
+
+def test_a_general_citizen_before_an_early_pool_opens_is_told_their_own_opening(
+    world: World,
+) -> None:
+    opens = START + timedelta(hours=2)
+    _, bid = open_fcfs_batch(
+        world,
+        quantity=3,
+        claim_opens_at=iso(opens),
+        reserved=[
+            {
+                "group": "elderly",
+                "quantity": 1,
+                "opens_at": iso(START + timedelta(hours=1)),
+                "release_at": iso(START + timedelta(hours=3)),
+            }
+        ],
+    )
+    other = register(world)
+    early = claim(world, other, bid)
+    assert early.json()["code"] == "CLAIM_NOT_OPEN_YET"
+    assert early.json()["claim_opens_at"] == iso(opens)
+
+
+def test_a_client_gone_before_sending_its_body_claims_nothing(world: World) -> None:
+    _, bid = open_fcfs_batch(world, quantity=1)
+    cid = register(world)
+    token = citizen_headers(world, cid)["Authorization"].encode()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = f"/api/v1/batches/{bid}/claims"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", token), (b"content-length", b"21")],
+        "client": ("127.0.0.1", 1),
+        "server": ("quan", 80),
+        "state": {},
+    }
+    asyncio.run(world.client.app(scope, receive, send))
+    assert held(world.runtime.db, bid) == {"unclaimed": 1, "holders": 0}
+
+
+def test_a_database_failure_of_one_claim_is_that_claims_answer_only(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a micro-batch falls back to one claim at a time, a claim whose transaction fails
+    is answered with its failure; the others keep their vouchers and their answers."""
+    _, bid = open_fcfs_batch(world, quantity=5)
+    people = register_many(world, 3)
+    unlucky = people[1]
+    from quan.services import claim_batch
+
+    def lost(*_: Any, **__: Any) -> Any:  # every shared attempt loses a race
+        raise IntegrityError("UPDATE vouchers", {}, Exception("duplicate key"))
+
+    real = claim_batch.claim_first_come
+
+    def flaky(db: Database, clock: Any, citizen_id: str, *args: Any, **kw: Any) -> Any:
+        if citizen_id == unlucky:
+            raise OperationalError("UPDATE vouchers", {}, Exception("database is locked"))
+        return real(db, clock, citizen_id, *args, **kw)
+
+    monkeypatch.setattr(claim_batch, "_claim_in", lost)
+    monkeypatch.setattr(claim_batch, "claim_first_come", flaky)
+    responses = asyncio.run(_flood(world, bid, [citizen_headers(world, c) for c in people]))
+    answers = [
+        (r.status_code, r.json()["code"] if r.status_code >= 400 else None) for r in responses
+    ]
+    assert answers == [(201, None), (503, "SERVICE_BUSY"), (201, None)]
+    assert responses[1].headers["Retry-After"] == "1"
+    assert held(world.runtime.db, bid) == {"active": 2, "unclaimed": 3, "holders": 2}

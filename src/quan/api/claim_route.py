@@ -29,7 +29,7 @@ from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any, Union, get_args
 
 import anyio.to_thread
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -81,18 +81,30 @@ class _Group:
     refusal: QuanError | None = field(compare=False)
 
 
+_Answer = Union["_Ready", Exception]
+
+
 class _PassOn(Exception):  # noqa: N818 - a decision, not an error
     """This request is for the documented route."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Call:
     batch_id: str
     token: str
     key: str | None
     lang: str
     path: str
+    content_type: str
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A claim's answer, rendered in the worker thread (signing the QR token costs)."""
+
     body: bytes
+    replayed: bool
 
 
 class ClaimLane:
@@ -103,16 +115,17 @@ class ClaimLane:
         self.runtime = runtime
         self.cache = cache
         # SQLite has one writer: one transaction at a time, the rest queue and join the next.
-        self.max_inflight = 1 if runtime.db.dialect == "sqlite" else 3
+        sqlite = runtime.db.dialect == "sqlite"
+        self.max_inflight = 1 if sqlite else runtime.settings.claim_batch_inflight
         self._batchers: weakref.WeakKeyDictionary[
-            AbstractEventLoop, MicroBatcher[ClaimRequest, ClaimResult]
+            AbstractEventLoop, MicroBatcher[ClaimRequest, _Answer]
         ] = weakref.WeakKeyDictionary()
 
-    def batcher(self) -> MicroBatcher[ClaimRequest, ClaimResult]:
+    def batcher(self) -> MicroBatcher[ClaimRequest, _Answer]:
         loop = get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = MicroBatcher[ClaimRequest, ClaimResult](
+            batcher = MicroBatcher[ClaimRequest, _Answer](
                 self._run,
                 max_inflight=self.max_inflight,
                 max_items=self.runtime.settings.claim_batch_max,
@@ -124,13 +137,20 @@ class ClaimLane:
         """Micro-batches run so far, over every loop (what the tests compare with requests)."""
         return sum(b.runs for b in self._batchers.values())
 
-    def _run(self, group: Hashable, requests: Sequence[ClaimRequest]) -> list[ClaimResult]:
+    def _run(self, group: Hashable, requests: Sequence[ClaimRequest]) -> list[_Answer]:
+        """In a worker thread: the micro-batch's claims (or replay look-ups), then each
+        voucher's receipt rendered here rather than on the event loop."""
         assert isinstance(group, _Group)
+        rt = self.runtime
+        results: list[ClaimResult]
         if group.refusal is not None:
-            return replays_or_refusal(self.runtime.db, group.facts, requests, group.refusal)
-        return claim_together(
-            self.runtime.db, self.runtime.clock, group.facts, requests, self.cache
-        )
+            results = replays_or_refusal(rt.db, group.facts, requests, group.refusal)
+        else:
+            results = claim_together(rt.db, rt.clock, group.facts, requests, self.cache)
+        now = rt.clock.now()
+        return [
+            _ready(rt, group.facts, r, now) if isinstance(r, ClaimOutcome) else r for r in results
+        ]
 
 
 def install(app: Any, runtime: Runtime) -> None:
@@ -155,55 +175,27 @@ class ClaimFastPath:
             await self.app(scope, receive, send)
             return
         match = _PATH.fullmatch(scope["path"])
-        if match is None:
+        call = _head(scope, match.group(1)) if match else None
+        if call is None:  # not a claim, or a body too large or chunked: the documented route
             await self.app(scope, receive, send)
             return
-        call = await self._read(scope, receive, match.group(1))
-        if call is None:  # a body too large to read here: the documented route handles it
-            await self.app(scope, receive, send)
+        body, complete = await _body(receive)
+        if body is None:  # the client went away before sending its body: nothing to do
             return
+        if not complete:
+            await self.app(scope, _replaying(body, receive, more=True), send)
+            return
+        call.body = body
         try:
-            status, body, headers = await self._answer(call)
+            status, content, headers = await self._answer(call)
         except _PassOn:
-            await self.app(scope, _replaying(call.body, receive), send)
+            await self.app(scope, _replaying(body, receive, more=False), send)
             return
-        await _send(send, status, body, headers)
-
-    async def _read(self, scope: Scope, receive: Any, batch_id: str) -> _Call | None:
-        token = key = None
-        lang_header = ""
-        length = 0
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                token = value.decode("latin-1")
-            elif name == b"idempotency-key":
-                key = value.decode("latin-1")
-            elif name == b"accept-language":
-                lang_header = value.decode("latin-1")
-            elif name == b"content-length":
-                length = int(value) if value.isdigit() else _MAX_BODY + 1
-            elif name == b"transfer-encoding":
-                return None
-        if length > _MAX_BODY:
-            return None
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        return _Call(
-            batch_id=batch_id,
-            token=token or "",
-            key=key,
-            lang=language_of(lang_header),
-            path=scope["path"],
-            body=body,
-        )
+        await _send(send, status, content, headers)
 
     async def _answer(self, call: _Call) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         try:
-            outcome, facts = await self._claim(call)
+            ready = await self._claim(call)
         except QuanError as error:
             return _problem(call, error.spec, error.params, error_headers(error))
         except IntegrityError:
@@ -217,16 +209,18 @@ class ClaimFastPath:
         except Exception:
             log.exception("unexpected error on POST %s", call.path)
             return _problem(call, INTERNAL, {}, None, status=500)
-        now = self.runtime.clock.now()
-        return _receipt(self.runtime, facts, outcome, now)
+        headers = [(b"content-type", b"application/json")]
+        if ready.replayed:
+            headers.append((b"idempotent-replayed", b"true"))
+        return 201, ready.body, headers
 
-    async def _claim(self, call: _Call) -> tuple[ClaimOutcome, ClaimFacts]:
+    async def _claim(self, call: _Call) -> _Ready:
         rt = self.runtime
         scheme, _, token = call.token.partition(" ")
         claims = rt.tokens.verify(token.strip(), rt.clock.now())
         if scheme.lower() != "bearer" or claims is None or claims.subject_kind != "citizen":
             raise _PassOn  # 401/403 and staff or API keys: the documented route decides
-        channel = _channel(call.body)
+        channel = _channel(call.body, call.content_type)
         if call.key is not None:
             check_key(call.key)
         facts = self.cache.known(call.batch_id)
@@ -241,27 +235,83 @@ class ClaimFastPath:
         code = refusal.code if refusal is not None else None
         group = _Group(refusal is None, call.batch_id, code, facts, refusal)
         result = await self.lane.batcher().submit(group, claim)
-        if isinstance(result, QuanError):
+        if isinstance(result, Exception):
             raise result
-        return result, facts
+        return result
 
     def _refusal_from_memory(self, facts: ClaimFacts, now: datetime) -> QuanError | None:
+        """What can be refused without the database, as the per-claim path refuses it. Not
+        read first: the citizen (they are never deleted, so a signed token's citizen exists)."""
         rules = facts.rules
         if now >= rules.claim_closes_at:
             return QuanError(CLAIM_WINDOW_OVER, claim_closes_at=rules.claim_closes_at.isoformat())
         if self.cache.sold_out(facts.batch_id):
             return QuanError(SOLD_OUT)
-        opens = min([rules.claim_opens_at] + [q.opens_at for q in rules.quotas if q.opens_at])
-        if now < opens:  # not open for anyone yet (reserved pools may open before the rest)
-            return QuanError(CLAIM_NOT_OPEN_YET, claim_opens_at=opens.isoformat())
+        early = any(q.opens_at and q.opens_at < rules.claim_opens_at for q in rules.quotas)
+        if now < rules.claim_opens_at and not early:
+            # With reserved pools opening earlier, the answer depends on the citizen's groups
+            # and the batch's status: the claim transaction judges it.
+            return QuanError(CLAIM_NOT_OPEN_YET, claim_opens_at=rules.claim_opens_at.isoformat())
         return None
 
 
-def _channel(body: bytes) -> Channel:
-    """The channel of an empty body or of ``{"channel": "<one of them>"}``; any other body
-    goes to the documented route, whose validation words the refusal."""
+def _head(scope: Scope, batch_id: str) -> _Call | None:
+    """The headers a claim needs (the first of each, as Starlette reads them); ``None`` when
+    the body is declared too large or chunked."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in _WANTED and name not in found:
+            found[name] = value.decode("latin-1")
+    if b"transfer-encoding" in found:
+        return None
+    length = found.get(b"content-length", "0")
+    if not length.isdigit() or int(length) > _MAX_BODY:
+        return None
+    return _Call(
+        batch_id=batch_id,
+        token=found.get(b"authorization", ""),
+        key=found.get(b"idempotency-key"),
+        lang=language_of(found.get(b"accept-language", "")),
+        path=scope["path"],
+        content_type=found.get(b"content-type", ""),
+    )
+
+
+_WANTED = frozenset(
+    {
+        b"authorization",
+        b"idempotency-key",
+        b"accept-language",
+        b"content-length",
+        b"content-type",
+        b"transfer-encoding",
+    }
+)
+
+
+async def _body(receive: Any) -> tuple[bytes | None, bool]:
+    """The body, read up to the limit: ``(body, True)``; ``(what was read, False)`` past the
+    limit; ``(None, …)`` if the client disconnected first."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, False
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body, True
+        if len(body) > _MAX_BODY:
+            return body, False
+
+
+def _channel(body: bytes, content_type: str) -> Channel:
+    """The channel of an empty body or of a JSON ``{"channel": "<one of them>"}``; any other
+    body goes to the documented route, whose validation words the refusal."""
     if not body.strip():
         return Channel.APP
+    media = content_type.partition(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise _PassOn
     try:
         data = json.loads(body)
     except ValueError:
@@ -293,13 +343,8 @@ def claim_response_body(
     return VoucherReceipt.of(voucher, qr_payload=qr).model_dump(mode="json")
 
 
-def _receipt(
-    rt: Runtime, facts: ClaimFacts, outcome: ClaimOutcome, now: datetime
-) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    headers = [(b"content-type", b"application/json")]
-    if outcome.replayed:
-        headers.append((b"idempotent-replayed", b"true"))
-    return 201, _dumps(claim_response_body(rt, facts, outcome, now)), headers
+def _ready(rt: Runtime, facts: ClaimFacts, outcome: ClaimOutcome, now: datetime) -> _Ready:
+    return _Ready(_dumps(claim_response_body(rt, facts, outcome, now)), outcome.replayed)
 
 
 def _problem(
@@ -332,15 +377,15 @@ async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, 
     await send({"type": "http.response.body", "body": body})
 
 
-def _replaying(body: bytes, receive: Any) -> Any:
-    """A ``receive`` that gives the body already read once, then defers to the real one."""
+def _replaying(body: bytes, receive: Any, *, more: bool) -> Any:
+    """A ``receive`` that gives what was already read once, then defers to the real one."""
     given = False
 
     async def replay() -> dict[str, Any]:
         nonlocal given
         if not given:
             given = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         message: dict[str, Any] = await receive()
         return message
 

@@ -40,6 +40,7 @@ class MicroBatcher(Generic[Item, Answer]):
         self._max_items = max_items
         self._groups: OrderedDict[Hashable, list[_Waiting[Item, Answer]]] = OrderedDict()
         self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         self.runs = 0  # how many runs (transactions) served the submissions: for tests and stats
 
     async def submit(self, group: Hashable, item: Item) -> Answer:
@@ -48,7 +49,8 @@ class MicroBatcher(Generic[Item, Answer]):
         if self._inflight < self._max_inflight:
             self._inflight += 1
             task = self.loop.create_task(self._drain())
-            task.add_done_callback(_quiet)
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
         return await future
 
     async def _drain(self) -> None:
@@ -77,12 +79,18 @@ class MicroBatcher(Generic[Item, Answer]):
             if not isinstance(exc, Exception):
                 raise
             return
+        if len(answers) != len(taken):  # a defect in the run function: fail loudly, hang no one
+            error = RuntimeError(f"{len(answers)} answers for {len(taken)} items")
+            for w in taken:
+                if not w.future.done():
+                    w.future.set_exception(error)
+            return
         for w, answer in zip(taken, answers, strict=True):
             if not w.future.done():  # a client that went away cancelled its wait
                 w.future.set_result(answer)
 
-
-def _quiet(task: asyncio.Task[None]) -> None:
-    # Exceptions reach the submitters; retrieving it here keeps asyncio from logging it again.
-    if not task.cancelled():
-        task.exception()
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        # Exceptions reach the submitters; retrieving it here keeps asyncio from logging it again.
+        if not task.cancelled():
+            task.exception()

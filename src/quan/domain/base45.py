@@ -7,6 +7,9 @@ health certificates use it, and the reason offline voucher tokens do.
 
 from __future__ import annotations
 
+import functools
+import struct
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 
@@ -16,16 +19,22 @@ class Base45Error(ValueError):
 
 
 def encode(data: bytes) -> str:
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        n = data[i] * 256 + data[i + 1]
-        e, rest = divmod(n, 45 * 45)
-        d, c = divmod(rest, 45)
-        out.append(ALPHABET[c] + ALPHABET[d] + ALPHABET[e])
+    pairs = _pairs()
+    whole = len(data) // 2
+    out = [pairs[n] for n in struct.unpack(f">{whole}H", data[: 2 * whole])]
     if len(data) % 2:
         d, c = divmod(data[-1], 45)
         out.append(ALPHABET[c] + ALPHABET[d])
     return "".join(out)
+
+
+@functools.cache
+def _pairs() -> tuple[str, ...]:
+    """The three characters of every two-byte value (built once: a claim receipt signs and
+    encodes a token per voucher, thousands a second in a flash round)."""
+    return tuple(
+        ALPHABET[n % 45] + ALPHABET[(n // 45) % 45] + ALPHABET[n // 2025] for n in range(65536)
+    )
 
 
 def decode(text: str) -> bytes:

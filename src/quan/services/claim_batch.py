@@ -11,11 +11,11 @@ Every guarantee of :mod:`quan.services.claims` holds, from the same database mec
   micro-batch takes ``k`` free rows of a pool in one statement and can never take more rows
   than opening made;
 - ``UNIQUE (batch_id, citizen_id, claim_seq)`` and ``UNIQUE (citizen_id, claim_key)`` still
-  decide between racing claims of one citizen. Within a micro-batch a citizen appears once
-  (later requests of the same citizen wait for the next transaction); across processes, a lost
-  uniqueness race (or a deadlock on those keys) aborts the whole micro-batch, which is then
-  retried claim by claim through :func:`quan.services.claims.claim_first_come`: slower, but
-  rare (a citizen racing themselves from two processes at the same millisecond);
+  decide between racing claims of one citizen. Within a micro-batch a citizen's requests are
+  judged in rounds, each seeing the one before; across transactions, a lost uniqueness race
+  (or a deadlock on those keys) rolls the micro-batch back, which runs once more and then, if
+  it loses again, claim by claim through :func:`quan.services.claims.claim_first_come`:
+  slower, but rare (a citizen racing themselves from two processes at the same millisecond);
 - a pool is remembered as empty only after the transaction that saw it empty committed.
 
 Refusals are judged per request, in the order and with the codes of
@@ -74,8 +74,6 @@ from quan.store.events import NewEvent, record_events
 from quan.store.tables import UtcDateTime, programs
 from quan.store.voucher_tables import batches, vouchers
 
-MAX_CLAIMS_PER_TRANSACTION = 256
-
 
 @dataclass(frozen=True, slots=True)
 class ClaimRequest:
@@ -86,7 +84,9 @@ class ClaimRequest:
     channel: Channel = Channel.APP
 
 
-ClaimResult = ClaimOutcome | QuanError
+# A request's answer: its voucher, its refusal (QuanError), or the database failure that kept
+# it from being judged (nothing was written for it).
+ClaimResult = ClaimOutcome | Exception
 
 
 @dataclass(slots=True)
@@ -95,7 +95,7 @@ class _Claimant:
     request: ClaimRequest
     pools: list[str]
     seq: int
-    result: ClaimResult | None = None
+    result: ClaimOutcome | None = None
     tried: list[str] = field(default_factory=list)
 
 
@@ -106,39 +106,52 @@ def claim_together(
     requests: Sequence[ClaimRequest],
     cache: ClaimCache,
 ) -> list[ClaimResult]:
-    """Judge and make every claim of ``requests`` (one batch) in as few transactions as
-    possible; the answer for each request, in order.
+    """Judge and make every claim of ``requests`` (one batch) in one transaction; the answer
+    for each request, in order.
 
-    A citizen's first request goes into the shared transaction; any further request of the
-    same citizen in this micro-batch is made after it, on its own, so it sees the first.
+    A citizen's requests are judged in rounds inside the transaction: the first request of
+    each citizen, then the second (which sees the first's voucher, or its key), and so on.
+    A lost race with another process's transaction (a unique key, a deadlock) rolls the whole
+    transaction back; it runs once more (the other transaction has committed by then, so the
+    re-run sees it), and if it loses again every request runs alone.
     """
-    first: list[int] = []
-    later: list[int] = []
-    seen: set[str] = set()
-    for i, request in enumerate(requests):
-        (later if request.citizen_id in seen else first).append(i)
-        seen.add(request.citizen_id)
-    results: list[ClaimResult | None] = [None] * len(requests)
-    shared = [requests[i] for i in first]
-    try:
+    rounds = _rounds(requests)
+    for _ in range(2):
+        results: list[ClaimResult | None] = [None] * len(requests)
         emptied: set[str] = set()
-        with db.write() as tx:
-            answers = _claim_in(tx, clock.now(), facts, shared, cache, emptied)
+        try:
+            with db.write() as tx:
+                now = clock.now()
+                for indexes in rounds:
+                    shared = [requests[i] for i in indexes]
+                    answers = _claim_in(tx, now, facts, shared, cache, emptied)
+                    for i, answer in zip(indexes, answers, strict=True):
+                        results[i] = answer
+        except DBAPIError as exc:
+            if not _lost_race(exc):
+                raise  # nothing was written for any request: each is answered with the error
+            continue
         for pool in emptied:
             cache.mark_empty(facts.batch_id, pool)
-    except (IntegrityError, DBAPIError) as exc:
-        if not _lost_race(exc):
-            raise
-        answers = [_alone(db, clock, facts, r, cache) for r in shared]
-    for i, answer in zip(first, answers, strict=True):
-        results[i] = answer
-    for i in later:
-        results[i] = _alone(db, clock, facts, requests[i], cache)
-    return [r for r in results if r is not None]
+        return [r for r in results if r is not None]
+    return [_alone(db, clock, facts, r, cache) for r in requests]
+
+
+def _rounds(requests: Sequence[ClaimRequest]) -> list[list[int]]:
+    """Request indexes by round: round k holds each citizen's k-th request."""
+    rounds: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for i, request in enumerate(requests):
+        n = seen.get(request.citizen_id, 0)
+        seen[request.citizen_id] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    return rounds
 
 
 def _lost_race(exc: DBAPIError) -> bool:
-    """A uniqueness race or a deadlock between micro-batches: retry claim by claim."""
+    """A uniqueness race or a deadlock between concurrent transactions."""
     if isinstance(exc, IntegrityError):
         return True
     sqlstate = getattr(exc.orig, "sqlstate", None)
@@ -148,6 +161,7 @@ def _lost_race(exc: DBAPIError) -> bool:
 def _alone(
     db: Database, clock: Clock, facts: ClaimFacts, request: ClaimRequest, cache: ClaimCache
 ) -> ClaimResult:
+    """One request in its own transaction (the per-claim path); its failure is its answer."""
     try:
         return claim_first_come(
             db,
@@ -159,8 +173,10 @@ def _alone(
             cache=cache,
         )
     except QuanError as error:
-        if error.spec.code == "NOT_FOUND":  # the token's citizen no longer exists
+        if error.spec.code == "NOT_FOUND":  # the token's citizen does not exist
             return QuanError(UNAUTHORIZED)
+        return error
+    except Exception as error:  # handed to this request as its answer, not lost
         return error
 
 
@@ -371,8 +387,8 @@ def _judge(
     pools = facts.rules.pools_for(priority_groups(profile, today), now)
     if citizen_id in look.blocked:
         entry = blacklist.active_block(tx, "citizen", citizen_id, now)
-        assert entry is not None
-        raise refusal(entry)
+        if entry is not None:  # None: lifted between the two reads, so not barred any more
+            raise refusal(entry)
     failure = evaluate(facts.eligibility, profile, today)
     if failure is not None:
         raise failure.error()
@@ -578,7 +594,7 @@ def replays_or_refusal(
     for request in requests:
         row = replays.get((request.citizen_id, request.key or ""))
         if row is None:
-            out.append(refusal)
+            out.append(QuanError(refusal.spec, **refusal.params))  # one per request
         elif row.batch_id != facts.batch_id or row.channel != request.channel.value:
             out.append(QuanError(KEY_REUSED))
         else:

@@ -52,8 +52,8 @@ class TokenSigner:
     def verify(self, token: str, now: datetime) -> TokenClaims | None:
         """The claims of a genuine, unexpired token; ``None`` for anything else."""
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != self.PREFIX:
-            return None
+        if len(parts) != 3 or parts[0] != self.PREFIX or not token.isascii():
+            return None  # compare_digest refuses non-ASCII text: such a token is simply wrong
         signed = f"{parts[0]}.{parts[1]}"
         if not hmac.compare_digest(self._sign(signed), parts[2]):
             return None

@@ -61,6 +61,8 @@ def record_events(tx: Connection, rows: list[NewEvent]) -> None:
     """Record many events at once (bulk issuance, micro-batched claims), in list order."""
     if not rows:
         return
+    if any(e.at.tzinfo is None for e in rows):  # as UtcDateTime refuses them for one event
+        raise ValueError("naive datetime given to the database")
     values = [
         {
             "type": e.type,
