@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from quan.domain import merkle
 from quan.domain.checkpoint import parse_and_verify, parse_verifier_key
 from quan.services.runtime import Runtime
+from quan.store import log as log_store
 from quan.store.db import Database
 from tests.conftest import START
 from tests.integration.transparency_fixtures import add_events, entry_bytes, sequence
@@ -123,20 +123,57 @@ def test_every_consistency_proof_shows_the_log_only_grew(client: TestClient) -> 
 
 @pytest.mark.usefixtures("log_of_13")
 def test_a_proof_reads_the_tree_with_one_query(client: TestClient, db: Database) -> None:
-    statements: list[str] = []
+    reader = log_store.public_reader(db)
+    client.get(f"{AUDIT}/proofs/inclusion", params={"index": 0, "tree_size": 13})
+    start = reader.queries  # the published size is known from now on
+    client.get(f"{AUDIT}/proofs/inclusion", params={"index": 6, "tree_size": 13})
+    assert reader.queries == start + 1
+    client.get(f"{AUDIT}/proofs/consistency", params={"first": 5, "second": 13})
+    assert reader.queries == start + 2
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "log_nodes" in statement or "log_entries" in statement:
-            statements.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        client.get(f"{AUDIT}/proofs/inclusion", params={"index": 6, "tree_size": 13})
-        assert len(statements) == 1
-        client.get(f"{AUDIT}/proofs/consistency", params={"first": 5, "second": 13})
-        assert len(statements) == 2
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+@pytest.mark.usefixtures("log_of_13")
+def test_upper_nodes_served_from_memory_give_the_same_proofs(
+    client: TestClient, db: Database
+) -> None:
+    size, root = _head(client)
+    leaves = [merkle.leaf_hash(d) for d in entry_bytes(client, 0, size - 1)]
+    reader = log_store.public_reader(db)
+    reader.cached_min_level = 1  # the default (level 10) is beyond a tree this small
+
+    def inclusion(index: int) -> list[bytes]:
+        return _b64s(
+            client.get(
+                f"{AUDIT}/proofs/inclusion", params={"index": index, "tree_size": size}
+            ).json()["hashes"]
+        )
+
+    first = [inclusion(index) for index in range(size)]
+    assert reader.cached_nodes() > 0
+    before = reader.queries
+    assert [inclusion(index) for index in range(size)] == first
+    # Leaf siblings still come from the database; leaf 12, alone on the right edge, has none,
+    # so its proof is answered from memory without a query.
+    assert reader.queries == before + size - 1
+    for index, proof in enumerate(first):
+        merkle.verify_inclusion(leaves[index], index, size, proof, root)
+    body = client.get(f"{AUDIT}/proofs/consistency", params={"first": 4, "second": size}).json()
+    merkle.verify_consistency(
+        4, size, _b64s(body["hashes"]), merkle.root_from_leaf_hashes(leaves[:4]), root
+    )
+
+
+def test_a_proof_for_a_tree_published_after_the_last_one_seen_is_answered(
+    runtime: Runtime, db: Database, client: TestClient
+) -> None:
+    add_events(db, 3, START)
+    sequence(runtime)
+    assert client.get(f"{AUDIT}/proofs/inclusion", params={"index": 0, "tree_size": 3}).is_success
+    beyond = client.get(f"{AUDIT}/proofs/inclusion", params={"index": 0, "tree_size": 5})
+    assert (beyond.status_code, beyond.json()["tree_size"]) == (422, 3)
+    add_events(db, 2, START)
+    sequence(runtime)
+    assert client.get(f"{AUDIT}/proofs/inclusion", params={"index": 4, "tree_size": 5}).is_success
 
 
 BAD = [

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -146,6 +147,24 @@ def test_an_event_that_shows_up_with_a_lower_id_after_higher_ones_is_still_appen
     assert _log(db) == [(0, 100), (1, 101), (2, 50)]
 
 
+def test_a_lower_id_that_shows_up_during_a_run_is_appended_before_the_run_ends(
+    runtime: Runtime, db: Database
+) -> None:
+    for event_id in range(100, 106):
+        add_event_with_id(db, event_id, START)
+    late = iter([50])
+
+    def after_batch(_batch: transparency.SequencedBatch) -> None:
+        for event_id in late:  # once, after the first batch: behind the next batch's start
+            add_event_with_id(db, event_id, START)
+
+    result = sequencer.run_once(runtime, holder="here", batch_size=2, on_batch=after_batch)
+    assert result.appended == 7
+    assert _log(db) == [(0, 100), (1, 101), (2, 102), (3, 103), (4, 104), (5, 105), (6, 50)]
+    with db.read() as tx:
+        assert log_store.queued_count(tx) == 0
+
+
 def test_a_transaction_that_commits_after_a_higher_id_was_sequenced_is_not_skipped(
     runtime: Runtime, db: Database
 ) -> None:
@@ -203,8 +222,8 @@ def test_two_sequencing_transactions_past_the_lease_cannot_fork_the_log(
     barrier = threading.Barrier(2, timeout=10)
     real_queued = log_store.queued_events
 
-    def queued_then_wait(tx: object, limit: int) -> object:
-        found = real_queued(tx, limit)  # type: ignore[arg-type]
+    def queued_then_wait(tx: object, limit: int, **kwargs: Any) -> object:
+        found = real_queued(tx, limit, **kwargs)  # type: ignore[arg-type]
         barrier.wait()  # both have read size 0 and the same events before either writes
         return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from quan.domain.log_leaf import (
     PSEUDONYM_PREFIX,
     LogEvent,
     Pseudonymizer,
+    _clean,
     clean_payload,
     encode_leaf,
     format_time,
@@ -87,6 +89,33 @@ def test_assembled_leaf_equals_canonical_bytes_of_its_document(
     leaf = encode_leaf(e, PSEUDONYMS)
     assert leaf.data == canonical_bytes(leaf_document(e, PSEUDONYMS))
     json.loads(leaf.data)  # and it is JSON at all
+
+
+flat_keys = st.sampled_from(["name", "phone", "contact_phone", "note", "voucher_id"]) | st.text(
+    max_size=10
+)
+flat_values = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["13812345678", RESIDENT_ID, "zhang.san@example.com", "vch_0001"])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.dictionaries(flat_keys, flat_values, max_size=6), in_person=st.booleans())
+def test_the_flat_payload_shortcut_cleans_exactly_like_the_full_walk(
+    payload: dict[str, Any], in_person: bool
+) -> None:
+    fast_touched: list[str] = []
+    slow_touched: list[str] = []
+    fast = _clean(payload, "payload", in_person, PSEUDONYMS, fast_touched)
+    # Not a dict, so the general walk: the reference the shortcut must agree with.
+    slow = _clean(MappingProxyType(payload), "payload", in_person, PSEUDONYMS, slow_touched)
+    assert fast == slow
+    assert fast_touched == slow_touched
 
 
 def test_times_are_utc_with_microseconds_and_z_whatever_the_offset() -> None:

@@ -134,26 +134,76 @@ def format_time(at: datetime) -> str:
 # byte for byte canonical_bytes() of the document (a unit test holds that), at half the cost,
 # which matters at tens of thousands of events per second.
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
-_payload_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_payload_json: Callable[[Any], str] = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+).encode
+
+
+def _type_error(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:  # pragma: no branch - CPython ships the accelerator
+    # The C encoder JSONEncoder.encode builds on every call, built once: the same bytes (it is
+    # what json.dumps runs), without rebuilding it per leaf. No circular-reference markers: a
+    # payload parsed from JSON cannot contain a cycle.
+    _c_payload = _c_make_encoder(None, _type_error, _string, None, ":", ",", True, False, True)
+
+    def _payload_json_fast(payload: Any) -> str:
+        return "".join(_c_payload(payload, 0))
+
+    _payload_json = _payload_json_fast
 
 
 def encode_leaf(event: LogEvent, pseudonymize: Pseudonymize) -> Leaf:
     """The leaf of ``event``, with any personal data pseudonymised."""
-    payload, touched = clean_payload(event.payload, event.subject_type, pseudonymize)
-    subject_id = event.subject_id
+    touched: list[str] = []
+    data = leaf_bytes(
+        event.id,
+        event.type,
+        event.actor,
+        event.subject_type,
+        event.subject_id,
+        event.program_id,
+        event.payload,
+        format_time(event.occurred_at),
+        pseudonymize,
+        touched,
+    )
+    return Leaf(data, tuple(touched))
+
+
+def leaf_bytes(
+    event_id: int,
+    type_: str,
+    actor: str,
+    subject_type: str,
+    subject_id: str,
+    program_id: str | None,
+    payload: Mapping[str, Any],
+    occurred_at: str,
+    pseudonymize: Pseudonymize,
+    touched: list[str],
+) -> bytes:
+    """:func:`encode_leaf` from the event's fields, for the sequencer's hot loop.
+
+    ``occurred_at`` is already formatted (:func:`format_time`); the paths of pseudonymised values
+    are appended to ``touched``.
+    """
+    cleaned = _clean(payload, "payload", subject_type in PERSON_SUBJECTS, pseudonymize, touched)
     if looks_personal(subject_id):
         subject_id = pseudonymize(subject_id)
         touched.append("subject.id")
-    program_id = "null" if event.program_id is None else _string(event.program_id)
+    program = "null" if program_id is None else _string(program_id)
     # Keys in sorted order: actor, event_id, occurred_at, payload, program_id, subject, type, v.
-    text = (
-        f'{{"actor":{_string(event.actor)},"event_id":{int(event.id)},'
-        f'"occurred_at":"{format_time(event.occurred_at)}","payload":{_payload_json(payload)},'
-        f'"program_id":{program_id},'
-        f'"subject":{{"id":{_string(subject_id)},"type":{_string(event.subject_type)}}},'
-        f'"type":{_string(event.type)},"v":{LEAF_VERSION}}}'
-    )
-    return Leaf(text.encode("utf-8"), tuple(touched))
+    return (
+        f'{{"actor":{_string(actor)},"event_id":{int(event_id)},'
+        f'"occurred_at":"{occurred_at}","payload":{_payload_json(cleaned)},'
+        f'"program_id":{program},'
+        f'"subject":{{"id":{_string(subject_id)},"type":{_string(subject_type)}}},'
+        f'"type":{_string(type_)},"v":{LEAF_VERSION}}}'
+    ).encode()
 
 
 def leaf_document(event: LogEvent, pseudonymize: Pseudonymize) -> dict[str, Any]:
@@ -214,6 +264,18 @@ def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     return any(words[i : i + width] == phrase for i in range(len(words) - width + 1))
 
 
+_SCALARS: Final = frozenset({int, float, bool})
+
+
+@lru_cache(maxsize=4096)
+def _plain_keys(keys: tuple[Any, ...], in_person: bool) -> bool:
+    """Whether none of ``keys`` marks its value as personal (in a person's context or not)."""
+    return all(
+        type(key) is str and not is_personal_key(key) and not (in_person and key in _NAME_KEYS)
+        for key in keys
+    )
+
+
 @lru_cache(maxsize=4096)
 def _is_person_key(key: str) -> bool:
     return any(word in _PERSON_WORDS for word in _words(key))
@@ -223,6 +285,18 @@ def _clean(
     value: Any, path: str, in_person: bool, pseudonymize: Pseudonymize, touched: list[str]
 ) -> Any:
     # Hot path of the sequencer: child paths are only built when something is found or entered.
+    if type(value) is dict and _plain_keys(tuple(value), in_person):
+        # The common event: a flat payload under keys that name nothing personal. Only its
+        # strings can still be personal; anything else takes the general walk below.
+        for item in value.values():
+            kind = type(item)
+            if kind is str:
+                if looks_personal(item):
+                    break
+            elif item is not None and kind not in _SCALARS:
+                break
+        else:
+            return dict(value)
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():

@@ -154,11 +154,14 @@ def _read(reader: NodeReader, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
 # --- appending ---------------------------------------------------------------------------------
 
 
-def nodes_to_append(size: int, leaf_hashes: Sequence[bytes], reader: NodeReader) -> list[Node]:
+def nodes_to_append(
+    size: int, leaf_hashes: Sequence[bytes], reader: NodeReader, *, leaves: bool = True
+) -> list[Node]:
     """Every complete-subtree node that appending ``leaf_hashes`` to a tree of ``size`` creates.
 
-    The result includes the new leaves themselves at level 0 and is ordered by level, then
-    index. Only frontier nodes that actually pair with a new node are read, in one call.
+    The result includes the new leaves themselves at level 0 (unless ``leaves`` is False, for a
+    store that keeps them elsewhere) and is ordered by level, then index. Only frontier nodes
+    that actually pair with a new node are read, in one call.
     The work is one SHA-256 per new node (fewer than two per leaf), done level by level so that
     large batches stay in tight list comprehensions.
     """
@@ -183,7 +186,9 @@ def nodes_to_append(size: int, leaf_hashes: Sequence[bytes], reader: NodeReader)
     if missing:
         raise MissingNodeError(missing)
 
-    created: list[Node] = [(0, size + offset, h) for offset, h in enumerate(leaf_hashes)]
+    created: list[Node] = (
+        [(0, size + offset, h) for offset, h in enumerate(leaf_hashes)] if leaves else []
+    )
     sha256 = hashlib.sha256
     prefix = _NODE_PREFIX
     row: list[bytes] = list(leaf_hashes)

@@ -18,6 +18,7 @@ import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from quan.jobs import lease
 from quan.services import transparency
 from quan.services.runtime import Runtime
+from quan.store import log as log_store
+from quan.store.log import QueuedEvent
 
 log = logging.getLogger("quan.jobs.sequencer")
 
@@ -86,12 +89,34 @@ def run_once(
     pseudonymize = transparency.pseudonymizer(rt.settings)
     appended = 0
     batch: transparency.SequencedBatch | None = None
+    # PostgreSQL: while a batch is hashed and written, the next one is read on another connection
+    # (the database works on one core while Python hashes on the other).
+    prefetcher = (
+        ThreadPoolExecutor(1, thread_name_prefix="quan-log-prefetch")
+        if rt.db.dialect == "postgresql"
+        else None
+    )
+    pending: Future[list[QueuedEvent]] | None = None
+
+    def prefetch(after: int) -> None:
+        nonlocal pending
+        if prefetcher is not None:
+            pending = prefetcher.submit(_read_queue, rt, batch_size, after)
+
     try:
         while True:
+            prefetched, pending = _result(pending), None
             try:
                 with _cycle_collector_paused(), rt.db.write() as tx:
                     batch = transparency.sequence_batch(
-                        tx, rt.clock.now(), key, pseudonymize, limit=batch_size
+                        tx,
+                        rt.clock.now(),
+                        key,
+                        pseudonymize,
+                        limit=batch_size,
+                        after=(batch.last_event_id or 0) if batch is not None else 0,
+                        prefetched=prefetched,
+                        on_full=prefetch,
                     )
             except IntegrityError:
                 # Someone appended the same positions first (a lease that expired under us).
@@ -106,11 +131,35 @@ def run_once(
                 log.warning("lost the sequencer lease; stopping after %s events", appended)
                 break
     finally:
+        if prefetcher is not None:
+            prefetcher.shutdown(wait=True, cancel_futures=True)
         if not keep_lease:
             lease.release(rt.db, LEASE_NAME, holder, rt.clock.now())
     return RunResult(
         ran=True, appended=appended, tree_size=batch.tree_size, root_hash=batch.root_hash
     )
+
+
+def _read_queue(rt: Runtime, limit: int, after: int) -> list[QueuedEvent]:
+    """The next batch's events, read from committed rows while the current batch is written.
+
+    Events are append-only and only this (lease-holding) sequencer takes queue rows, so what this
+    reads is what the next batch would read, except for events committing meanwhile; those are
+    taken by a later batch, as a late commit always is.
+    """
+    with rt.db.read() as tx:
+        return log_store.queued_events(tx, limit, after=after)
+
+
+def _result(pending: Future[list[QueuedEvent]] | None) -> list[QueuedEvent] | None:
+    if pending is None:
+        return None
+    try:
+        return pending.result()
+    except Exception:
+        # Only an optimisation: the batch reads the queue itself.
+        log.warning("reading the next batch ahead failed; reading it in the batch", exc_info=True)
+        return None
 
 
 def run_forever(

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +30,9 @@ from quan.config import ConfigError, Settings
 from quan.domain import merkle
 from quan.domain.checkpoint import Checkpoint, format_verifier_key, sign_checkpoint
 from quan.domain.errors import Kind, QuanError, define
-from quan.domain.log_leaf import Pseudonymize, Pseudonymizer, encode_leaf
+from quan.domain.log_leaf import Pseudonymize, Pseudonymizer, encode_leaf, leaf_bytes
 from quan.store import log as store
+from quan.store.db import Database
 from quan.store.log import StoredCheckpoint
 
 log = logging.getLogger("quan.log")
@@ -39,6 +42,9 @@ MAX_ENTRIES_PER_PAGE = 1000
 
 DEFAULT_BATCH = 10_000
 """Events appended per transaction (and per checkpoint) by the sequencer."""
+
+_HASH_CHUNK = 1000
+"""Leaves hashed between two writes of the entries stream (see :func:`sequence_batch`)."""
 
 MAX_POSITION = 2**63 - 1
 """Largest index or size the API accepts (the database's BIGINT)."""
@@ -121,6 +127,7 @@ class SequencedBatch:
     appended: int
     tree_size: int
     root_hash: bytes
+    last_event_id: int | None = None  # the highest event id appended, if any
 
 
 def sequence_batch(
@@ -130,43 +137,88 @@ def sequence_batch(
     pseudonymize: Pseudonymize,
     *,
     limit: int = DEFAULT_BATCH,
+    after: int = 0,
+    prefetched: list[store.QueuedEvent] | None = None,
+    on_full: Callable[[int], None] | None = None,
 ) -> SequencedBatch:
     """Append up to ``limit`` queued events and sign the new tree head, in the caller's transaction.
 
     With nothing queued it only makes sure a checkpoint for the current size exists (so a fresh
     log publishes its empty tree head). Two callers racing past the lease cannot both commit:
     the second one's log indexes collide with the first one's primary keys.
+
+    ``after`` (the previous batch's ``last_event_id`` in the same run) starts the queue read past
+    that id; when that finds less than a full batch, the whole queue is read again, so an event
+    that committed late with a lower id is appended in this batch rather than left behind.
+
+    ``prefetched``: the same read (``after``, ``limit``), made on another connection while the
+    previous batch was being written; used only when it is a full batch. ``on_full`` is called
+    with the last event id as soon as a full batch is read, so the caller can start that read
+    for the next batch.
     """
     head = store.latest_checkpoint(tx)
     size = head.tree_size if head else 0
-    queued = store.queued_events(tx, limit)
+    if prefetched is not None and len(prefetched) == limit:
+        queued = prefetched
+    else:
+        queued = store.queued_events(tx, limit, after=after)
+        if after and len(queued) < limit:
+            queued = store.queued_events(tx, limit)
+    if on_full is not None and len(queued) == limit:
+        on_full(queued[-1][0])
     if not queued:
         if head is None:
             return _sign(tx, now, key, 0, merkle.EMPTY_ROOT, appended=0)
         return SequencedBatch(0, head.tree_size, head.root_hash)
 
-    leaves = [encode_leaf(event, pseudonymize) for event in queued]
-    for event, leaf in zip(queued, leaves, strict=True):
-        if leaf.pseudonymised:
+    event_ids = [event[0] for event in queued]
+    hashes: list[bytes] = []
+    # Entries stream to the database chunk by chunk while the next chunk is hashed.
+    with store.appending(tx, size) as write_entries:
+        for start in range(0, len(queued), _HASH_CHUNK):
+            chunk = _leaf_hashes(queued[start : start + _HASH_CHUNK], pseudonymize)
+            write_entries(event_ids[start : start + _HASH_CHUNK], chunk)
+            hashes.extend(chunk)
+    reader = store.NodeStore(tx)
+    # Leaves are stored with their entries (log_entries), so only the upper nodes are wanted.
+    created = merkle.nodes_to_append(size, hashes, reader, leaves=False)
+    store.finish_append(tx, event_ids=event_ids, nodes=created)
+    new_size = size + len(queued)
+    root = merkle.root(new_size, reader)
+    batch = _sign(tx, now, key, new_size, root, appended=len(queued))
+    return SequencedBatch(batch.appended, batch.tree_size, batch.root_hash, queued[-1][0])
+
+
+def _leaf_hashes(queued: list[store.QueuedEvent], pseudonymize: Pseudonymize) -> list[bytes]:
+    """The leaf hash of each queued event: the sequencer's inner loop, kept tight."""
+    sha256 = hashlib.sha256
+    loads = json.loads
+    hashes: list[bytes] = []
+    append = hashes.append
+    for event_id, type_, actor, subject_type, subject_id, program_id, payload, at in queued:
+        touched: list[str] = []
+        data = leaf_bytes(
+            event_id,
+            type_,
+            actor,
+            subject_type,
+            subject_id,
+            program_id,
+            loads(payload),
+            at,
+            pseudonymize,
+            touched,
+        )
+        if touched:
             # The paths only: the values are exactly what must not reach a log line either.
             log.warning(
                 "event %s (%s) carried personal data at %s; pseudonymised in its leaf",
-                event.id,
-                event.type,
-                ", ".join(leaf.pseudonymised),
+                event_id,
+                type_,
+                ", ".join(touched),
             )
-    hashes = [merkle.leaf_hash(leaf.data) for leaf in leaves]
-    reader = store.NodeStore(tx)
-    created = merkle.nodes_to_append(size, hashes, reader)
-    store.append(
-        tx,
-        first_index=size,
-        event_ids=[event.id for event in queued],
-        leaf_hashes=hashes,
-        nodes=created,
-    )
-    new_size = size + len(queued)
-    return _sign(tx, now, key, new_size, merkle.root(new_size, reader), appended=len(queued))
+        append(sha256(b"\x00" + data).digest())  # merkle.leaf_hash, inlined
+    return hashes
 
 
 def _sign(
@@ -222,35 +274,44 @@ def entries(tx: Connection, start: int, end: int, pseudonymize: Pseudonymize) ->
     return out
 
 
-def inclusion_proof(tx: Connection, index: int, tree_size: int) -> list[bytes]:
-    """RFC 9162 audit path of leaf ``index`` in the published tree of ``tree_size`` leaves."""
+def inclusion_proof(db: Database, index: int, tree_size: int) -> list[bytes]:
+    """RFC 9162 audit path of leaf ``index`` in the published tree of ``tree_size`` leaves.
+
+    Reads through the process's :class:`quan.store.log.PublicLogReader`: at most one query for
+    the nodes, and none for the published size unless ``tree_size`` is larger than the largest
+    this process has seen.
+    """
     _non_negative(index=index, tree_size=tree_size)
-    _not_beyond(tx, "tree_size", tree_size)
+    reader = store.public_reader(db)
+    _published(reader, "tree_size", tree_size)
     if index >= tree_size:
         raise QuanError(LOG_INVALID_RANGE, reason=INDEX_NOT_IN_TREE)
-    return merkle.inclusion_proof(index, tree_size, store.NodeStore(tx))
+    return merkle.inclusion_proof(index, tree_size, reader)
 
 
-def consistency_proof(tx: Connection, first: int, second: int) -> list[bytes]:
+def consistency_proof(db: Database, first: int, second: int) -> list[bytes]:
     """RFC 9162 proof that the tree of ``first`` leaves is a prefix of the one of ``second``."""
     _non_negative(first=first, second=second)
-    _not_beyond(tx, "second", second)
+    reader = store.public_reader(db)
+    _published(reader, "second", second)
     if first > second:
         raise QuanError(LOG_INVALID_RANGE, reason=FIRST_AFTER_SECOND)
     if first == 0:
         # RFC 9162 defines no proof from the empty tree: every tree extends it.
         raise QuanError(LOG_INVALID_RANGE, reason=FIRST_IS_ZERO)
-    return merkle.consistency_proof(first, second, store.NodeStore(tx))
+    return merkle.consistency_proof(first, second, reader)
+
+
+def _published(reader: store.PublicLogReader, field: str, tree_size: int) -> None:
+    """Proofs are for trees the log has published, never for a size it has not signed."""
+    size = reader.published_size(tree_size)
+    if size is None:
+        raise QuanError(LOG_NOT_STARTED)
+    if tree_size > size:
+        raise QuanError(LOG_BEYOND_TREE_SIZE, field=field, value=tree_size, tree_size=size)
 
 
 def _non_negative(**values: int) -> None:
     for value in values.values():
         if value < 0:
             raise QuanError(LOG_INVALID_RANGE, reason=NEGATIVE)
-
-
-def _not_beyond(tx: Connection, field: str, tree_size: int) -> None:
-    """Proofs are for trees the log has published, never for a size it has not signed."""
-    size = latest(tx).tree_size
-    if tree_size > size:
-        raise QuanError(LOG_BEYOND_TREE_SIZE, field=field, value=tree_size, tree_size=size)
