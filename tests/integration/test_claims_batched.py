@@ -20,15 +20,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from quan.api.app import create_app
 from quan.clock import FixedClock
+from quan.domain.canonical import canonical_json
 from quan.domain.claims import Channel
 from quan.services.claim_batch import ClaimRequest, claim_together
 from quan.services.claim_cache import ClaimCache
-from quan.services.claims import ClaimOutcome
+from quan.services.claims import ClaimOutcome, claim_payload, issued_from_row
 from quan.store.db import Database
 from quan.store.tables import events
 from quan.store.voucher_tables import vouchers
@@ -79,10 +80,23 @@ def test_a_flood_of_requests_is_committed_in_few_transactions_without_oversell(
     assert len({w["id"] for w in winners}) == 40
     assert all(w["qr_payload"].startswith("QV1:") for w in winners)
     with world.runtime.db.read() as tx:
-        claimed_events = tx.execute(
-            select(func.count()).select_from(events).where(events.c.type == "voucher.claimed")
-        ).scalar_one()
-    assert claimed_events == 40
+        recorded = tx.execute(
+            select(events.c.subject_id, events.c.actor, events.c.payload, events.c.program_id)
+            .where(events.c.type == "voucher.claimed")
+            .order_by(events.c.id)
+        ).all()
+        claimed = {
+            row.id: issued_from_row(row)
+            for row in tx.execute(select(vouchers).where(vouchers.c.batch_id == bid))
+        }
+    # One event per claim, exactly as the per-claim path writes it (the transparency log
+    # hashes these bytes, so the two paths must agree to the byte).
+    assert len(recorded) == 40
+    for subject_id, actor, payload, program_id in recorded:
+        voucher = claimed[subject_id]
+        assert payload == canonical_json(claim_payload(voucher))
+        assert actor == f"citizen:{voucher.citizen_id}"
+        assert program_id == pid
     assert world.budget(pid)["reserved_fen"] == 40 * 3000
     assert_ledger_ok(world)
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from quan.cli import app
 from quan.domain.merchants import Scene as SceneKind
+from quan.jobs import recycling as recycling_job
 from quan.terminal import TerminalProfile, Till, load_keyring
 from tests.conftest import World
 from tests.integration import issuance_fixtures as issuance
@@ -227,6 +228,60 @@ def test_validity_is_judged_at_the_time_of_the_sale_not_of_the_sync(world: World
     issuance.advance(world, timedelta(hours=3))  # synced after the voucher's end
     result = sync(world, s.shop, {"records": [record(token, "r", sold_at)]}).json()["results"][0]
     assert result["outcome"] == "accepted"
+    assert_books_ok(world)
+
+
+def _short_lived(world: World) -> dict[str, Any]:
+    return {
+        "validity_preset": None,
+        "valid_from": world.runtime.clock.now().isoformat(),
+        "valid_until": (world.runtime.clock.now() + timedelta(hours=2)).isoformat(),
+    }
+
+
+def test_a_sale_synced_after_the_expiry_job_ran_within_the_grace_is_accepted(
+    world: World,
+) -> None:
+    s = scene(world, voucher=_short_lived(world))
+    sold_at = world.runtime.clock.now() + timedelta(hours=1)
+    token = token_of(world, s)
+    issuance.advance(world, timedelta(hours=30))  # the voucher ended a day ago
+    assert recycling_job.run_once(world.runtime, holder="test").expired == []
+    assert voucher_status(world, s.vouchers[0]["id"]) == "active"  # held for late syncs
+    result = sync(world, s.shop, {"records": [record(token, "r", sold_at)]}).json()["results"][0]
+    assert result["outcome"] == "accepted"
+    assert voucher_status(world, s.vouchers[0]["id"]) == "redeemed"
+    # The grace over, the job expires the voucher nobody spent, and only that one.
+    issuance.advance(world, timedelta(hours=72))
+    run = recycling_job.run_once(world.runtime, holder="test")
+    assert [r.count for r in run.expired] == [len(s.vouchers) - 1]
+    assert voucher_status(world, s.vouchers[0]["id"]) == "redeemed"
+    assert_books_ok(world)
+
+
+def test_a_sale_synced_after_the_grace_finds_the_voucher_expired_and_is_refused(
+    world: World,
+) -> None:
+    s = scene(world, voucher=_short_lived(world))
+    sold_at = world.runtime.clock.now() + timedelta(hours=1)
+    token = token_of(world, s)
+    issuance.advance(world, timedelta(hours=2 + 72 + 1))
+    assert [r.count for r in recycling_job.run_once(world.runtime, holder="t").expired] == [
+        len(s.vouchers)
+    ]
+    result = sync(world, s.shop, {"records": [record(token, "r", sold_at)]}).json()["results"][0]
+    assert result["outcome"] == "rejected"
+    assert voucher_status(world, s.vouchers[0]["id"]) == "expired"
+    assert rows(world, "offline_records") == 1  # kept as evidence
+    assert_books_ok(world)
+
+
+def test_the_grace_is_a_setting(world: World) -> None:
+    world.runtime.settings.offline_sync_grace_hours = 0
+    s = scene(world, voucher=_short_lived(world))
+    issuance.advance(world, timedelta(hours=3))
+    run = recycling_job.run_once(world.runtime, holder="test")
+    assert [r.count for r in run.expired] == [len(s.vouchers)]
     assert_books_ok(world)
 
 

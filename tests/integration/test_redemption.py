@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from quan.domain.ledger import Bucket
 from quan.store.ledger import account_balance
@@ -205,3 +205,25 @@ def test_the_offline_public_key_is_published(world: World) -> None:
     key = response.json()["keys"][0]
     assert key["algorithm"] == "Ed25519"
     assert len(key["key_id"]) == 8
+
+
+def test_a_redemption_takes_a_bounded_number_of_statements(world: World) -> None:
+    """Round trips are the redemption's cost (issue 7): on PostgreSQL its own work is the
+    recording lock, one locking read of every fact and one write; the idempotency key adds three
+    and authentication its own read."""
+    s = scene(world)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = world.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = redeem(world, s.shop, code=s.codes[0], key="one-statement-count")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 201, response.text
+    postgres = world.runtime.db.dialect == "postgresql"
+    assert len(statements) <= (9 if postgres else 14), statements
+    assert_books_ok(world)

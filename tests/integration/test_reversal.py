@@ -161,16 +161,84 @@ def test_reversing_a_percent_voucher_restores_its_whole_cap(world: World) -> Non
     assert_books_ok(world)
 
 
-def test_a_settled_redemption_cannot_be_reversed(world: World) -> None:
-    s, made = redeemed(world)
-    issuance.advance(world, timedelta(hours=14, minutes=2))  # 00:02 on the 26th in Shanghai
-    run = world.post(
-        "operator", f"/programs/{s.program_id}/settlements", {"cut_off_date": "2026-11-25"}
-    )
+def _settle(world: World, s: Scene, day: str) -> Any:
+    run = world.post("operator", f"/programs/{s.program_id}/settlements", {"cut_off_date": day})
     assert run.status_code == 201, run.text
-    response = reverse(world, s.shop.headers(), made["id"])
-    assert (response.status_code, response.json()["code"]) == (409, "REDEMPTION_SETTLED")
-    assert response.json()["settlement_id"] == run.json()["id"]
+    return run.json()
+
+
+def _statement(world: World, run: dict[str, Any], merchant_id: str) -> dict[str, Any] | None:
+    response = world.client.get(
+        f"/api/v1/settlements/{run['id']}/statements", headers=world.headers("operator")
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    found = [st for st in items if st["merchant_id"] == merchant_id]
+    return found[0] if found else None
+
+
+def test_a_refund_after_settlement_is_netted_by_the_merchants_next_statement(
+    world: World,
+) -> None:
+    s = scene(world, holders=4)
+    made = [redeem(world, s.shop, code=code).json() for code in s.codes[:2]]
+    issuance.advance(world, timedelta(hours=14, minutes=2))  # 00:02 on the 26th in Shanghai
+    first = _settle(world, s, "2026-11-25")
+    reserved, payable, available = money(world, s)
+    assert payable == 6000
+    response = reverse(world, s.shop.headers(), made[0]["id"], reason="顾客退货")
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "recycled"  # its period is settled: not given back
+    assert voucher_status(world, s.vouchers[0]["id"]) == "expired"
+    # Nothing moves yet: the merchant is owed (or was paid) the first statement as it stands.
+    assert money(world, s) == (reserved, payable, available)
+    assert_books_ok(world)
+    for code in s.codes[2:]:
+        assert redeem(world, s.shop, code=code).status_code == 201
+    issuance.advance(world, timedelta(days=1))
+    second = _settle(world, s, "2026-11-26")
+    statement = _statement(world, second, s.shop.merchant_id)
+    assert statement is not None
+    assert (statement["redemption_count"], statement["window_fen"]) == (2, 6000 - 3000)
+    assert statement["payout_fen"] == 3000
+    # The reversal entry is posted by the netting: payable −3000, available +3000.
+    assert money(world, s) == (reserved - 6000, payable + 6000 - 3000, available + 3000)
+    first_statement = _statement(world, first, s.shop.merchant_id)
+    assert first_statement is not None
+    assert first_statement["payout_fen"] == 6000  # unchanged
+    assert_books_ok(world)
+
+
+def test_a_deduction_waits_for_a_window_that_owes_the_merchant_enough(world: World) -> None:
+    s = scene(world, holders=2)
+    made = redeem(world, s.shop, code=s.codes[0]).json()
+    issuance.advance(world, timedelta(hours=14, minutes=2))
+    _settle(world, s, "2026-11-25")
+    assert reverse(world, s.shop.headers(), made["id"]).status_code == 201
+    issuance.advance(world, timedelta(days=1))
+    quiet = _settle(world, s, "2026-11-26")  # nothing redeemed: nothing to net against
+    assert _statement(world, quiet, s.shop.merchant_id) is None
+    assert rows(world, "settlement_deductions", settlement_id=None) == 1
+    assert_books_ok(world)
+    assert redeem(world, s.shop, code=s.codes[1]).status_code == 201
+    issuance.advance(world, timedelta(days=1))
+    netted = _settle(world, s, "2026-11-27")
+    statement = _statement(world, netted, s.shop.merchant_id)
+    assert statement is not None
+    assert (statement["window_fen"], statement["payout_fen"]) == (0, 0)  # 3000 − 3000
+    assert rows(world, "settlement_deductions", settlement_id=netted["id"]) == 1
+    assert_books_ok(world)
+
+
+def test_a_refund_after_settlement_happens_once(world: World) -> None:
+    s, made = redeemed(world)
+    issuance.advance(world, timedelta(hours=14, minutes=2))
+    _settle(world, s, "2026-11-25")
+    outcomes = race(4, lambda i: reverse(world, s.shop.headers(), made["id"]))
+    codes = Counter(r.status_code for r in outcomes)
+    assert codes[201] == 1, [r.text for r in outcomes]
+    assert rows(world, "settlement_deductions") == 1
     assert_books_ok(world)
 
 

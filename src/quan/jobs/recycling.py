@@ -43,6 +43,7 @@ def run_once(rt: Runtime, *, holder: str, chunk: int = recycling.EXPIRY_CHUNK) -
     if not lease.acquire(rt.db, LEASE_NAME, holder, rt.clock.now(), LEASE_TTL):
         return RecycleRun(ran=False)
     run = RecycleRun()
+    grace = timedelta(hours=rt.settings.offline_sync_grace_hours)  # offline records sync late
     try:
         with rt.db.read() as tx:
             due = recycling.batches_due_for_recycling(tx, rt.clock.now())
@@ -55,12 +56,12 @@ def run_once(rt: Runtime, *, holder: str, chunk: int = recycling.EXPIRY_CHUNK) -
             except QuanError as exc:  # changed since listed (recycled by another run)
                 log.info("batch %s not recycled: %s", batch_id, exc.code)
         with rt.db.read() as tx:
-            expiring = recycling.batches_with_expired_vouchers(tx, rt.clock.now())
+            expiring = recycling.batches_with_expired_vouchers(tx, rt.clock.now(), grace)
         for batch_id in expiring:
             while True:
                 with rt.db.write() as tx:
                     step = recycling.expire_vouchers(
-                        tx, rt.clock.now(), SYSTEM, batch_id, limit=chunk
+                        tx, rt.clock.now(), SYSTEM, batch_id, limit=chunk, grace=grace
                     )
                 if step.count:
                     run.expired.append(step)

@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from quan.clock import Clock
 from quan.domain.batches import PROGRAM_NOT_ACTIVE, BatchStatus
 from quan.domain.blacklist import refusal
+from quan.domain.canonical import canonical_json
 from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date, priority_groups
 from quan.domain.claims import ALREADY_CLAIMED, BATCH_NOT_OPEN, SOLD_OUT, Channel
 from quan.domain.eligibility import evaluate
@@ -65,6 +66,7 @@ from quan.services.claims import (
     citizen_actor,
     claim_first_come,
     claim_payload,
+    claim_payload_of,
     issued_from_row,
 )
 from quan.services.idempotency import KEY_REUSED
@@ -347,7 +349,8 @@ def _claim_in(
 
     valid_from, valid_until = facts.validity.window_for(now, facts.timezone)
     taken = _take_all(tx, now, facts, claimants, cache, emptied, valid_from, valid_until)
-    _record_claims(tx, now, facts, taken)
+    if tx.dialect.name != "postgresql":  # PostgreSQL recorded them in the claim statement
+        _record_claims(tx, now, facts, taken)
     for claimant in claimants:
         results[claimant.index] = claimant.result or QuanError(SOLD_OUT)
     return [r for r in results if r is not None]
@@ -414,18 +417,28 @@ _TAKE_MANY_PG = text(
     ), req AS (
         SELECT * FROM unnest(
             CAST(:citizen_ids AS text[]), CAST(:seqs AS integer[]),
-            CAST(:claim_keys AS text[]), CAST(:channels AS text[])
-        ) WITH ORDINALITY AS r(citizen_id, claim_seq, claim_key, channel, rn)
+            CAST(:claim_keys AS text[]), CAST(:channels AS text[]),
+            CAST(:actors AS text[]), CAST(:payloads AS text[])
+        ) WITH ORDINALITY AS r(citizen_id, claim_seq, claim_key, channel, actor, payload, rn)
+    ), taken AS (
+        UPDATE vouchers AS v SET
+            status = 'active', citizen_id = req.citizen_id, claim_seq = req.claim_seq,
+            claim_key = req.claim_key, channel = req.channel, claimed_at = :now,
+            valid_from = :valid_from, valid_until = :valid_until, status_changed_at = :now
+        FROM free JOIN req ON req.rn = free.rn
+        WHERE v.id = free.id AND v.status = 'unclaimed'
+        RETURNING v.*, req.rn AS rn, req.actor AS actor, req.payload AS payload
+    ), recorded AS (
+        INSERT INTO events
+            (type, actor, subject_type, subject_id, program_id, payload, occurred_at)
+        SELECT 'voucher.claimed', actor, 'voucher', id, program_id, payload, :now
+        FROM taken ORDER BY rn
     )
-    UPDATE vouchers AS v SET
-        status = 'active', citizen_id = req.citizen_id, claim_seq = req.claim_seq,
-        claim_key = req.claim_key, channel = req.channel, claimed_at = :now,
-        valid_from = :valid_from, valid_until = :valid_until, status_changed_at = :now
-    FROM free JOIN req ON req.rn = free.rn
-    WHERE v.id = free.id AND v.status = 'unclaimed'
-    RETURNING v.*, req.rn AS rn
+    SELECT * FROM taken
     """
 ).columns(*vouchers.c, column("rn", Integer))
+# (PostgreSQL also writes each claim's ``voucher.claimed`` event in the same statement, with
+# the payload :func:`quan.services.claims.claim_payload` gives, built before the statement.)
 
 
 def _take_all(
@@ -520,6 +533,15 @@ def _take_rows(
                 "seqs": [c.seq for c in group],
                 "claim_keys": [c.request.key for c in group],
                 "channels": [c.request.channel.value for c in group],
+                "actors": [citizen_actor(c.request.citizen_id).label for c in group],
+                "payloads": [
+                    canonical_json(
+                        claim_payload_of(
+                            facts.batch_id, pool, c.seq, c.request.channel.value, valid_until
+                        )
+                    )
+                    for c in group
+                ],
                 "now": now,
                 "valid_from": valid_from,
                 "valid_until": valid_until,

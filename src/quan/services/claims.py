@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Row, bindparam, exists, func, literal, select, update
@@ -251,9 +251,7 @@ def claim_first_come(
             return ClaimOutcome(replay, replayed=True)
     now = clock.now()
     if now >= facts.rules.claim_closes_at:
-        raise QuanError(
-            CLAIM_WINDOW_OVER, claim_closes_at=facts.rules.claim_closes_at.isoformat()
-        )
+        raise QuanError(CLAIM_WINDOW_OVER, claim_closes_at=facts.rules.claim_closes_at.isoformat())
     if cache.sold_out(batch_id):
         raise QuanError(SOLD_OUT)
     # Each lost unique-key race means a concurrent claim of this citizen committed (a claim_seq
@@ -351,13 +349,22 @@ def claim(
 
 
 def claim_payload(voucher: IssuedVoucher) -> dict[str, Any]:
-    # Ids and codes of the batch only: the holder is the event's actor, by id.
+    return claim_payload_of(
+        voucher.batch_id, voucher.pool, voucher.claim_seq, voucher.channel, voucher.valid_until
+    )
+
+
+def claim_payload_of(
+    batch_id: str, pool: str, claim_seq: int, channel: str, valid_until: datetime
+) -> dict[str, Any]:
+    """The ``voucher.claimed`` payload. Ids and codes of the batch only: the holder is the
+    event's actor, by id. The time in UTC, as the database gives it back."""
     return {
-        "batch_id": voucher.batch_id,
-        "pool": voucher.pool,
-        "claim_seq": voucher.claim_seq,
-        "channel": voucher.channel,
-        "valid_until": voucher.valid_until.isoformat(),
+        "batch_id": batch_id,
+        "pool": pool,
+        "claim_seq": claim_seq,
+        "channel": channel,
+        "valid_until": valid_until.astimezone(UTC).isoformat(),
     }
 
 

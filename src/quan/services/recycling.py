@@ -8,10 +8,17 @@ Two causes, two movements from ``reserved:<batch>`` to ``available``:
   That source is unique in the journal, so a batch is recycled once however often the job runs.
   A claim racing the job either took its row first (and keeps its money reserved) or finds it
   recycled: each row is counted by exactly one side.
-- **Expired unused.** Active vouchers past ``valid_until`` become ``expired`` in chunks; each
+- **Expired unused.** Active vouchers past ``valid_until`` **plus the offline sync grace**
+  (``Settings.offline_sync_grace_hours``, 72 by default) become ``expired`` in chunks; each
   chunk is one ``expiry`` entry whose source is a fresh run id, stamped on the vouchers it counted
   (``release_ref``). A voucher leaves ``active`` once, so its money is returned once; redemption
   and expiry cannot both take a voucher, as each is a conditional status change.
+
+The grace: a terminal may redeem a voucher offline up to its last valid moment and sync days
+later. Until the grace is over the voucher stays ``active`` (and reserved) — no rule lets it be
+redeemed online past ``valid_until``, since a redemption is judged at the time the customer was
+served — so a late sync is judged like any other, and no expiry entry ever needs undoing. A
+record synced after the grace finds the voucher ``expired`` and is refused (kept as evidence).
 
 Each voucher whose money went back names the entry in ``release_ref`` (the batch id or the run
 id), so an auditor can tie every recycled fen to its vouchers.
@@ -20,7 +27,7 @@ id), so an auditor can tie every recycled fen to its vouchers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, or_, select, update
 
@@ -43,6 +50,7 @@ from quan.store.ids import new_id
 from quan.store.voucher_tables import batches, status_is, vouchers
 
 EXPIRY_CHUNK = 10_000
+DEFAULT_GRACE = timedelta(hours=72)  # Settings.offline_sync_grace_hours's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +131,27 @@ def batches_due_for_recycling(tx: Connection, now: datetime) -> list[str]:
 
 
 def expire_vouchers(
-    tx: Connection, now: datetime, actor: Actor, batch_id: str, *, limit: int = EXPIRY_CHUNK
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    batch_id: str,
+    *,
+    limit: int = EXPIRY_CHUNK,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> Released:
-    """Expire up to ``limit`` of a batch's active vouchers past their validity; return their
-    money in one ``expiry`` entry (nothing is posted when none is due)."""
+    """Expire up to ``limit`` of a batch's active vouchers past their validity and the offline
+    sync ``grace``; return their money in one ``expiry`` entry (nothing is posted when none is
+    due)."""
     batch = get_batch(tx, batch_id)
     run_id = new_id("exp")
     v = vouchers.c
+    ended = now - grace
     # The ids first, then the update: an ``IN (SELECT … LIMIT … FOR UPDATE)`` inside the UPDATE
     # may be re-run per row by PostgreSQL's planner and then ignores the limit.
     due = list(
         tx.execute(
             select(v.id)
-            .where(v.batch_id == batch_id, status_is("active"), v.valid_until <= now)
+            .where(v.batch_id == batch_id, status_is("active"), v.valid_until <= ended)
             .limit(limit)
             .with_for_update(skip_locked=True)  # a voucher being redeemed now is left alone
         ).scalars()
@@ -144,7 +160,7 @@ def expire_vouchers(
     if due:
         count = tx.execute(
             update(vouchers)
-            .where(v.id.in_(due), status_is("active"), v.valid_until <= now)
+            .where(v.id.in_(due), status_is("active"), v.valid_until <= ended)
             .values(status="expired", status_changed_at=now, release_ref=run_id)
         ).rowcount
     amount = count * batch.unit_fen
@@ -172,12 +188,14 @@ def expire_vouchers(
     return Released(batch.id, count, amount)
 
 
-def batches_with_expired_vouchers(tx: Connection, now: datetime) -> list[str]:
+def batches_with_expired_vouchers(
+    tx: Connection, now: datetime, grace: timedelta = DEFAULT_GRACE
+) -> list[str]:
     v = vouchers.c
     return list(
         tx.execute(
             select(v.batch_id)
-            .where(status_is("active"), v.valid_until <= now)
+            .where(status_is("active"), v.valid_until <= now - grace)
             .group_by(v.batch_id)
             .order_by(v.batch_id)
         ).scalars()

@@ -34,13 +34,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, and_, exists, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from quan.domain import offline_token, voucher_code
 from quan.domain.auth import Actor, require_issuer
+from quan.domain.blacklist import BlacklistEntry
+from quan.domain.canonical import canonical_json
 from quan.domain.errors import FORBIDDEN, Kind, QuanError, define
-from quan.domain.ledger import Bucket, Posting, transfer
+from quan.domain.ledger import Bucket, JournalEntry, Posting, transfer
 from quan.domain.merchants import MerchantStatus, Scene, is_merchant_principal
 from quan.domain.programs import ProgramStatus
 from quan.domain.redemption import (
@@ -55,16 +69,19 @@ from quan.domain.redemption import (
     check,
 )
 from quan.domain.voucher_types import VoucherTypeSpec, parse_voucher_type
-from quan.services import blacklist, merchants
+from quan.services import blacklist
+from quan.services.blacklist import in_force_at
 from quan.store import ledger
+from quan.store.citizen_tables import blacklist_entries
 from quan.store.events import record_event
 from quan.store.ids import new_id
+from quan.store.merchant_tables import merchant_categories, merchants
 from quan.store.redemption_tables import (
     redemption_policies,
     redemptions,
     voucher_deactivations,
 )
-from quan.store.tables import programs
+from quan.store.tables import events, journal_entries, postings, programs
 from quan.store.voucher_tables import batches, voucher_types, vouchers
 
 VOUCHER_NOT_FOUND = define(
@@ -179,22 +196,27 @@ def resolve_voucher(
     tx: Connection, req: RedeemRequest, keyring: Mapping[str, Ed25519PublicKey]
 ) -> str:
     """The id of the voucher a code or a scanned token names, its row locked ``FOR UPDATE``."""
-    if (req.voucher_code is None) == (req.token is None):
-        raise QuanError(CODE_OR_TOKEN)
-    if req.token is not None:
-        voucher_id = offline_token.verify(req.token, keyring).voucher_id
-        found = lock_voucher(tx, voucher_id=voucher_id)
-    else:
-        assert req.voucher_code is not None
-        code = req.voucher_code
-        if offline_token.looks_like_token(code):  # a QR scanned into the code field
-            voucher_id = offline_token.verify(code, keyring).voucher_id
-            found = lock_voucher(tx, voucher_id=voucher_id)
-        else:
-            found = lock_voucher(tx, code=voucher_code.validate(code))
+    voucher_id, code = voucher_target(req, keyring)
+    found = lock_voucher(tx, voucher_id=voucher_id, code=code)
     if found is None:
         raise QuanError(VOUCHER_NOT_FOUND)
     return found
+
+
+def voucher_target(
+    req: RedeemRequest, keyring: Mapping[str, Ed25519PublicKey]
+) -> tuple[str | None, str | None]:
+    """``(voucher_id, None)`` for a scanned token, ``(None, code)`` for a typed code; checked
+    without the database."""
+    if (req.voucher_code is None) == (req.token is None):
+        raise QuanError(CODE_OR_TOKEN)
+    if req.token is not None:
+        return offline_token.verify(req.token, keyring).voucher_id, None
+    assert req.voucher_code is not None
+    code = req.voucher_code
+    if offline_token.looks_like_token(code):  # a QR scanned into the code field
+        return offline_token.verify(code, keyring).voucher_id, None
+    return None, voucher_code.validate(code)
 
 
 def lock_voucher(
@@ -225,15 +247,44 @@ class _Loaded:
     free_day_seq: int | None
 
 
-def _voucher_row(tx: Connection, voucher_id: str) -> Any:
+def _block_id(subject_type: str, subject_id: Any) -> Any:
+    """SQL: the id of the entry barring the subject at ``:at`` (``blacklist.active_block``)."""
+    e = blacklist_entries.c
+    return (
+        select(e.id)
+        .where(
+            e.subject_type == subject_type,
+            e.subject_id == subject_id,
+            in_force_at(bindparam("at", type_=e.starts_at.type)),  # type: ignore[arg-type]
+        )
+        .order_by(e.starts_at, e.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+@lru_cache(maxsize=4)
+def _facts_statement(dialect: str, by_code: bool) -> Any:
+    """The locking read of :func:`_voucher_row`, built once per dialect and key with bound
+    parameters ``target`` (the voucher's id or code), ``merchant_id`` and ``at``."""
     v, d = vouchers.c, voucher_deactivations.c
+    mc = merchant_categories.c
+    merchant_id = bindparam("merchant_id", type_=mc.merchant_id.type)
     deactivated = exists().where(d.voucher_id == v.id, d.reactivated_at.is_(None))
     daily_cap = (
         select(redemption_policies.c.daily_cap)
         .where(redemption_policies.c.program_id == v.program_id)
         .scalar_subquery()
     )
-    row: Any = tx.execute(
+    agg = func.string_agg if dialect == "postgresql" else func.group_concat
+    categories = (
+        select(agg(mc.category, literal(",")))
+        .where(mc.merchant_id == merchant_id)
+        .scalar_subquery()
+    )
+    m = merchants.c
+    key = v.code if by_code else v.id
+    return (
         select(
             v.id,
             v.status,
@@ -249,15 +300,42 @@ def _voucher_row(tx: Connection, voucher_id: str) -> Any:
             voucher_types.c.definition,
             deactivated.label("deactivated"),
             daily_cap.label("daily_cap"),
+            m.issuer_id.label("merchant_issuer_id"),
+            m.status.label("merchant_status"),
+            m.region_code.label("merchant_region"),
+            m.accepts_offline,
+            m.accepts_online,
+            categories.label("merchant_categories"),
+            _block_id("merchant", merchant_id).label("merchant_block"),
+            _block_id("citizen", v.citizen_id).label("holder_block"),
         )
         .select_from(
             vouchers.join(batches, batches.c.id == v.batch_id)
             .join(programs, programs.c.id == v.program_id)
             .join(voucher_types, voucher_types.c.id == v.voucher_type_id)
+            .join(merchants, m.id == merchant_id)
         )
-        .where(v.id == voucher_id)
-    ).one()
-    return row
+        .where(key == bindparam("target", type_=key.type))
+        .with_for_update(of=vouchers)
+    )
+
+
+def _voucher_row(
+    tx: Connection, voucher_id: str | None, code: str | None, merchant_id: str, at: datetime
+) -> Any:
+    """One statement: the voucher's row locked ``FOR UPDATE`` with everything the rules judge
+    that does not depend on the order (batch, program, type, deactivation, daily cap, the
+    merchant, both blacklists); ``None`` if there is no such voucher."""
+    statement = _facts_statement(tx.dialect.name, voucher_id is None)
+    target = voucher_id if voucher_id is not None else code
+    return tx.execute(statement, {"target": target, "merchant_id": merchant_id, "at": at}).first()
+
+
+def _block(tx: Connection, entry_id: str | None) -> BlacklistEntry | None:
+    if entry_id is None:
+        return None
+    row = tx.execute(select(blacklist_entries).where(blacklist_entries.c.id == entry_id)).one()
+    return blacklist.entry_from_row(row)
 
 
 def _order_so_far(tx: Connection, merchant_id: str, order_ref: str | None) -> OrderSoFar:
@@ -302,38 +380,45 @@ def _day_seqs(tx: Connection, program_id: str, citizen_id: str, day: date) -> li
     ]
 
 
-def _merchant_facts(tx: Connection, merchant_id: str) -> MerchantFacts:
-    m = merchants.get_merchant(tx, merchant_id)
+def _merchant_facts(row: Any, merchant_id: str) -> MerchantFacts:
+    scenes = {Scene.OFFLINE} if row.accepts_offline else set()
+    if row.accepts_online:
+        scenes.add(Scene.ONLINE)
+    categories = row.merchant_categories
     return MerchantFacts(
-        id=m.id,
-        issuer_id=m.issuer_id,
-        status=MerchantStatus(m.status),
-        region_code=m.region_code,
-        categories=frozenset(m.categories),
-        scenes=frozenset(m.scenes),
+        id=merchant_id,
+        issuer_id=row.merchant_issuer_id,
+        status=MerchantStatus(row.merchant_status),
+        region_code=row.merchant_region,
+        categories=frozenset(categories.split(",")) if categories else frozenset(),
+        scenes=frozenset(scenes),
     )
 
 
 def load(
     tx: Connection,
-    voucher_id: str,
+    voucher_id: str | None,
     merchant_id: str,
     order: Order,
     order_ref: str | None,
+    *,
+    code: str | None = None,
 ) -> _Loaded:
-    """Everything the rules judge, read after the voucher's row lock."""
-    row = _voucher_row(tx, voucher_id)
-    local_day = order.at.astimezone(ZoneInfo(row.timezone)).date()
+    """Everything the rules judge, read with the voucher's row lock (by id, or by ``code``).
+
+    The facts read in the locking statement that are not the voucher's own row (deactivation,
+    blacklists, the merchant) come from that statement's snapshot; the write re-checks the
+    deactivation with a fresh one (see :func:`_write_pg`).
+    """
+    row = _voucher_row(tx, voucher_id, code, merchant_id, order.at)
+    if row is None:  # (a terminal's merchant always exists)
+        raise QuanError(VOUCHER_NOT_FOUND)
+    local_day = order.at.astimezone(_zone(row.timezone)).date()
     daily_cap = int(row.daily_cap) if row.daily_cap is not None else None
     taken: list[int] = []
     if daily_cap is not None and row.citizen_id is not None:
         taken = _day_seqs(tx, row.program_id, row.citizen_id, local_day)
     free = next((k for k in range(1, (daily_cap or 0) + 1) if k not in taken), None)
-    holder_block = (
-        blacklist.active_block(tx, "citizen", row.citizen_id, order.at)
-        if row.citizen_id is not None
-        else None
-    )
     situation = Situation(
         voucher=VoucherFacts(
             id=row.id,
@@ -347,15 +432,20 @@ def load(
         program=ProgramFacts(
             row.program_id, row.issuer_id, ProgramStatus(row.program_status), row.timezone
         ),
-        merchant=_merchant_facts(tx, merchant_id),
+        merchant=_merchant_facts(row, merchant_id),
         order=order,
         so_far=_order_so_far(tx, merchant_id, order_ref),
         used_today=len(taken),
         daily_cap=daily_cap,
-        merchant_block=blacklist.active_block(tx, "merchant", merchant_id, order.at),
-        holder_block=holder_block,
+        merchant_block=_block(tx, row.merchant_block),
+        holder_block=_block(tx, row.holder_block),
     )
     return _Loaded(situation, row.batch_id, int(row.unit_fen), local_day, free)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 # --- the use case --------------------------------------------------------------------------------
@@ -379,13 +469,14 @@ def redeem(
     ``now`` (see the module docstring); the request's ``order_ref`` and ``details`` are already
     checked (:mod:`quan.domain.order_details`)."""
     terminal_of(actor)
-    voucher_id = resolve_voucher(tx, req, keyring)
+    voucher_id, code = voucher_target(req, keyring)
     order = Order(req.order_amount_fen, req.category, req.scene, now)
-    return redeem_locked(
+    return _redeem(
         tx,
         now,
         actor,
         voucher_id,
+        code,
         order,
         channel="online",
         order_ref=req.order_ref,
@@ -409,51 +500,109 @@ def redeem_locked(
     ``order.at`` is when the customer was served (``now`` online; the terminal's time for an
     offline record); ``now`` is when the platform records it.
     """
+    return _redeem(
+        tx,
+        now,
+        actor,
+        voucher_id,
+        None,
+        order,
+        channel=channel,
+        order_ref=order_ref,
+        details=details,
+    )
+
+
+def _redeem(
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    voucher_id: str | None,
+    code: str | None,
+    order: Order,
+    *,
+    channel: str,
+    order_ref: str | None,
+    details: Mapping[str, str] | None,
+) -> Redeemed:
     merchant_id, terminal_id = terminal_of(actor)
+    redemption: Redemption | None = None
     for attempt in range(RETRIES):
-        loaded = load(tx, voucher_id, merchant_id, order, order_ref)
+        loaded = load(tx, voucher_id, merchant_id, order, order_ref, code=code)
+        voucher_id, code = loaded.situation.voucher.id, None
         applied = check(loaded.situation)
+        args = (tx, now, actor, loaded, applied, terminal_id, channel, order_ref, details)
         if order_ref is None and loaded.situation.daily_cap is None:
             # Nothing another transaction could take first: the voucher row is locked.
-            redemption = _write(tx, now, loaded, applied, terminal_id, channel, order_ref, details)
+            redemption = _record(*args)
+        else:
+            try:
+                with tx.begin_nested():
+                    redemption = _record(*args)
+            except IntegrityError:
+                # Another terminal took the same order_seq or day_seq first; judge again.
+                if attempt == RETRIES - 1:
+                    raise
+                continue
+        if redemption is not None:
             break
-        try:
-            with tx.begin_nested():
-                redemption = _write(
-                    tx, now, loaded, applied, terminal_id, channel, order_ref, details
-                )
-            break
-        except IntegrityError:
-            # Another terminal took the same order_seq or day_seq first; judge again.
-            if attempt == RETRIES - 1:
-                raise
-    _post(tx, now, actor, redemption, loaded.batch_id)
+        # The write's fresh look found the voucher deactivated meanwhile: judge again (refused).
+    if redemption is None:
+        raise QuanError(ALREADY_REDEEMED, rule="voucher_status", voucher_id=voucher_id)
+    return Redeemed(redemption, applied.customer_pays_fen)
+
+
+def _record(
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    loaded: _Loaded,
+    applied: Applied,
+    terminal_id: str,
+    channel: str,
+    order_ref: str | None,
+    details: Mapping[str, str] | None,
+) -> Redemption | None:
+    """Write the redemption, its journal entry and its event; ``None`` (nothing written) if the
+    voucher is no longer redeemable at the time of the write."""
+    row = _redemption_row(now, loaded, applied, terminal_id, channel, order_ref, details)
+    redemption = _from_mapping(row)
+    entry = _entry(redemption, loaded.batch_id)
+    payload = _payload(redemption)
+    if tx.dialect.name == "postgresql":
+        return redemption if _write_pg(tx, now, actor, row, entry, payload) else None
+    taken = tx.execute(
+        update(vouchers)
+        .where(vouchers.c.id == redemption.voucher_id, vouchers.c.status == "active")
+        .values(status="redeemed", status_changed_at=now)
+    ).rowcount
+    if taken != 1:  # unreachable under the row lock; the status guard makes it harmless anyway
+        return None
+    tx.execute(insert(redemptions).values(**row))
+    ledger.post(
+        tx,
+        program_id=redemption.program_id,
+        entry=entry,
+        source_type="redemption",
+        source_id=redemption.id,
+        memo=_memo(redemption),
+        created_by=actor.label,
+        at=now,
+    )
     record_event(
         tx,
         type="voucher.redeemed",
         actor=actor,
         subject_type="voucher",
-        subject_id=voucher_id,
+        subject_id=redemption.voucher_id,
         program_id=redemption.program_id,
         at=now,
-        payload={
-            "redemption_id": redemption.id,
-            "batch_id": redemption.batch_id,
-            "merchant_id": merchant_id,
-            "terminal_id": terminal_id,
-            "channel": channel,
-            "category": order.category,
-            "scene": order.scene.value,
-            "order_amount_fen": order.amount_fen,
-            "discount_fen": redemption.discount_fen,
-            "redeemed_at": order.at.isoformat(),
-        },
+        payload=payload,
     )
-    return Redeemed(redemption, applied.customer_pays_fen)
+    return redemption
 
 
-def _write(
-    tx: Connection,
+def _redemption_row(
     now: datetime,
     loaded: _Loaded,
     applied: Applied,
@@ -461,17 +610,10 @@ def _write(
     channel: str,
     order_ref: str | None,
     details: Mapping[str, str] | None,
-) -> Redemption:
+) -> dict[str, Any]:
     s = loaded.situation
-    taken = tx.execute(
-        update(vouchers)
-        .where(vouchers.c.id == s.voucher.id, vouchers.c.status == "active")
-        .values(status="redeemed", status_changed_at=now)
-    ).rowcount
-    if taken != 1:  # unreachable under the row lock; the status guard makes it harmless anyway
-        raise QuanError(ALREADY_REDEEMED, rule="voucher_status", voucher_id=s.voucher.id)
     spec = s.voucher.spec
-    row = {
+    return {
         "id": new_id("rdm"),
         "program_id": s.program.id,
         "batch_id": loaded.batch_id,
@@ -497,26 +639,166 @@ def _write(
         "status": "redeemed",
         "reversed_at": None,
     }
-    tx.execute(insert(redemptions).values(**row))
-    return _from_mapping(row)
 
 
-def _post(tx: Connection, now: datetime, actor: Actor, r: Redemption, batch_id: str) -> None:
-    ledger.post(
-        tx,
-        program_id=r.program_id,
-        entry=transfer(
-            "redemption",
-            r.discount_fen,
-            Posting(Bucket.RESERVED, 0, batch_id),
-            Posting(Bucket.PAYABLE, 0, r.merchant_id),
-        ),
-        source_type="redemption",
-        source_id=r.id,
-        memo=f"voucher {r.voucher_id} redeemed at merchant {r.merchant_id}",
-        created_by=actor.label,
-        at=now,
+def _entry(r: Redemption, batch_id: str) -> JournalEntry:
+    return transfer(
+        "redemption",
+        r.discount_fen,
+        Posting(Bucket.RESERVED, 0, batch_id),
+        Posting(Bucket.PAYABLE, 0, r.merchant_id),
     )
+
+
+def _memo(r: Redemption) -> str:
+    return f"voucher {r.voucher_id} redeemed at merchant {r.merchant_id}"
+
+
+def _payload(r: Redemption) -> dict[str, Any]:
+    return {
+        "redemption_id": r.id,
+        "batch_id": r.batch_id,
+        "merchant_id": r.merchant_id,
+        "terminal_id": r.terminal_id,
+        "channel": r.channel,
+        "category": r.category,
+        "scene": r.scene,
+        "order_amount_fen": r.order_amount_fen,
+        "discount_fen": r.discount_fen,
+        "redeemed_at": r.redeemed_at.isoformat(),
+    }
+
+
+_REDEMPTION_COLUMNS = (
+    "id", "program_id", "batch_id", "voucher_id", "merchant_id", "terminal_id", "citizen_id",
+    "channel", "category", "scene", "order_amount_fen", "discount_fen", "unit_fen",
+    "min_spend_fen", "max_per_order", "order_ref", "order_seq", "local_day", "day_seq",
+    "details", "redeemed_at", "recorded_at", "status", "reversed_at",
+)  # fmt: skip
+_JOURNAL_COLUMNS = (
+    "id", "program_id", "kind", "source_type", "source_id", "memo", "created_by", "created_at",
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "type", "actor", "subject_type", "subject_id", "program_id", "payload", "occurred_at",
+)  # fmt: skip
+_LEGS = 2  # a redemption's entry: reserved:<batch> → payable:<merchant>
+
+
+@lru_cache(maxsize=1)
+def _write_statement() -> Any:
+    """The PostgreSQL write (see :func:`_write_pg`), built once with bound parameters so that
+    it compiles once and the driver can prepare it."""
+    v, d = vouchers.c, voucher_deactivations.c
+    deactivated = exists().where(d.voucher_id == v.id, d.reactivated_at.is_(None))
+    took = (
+        update(vouchers)
+        .where(v.id == bindparam("v_id", type_=v.id.type), v.status == "active", ~deactivated)
+        .values(
+            status="redeemed", status_changed_at=bindparam("v_at", type_=v.status_changed_at.type)
+        )
+        .returning(v.id)
+        .cte("took")
+    )
+    r = redemptions.c
+    made = (
+        insert(redemptions)
+        .from_select(
+            list(_REDEMPTION_COLUMNS),
+            select(
+                *[bindparam(f"r_{k}", type_=r[k].type) for k in _REDEMPTION_COLUMNS]
+            ).select_from(took),
+        )
+        .returning(r.id)
+        .cte("made")
+    )
+    j = journal_entries.c
+    posted = (
+        insert(journal_entries)
+        .from_select(
+            list(_JOURNAL_COLUMNS),
+            select(*[bindparam(f"j_{k}", type_=j[k].type) for k in _JOURNAL_COLUMNS]).select_from(
+                made
+            ),
+        )
+        .returning(j.id)
+        .cte("posted")
+    )
+    pc = postings.c
+    legs = union_all(
+        *[
+            select(
+                posted.c.id,
+                bindparam("j_program_id", type_=pc.program_id.type),
+                bindparam(f"p{n}_bucket", type_=pc.bucket.type),
+                bindparam(f"p{n}_ref", type_=pc.ref.type),
+                bindparam(f"p{n}_amount_fen", type_=pc.amount_fen.type),
+            ).select_from(posted)
+            for n in range(_LEGS)
+        ]
+    )
+    legs_done = (
+        insert(postings)
+        .from_select(["entry_id", "program_id", "bucket", "ref", "amount_fen"], legs)
+        .returning(pc.entry_id)
+        .cte("legs")
+    )
+    ec = events.c
+    evented = (
+        insert(events)
+        .from_select(
+            list(_EVENT_COLUMNS),
+            select(*[bindparam(f"e_{k}", type_=ec[k].type) for k in _EVENT_COLUMNS]).select_from(
+                made
+            ),
+        )
+        .returning(ec.id)
+        .cte("evented")
+    )
+    return select(func.count()).select_from(made).add_cte(legs_done, evented)
+
+
+def _write_pg(
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    row: Mapping[str, Any],
+    entry: JournalEntry,
+    payload: dict[str, Any],
+) -> bool:
+    """PostgreSQL: the whole write in one round trip — one statement of data-modifying CTEs:
+    the voucher's conditional ``UPDATE`` (still active, and not deactivated as seen by this
+    statement's fresh snapshot), then, only if it took the voucher, the redemption row, its
+    journal entry with both postings, and the ``voucher.redeemed`` event. Whether it took it."""
+    assert len(entry.postings) == _LEGS
+    params: dict[str, Any] = {"v_id": row["voucher_id"], "v_at": now}
+    params.update({f"r_{k}": row[k] for k in _REDEMPTION_COLUMNS})
+    journal = {
+        "id": new_id("je"),
+        "program_id": row["program_id"],
+        "kind": entry.kind,
+        "source_type": "redemption",
+        "source_id": row["id"],
+        "memo": f"voucher {row['voucher_id']} redeemed at merchant {row['merchant_id']}",
+        "created_by": actor.label,
+        "created_at": now,
+    }
+    params.update({f"j_{k}": value for k, value in journal.items()})
+    for n, leg in enumerate(entry.postings):
+        params[f"p{n}_bucket"] = leg.bucket.value
+        params[f"p{n}_ref"] = leg.ref
+        params[f"p{n}_amount_fen"] = leg.amount_fen
+    event = {
+        "type": "voucher.redeemed",
+        "actor": actor.label,
+        "subject_type": "voucher",
+        "subject_id": row["voucher_id"],
+        "program_id": row["program_id"],
+        "payload": canonical_json(payload),
+        "occurred_at": now,
+    }
+    params.update({f"e_{k}": value for k, value in event.items()})
+    count = tx.execute(_write_statement(), params).scalar_one()
+    return int(count) == 1
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -3,15 +3,18 @@
 Proves, over one snapshot, that the records and the money tell the same story:
 
 - every redemption has exactly one ``redemption`` entry moving its discount into ``payable``, and
-  a ``reversal`` entry moving it back if and only if it was reversed;
+  a ``reversal`` entry moving it back if and only if it was reversed (a reversal after settlement
+  posts it when a settlement nets it: until then, none);
 - a voucher is ``redeemed`` exactly when it has a live redemption;
 - each batch's reserve is what its vouchers still need: ``unit × (unclaimed + active vouchers)``
   plus, for redemptions not yet settled, the part of their unit the discount did not use;
-- every statement equals the redemptions of its window (count and amount), carries exactly what
+- every statement equals the redemptions of its window (count and amount; those reversed after
+  it count, and the deductions it netted are subtracted), carries exactly what
   the merchant's previous statement held, and its run's totals are the sum of its statements;
   the reserve a run released equals what its settled vouchers did not use;
 - ``paid:<merchant>`` is the sum of its paid statements and ``payable:<merchant>`` the sum of its
-  live redemptions minus that; each payout's entry pays exactly its statements.
+  live redemptions and of its deductions not yet netted, minus that; each payout's entry pays
+  exactly its statements.
 
 Everything is computed with ``GROUP BY`` in the database; Python compares per merchant, batch or
 statement, never per redemption.
@@ -22,11 +25,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from quan.domain.ledger import Bucket, Violations
 from quan.store.redemption_tables import (
     redemptions,
+    settlement_deductions,
     settlement_payouts,
     settlement_runs,
     settlement_statements,
@@ -70,8 +74,10 @@ def _payable_by_source(kind: str) -> Any:
 
 
 def _check_entries(tx: Connection, violations: Violations) -> None:
-    r = redemptions.c
+    r, d = redemptions.c, settlement_deductions.c
     made, undone = _payable_by_source("redemption"), _payable_by_source("reversal")
+    pending = select(d.redemption_id).where(d.settlement_id.is_(None)).subquery("pending_netting")
+    waiting = pending.c.redemption_id.is_not(None)  # reversed after settlement, not netted yet
     rows = tx.execute(
         select(
             r.id,
@@ -83,16 +89,17 @@ def _check_entries(tx: Connection, violations: Violations) -> None:
             undone.c.payable_fen,
         )
         .select_from(
-            redemptions.outerjoin(made, made.c.redemption_id == r.id).outerjoin(
-                undone, undone.c.redemption_id == r.id
-            )
+            redemptions.outerjoin(made, made.c.redemption_id == r.id)
+            .outerjoin(undone, undone.c.redemption_id == r.id)
+            .outerjoin(pending, pending.c.redemption_id == r.id)
         )
         .where(
             or_(
                 func.coalesce(made.c.entries, 0) != 1,
                 made.c.payable_fen != r.discount_fen,
-                and_(r.status == "reversed", func.coalesce(undone.c.entries, 0) != 1),
-                and_(r.status == "reversed", undone.c.payable_fen != -r.discount_fen),
+                and_(r.status == "reversed", ~waiting, func.coalesce(undone.c.entries, 0) != 1),
+                and_(r.status == "reversed", ~waiting, undone.c.payable_fen != -r.discount_fen),
+                and_(r.status == "reversed", waiting, func.coalesce(undone.c.entries, 0) != 0),
                 and_(r.status == "redeemed", func.coalesce(undone.c.entries, 0) != 0),
             )
         )
@@ -106,11 +113,13 @@ def _check_entries(tx: Connection, violations: Violations) -> None:
             for rid, status, fen, n, amount, m, back in rows
         ],
     )
+    # NOT EXISTS, not NOT IN: an anti-join, where NOT IN over millions of ids that do not fit
+    # in work_mem is a scan of the subquery per row.
     orphans = tx.execute(
         select(journal_entries.c.id)
         .where(
             journal_entries.c.source_type == "redemption",
-            journal_entries.c.source_id.not_in(select(r.id)),
+            ~exists().where(r.id == journal_entries.c.source_id),
         )
         .limit(MAX_LISTED)
     ).scalars()
@@ -121,9 +130,9 @@ def _check_entries(tx: Connection, violations: Violations) -> None:
 
 def _check_voucher_status(tx: Connection, violations: Violations) -> None:
     r, v = redemptions.c, vouchers.c
-    live = select(r.voucher_id).where(r.status == "redeemed")
+    live = exists().where(r.voucher_id == v.id, r.status == "redeemed")
     stray = tx.execute(
-        select(v.id).where(v.status == "redeemed", v.id.not_in(live)).limit(MAX_LISTED)
+        select(v.id).where(v.status == "redeemed", ~live).limit(MAX_LISTED)
     ).scalars()
     _report(violations, [f"voucher {x} is redeemed without a live redemption" for x in stray])
     spent = tx.execute(
@@ -195,7 +204,8 @@ def _check_reserves(tx: Connection, violations: Violations) -> None:
 
 def _window_totals(tx: Connection) -> dict[tuple[str, str], tuple[int, int, int]]:
     """``(run, merchant) → (count, discount, unused reserve)`` recomputed from the redemptions."""
-    r, s = redemptions.c, settlement_runs.c
+    r, s, d = redemptions.c, settlement_runs.c, settlement_deductions.c
+    settled_then_reversed = select(d.redemption_id)
     rows = tx.execute(
         select(
             s.id,
@@ -214,10 +224,18 @@ def _window_totals(tx: Connection) -> dict[tuple[str, str], tuple[int, int, int]
                 ),
             )
         )
-        .where(r.status == "redeemed")
+        .where(or_(r.status == "redeemed", r.id.in_(settled_then_reversed)))
         .group_by(s.id, r.merchant_id)
     ).all()
-    return {(sid, m): (int(n), int(fen), int(unused)) for sid, m, n, fen, unused in rows}
+    totals = {(sid, m): (int(n), int(fen), int(unused)) for sid, m, n, fen, unused in rows}
+    for sid, m, fen in tx.execute(
+        select(d.settlement_id, d.merchant_id, func.sum(d.amount_fen))
+        .where(d.settlement_id.is_not(None))
+        .group_by(d.settlement_id, d.merchant_id)
+    ):
+        n, window, unused = totals.get((sid, m), (0, 0, 0))
+        totals[(sid, m)] = (n, window - int(fen), unused)
+    return totals
 
 
 def _check_statements(tx: Connection, violations: Violations) -> None:
@@ -340,6 +358,13 @@ def _check_merchant_accounts(tx: Connection, violations: Violations) -> None:
         .group_by(r.program_id, r.merchant_id)
     ):
         owed[(program, merchant)] += int(fen)
+    d = settlement_deductions.c
+    for program, merchant, fen in tx.execute(
+        select(d.program_id, d.merchant_id, func.sum(d.amount_fen))
+        .where(d.settlement_id.is_(None))
+        .group_by(d.program_id, d.merchant_id)
+    ):
+        owed[(program, merchant)] += int(fen)  # reversed after settlement, not netted yet
     paid: dict[tuple[str, str], int] = defaultdict(int)
     for program, merchant, fen in tx.execute(
         select(st.program_id, st.merchant_id, func.sum(st.payout_fen))

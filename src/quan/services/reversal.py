@@ -11,8 +11,14 @@ take, so a reversal and a settlement of the same redemption are strictly ordered
 leaves ``redeemed`` by a conditional ``UPDATE``, ``redemption_reversals.redemption_id`` is unique,
 and each journal entry's source is unique.
 
-Settled redemptions cannot be reversed (``REDEMPTION_SETTLED``): the merchant has been, or is
-about to be, paid for them; a refund after that is between the merchant and the customer.
+**After settlement** (still within the window) a reversal is **netted**: the merchant has been,
+or is about to be, paid for the redemption, so nothing is paid back now. The redemption becomes
+``reversed``, its voucher ``expired`` (outcome ``recycled``: the period it was settled in is
+closed, so it does not go back to the holder), and a ``settlement_deductions`` row records the
+amount. The next settlement run whose window owes that merchant at least as much deducts it from
+the merchant's statement (``window_fen`` is net of it) and posts the reversal entry then:
+``payable:<merchant> −d``, ``available +d``. Until then the merchant's payable still holds it, so
+no account ever goes negative and each reversal still posts exactly one ``reversal`` entry.
 """
 
 from __future__ import annotations
@@ -38,7 +44,12 @@ from quan.services.redemption import (
 from quan.store import ledger
 from quan.store.events import record_event
 from quan.store.ids import new_id
-from quan.store.redemption_tables import redemption_reversals, redemptions, settlement_runs
+from quan.store.redemption_tables import (
+    redemption_reversals,
+    redemptions,
+    settlement_deductions,
+    settlement_runs,
+)
 from quan.store.voucher_tables import vouchers
 
 MAX_REASON = 500
@@ -142,8 +153,6 @@ def reverse(
             redeemed_at=red.redeemed_at.isoformat(),
         )
     settled = _settled_by(tx, red.program_id, red.recorded_at)
-    if settled is not None:
-        raise QuanError(REDEMPTION_SETTLED, settlement_id=settled)
     changed = tx.execute(
         update(redemptions)
         .where(redemptions.c.id == redemption_id, redemptions.c.status == "redeemed")
@@ -152,7 +161,7 @@ def reverse(
     if changed != 1:  # unreachable under the locks; refuse rather than post twice
         raise QuanError(ALREADY_REVERSED, reversal_id=None)
     reversal_id = new_id("rev")
-    restored = now < valid_until
+    restored = now < valid_until and settled is None
     voucher_values = (
         {"status": "active", "status_changed_at": now}
         if restored
@@ -178,7 +187,20 @@ def reverse(
             reversed_at=now,
         )
     )
-    _post(tx, now, actor, red, reversal_id, recycle_fen=None if restored else red.unit_fen)
+    if settled is None:
+        _post(tx, now, actor, red, reversal_id, recycle_fen=None if restored else red.unit_fen)
+    else:  # netted by the merchant's next settlement, which posts the reversal entry
+        tx.execute(
+            insert(settlement_deductions).values(
+                reversal_id=reversal_id,
+                redemption_id=redemption_id,
+                program_id=red.program_id,
+                merchant_id=red.merchant_id,
+                amount_fen=red.discount_fen,
+                created_at=now,
+                settlement_id=None,
+            )
+        )
     record_event(
         tx,
         type="voucher.redemption_reversed",
@@ -193,6 +215,7 @@ def reverse(
             "merchant_id": red.merchant_id,
             "amount_fen": red.discount_fen,
             "outcome": outcome,
+            "settled_by": settled,  # not None: netted by the merchant's next settlement
         },
     )
     return Reversal(

@@ -36,6 +36,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     union_all,
@@ -71,6 +72,7 @@ from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import (
     offline_cases,
     redemptions,
+    settlement_deductions,
     settlement_payouts,
     settlement_runs,
     settlement_statements,
@@ -229,12 +231,16 @@ def run(
             created_at=now,
         )
     )
+    deducted = _deductions_due(tx, program_id, window)
     tx.execute(
         insert(settlement_statements).from_select(
             _STATEMENT_COLUMNS,
-            _statements_select(run_id, program_id, window, last.id if last else None, now),
+            _statements_select(
+                run_id, program_id, window, last.id if last else None, now, deducted
+            ),
         )
     )
+    _net_deductions(tx, now, actor, run_id, program_id, deducted)
     remainder = _release_remainders(tx, now, actor, run_id, program_id, window)
     st = settlement_statements.c
     totals = tx.execute(
@@ -301,12 +307,87 @@ def in_window(program_id: str, window: Window) -> list[Any]:
     return conditions
 
 
+def _deductions_due(tx: Connection, program_id: str, window: Window) -> dict[str, int]:
+    """Per merchant, the pending deductions (reversals after settlement) this run nets: all of a
+    merchant's, if its window owes at least as much; otherwise they wait for a later run."""
+    d, r = settlement_deductions.c, redemptions.c
+    pending = {
+        merchant: int(fen)
+        for merchant, fen in tx.execute(
+            select(d.merchant_id, func.sum(d.amount_fen))
+            .where(d.program_id == program_id, d.settlement_id.is_(None))
+            .group_by(d.merchant_id)
+        )
+    }
+    if not pending:
+        return {}
+    owed = {
+        merchant: int(fen)
+        for merchant, fen in tx.execute(
+            select(r.merchant_id, func.sum(r.discount_fen))
+            .where(*in_window(program_id, window), r.merchant_id.in_(sorted(pending)))
+            .group_by(r.merchant_id)
+        )
+    }
+    return {m: fen for m, fen in pending.items() if fen <= owed.get(m, 0)}
+
+
+def _net_deductions(
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    run_id: str,
+    program_id: str,
+    deducted: dict[str, int],
+) -> None:
+    """Mark the netted deductions with this run and post each one's reversal entry."""
+    if not deducted:
+        return
+    d = settlement_deductions.c
+    netted = tx.execute(
+        select(d.reversal_id, d.redemption_id, d.merchant_id, d.amount_fen)
+        .where(
+            d.program_id == program_id,
+            d.settlement_id.is_(None),
+            d.merchant_id.in_(sorted(deducted)),
+        )
+        .order_by(d.reversal_id)
+    ).all()
+    tx.execute(
+        update(settlement_deductions)
+        .where(d.reversal_id.in_([row.reversal_id for row in netted]))
+        .values(settlement_id=run_id)
+    )
+    for row in netted:
+        ledger.post(
+            tx,
+            program_id=program_id,
+            entry=JournalEntry(
+                "reversal",
+                (
+                    Posting(Bucket.PAYABLE, -int(row.amount_fen), row.merchant_id),
+                    Posting(Bucket.AVAILABLE, int(row.amount_fen)),
+                ),
+            ),
+            source_type="redemption",
+            source_id=row.redemption_id,
+            memo=f"redemption {row.redemption_id} reversed after settlement, netted in {run_id}",
+            created_by=actor.label,
+            at=now,
+        )
+
+
 def _statements_select(
-    run_id: str, program_id: str, window: Window, last_run_id: str | None, now: datetime
+    run_id: str,
+    program_id: str,
+    window: Window,
+    last_run_id: str | None,
+    now: datetime,
+    deducted: dict[str, int] | None = None,
 ) -> Select[Any]:
     r, st, c = redemptions.c, settlement_statements.c, offline_cases.c
     zero = literal(0, BigInteger)
-    parts: Any = (
+    pieces: list[Any] = [
         select(
             r.merchant_id.label("merchant_id"),
             func.count().label("n"),
@@ -315,12 +396,23 @@ def _statements_select(
         )
         .where(*in_window(program_id, window))
         .group_by(r.merchant_id)
-    )
+    ]
+    for merchant, fen in sorted((deducted or {}).items()):  # net of reversals after settlement
+        pieces.append(
+            select(
+                literal(merchant).label("merchant_id"),
+                zero.label("n"),
+                literal(-fen, BigInteger).label("fen"),
+                zero.label("carried"),
+            )
+        )
     if last_run_id is not None:
-        carried = select(
-            st.merchant_id, zero.label("n"), zero.label("fen"), st.held_fen.label("carried")
-        ).where(st.settlement_id == last_run_id, st.held_fen > 0)
-        parts = union_all(parts, carried)
+        pieces.append(
+            select(
+                st.merchant_id, zero.label("n"), zero.label("fen"), st.held_fen.label("carried")
+            ).where(st.settlement_id == last_run_id, st.held_fen > 0)
+        )
+    parts: Any = union_all(*pieces) if len(pieces) > 1 else pieces[0]
     p = parts.subquery("parts")
     owed = (
         select(
@@ -374,7 +466,7 @@ def _statements_select(
                 cases, cases.c.merchant_id == owed.c.merchant_id
             )
         )
-        .where(total > 0)
+        .where(or_(total > 0, owed.c.n > 0))  # a window netted to 0 still gets its statement
         .subquery("decided")
     )
     d = decided.c

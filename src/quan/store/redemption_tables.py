@@ -314,3 +314,21 @@ settlement_statements = Table(
 )
 
 APPEND_ONLY = ("redemption_reversals", "offline_records", "settlement_payouts")
+
+# A reversal of a redemption that a settlement had already put on a statement: the refund is
+# netted, not paid back at once. The first run after it whose window owes the merchant at least as
+# much deducts it (``settlement_id``, set then) and posts the reversal entry; until then the
+# merchant's payable still holds it (see quan.services.reversal and quan.services.settlement).
+settlement_deductions = Table(
+    "settlement_deductions",
+    metadata,
+    Column("reversal_id", Text, ForeignKey("redemption_reversals.id"), primary_key=True),
+    Column("redemption_id", Text, ForeignKey("redemptions.id"), nullable=False, unique=True),
+    Column("program_id", Text, ForeignKey("programs.id"), nullable=False),
+    Column("merchant_id", Text, ForeignKey("merchants.id"), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("settlement_id", Text, ForeignKey("settlement_runs.id"), nullable=True),
+    CheckConstraint("amount_fen > 0", name="amount"),
+    Index("ix_settlement_deductions_pending", "program_id", "merchant_id", "settlement_id"),
+)

@@ -120,9 +120,10 @@ def reverse(
     request: Request,
     idempotency_key_header: IdempotencyHeader = None,
 ) -> JSONResponse:
-    """Reverse (refund) a redemption within the reversal window and before it is settled: by a
-    terminal of its merchant, or an operator of its issuer. The voucher goes back to its holder
-    if still valid; otherwise its money goes back to the budget. Happens once, however raced."""
+    """Reverse (refund) a redemption within the reversal window: by a terminal of its merchant,
+    or an operator of its issuer. The voucher goes back to its holder if still valid; otherwise
+    its money goes back to the budget. Already settled, the refund is netted: the merchant's next
+    statement deducts it (outcome ``recycled``). Happens once, however raced."""
     window = rt.settings.reversal_window_seconds
     outcome = idempotency.run(
         rt.db,
