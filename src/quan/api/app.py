@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -160,10 +161,19 @@ def api_routers(settings: Settings) -> list[APIRouter]:
     return routers
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    lane: claim_route.ClaimLane | None = getattr(app.state, "claim_lane", None)
+    if lane is not None:
+        lane.close()
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime.build(settings)
     app = FastAPI(
+        lifespan=_lifespan,
         title="Quan API",
         version=__version__,
         description=DESCRIPTION,

@@ -58,6 +58,7 @@ from quan.services.claims import ClaimOutcome, check_key
 from quan.services.offline_keys import offline_key
 from quan.services.runtime import Runtime
 from quan.services.wallet import receipt_qr
+from quan.store.db import Database
 
 log = logging.getLogger("quan.api")
 
@@ -117,6 +118,17 @@ class ClaimLane:
         # SQLite has one writer: one transaction at a time, the rest queue and join the next.
         sqlite = runtime.db.dialect == "sqlite"
         self.max_inflight = 1 if sqlite else runtime.settings.claim_batch_inflight
+        # PostgreSQL: the lane's own few connections, without the pool's ping before each
+        # transaction (a round trip per micro-batch; a lost connection fails one micro-batch,
+        # whose requests are answered 503 and may retry with their Idempotency-Key).
+        self.db = runtime.db
+        if not sqlite:
+            self.db = Database(
+                runtime.db.url,
+                schema=runtime.db.schema,
+                pool_size=self.max_inflight + 1,
+                pre_ping=False,
+            )
         self._batchers: weakref.WeakKeyDictionary[
             AbstractEventLoop, MicroBatcher[ClaimRequest, _Answer]
         ] = weakref.WeakKeyDictionary()
@@ -133,6 +145,11 @@ class ClaimLane:
             self._batchers[loop] = batcher
         return batcher
 
+    def close(self) -> None:
+        """Close the lane's own connections (at server shutdown)."""
+        if self.db is not self.runtime.db:
+            self.db.dispose()
+
     def runs(self) -> int:
         """Micro-batches run so far, over every loop (what the tests compare with requests)."""
         return sum(b.runs for b in self._batchers.values())
@@ -144,9 +161,9 @@ class ClaimLane:
         rt = self.runtime
         results: list[ClaimResult]
         if group.refusal is not None:
-            results = replays_or_refusal(rt.db, group.facts, requests, group.refusal)
+            results = replays_or_refusal(self.db, group.facts, requests, group.refusal)
         else:
-            results = claim_together(rt.db, rt.clock, group.facts, requests, self.cache)
+            results = claim_together(self.db, rt.clock, group.facts, requests, self.cache)
         now = rt.clock.now()
         return [
             _ready(rt, group.facts, r, now) if isinstance(r, ClaimOutcome) else r for r in results

@@ -40,7 +40,9 @@ def normalize_url(url: str) -> str:
 class Database:
     """An engine plus the two kinds of transaction the services use."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, schema: str | None = None, pre_ping: bool = True
+    ) -> None:
         self.url = normalize_url(url)
         self.schema = schema
         parsed = make_url(self.url)
@@ -56,7 +58,10 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                # A round trip before each checkout, so a connection the server closed is
+                # replaced rather than failing a request. Hot paths that retry on their own may
+                # turn it off (a dead connection still invalidates the pool on first use).
+                pool_pre_ping=pre_ping,
                 connect_args=connect_args,
             )
         else:
