@@ -186,3 +186,164 @@ def test_measure_a_large_segment_grant(world: World) -> None:
     kind = world.runtime.db.url.split(":")[0]
     print(f"\nGRANT {kind}: {report.issued} in {elapsed:.1f}s = {report.issued / elapsed:,.0f}/s")
     assert report.issued == n
+
+
+def test_segment_rules_select_in_sql_exactly_whom_python_would(world: World) -> None:
+    """rule_sql agrees with quan.domain.eligibility.holds, around every boundary."""
+    import itertools
+    import secrets
+
+    from sqlalchemy import insert, select
+
+    from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date
+    from quan.domain.eligibility import holds, parse_rule
+    from quan.store.citizen_tables import citizens
+    from quan.store.ids import new_id
+
+    now = world.runtime.clock.now()
+    today = local_date(now)
+    births = [date(1940, 2, 29), date(2000, 2, 29), date(2008, 3, 1)]
+    for years in (0, 17, 18, 59, 60, 61, 64, 65):
+        base = date(today.year - years, today.month, min(today.day, 28))
+        births += [base, base.replace(day=max(base.day - 1, 1)), base.replace(day=base.day + 1)]
+    tag = secrets.token_hex(4)
+    rows = [
+        {
+            "id": new_id("cit"),
+            "resident_id_hash": f"sql-{tag}-{i}",
+            "resident_id_enc": "x",
+            "resident_id_masked": "x",
+            "name_enc": "x",
+            "name_masked": "x",
+            "region_code": region,
+            "birth_date": birth,
+            "income_group": income,
+            "disabled": disabled,
+            "registered_via": "operator",
+            "registered_by": "staff:test",
+            "created_at": now,
+        }
+        for i, (birth, region, income, disabled) in enumerate(
+            itertools.product(
+                births,
+                ("330106", "330211", "110101"),
+                ("normal", "low_income", "subsistence"),
+                (False, True),
+            )
+        )
+    ]
+    with world.runtime.db.write() as tx:
+        tx.execute(insert(citizens), rows)
+    rules = [
+        {"age_between": {"min": 60}},
+        {"age_between": {"min": 18, "max": 64}},
+        {"age_between": {"max": 17}},
+        {"age_between": {"min": 0, "max": 0}},
+        {"region_in": ["330100"]},
+        {"region_in": ["330000", "110101"]},
+        {"income_group_in": ["subsistence"]},
+        {"disabled": True},
+        {"disabled": False},
+        {"priority_group_in": ["elderly"]},
+        {"priority_group_in": ["low_income", "disabled"]},
+        {"not": {"priority_group_in": ["elderly", "low_income"]}},
+        {"any": [{"region_in": ["330106"]}, {"age_between": {"min": 65}}]},
+        {"all": [{"region_in": ["330000"]}, {"not": {"disabled": True}}]},
+        {"all": []},
+    ]
+    ids = {row["id"] for row in rows}
+    for data in rules:
+        rule = parse_rule(data)
+        condition, residual = grant_service.rule_sql(rule, today)
+        assert residual is None, data
+        query = select(citizens.c.id)
+        if condition is not None:  # None: no condition (everyone)
+            query = query.where(condition)
+        with world.runtime.db.read() as tx:
+            chosen = set(tx.execute(query).scalars()) & ids
+        expected = {
+            row["id"]
+            for row in rows
+            if holds(
+                rule,
+                CitizenProfile(
+                    row["birth_date"],
+                    row["region_code"],
+                    IncomeGroup(row["income_group"]),
+                    row["disabled"],
+                    None,
+                ),
+                today,
+            )
+        }
+        assert chosen == expected, data
+
+
+def test_a_grant_writes_one_issued_event_per_voucher_with_the_claim_payload(
+    world: World,
+) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from quan.services.claims import issued_from_row
+    from quan.services.issuing import issued_payload
+    from quan.store.tables import events
+    from quan.store.voucher_tables import vouchers
+
+    bid = grant_batch(world, quantity=6)
+    people = register_many(world, 4)
+    response = grant(world, bid, {"segment": {"region_in": ["330100"]}})
+    assert response.status_code == 200, response.text
+    assert response.json()["issued"] >= 4
+    with world.runtime.db.read() as tx:
+        given = {
+            row.id: issued_from_row(row)
+            for row in tx.execute(
+                select(vouchers).where(vouchers.c.batch_id == bid, vouchers.c.status == "active")
+            )
+        }
+        logged = tx.execute(
+            select(events.c.subject_id, events.c.payload, events.c.actor).where(
+                events.c.type == "voucher.issued", events.c.subject_id.in_(list(given))
+            )
+        ).all()
+    assert set(people) <= {v.citizen_id for v in given.values()}
+    assert sorted(subject for subject, _, _ in logged) == sorted(given)
+    for subject, payload, actor in logged:
+        assert json.loads(payload) == issued_payload(given[subject])
+        assert payload == json.dumps(
+            issued_payload(given[subject]), sort_keys=True, separators=(",", ":")
+        )
+        assert actor == world.users["operator"].actor().label
+
+
+def test_a_segment_grant_read_and_issued_in_many_pages_serves_everyone_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quan.services import issuing
+
+    monkeypatch.setattr(grant_service, "SEGMENT_PAGE", 2)
+    monkeypatch.setattr(issuing, "SLICE", 3)
+    bid = grant_batch(world, quantity=9)
+    people = register_many(world, 7, region="330211")
+    response = grant(world, bid, {"segment": {"region_in": ["330211"]}})
+    assert response.status_code == 200, response.text
+    assert response.json()["issued"] == 7
+    with world.runtime.db.read() as tx:
+        from sqlalchemy import select
+
+        from quan.store.voucher_tables import vouchers
+
+        holders = list(
+            tx.execute(
+                select(vouchers.c.citizen_id).where(
+                    vouchers.c.batch_id == bid, vouchers.c.citizen_id.is_not(None)
+                )
+            ).scalars()
+        )
+    assert sorted(holders) == sorted(people)
+    again = grant(world, bid, {"segment": {"region_in": ["330211"]}})
+    assert again.json()["issued"] == 0
+    assert voucher_count(world, bid, status="active") == 7
+    assert_ledger_ok(world)

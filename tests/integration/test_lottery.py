@@ -26,6 +26,7 @@ from tests.integration.issuance_fixtures import (
     advance,
     assert_ledger_ok,
     batch,
+    batch_body,
     citizen_headers,
     event_count,
     funded_program,
@@ -113,6 +114,21 @@ def test_a_lottery_commits_before_registration_and_reveals_the_seed_at_the_draw(
     assert event_count(world, "lottery.drawn") >= 1
     assert verify_with(world.client, bid) == []
     assert_ledger_ok(world)
+
+
+def test_the_commitment_exists_from_the_lottery_batch_creation(world: World) -> None:
+    pid = funded_program(world)
+    vt = voucher_type(world, pid)
+    created = batch(world, pid, vt["id"], quantity=3, allocation="lottery")
+    with world.runtime.db.read() as tx:
+        assert lottery_service.has_lottery(tx, created["id"])
+    assert event_count(world, "lottery.committed") == 1
+    record = public(world, created["id"])
+    assert len(record["commitment"]) == 64
+    assert record["seed"] is None
+    open_batch(world, created["id"])
+    assert public(world, created["id"])["commitment"] == record["commitment"]
+    assert event_count(world, "lottery.committed") == 1
 
 
 def test_reserved_winners_are_members_of_their_group(world: World) -> None:
@@ -355,3 +371,45 @@ def test_a_blacklisted_citizen_cannot_register(world: World) -> None:
     assert refused.status_code == 403
     assert refused.json()["code"] == "BLACKLISTED"
     assert outcomes(world, bid) == {}
+
+
+def test_a_priority_group_holds_more_tickets_and_the_draw_still_verifies(world: World) -> None:
+    quota = [{**elderly_quota(1)[0], "tickets": 3}]
+    bid = lottery_batch(world, quantity=3, reserved=quota)
+    shown = world.get("operator", f"/batches/{bid}").json()
+    assert shown["reserved"][0]["tickets"] == 3
+    young = register_many(world, 6)
+    old = register_many(world, 3, birth=ELDERLY_BIRTH)
+    for person in young + old:
+        assert enter(world, person, bid).status_code == 201
+    listing = world.client.get(f"/api/v1/batches/{bid}/lottery/registrants").json()["items"]
+    assert sorted(i["tickets"] for i in listing) == [1] * 6 + [3] * 3
+    advance(world, DAY)
+    assert draw(world, bid).status_code == 200
+    assert verify_with(world.client, bid) == []  # the public tickets are what the draw used
+    assert outcomes(world, bid) == {"won": 3, "lost": 6}
+    assert_ledger_ok(world)
+
+
+@pytest.mark.parametrize(
+    ("allocation", "tickets", "reason"),
+    [
+        ("lottery", 11, "tickets_1_to_10"),
+        ("lottery", 0, "tickets_1_to_10"),
+        ("fcfs", 2, "tickets_only_in_lotteries"),
+    ],
+)
+def test_ticket_counts_outside_the_rules_are_refused(
+    world: World, allocation: str, tickets: int, reason: str
+) -> None:
+    pid = funded_program(world)
+    vt = voucher_type(world, pid)
+    body = batch_body(
+        vt["id"],
+        allocation=allocation,
+        reserved=[{**elderly_quota(1)[0], "tickets": tickets}],
+    )
+    refused = world.post("operator", f"/programs/{pid}/batches", body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "INVALID_QUOTA"
+    assert refused.json()["reason"] == reason

@@ -21,6 +21,7 @@ from quan.domain.batches import (
     check_rules,
     next_status,
     recyclable,
+    tickets_for,
     total_fen,
 )
 from quan.domain.citizens import PriorityGroup
@@ -210,3 +211,25 @@ def test_reserving_and_releasing_move_money_between_available_and_the_batch() ->
         (ledger.Bucket.RESERVED, "bat_1", -3000),
         (ledger.Bucket.AVAILABLE, "", 3000),
     }
+
+
+def test_a_registrant_holds_the_most_tickets_any_of_their_reserved_groups_gives() -> None:
+    rules = replace(
+        RULES,
+        allocation=Allocation.LOTTERY,
+        quotas=(
+            Quota(PriorityGroup.ELDERLY, 20, RELEASE, tickets=3),
+            Quota(PriorityGroup.DISABLED, 10, RELEASE, tickets=2),
+        ),
+    )
+    assert check_rules(rules) is rules
+    assert tickets_for(rules, NOBODY) == 1
+    assert tickets_for(rules, ELDERLY) == 3
+    assert tickets_for(rules, frozenset({PriorityGroup.DISABLED})) == 2
+    assert tickets_for(rules, ELDERLY | {PriorityGroup.DISABLED}) == 3
+    assert tickets_for(rules, frozenset({PriorityGroup.LOW_INCOME})) == 1  # no reserve: 1
+
+
+def test_extra_tickets_belong_to_lotteries_only() -> None:
+    weighted = replace(RULES, quotas=(Quota(PriorityGroup.ELDERLY, 20, RELEASE, tickets=2),))
+    assert _refused(weighted).params["reason"] == "tickets_only_in_lotteries"

@@ -129,6 +129,7 @@ class Quota:
     quantity: int
     release_at: datetime
     opens_at: datetime | None = None
+    tickets: int = 1  # lottery batches: each registrant of the group holds this many tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +204,20 @@ def _check_quotas(rules: BatchRules) -> None:
             raise QuanError(INVALID_QUOTA, field=field, reason="release_within_window")
         if quota.opens_at is not None and quota.opens_at > rules.claim_opens_at:
             raise QuanError(INVALID_QUOTA, field=field, reason="opens_no_later_than_batch")
+        if not 1 <= quota.tickets <= MAX_TICKETS:
+            raise QuanError(INVALID_QUOTA, field=field, reason=f"tickets_1_to_{MAX_TICKETS}")
+        if quota.tickets != 1 and rules.allocation is not Allocation.LOTTERY:
+            raise QuanError(INVALID_QUOTA, field=field, reason="tickets_only_in_lotteries")
     if sum(q.quantity for q in rules.quotas) > rules.quantity:
         raise QuanError(INVALID_QUOTA, field="reserved", reason="more_than_quantity")
+
+
+MAX_TICKETS = 10  # a priority group's weight in a draw: up to ten times anyone else's
+
+
+def tickets_for(rules: BatchRules, groups: frozenset[PriorityGroup]) -> int:
+    """A lottery registrant's tickets: the most any of their reserved groups gives, else 1."""
+    return max([q.tickets for q in rules.quotas if q.group in groups], default=1)
 
 
 def total_fen(quantity: int, unit_fen: int) -> int:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from math import isqrt
@@ -156,6 +156,21 @@ def score(seed: bytes, pseudonym: str, tickets: int) -> int:
 
 def draw(seed: bytes, registrants: Sequence[Registrant], pools: Sequence[Pool]) -> DrawResult:
     """Draw every pool; reserved pools first in the given order, then the general pool."""
+    return draw_streamed(seed, lambda: registrants, len(registrants), pools)
+
+
+def draw_streamed(
+    seed: bytes,
+    registrants: Callable[[], Iterable[Registrant]],
+    count: int,
+    pools: Sequence[Pool],
+) -> DrawResult:
+    """:func:`draw` over registrants read as a stream (ten million need not sit in memory).
+
+    ``registrants()`` yields the ``count`` registrants; it is called once, or a second time in
+    the rare case the first pass kept too few (see :func:`_first_guess`). Same result as
+    :func:`draw` over the same list.
+    """
     _check_seed(seed)
     _check_pools(pools)
     reserved = [pool for pool in pools if pool.members is not None]
@@ -168,9 +183,9 @@ def draw(seed: bytes, registrants: Sequence[Registrant], pools: Sequence[Pool]) 
     general_k = general.k if general is not None else 0
     scan = _scan(
         seed,
-        registrants,
+        registrants(),
         keep=general_k + leaving,
-        bound=_first_guess(general_k, len(registrants), leaving),
+        bound=_first_guess(general_k, count, leaving),
         members=frozenset(members),
     )
     drawn: set[str] = set()
@@ -186,11 +201,11 @@ def draw(seed: bytes, registrants: Sequence[Registrant], pools: Sequence[Pool]) 
         results.append(PoolResult(pool.name, pool.k, winners))
     if general is not None:
         winners = _best(scan.keys, general_k, drawn)
-        if len(winners) < min(general_k, len(registrants) - len(drawn)):
+        if len(winners) < min(general_k, count - len(drawn)):
             # The guess admitted too few (about 6 standard deviations off): scan again, keeping all.
             rescan = _scan(
                 seed,
-                registrants,
+                registrants(),
                 keep=general_k + len(drawn),
                 bound=_ACCEPT_ALL,
                 members=frozenset(),
@@ -285,7 +300,7 @@ def _first_guess(k: int, registrants: int, leaving: int) -> bytes:
 
 def _scan(
     seed: bytes,
-    registrants: Sequence[Registrant],
+    registrants: Iterable[Registrant],
     *,
     keep: int,
     bound: bytes,

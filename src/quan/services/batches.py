@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from quan.config import Settings
 from quan.domain import ledger as rules
 from quan.domain.auth import Actor, require_issuer
 from quan.domain.batches import (
@@ -87,6 +88,7 @@ def _quota(row: Any) -> Quota:
         quantity=int(m["quantity"]),
         release_at=m["release_at"],
         opens_at=m["opens_at"],
+        tickets=int(m["tickets"]),
     )
 
 
@@ -152,8 +154,21 @@ class NewBatch:
     reserved: tuple[Quota, ...] = ()
 
 
-def create_batch(tx: Connection, now: datetime, actor: Actor, cmd: NewBatch) -> Batch:
-    """Define a batch in ``draft``: rules validated, nothing reserved yet."""
+def create_batch(
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    cmd: NewBatch,
+    *,
+    settings: Settings | None = None,
+) -> Batch:
+    """Define a batch in ``draft``: rules validated, nothing reserved yet.
+
+    A lottery batch's commitment (and sealed seed) is created here, in the same transaction, so it
+    is public from the moment the batch exists: that needs ``settings`` (the seed key).
+    """
+    if cmd.allocation is Allocation.LOTTERY and settings is None:
+        raise ValueError("creating a lottery batch needs settings (its seed is sealed with them)")
     program = visible_program(tx, actor, cmd.program_id)
     if program.status is ProgramStatus.CLOSED:
         raise QuanError(PROGRAM_CLOSED)
@@ -209,6 +224,7 @@ def create_batch(tx: Connection, now: datetime, actor: Actor, cmd: NewBatch) -> 
                     "quantity": q.quantity,
                     "opens_at": q.opens_at,
                     "release_at": q.release_at,
+                    "tickets": q.tickets,
                 }
                 for q in cmd.reserved
             ],
@@ -224,6 +240,10 @@ def create_batch(tx: Connection, now: datetime, actor: Actor, cmd: NewBatch) -> 
         at=now,
         payload=rules_payload(batch),
     )
+    if cmd.allocation is Allocation.LOTTERY and settings is not None:
+        from quan.services.lottery import commit  # lottery builds on batches
+
+        commit(tx, now, settings, actor, batch)
     return batch
 
 
@@ -359,4 +379,3 @@ def remaining_by_pool(tx: Connection, batch_id: str) -> dict[str, int]:
         .group_by(vouchers.c.pool)
     )
     return {pool: int(n) for pool, n in rows}
-

@@ -8,27 +8,50 @@
   the same citizen fails on the unique ``(batch_id, citizen_id, claim_seq)`` and rolls back whole.
 * Vouchers are taken from the batch's pre-generated rows through :mod:`quan.services.issuing`
   (never more than the batch holds); who is left over is reported as ``unserved``.
+* Set-based, for a million citizens in seconds: the segment and the batch's eligibility are
+  compiled to SQL (:func:`rule_sql`; a predicate with no SQL form would be checked in Python),
+  citizens are streamed by pages of one query, and each page is issued with a few statements.
 * Grants run while the batch is open, without regard to the claim window (an operator act).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, and_, exists, false, not_, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
 
 from quan.domain.auth import Actor
 from quan.domain.batches import Allocation, BatchStatus
-from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date
+from quan.domain.citizens import (
+    ELDERLY_AGE,
+    CitizenProfile,
+    IncomeGroup,
+    PriorityGroup,
+    local_date,
+    priority_groups,
+)
 from quan.domain.claims import BATCH_NOT_OPEN, WRONG_ALLOCATION, Channel
-from quan.domain.eligibility import Rule, holds, parse_rule
+from quan.domain.eligibility import (
+    AgeBetween,
+    All,
+    AnyOf,
+    Disabled,
+    IncomeGroupIn,
+    Not,
+    PriorityGroupIn,
+    RegionIn,
+    Rule,
+    holds,
+    parse_rule,
+)
 from quan.domain.errors import Kind, QuanError, define
 from quan.services import blacklist
 from quan.services.batches import visible_batch
-from quan.services.issuing import IssueReport, Recipient, issue_many
+from quan.services.issuing import Issuance, Recipient
 from quan.store.citizen_tables import blacklist_entries, citizens
 from quan.store.events import record_event
 from quan.store.tables import programs
@@ -42,9 +65,8 @@ INVALID_GRANT = define(
 )
 
 _CHUNK = 5000
-# issue_many reads its issued vouchers back with one IN list: PostgreSQL takes at most 65,535
-# parameters per statement, so recipients go to it in slices.
-ISSUE_CHUNK = 20_000
+# Citizens read per round of a segment grant (a page of the cursor), then issued in one go.
+SEGMENT_PAGE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,24 +79,141 @@ class GrantReport:
     unserved: int
 
 
+def rule_sql(rule: Rule, today: date) -> tuple[ColumnElement[bool] | None, Rule | None]:
+    """Split ``rule`` into a SQL condition on ``citizens`` and what SQL cannot say.
+
+    Answers ``(condition, residual)``: a citizen satisfies ``rule`` iff the condition holds (None:
+    no condition) and the residual holds in Python (None: nothing left). ``all`` splits by its
+    members; any other node goes whole to one side. Every predicate of the rule language today
+    compiles (ages become birth-date bounds for ``today``), so the residual is for predicates
+    added later.
+    """
+    if isinstance(rule, All):
+        conditions: list[ColumnElement[bool]] = []
+        residual: list[Rule] = []
+        for sub in rule.rules:
+            condition, rest = rule_sql(sub, today)
+            if condition is not None:
+                conditions.append(condition)
+            if rest is not None:
+                residual.append(rest)
+        return (
+            and_(*conditions) if conditions else None,
+            All(tuple(residual)) if residual else None,
+        )
+    condition = _whole_sql(rule, today)
+    return (condition, None) if condition is not None else (None, rule)
+
+
+def _whole_sql(rule: Rule, today: date) -> ColumnElement[bool] | None:
+    """The SQL condition equivalent to ``rule``, or None when some part has none."""
+    c = citizens.c
+    match rule:
+        case All(rules) | AnyOf(rules):
+            parts = [_whole_sql(sub, today) for sub in rules]
+            if any(p is None for p in parts):
+                return None
+            kept = [p for p in parts if p is not None]
+            if isinstance(rule, All):
+                return and_(true(), *kept)
+            return or_(false(), *kept)
+        case Not(inner):
+            part = _whole_sql(inner, today)
+            return None if part is None else not_(part)
+        case RegionIn(codes):
+            return or_(*(c.region_code.startswith(_region_prefix(code)) for code in codes))
+        case AgeBetween(low, high):
+            conditions: list[ColumnElement[bool]] = []
+            if low is not None and low > 0:
+                conditions.append(c.birth_date <= _born_by(today, low))
+            if high is not None:
+                conditions.append(c.birth_date > _born_by(today, high + 1))
+            return and_(true(), *conditions)
+        case IncomeGroupIn(groups):
+            return c.income_group.in_([g.value for g in groups])
+        case Disabled(value):
+            return c.disabled.is_(true()) if value else c.disabled.is_(false())
+        case PriorityGroupIn(groups):
+            alternatives: list[ColumnElement[bool]] = []
+            for group in groups:
+                if group is PriorityGroup.ELDERLY:
+                    alternatives.append(c.birth_date <= _born_by(today, ELDERLY_AGE))
+                elif group is PriorityGroup.LOW_INCOME:
+                    alternatives.append(c.income_group.in_(_LOW_INCOME_VALUES))
+                elif group is PriorityGroup.DISABLED:
+                    alternatives.append(c.disabled.is_(true()))
+                else:
+                    return None
+            return or_(false(), *alternatives)
+    return None
+
+
+def _low_income_values() -> list[str]:
+    """The income groups that make a citizen a member of the low-income priority group (as
+    :func:`quan.domain.citizens.priority_groups` decides)."""
+    day = date(2000, 1, 1)
+    return [
+        g.value
+        for g in IncomeGroup
+        if PriorityGroup.LOW_INCOME
+        in priority_groups(CitizenProfile(day, "110000", g, False, None), day)
+    ]
+
+
+_LOW_INCOME_VALUES = _low_income_values()
+
+
+def _region_prefix(code: str) -> str:
+    """What :func:`quan.domain.eligibility.region_within` compares region codes with."""
+    prefix = code
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix
+
+
+def _born_by(today: date, years: int) -> date:
+    """The last birth date with ``age_on(birth, today) >= years`` (:func:`age_on`'s rule: the
+    birthday is reached when (month, day) of today is not before the birthday's)."""
+    year = today.year - years
+    try:
+        return today.replace(year=year)
+    except ValueError:  # 29 February in a year without one: born up to 28 February
+        return date(year, 2, 28)
+
+
 def _targets(
-    tx: Connection, batch_id: str, now: datetime, ids: Sequence[str] | None
-) -> Iterable[Sequence[Any]]:
-    """Citizen rows not blacklisted and holding no voucher of the batch (in chunks)."""
+    tx: Connection,
+    batch_id: str,
+    now: datetime,
+    ids: Sequence[str] | None,
+    condition: ColumnElement[bool] | None,
+    *,
+    profiles: bool,
+) -> Iterator[Sequence[Any]]:
+    """Citizen rows (id, and the profile when ``profiles``) meeting ``condition``, not
+    blacklisted and holding no voucher of the batch, in pages."""
     c, v, e = citizens.c, vouchers.c, blacklist_entries.c
-    base = select(
-        c.id, c.birth_date, c.region_code, c.income_group, c.disabled, c.disability_grade
-    ).where(
+    columns = [c.id]
+    if profiles:
+        columns += [c.birth_date, c.region_code, c.income_group, c.disabled, c.disability_grade]
+    base = select(*columns).where(
         ~exists().where(v.batch_id == batch_id, v.citizen_id == c.id),
         ~exists().where(
             e.subject_type == "citizen", e.subject_id == c.id, blacklist.in_force_at(now)
         ),
     )
-    if ids is None:
-        yield tx.execute(base.order_by(c.id)).all()
+    if condition is not None:
+        base = base.where(condition)
+    if ids is not None:
+        for start in range(0, len(ids), _CHUNK):
+            yield tx.execute(base.where(c.id.in_(ids[start : start + _CHUNK]))).all()
         return
-    for start in range(0, len(ids), _CHUNK):
-        yield tx.execute(base.where(c.id.in_(ids[start : start + _CHUNK]))).all()
+    # One query (one anti-join over the batch's vouchers), read in pages through a server-side
+    # cursor: re-running the query per page would scan the batch's vouchers again each time.
+    result = tx.execute(
+        base.order_by(c.id).execution_options(stream_results=True, yield_per=SEGMENT_PAGE)
+    )
+    yield from result.partitions()
 
 
 def grant(
@@ -86,6 +225,11 @@ def grant(
     segment: Any | None = None,
     citizen_ids: Sequence[str] | None = None,
 ) -> GrantReport:
+    """Grant one voucher each to a segment or a list, in the caller's one transaction.
+
+    The segment and the batch's eligibility are evaluated in SQL (:func:`rule_sql`); citizens
+    are streamed by pages and each page is issued at once (:class:`issuing.Issuance`).
+    """
     if (segment is None) == (citizen_ids is None):
         raise QuanError(INVALID_GRANT, reason="segment_xor_list")
     rule: Rule | None = parse_rule(segment) if segment is not None else None
@@ -96,41 +240,37 @@ def grant(
         raise QuanError(BATCH_NOT_OPEN, batch_status=batch.status.value)
     tz = tx.execute(select(programs.c.timezone).where(programs.c.id == batch.program_id)).scalar()
     today = local_date(now, tz) if tz else local_date(now)
+    whole = All((rule, batch.eligibility)) if rule is not None else batch.eligibility
+    condition, residual = rule_sql(whole, today)
     ids = sorted(set(citizen_ids)) if citizen_ids is not None else None
-    recipients: list[Recipient] = []
-    seen = 0
-    for rows in _targets(tx, batch_id, now, ids):
-        for row in rows:
-            seen += 1
-            profile = CitizenProfile(
-                birth_date=row.birth_date,
-                region_code=row.region_code,
-                income_group=IncomeGroup(row.income_group),
-                disabled=bool(row.disabled),
-                disability_grade=row.disability_grade,
-            )
-            if rule is not None and not holds(rule, profile, today):
-                continue
-            if not holds(batch.eligibility, profile, today):
-                continue
-            recipients.append(Recipient(row.id))
-    report = issue_in_chunks(tx, now, actor, batch_id, recipients, channel=Channel.GRANT)
+    issuance = Issuance.start(tx, now, actor, batch_id, Channel.GRANT)
+    chosen = issued = unserved = 0
+    for rows in _targets(tx, batch_id, now, ids, condition, profiles=residual is not None):
+        if residual is not None:
+            rows = [row for row in rows if holds(residual, _profile(row), today)]
+        recipients = [Recipient(row.id) for row in rows]
+        chosen += len(recipients)
+        if not recipients:
+            continue
+        report = issuance.count(recipients, holding_none=True)
+        issued += report.issued
+        unserved += report.unserved + report.at_limit
     if ids is not None:
         targeted = len(ids)
         held = _holding(tx, batch_id, ids)
-        already = held - len(report.issued)
-        skipped = targeted - len(recipients) - already
+        already = held - issued
+        skipped = targeted - chosen - already
     else:
-        targeted = len(recipients)
+        targeted = chosen
         already = 0
         skipped = 0
     result = GrantReport(
         batch_id=batch_id,
         targeted=targeted,
-        issued=len(report.issued),
+        issued=issued,
         already_granted=max(already, 0),
         skipped=max(skipped, 0),
-        unserved=len(report.unserved) + len(report.at_limit),
+        unserved=unserved,
     )
     record_event(
         tx,
@@ -152,25 +292,14 @@ def grant(
     return result
 
 
-def issue_in_chunks(
-    tx: Connection,
-    now: datetime,
-    actor: Actor,
-    batch_id: str,
-    recipients: Sequence[Recipient],
-    *,
-    channel: Channel,
-) -> IssueReport:
-    """:func:`issue_many` over slices of ``recipients``, in the caller's one transaction."""
-    total = IssueReport([], [], [])
-    for start in range(0, max(len(recipients), 1), ISSUE_CHUNK):
-        part = issue_many(
-            tx, now, actor, batch_id, recipients[start : start + ISSUE_CHUNK], channel=channel
-        )
-        total.issued.extend(part.issued)
-        total.at_limit.extend(part.at_limit)
-        total.unserved.extend(part.unserved)
-    return total
+def _profile(row: Any) -> CitizenProfile:
+    return CitizenProfile(
+        birth_date=row.birth_date,
+        region_code=row.region_code,
+        income_group=IncomeGroup(row.income_group),
+        disabled=bool(row.disabled),
+        disability_grade=row.disability_grade,
+    )
 
 
 def _holding(tx: Connection, batch_id: str, ids: Sequence[str]) -> int:

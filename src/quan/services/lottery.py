@@ -1,10 +1,10 @@
 """Lottery batches (摇号): registration, commitment, the draw, and the public record.
 
-* The lottery record (commitment and sealed seed) is created at the first touch of a lottery
-  batch's lottery (its public page, a registration, the draw) — at the latest before the first
-  registration, so the commitment is public before anyone registers. The seed is 32 random
-  bytes, sealed with AES-GCM under a key derived from ``Settings.pii_key``; it is never served
-  before the draw.
+* The lottery record (commitment and sealed seed) is created with the lottery batch
+  (:func:`commit`, called by ``create_batch``), so the commitment is public from the batch's
+  creation, before anyone registers (a batch made before that gets it at its first touch). The
+  seed is 32 random bytes, sealed with AES-GCM under a key derived from ``Settings.pii_key``;
+  it is never served before the draw.
 * Registration window = the batch's claim window ``[claim_opens_at, claim_closes_at)``; the
   batch must be open. Eligibility and the blacklist are checked as for a claim. One
   registration per citizen per batch (UNIQUE); registering again answers the same registration.
@@ -21,32 +21,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Text, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from quan.config import Settings
 from quan.domain import lottery as algo
 from quan.domain.auth import SYSTEM, Actor
-from quan.domain.batches import GENERAL, Allocation, BatchStatus
+from quan.domain.batches import GENERAL, Allocation, BatchStatus, tickets_for
 from quan.domain.blacklist import refusal
 from quan.domain.canonical import canonical_json
 from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date, priority_groups
 from quan.domain.claims import BATCH_NOT_OPEN, WRONG_ALLOCATION, Channel
 from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
-from quan.services import blacklist, pii
+from quan.services import blacklist, issuing, pii
 from quan.services.batches import Batch, get_batch
 from quan.services.claims import citizen_actor
-from quan.services.grants import issue_in_chunks
-from quan.services.issuing import Recipient
+from quan.services.issuing import Recipient, issue_counted
 from quan.store.citizen_tables import citizens
 from quan.store.events import record_event
 from quan.store.ids import new_id
@@ -78,7 +79,6 @@ ALREADY_DRAWN = define(
     en="This lottery was already drawn at {drawn_at}",
 )
 
-TICKETS = 1
 _SEED_PURPOSE = "lottery/seed"
 
 
@@ -106,8 +106,12 @@ def has_lottery(tx: Connection, batch_id: str) -> bool:
     return found is not None
 
 
-def ensure_lottery(tx: Connection, now: datetime, settings: Settings, batch: Batch) -> Any:
-    """The batch's lottery record, created (commitment + sealed seed) at the first touch."""
+def commit(tx: Connection, now: datetime, settings: Settings, actor: Actor, batch: Batch) -> Any:
+    """Create the batch's lottery record (commitment + sealed seed) unless it exists; its row.
+
+    :func:`quan.services.batches.create_batch` calls it for every lottery batch, so the
+    commitment is public from the batch's creation.
+    """
     row = tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).first()
     if row is not None:
         return row
@@ -126,7 +130,7 @@ def ensure_lottery(tx: Connection, now: datetime, settings: Settings, batch: Bat
         record_event(
             tx,
             type="lottery.committed",
-            actor=SYSTEM,
+            actor=actor,
             subject_type="batch",
             subject_id=batch.id,
             program_id=batch.program_id,
@@ -134,6 +138,12 @@ def ensure_lottery(tx: Connection, now: datetime, settings: Settings, batch: Bat
             payload={"commitment": values["commitment"], "algorithm": algo.ALGORITHM},
         )
     return tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).one()
+
+
+def ensure_lottery(tx: Connection, now: datetime, settings: Settings, batch: Batch) -> Any:
+    """The batch's lottery record; created here only for a batch made before commitments were
+    created with the batch (its first touch, still before any registration)."""
+    return commit(tx, now, settings, SYSTEM, batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,13 +214,15 @@ def register(
     if draw_row.drawn_at is not None:
         raise QuanError(ALREADY_DRAWN, drawn_at=draw_row.drawn_at.isoformat())
     reserved = {q.group.value for q in rules.quotas}
-    groups = sorted(g.value for g in priority_groups(profile, today) if g.value in reserved)
+    member_of = priority_groups(profile, today)
+    groups = sorted(g.value for g in member_of if g.value in reserved)
+    tickets = tickets_for(rules, member_of)
     values = {
         "id": new_id("lreg"),
         "batch_id": batch_id,
         "citizen_id": citizen_id,
         "pseudonym": algo.pseudonym(pseudonym_key(settings, batch.program_id), citizen_id),
-        "tickets": TICKETS,
+        "tickets": tickets,
         "groups": ",".join(groups),
         "registered_at": now,
     }
@@ -223,7 +235,7 @@ def register(
         subject_id=batch_id,
         program_id=batch.program_id,
         at=now,
-        payload={"registration_id": values["id"], "tickets": TICKETS, "groups": groups},
+        payload={"registration_id": values["id"], "tickets": tickets, "groups": groups},
     )
     created = tx.execute(select(lottery_registrations).where(r.id == values["id"])).one()
     return _registration(created, created=True)
@@ -246,18 +258,21 @@ def public_lottery(
 ) -> PublicLottery:
     batch = _lottery_batch(tx, batch_id)
     row = ensure_lottery(tx, now, settings, batch)
-    count = tx.execute(
-        select(func.count())
-        .select_from(lottery_registrations)
-        .where(lottery_registrations.c.batch_id == batch_id)
-    ).scalar_one()
+    if row.registrants is not None:  # drawn: the count is part of the record
+        count = int(row.registrants)
+    else:
+        count = tx.execute(
+            select(func.count())
+            .select_from(lottery_registrations)
+            .where(lottery_registrations.c.batch_id == batch_id)
+        ).scalar_one()
     pools = json.loads(row.pools) if row.pools is not None else _planned_pools(batch)
     return PublicLottery(
         batch_id=batch_id,
         commitment=row.commitment,
         seed=row.seed,
         registrants_digest=row.registrants_digest,
-        registrants=int(row.registrants) if row.registrants is not None else int(count),
+        registrants=int(count),
         pools=pools,
         drawn_at=row.drawn_at,
         registration_closes_at=batch.rules.claim_closes_at,
@@ -299,25 +314,50 @@ def plan_pools(
 ) -> tuple[list[dict[str, Any]], algo.DrawResult]:
     """Draw with reserved pools, release their unfilled places to general and draw again.
 
-    ``batch_pools``: the planned pools (name, reserved, base_k). Shared with the verifier.
+    ``batch_pools``: the planned pools (name, reserved, base_k).
     """
-    entries = [algo.Registrant(p, t) for p, t, _ in registrants]
     members: dict[str, set[str]] = {p["name"]: set() for p in batch_pools if p["reserved"]}
     for name, _, groups in registrants:
         for g in groups:
             if g in members:
                 members[g].add(name)
+    entries = [algo.Registrant(p, t) for p, t, _ in registrants]
+    return plan_pools_streamed(batch_pools, lambda: entries, len(entries), members, seed)
+
+
+def plan_pools_streamed(
+    batch_pools: Sequence[dict[str, Any]],
+    registrants: Callable[[], Iterable[algo.Registrant]],
+    count: int,
+    members: dict[str, set[str]],
+    seed: bytes,
+) -> tuple[list[dict[str, Any]], algo.DrawResult]:
+    """:func:`plan_pools` over a stream of ``count`` registrants (see
+    :func:`quan.domain.lottery.draw_streamed`); ``members``: each reserved pool's pseudonyms.
+
+    The second draw (after releasing unfilled reserved places) reuses the first pass's scores
+    when it can: it only differs in the general pool's k, so it streams again only if the
+    first pass kept too few for the larger k.
+    """
     reserved = [
-        algo.Pool(p["name"], int(p["base_k"]), frozenset(members[p["name"]]))
+        algo.Pool(p["name"], int(p["base_k"]), frozenset(members.get(p["name"], ())))
         for p in batch_pools
         if p["reserved"]
     ]
     base_general = next(int(p["base_k"]) for p in batch_pools if not p["reserved"])
-    first = algo.draw(seed, entries, [*reserved, algo.Pool(GENERAL, base_general)])
-    released = sum(r.unfilled for r in first.pools if r.name != GENERAL)
-    result = first
-    if released:
-        result = algo.draw(seed, entries, [*reserved, algo.Pool(GENERAL, base_general + released)])
+    # Reserved pools are drawn first and do not depend on the general k: find what they leave
+    # unfilled, then draw once with the general pool's final k.
+    unfilled = sum(max(0, pool.k - len(pool.members or ())) for pool in reserved)
+    result = algo.draw_streamed(
+        seed, registrants, count, [*reserved, algo.Pool(GENERAL, base_general + unfilled)]
+    )
+    released = sum(r.unfilled for r in result.pools if r.name != GENERAL)
+    if released != unfilled:
+        # A registrant in several reserved pools is drawn in the first only: count again.
+        result = algo.draw_streamed(
+            seed, registrants, count, [*reserved, algo.Pool(GENERAL, base_general + released)]
+        )
+        released = sum(r.unfilled for r in result.pools if r.name != GENERAL)
     published = []
     for p in batch_pools:
         won = result.winners(p["name"])
@@ -341,10 +381,20 @@ class DrawOutcome:
     unserved: int
 
 
+# Registrants read per round trip of the draw's one streaming pass.
+READ_PAGE = 100_000
+
+
 def draw(
     tx: Connection, now: datetime, settings: Settings, actor: Actor, batch_id: str
 ) -> DrawOutcome:
-    """Reveal the seed and draw (once: a conditional UPDATE decides between racing draws)."""
+    """Reveal the seed and draw (once: a conditional UPDATE decides between racing draws).
+
+    One streaming pass over the registrants in pseudonym order (a server-side cursor on
+    PostgreSQL) computes the registrants digest and every score; the winners are marked ``won``
+    and their citizens read back in one statement per slice, the rest marked ``lost`` in one
+    statement, and the winners' vouchers issued set-based (:func:`issuing.issue_counted`).
+    """
     batch = _lottery_batch(tx, batch_id, for_update=True)
     if batch.status is not BatchStatus.OPEN:
         raise QuanError(BATCH_NOT_OPEN, batch_status=batch.status.value)
@@ -366,34 +416,50 @@ def draw(
     if algo.commitment(seed) != row.commitment:
         raise RuntimeError("the sealed seed does not match the published commitment")
     r = lottery_registrations.c
-    rows = tx.execute(
-        select(r.pseudonym, r.tickets, r.groups, r.citizen_id).where(r.batch_id == batch_id)
-    ).all()
-    registrants = [(p, int(t), tuple(x for x in g.split(",") if x)) for p, t, g, _ in rows]
-    citizen_of = {p: c for p, _, _, c in rows}
-    digest = algo.registrants_digest([algo.Registrant(p, t) for p, t, _ in registrants])
-    published, _ = plan_pools(_planned_pools(batch), registrants, seed)
-    recipients = _recipients(published, citizen_of, batch)
-    report = issue_in_chunks(tx, now, actor, batch_id, recipients, channel=Channel.LOTTERY)
-    winner_pool = {p: pool["name"] for pool in published for p in pool["winners"]}
-    tx.execute(update(lottery_registrations).where(r.batch_id == batch_id).values(outcome="lost"))
-    if winner_pool:
+    count = int(
         tx.execute(
-            update(lottery_registrations)
-            .where(r.batch_id == bindparam("b_batch"), r.pseudonym == bindparam("b_pseudonym"))
-            .values(outcome="won", pool=bindparam("b_pool")),
-            [
-                {"b_batch": batch_id, "b_pseudonym": p, "b_pool": pool}
-                for p, pool in winner_pool.items()
-            ],
+            select(func.count()).select_from(lottery_registrations).where(r.batch_id == batch_id)
+        ).scalar_one()
+    )
+    planned = _planned_pools(batch)
+    members = _members(tx, batch_id, {p["name"] for p in planned if p["reserved"]})
+    digests: list[str] = []
+
+    def stream() -> Iterator[algo.Registrant]:
+        """The registrants in pseudonym order; the first pass also hashes the digest lines."""
+        digest = hashlib.sha256() if not digests else None
+        query = (
+            select(r.pseudonym, r.tickets)
+            .where(r.batch_id == batch_id)
+            .order_by(r.pseudonym)
+            .execution_options(stream_results=True, yield_per=READ_PAGE)
         )
+        for page in tx.execute(query).partitions():
+            if digest is not None:
+                digest.update("".join([f"{p},{t}\n" for p, t in page]).encode("ascii"))
+            yield from cast("Sequence[algo.Registrant]", page)  # rows unpack like them
+        if digest is not None:
+            digests.append(digest.hexdigest())
+
+    published, _ = plan_pools_streamed(planned, stream, count, members, seed)
+    digest = digests[0]
+    won = _mark_winners(tx, batch_id, published)
+    recipients = _recipients(published, won, batch)
+    report = issue_counted(
+        tx, now, actor, batch_id, recipients, channel=Channel.LOTTERY, holding_none=True
+    )
+    tx.execute(
+        update(lottery_registrations)
+        .where(r.batch_id == batch_id, r.outcome.is_(None))
+        .values(outcome="lost")
+    )
     tx.execute(
         update(lottery_draws)
         .where(d.batch_id == batch_id)
         .values(
             seed=seed.hex(),
             registrants_digest=digest,
-            registrants=len(registrants),
+            registrants=count,
             pools=canonical_json(published),
         )
     )
@@ -409,13 +475,62 @@ def draw(
             "seed": seed.hex(),
             "commitment": row.commitment,
             "registrants_digest": digest,
-            "registrants": len(registrants),
-            "winners": len(winner_pool),
-            "issued": len(report.issued),
+            "registrants": count,
+            "winners": len(won),
+            "issued": report.issued,
         },
     )
     lottery = public_lottery(tx, now, settings, batch_id)
-    return DrawOutcome(lottery, len(report.issued), len(report.unserved))
+    return DrawOutcome(lottery, report.issued, report.unserved + report.at_limit)
+
+
+def _members(tx: Connection, batch_id: str, reserved: set[str]) -> dict[str, set[str]]:
+    """Each reserved pool's registrants (pseudonyms), from the groups noted at registration."""
+    members: dict[str, set[str]] = {name: set() for name in reserved}
+    if not reserved:
+        return members
+    r = lottery_registrations.c
+    rows = tx.execute(
+        select(r.pseudonym, r.groups)
+        .where(r.batch_id == batch_id, r.groups != "")
+        .execution_options(stream_results=True, yield_per=READ_PAGE)
+    )
+    for pseudonym, groups in rows:
+        for g in groups.split(","):
+            if g in members:
+                members[g].add(pseudonym)
+    return members
+
+
+def _mark_winners(
+    tx: Connection, batch_id: str, published: Sequence[dict[str, Any]]
+) -> dict[str, str]:
+    """Mark the winners ``won`` (with their pool), a statement per pool and slice (an index
+    scan on ``(batch_id, pseudonym)``); answers each winner's citizen id."""
+    r = lottery_registrations.c
+    citizen_of: dict[str, str] = {}
+    postgres = tx.dialect.name == "postgresql"
+    step = issuing.SLICE if postgres else 500  # SQLite: bound the IN list's parameters
+    for pool in published:
+        names = list(pool["winners"])
+        for start in range(0, len(names), step):
+            part = names[start : start + step]
+            condition = (
+                r.pseudonym == func.any(_text_array(part)) if postgres else r.pseudonym.in_(part)
+            )
+            rows = tx.execute(
+                update(lottery_registrations)
+                .where(r.batch_id == batch_id, condition)
+                .values(outcome="won", pool=pool["name"])
+                .returning(r.pseudonym, r.citizen_id)
+            )
+            citizen_of.update((p, c) for p, c in rows)
+    return citizen_of
+
+
+def _text_array(values: list[str]) -> Any:
+    """``values`` bound as one PostgreSQL ``text[]`` parameter."""
+    return bindparam("values", values, type_=ARRAY(Text()))
 
 
 def _recipients(

@@ -130,9 +130,12 @@ batch_quotas = Table(
     Column("quantity", Integer, nullable=False),
     Column("opens_at", UtcDateTime, nullable=True),  # early access for the group's members
     Column("release_at", UtcDateTime, nullable=False),  # from then on, anyone may take from it
+    # Lottery batches: tickets each registrant of the group holds in the draw (others hold 1).
+    Column("tickets", Integer, nullable=False, server_default="1"),
     PrimaryKeyConstraint("batch_id", "pool", name="pk_batch_quotas"),
     _one_of("pool", PRIORITY_POOLS, "pool"),
     CheckConstraint("quantity > 0", name="quantity"),
+    CheckConstraint("tickets BETWEEN 1 AND 10", name="tickets"),
 )
 
 vouchers = Table(

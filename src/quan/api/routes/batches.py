@@ -64,7 +64,13 @@ def create_batch(
         per_citizen_limit=body.per_citizen_limit,
         eligibility=body.eligibility,
         reserved=tuple(
-            Quota(group=q.group, quantity=q.quantity, release_at=q.release_at, opens_at=q.opens_at)
+            Quota(
+                group=q.group,
+                quantity=q.quantity,
+                release_at=q.release_at,
+                opens_at=q.opens_at,
+                tickets=q.tickets,
+            )
             for q in body.reserved
         ),
     )

@@ -26,6 +26,11 @@ class QuotaIn(Body):
     opens_at: AwareDatetime | None = Field(
         default=None, description="Early access for the group (no later than claim_opens_at)"
     )
+    tickets: StrictInt = Field(
+        default=1,
+        description="Lottery batches only: tickets each registrant of the group holds in the "
+        "draw (1–10; everyone else holds 1)",
+    )
 
 
 class BatchCreate(Body):
@@ -49,6 +54,7 @@ class QuotaPublic(BaseModel):
     quantity: int
     opens_at: datetime | None
     release_at: datetime
+    tickets: int = Field(description="Lottery batches: tickets per registrant of the group")
 
 
 class BatchPublic(BaseModel):
@@ -105,7 +111,11 @@ class BatchPublic(BaseModel):
             ),
             reserved=[
                 QuotaPublic(
-                    group=q.group, quantity=q.quantity, opens_at=q.opens_at, release_at=q.release_at
+                    group=q.group,
+                    quantity=q.quantity,
+                    opens_at=q.opens_at,
+                    release_at=q.release_at,
+                    tickets=q.tickets,
                 )
                 for q in r.quotas
             ],
