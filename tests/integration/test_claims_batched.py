@@ -33,6 +33,7 @@ from quan.services.claims import ClaimOutcome, claim_payload, issued_from_row
 from quan.store.db import Database
 from quan.store.tables import events
 from quan.store.voucher_tables import vouchers
+from tests import aio
 from tests.conftest import START, World
 from tests.integration.issuance_fixtures import (
     assert_ledger_ok,
@@ -71,7 +72,7 @@ def test_a_flood_of_requests_is_committed_in_few_transactions_without_oversell(
     pid, bid = open_fcfs_batch(world, quantity=40)
     people = register_many(world, 120)
     lane = world.client.app.state.claim_lane
-    responses = asyncio.run(_flood(world, bid, [citizen_headers(world, c) for c in people]))
+    responses = aio.run(_flood(world, bid, [citizen_headers(world, c) for c in people]))
     assert _answers(responses) == {"claimed": 40, "SOLD_OUT": 80}
     assert held(world.runtime.db, bid) == {"active": 40, "holders": 40}
     # The 120 requests were served by far fewer runs (transactions or reads) than requests.
@@ -105,7 +106,7 @@ def test_one_citizen_flooding_with_one_key_gets_one_voucher_and_replays(world: W
     _, bid = open_fcfs_batch(world, quantity=10, per_citizen_limit=3)
     cid = register(world)
     headers = citizen_headers(world, cid, **{"Idempotency-Key": "tap-tap"})
-    responses = asyncio.run(_flood(world, bid, [headers] * 15))
+    responses = aio.run(_flood(world, bid, [headers] * 15))
     assert _answers(responses) == {"claimed": 15}
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 14
@@ -115,7 +116,7 @@ def test_one_citizen_flooding_with_one_key_gets_one_voucher_and_replays(world: W
 def test_one_citizen_flooding_without_keys_gets_exactly_the_limit(world: World) -> None:
     _, bid = open_fcfs_batch(world, quantity=10, per_citizen_limit=2)
     cid = register(world)
-    responses = asyncio.run(_flood(world, bid, [citizen_headers(world, cid)] * 12))
+    responses = aio.run(_flood(world, bid, [citizen_headers(world, cid)] * 12))
     assert _answers(responses) == {"claimed": 2, "ALREADY_CLAIMED": 10}
     assert held(world.runtime.db, bid) == {"active": 2, "unclaimed": 8, "holders": 1}
 
@@ -142,7 +143,7 @@ def test_priority_citizens_take_their_reserved_pool_in_a_flood(world: World) -> 
     elderly = register_many(world, 6, birth=date(1950, 1, 1))
     young = register_many(world, 12)
     headers = [citizen_headers(world, c) for c in young + elderly]
-    responses = asyncio.run(_flood(world, bid, headers))
+    responses = aio.run(_flood(world, bid, headers))
     assert _answers(responses) == {"claimed": 10, "SOLD_OUT": 8}
     with world.runtime.db.read() as tx:
         rows = tx.execute(
@@ -359,7 +360,7 @@ def test_a_client_gone_before_sending_its_body_claims_nothing(world: World) -> N
         "server": ("quan", 80),
         "state": {},
     }
-    asyncio.run(world.client.app(scope, receive, send))
+    aio.run(world.client.app(scope, receive, send))
     assert held(world.runtime.db, bid) == {"unclaimed": 1, "holders": 0}
 
 
@@ -385,7 +386,7 @@ def test_a_database_failure_of_one_claim_is_that_claims_answer_only(
 
     monkeypatch.setattr(claim_batch, "_claim_in", lost)
     monkeypatch.setattr(claim_batch, "claim_first_come", flaky)
-    responses = asyncio.run(_flood(world, bid, [citizen_headers(world, c) for c in people]))
+    responses = aio.run(_flood(world, bid, [citizen_headers(world, c) for c in people]))
     answers = [
         (r.status_code, r.json()["code"] if r.status_code >= 400 else None) for r in responses
     ]

@@ -9,6 +9,7 @@ from collections.abc import Hashable, Sequence
 import pytest
 
 from quan.api.microbatch import MicroBatcher
+from tests import aio
 
 
 class Recorder:
@@ -37,7 +38,7 @@ def test_a_lone_request_runs_at_once_and_gets_its_answer() -> None:
         assert await batcher.submit("a", 7) == 70
         assert run.runs == [("a", [7])]
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def test_requests_arriving_while_a_run_goes_join_the_next_run_of_their_group() -> None:
@@ -59,7 +60,7 @@ def test_requests_arriving_while_a_run_goes_join_the_next_run_of_their_group() -
         assert run.runs == [("a", [1]), ("a", [2, 4, 5]), ("b", [3]), ("a", [6])]
         assert batcher.runs == 4
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def test_a_failing_run_fails_only_its_own_requests() -> None:
@@ -80,7 +81,7 @@ def test_a_failing_run_fails_only_its_own_requests() -> None:
                 await future
         assert await other == 40  # the batcher goes on after a failed run
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def test_a_caller_that_goes_away_does_not_stop_the_others() -> None:
@@ -99,7 +100,7 @@ def test_a_caller_that_goes_away_does_not_stop_the_others() -> None:
         assert await stays == 30
         assert gone.cancelled()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def test_up_to_max_inflight_runs_go_at_once_and_the_rest_wait() -> None:
@@ -118,4 +119,4 @@ def test_up_to_max_inflight_runs_go_at_once_and_the_rest_wait() -> None:
         assert sorted(i for _, items in run.runs for i in items) == [1, 2, 3, 4]
         assert len(run.runs) == 3  # 3 and 4 went together
 
-    asyncio.run(main())
+    aio.run(main())
