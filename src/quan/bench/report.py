@@ -8,7 +8,7 @@ from pathlib import Path
 from quan.bench.ceilings import FASTAPI, RAW_ASGI, STORAGE, Ceiling
 from quan.bench.contract import BenchResult, Status
 from quan.bench.suite import RunRecord
-from quan.bench.targets import HIT, MISS
+from quan.bench.targets import HIT, MISS, TARGETS
 
 RATIO_COLUMNS = ((RAW_ASGI, "× raw ASGI"), (FASTAPI, "× FastAPI"), (STORAGE, "× storage"))
 
@@ -202,6 +202,10 @@ def _targets(record: RunRecord) -> list[str]:
             f"| {v.target.text} | {_num(v.measured, 2)} | {_num(v.needed, 2)} | {verdict} "
             f"| {_cell(v.detail)} |"
         )
+    ran = {r.benchmark for r in record.results}
+    for target in TARGETS:
+        if target.benchmark not in ran:
+            lines.append(f"| {target.text} | – | – | … not run | not in this run (`--only`) |")
     lines.append("")
     return lines
 

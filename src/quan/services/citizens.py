@@ -288,6 +288,17 @@ def get_citizen(tx: Connection, citizen_id: str) -> Citizen:
     return citizen_from_row(row)
 
 
+def profile_of(row: Any) -> CitizenProfile:
+    """The attributes rules judge, from any row that selected the citizen's columns."""
+    return CitizenProfile(
+        birth_date=row.birth_date,
+        region_code=row.region_code,
+        income_group=IncomeGroup(row.income_group),
+        disabled=bool(row.disabled),
+        disability_grade=row.disability_grade,
+    )
+
+
 def find_citizen(tx: Connection, citizen_id: str) -> Citizen | None:
     row = tx.execute(select(citizens).where(citizens.c.id == citizen_id)).first()
     return citizen_from_row(row) if row else None

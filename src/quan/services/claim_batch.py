@@ -51,12 +51,13 @@ from quan.clock import Clock
 from quan.domain.batches import PROGRAM_NOT_ACTIVE, BatchStatus
 from quan.domain.blacklist import refusal
 from quan.domain.canonical import canonical_json
-from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date, priority_groups
+from quan.domain.citizens import local_date, priority_groups
 from quan.domain.claims import ALREADY_CLAIMED, BATCH_NOT_OPEN, SOLD_OUT, Channel
 from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, UNAUTHORIZED, QuanError
 from quan.domain.programs import ProgramStatus
 from quan.services import blacklist
+from quan.services.citizens import profile_of
 from quan.services.claim_cache import ClaimCache, ClaimFacts
 from quan.services.claims import (
     ANY_LEFT,
@@ -380,13 +381,7 @@ def _judge(
         raise QuanError(BATCH_NOT_OPEN, batch_status=look.batch_status)
     if look.program_status != ProgramStatus.ACTIVE.value:
         raise QuanError(PROGRAM_NOT_ACTIVE, program_status=look.program_status)
-    profile = CitizenProfile(
-        birth_date=row.birth_date,
-        region_code=row.region_code,
-        income_group=IncomeGroup(row.income_group),
-        disabled=bool(row.disabled),
-        disability_grade=row.disability_grade,
-    )
+    profile = profile_of(row)
     pools = facts.rules.pools_for(priority_groups(profile, today), now)
     if citizen_id in look.blocked:
         entry = blacklist.active_block(tx, "citizen", citizen_id, now)

@@ -45,7 +45,7 @@ from quan.domain.batches import (
     BatchStatus,
 )
 from quan.domain.blacklist import refusal
-from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date, priority_groups
+from quan.domain.citizens import local_date, priority_groups
 from quan.domain.claims import (
     ALREADY_CLAIMED,
     BATCH_NOT_OPEN,
@@ -57,6 +57,7 @@ from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.domain.programs import ProgramStatus
 from quan.services import blacklist
+from quan.services.citizens import profile_of
 from quan.services.claim_cache import DEFAULT_CACHE, ClaimCache, ClaimFacts
 from quan.services.idempotency import INVALID_KEY, KEY_REUSED
 from quan.store.citizen_tables import blacklist_entries, citizens
@@ -302,7 +303,7 @@ def claim(
         raise QuanError(BATCH_NOT_OPEN, batch_status=who.batch_status)
     if who.program_status != ProgramStatus.ACTIVE.value:
         raise QuanError(PROGRAM_NOT_ACTIVE, program_status=who.program_status)
-    profile = _profile(who)
+    profile = profile_of(who)
     today = local_date(now, facts.timezone)
     pools = facts.rules.pools_for(priority_groups(profile, today), now)
     if who.blocked:
@@ -380,16 +381,6 @@ def _claimant(
     if row is None:
         raise QuanError(NOT_FOUND, what=f"citizen {citizen_id}")
     return row
-
-
-def _profile(row: Row[Any]) -> CitizenProfile:
-    return CitizenProfile(
-        birth_date=row.birth_date,
-        region_code=row.region_code,
-        income_group=IncomeGroup(row.income_group),
-        disabled=bool(row.disabled),
-        disability_grade=row.disability_grade,
-    )
 
 
 # Pauses before looking again when the last free rows of a pool are held by claims in flight.

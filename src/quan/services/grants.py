@@ -51,6 +51,7 @@ from quan.domain.eligibility import (
 from quan.domain.errors import Kind, QuanError, define
 from quan.services import blacklist
 from quan.services.batches import visible_batch
+from quan.services.citizens import profile_of
 from quan.services.issuing import Issuance, Recipient
 from quan.store.citizen_tables import blacklist_entries, citizens
 from quan.store.events import record_event
@@ -247,7 +248,7 @@ def grant(
     chosen = issued = unserved = 0
     for rows in _targets(tx, batch_id, now, ids, condition, profiles=residual is not None):
         if residual is not None:
-            rows = [row for row in rows if holds(residual, _profile(row), today)]
+            rows = [row for row in rows if holds(residual, profile_of(row), today)]
         recipients = [Recipient(row.id) for row in rows]
         chosen += len(recipients)
         if not recipients:
@@ -290,16 +291,6 @@ def grant(
         },
     )
     return result
-
-
-def _profile(row: Any) -> CitizenProfile:
-    return CitizenProfile(
-        birth_date=row.birth_date,
-        region_code=row.region_code,
-        income_group=IncomeGroup(row.income_group),
-        disabled=bool(row.disabled),
-        disability_grade=row.disability_grade,
-    )
 
 
 def _holding(tx: Connection, batch_id: str, ids: Sequence[str]) -> int:

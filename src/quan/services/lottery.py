@@ -40,12 +40,13 @@ from quan.domain.auth import SYSTEM, Actor
 from quan.domain.batches import GENERAL, Allocation, BatchStatus, tickets_for
 from quan.domain.blacklist import refusal
 from quan.domain.canonical import canonical_json
-from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date, priority_groups
+from quan.domain.citizens import local_date, priority_groups
 from quan.domain.claims import BATCH_NOT_OPEN, WRONG_ALLOCATION, Channel
 from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
 from quan.services import blacklist, issuing, pii
 from quan.services.batches import Batch, get_batch
+from quan.services.citizens import profile_of
 from quan.services.claims import citizen_actor
 from quan.services.issuing import Recipient, issue_counted
 from quan.store.citizen_tables import citizens
@@ -200,13 +201,7 @@ def register(
         raise refusal(entry)
     tz = tx.execute(select(programs.c.timezone).where(programs.c.id == batch.program_id)).scalar()
     today = local_date(now, tz) if tz else local_date(now)
-    profile = CitizenProfile(
-        birth_date=row.birth_date,
-        region_code=row.region_code,
-        income_group=IncomeGroup(row.income_group),
-        disabled=bool(row.disabled),
-        disability_grade=row.disability_grade,
-    )
+    profile = profile_of(row)
     failure = evaluate(batch.eligibility, profile, today)
     if failure is not None:
         raise failure.error()
