@@ -343,3 +343,24 @@ def test_a_voucher_changed_behind_the_ledgers_back_breaks_the_ledger_check(
         report = check_ledger(tx)
     assert not report.ok
     assert any(bid in violation for violation in report.violations)
+
+
+def test_a_code_collision_rolls_the_whole_opening_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening writes its vouchers in bulk (COPY on PostgreSQL); a duplicate code still fails
+    the unique index, and the opening leaves nothing behind: no voucher, no reserve."""
+    pid = funded_program(world, 1_000_000)
+    vt = voucher_type(world, pid)
+    created = batch(world, pid, vt["id"], quantity=3)
+    monkeypatch.setattr(batch_service, "new_code", lambda _: "AAAA-AAAA-AAAA-AAAA")
+    before = _counts(world)
+    refused = world.post("operator", f"/batches/{created['id']}/open")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "CONFLICT"
+    assert _counts(world) == before
+    assert world.budget(pid)["reserved_fen"] == 0
+    monkeypatch.undo()
+    assert open_batch(world, created["id"])["status"] == "open"
+    assert voucher_count(world, created["id"], status="unclaimed") == 3
+    assert_ledger_ok(world)

@@ -47,6 +47,7 @@ from quan.domain.voucher_code import RANDOM_BYTES, new_code
 from quan.services.programs import get_program, visible_program
 from quan.services.voucher_types import get_voucher_type
 from quan.store import ledger
+from quan.store.bulk import copy_rows
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.voucher_tables import batch_quotas, batches, status_is, vouchers
@@ -312,7 +313,7 @@ def open_batch(tx: Connection, now: datetime, actor: Actor, batch_id: str) -> Ba
     )
     pools = batch.rules.pool_sizes()
     for chunk in _voucher_rows(batch, pools):
-        tx.execute(insert(vouchers), chunk)
+        copy_rows(tx, vouchers, _VOUCHER_COLUMNS, chunk)
     record_event(
         tx,
         type="batch.opened",
@@ -326,26 +327,22 @@ def open_batch(tx: Connection, now: datetime, actor: Actor, batch_id: str) -> Ba
     return get_batch(tx, batch.id)
 
 
-def _voucher_rows(batch: Batch, pools: Mapping[str, int]) -> Iterator[list[dict[str, Any]]]:
-    """The batch's vouchers, ``GENERATE_CHUNK`` at a time, each with a fresh random code.
+_VOUCHER_COLUMNS = ("id", "code", "program_id", "batch_id", "voucher_type_id", "pool", "status")
+
+
+def _voucher_rows(batch: Batch, pools: Mapping[str, int]) -> Iterator[list[tuple[str, ...]]]:
+    """The batch's vouchers (:data:`_VOUCHER_COLUMNS`), ``GENERATE_CHUNK`` at a time, each
+    with a fresh random code.
 
     Codes carry 75 random bits; a collision would fail the unique index and roll the opening
     back whole (to be retried), never issue one code twice.
     """
-    chunk: list[dict[str, Any]] = []
+    chunk: list[tuple[str, ...]] = []
+    fixed = (batch.program_id, batch.id, batch.voucher_type_id)
     for pool, count in pools.items():
         for _ in range(count):
-            chunk.append(
-                {
-                    "id": new_id("vch"),
-                    "code": new_code(secrets.token_bytes(RANDOM_BYTES)),
-                    "program_id": batch.program_id,
-                    "batch_id": batch.id,
-                    "voucher_type_id": batch.voucher_type_id,
-                    "pool": pool,
-                    "status": "unclaimed",
-                }
-            )
+            code = new_code(secrets.token_bytes(RANDOM_BYTES))
+            chunk.append((new_id("vch"), code, *fixed, pool, "unclaimed"))
             if len(chunk) == GENERATE_CHUNK:
                 yield chunk
                 chunk = []
