@@ -103,6 +103,34 @@ def test_a_bad_batch_form_keeps_what_was_typed_and_says_what_is_wrong(world: Wor
     assert world.get("operator", f"/programs/{pid}/batches").json()["items"] == []
 
 
+def test_a_lottery_batch_by_form_reserves_places_and_tickets_for_a_priority_group(
+    world: World,
+) -> None:
+    pid = funded_program(world)
+    vt = voucher_type(world, pid)
+    staff_session(world, "operator")
+    page = f"/ops/programs/{pid}/batches/new"
+    assert 'data-test="reserve-elderly"' in world.client.get(page).text
+    groups = ["elderly", "low_income", "disabled"]
+    form = {"voucher_type_id": vt["id"], "name": "摇号轮", "quantity": "20",
+            "allocation": "lottery", "claim_opens_at": "2026-11-25T10:00",
+            "claim_closes_at": "2026-12-01T10:00", "per_citizen_limit": "1",
+            "reserve_group": groups, "reserve_quantity": ["5", "", ""],
+            "reserve_release": ["2026-11-28T10:00", "", ""], "reserve_tickets": ["3", "1", "1"]}
+    refused = submit(world, f"/ops/programs/{pid}/batches",
+                     {**form, "reserve_tickets": ["11", "1", "1"]}, page=page)
+    assert refused.status_code == 422
+    assert 'value="11"' in refused.text  # what was typed is kept
+    assert world.get("operator", f"/programs/{pid}/batches").json()["items"] == []
+    created = submit(world, f"/ops/programs/{pid}/batches", form, page=page)
+    assert created.status_code == 303, created.text
+    [made] = world.get("operator", f"/programs/{pid}/batches").json()["items"]
+    assert made["reserved"] == [{
+        "group": "elderly", "quantity": 5, "opens_at": None,
+        "release_at": "2026-11-28T02:00:00Z", "tickets": 3,
+    }]
+
+
 def test_the_review_queue_approves_and_refuses_a_rejection_without_reason(world: World) -> None:
     waiting, _ = apply(world)
     other, _ = apply(world)

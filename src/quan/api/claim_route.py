@@ -73,9 +73,9 @@ _CHANNELS = frozenset(get_args(ClaimCreate.model_fields["channel"].annotation))
 @dataclass(frozen=True)
 class _Group:
     """What a micro-batch shares: claims of one batch, or refusals of one kind looking for
-    their replays. Groups compare by kind, batch and code only."""
+    their replays (``code`` names the refusal; ``None``: claims). Groups compare by batch and
+    code only."""
 
-    writes: bool
     batch_id: str
     code: str | None
     facts: ClaimFacts = field(compare=False)
@@ -250,7 +250,7 @@ class ClaimFastPath:
         if refusal is not None and call.key is None:
             raise refusal
         code = refusal.code if refusal is not None else None
-        group = _Group(refusal is None, call.batch_id, code, facts, refusal)
+        group = _Group(call.batch_id, code, facts, refusal)
         result = await self.lane.batcher().submit(group, claim)
         if isinstance(result, Exception):
             raise result

@@ -178,6 +178,15 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "batches.min_age": ("最小年龄", "Minimum age"),
     "batches.max_age": ("最大年龄", "Maximum age"),
+    "batches.reserved": ("优先群体预留名额", "Reserved for priority groups"),
+    "batches.reserved_hint": (
+        "（不填：不预留；到释放时间后余量向所有人开放；摇号券可给更多中签机会）",
+        "(blank: none; what is left opens to everyone at the release time; "
+        "lotteries may give the group more tickets)",
+    ),
+    "batches.reserve_quantity": ("名额", "places"),
+    "batches.reserve_release": ("释放时间", "released at"),
+    "batches.reserve_tickets": ("摇号机会（1–10）", "lottery tickets (1–10)"),
     "batches.income_groups": ("收入类别（可多选）", "Income groups (any of)"),
     "batches.create": ("创建批次", "Create the batch"),
     "batches.open": ("开放批次", "Open the batch"),

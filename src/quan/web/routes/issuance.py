@@ -22,7 +22,7 @@ from quan.api.schemas.batches import BatchCreate
 from quan.api.schemas.vouchers import VoucherTypeCreate
 from quan.domain.batches import Allocation
 from quan.domain.categories import CATEGORIES
-from quan.domain.citizens import IncomeGroup
+from quan.domain.citizens import IncomeGroup, PriorityGroup
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene
 from quan.domain.voucher_types import DiscountKind, ValidityPreset
@@ -192,6 +192,25 @@ def eligibility_rule(regions: str, min_age: str, max_age: str,
     return parts[0] if len(parts) == 1 else {"all": parts}
 
 
+def _reserve_rows(
+    groups: list[str] | None,
+    quantities: list[str] | None,
+    releases: list[str] | None,
+    tickets: list[str] | None,
+) -> dict[str, dict[str, str]]:
+    """The form's reserved-quota rows, one per priority group (a blank quantity: no reserve)."""
+    rows = {g.value: {"group": g.value, "quantity": "", "release_at": "", "tickets": "1"}
+            for g in PriorityGroup}
+    for group, quantity, release, count in zip(
+        groups or [], quantities or [], releases or [], tickets or [], strict=False
+    ):
+        if group in rows:
+            rows[group] = {
+                "group": group, "quantity": quantity, "release_at": release, "tickets": count,
+            }
+    return rows
+
+
 @router.get("/ops/programs/{program_id}/batches/new")
 def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
@@ -203,7 +222,7 @@ def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: Runtim
         "claim_opens_at": start.strftime(LOCAL_INPUT),
         "claim_closes_at": (start + timedelta(days=7)).strftime(LOCAL_INPUT),
         "income_groups": [], "regions": "", "min_age": "", "max_age": "", "name": "",
-        "voucher_type_id": "",
+        "voucher_type_id": "", "reserved": _reserve_rows(None, None, None, None),
     }
     return _batch_form(request, actor, program, values, [], rt)
 
@@ -225,13 +244,18 @@ def create_batch(
     min_age: Annotated[str, Form(max_length=3)] = "",
     max_age: Annotated[str, Form(max_length=3)] = "",
     income_groups: Annotated[list[str] | None, Form()] = None,
+    reserve_group: Annotated[list[str] | None, Form()] = None,
+    reserve_quantity: Annotated[list[str] | None, Form()] = None,
+    reserve_release: Annotated[list[str] | None, Form()] = None,
+    reserve_tickets: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
+    rows = _reserve_rows(reserve_group, reserve_quantity, reserve_release, reserve_tickets)
     values = {
         "voucher_type_id": voucher_type_id, "name": name, "quantity": quantity,
         "allocation": allocation, "claim_opens_at": claim_opens_at,
         "claim_closes_at": claim_closes_at, "per_citizen_limit": per_citizen_limit,
         "regions": regions, "min_age": min_age, "max_age": max_age,
-        "income_groups": income_groups or [],
+        "income_groups": income_groups or [], "reserved": rows,
     }
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)
@@ -244,6 +268,16 @@ def create_batch(
         "claim_closes_at": _local(claim_closes_at, program.timezone),
         "per_citizen_limit": _int(per_citizen_limit) or 1,
         "eligibility": eligibility_rule(regions, min_age, max_age, income_groups or []),
+        "reserved": [
+            {
+                "group": row["group"],
+                "quantity": _int(row["quantity"]),
+                "release_at": _local(row["release_at"], program.timezone),
+                "tickets": _int(row["tickets"]) or 1,
+            }
+            for row in rows.values()
+            if row["quantity"].strip()
+        ],
     }
     try:
         model = BatchCreate.model_validate({k: v for k, v in body.items() if v is not None})
