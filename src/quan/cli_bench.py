@@ -9,6 +9,7 @@ Progress goes to stderr; the last line on stdout is always the run's JSON object
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -250,12 +251,27 @@ def report(
         Path, typer.Argument(help="A saved run: bench/results/<time>-<commit>.json")
     ],
     output: Annotated[Path, typer.Option("--output", help="Where to write")] = KEPT_REPORT,
+    carry_over: Annotated[
+        Path | None,
+        typer.Option(
+            "--carry-over",
+            help="An earlier saved run whose results fill in the benchmarks this run did not "
+            "run (marked, with that run's own ceilings); the merged run is saved next to it",
+        ),
+    ] = None,
 ) -> None:
     """Render the Markdown report again from a saved run (its own figures and ceilings)."""
+    from quan.bench import suite
     from quan.bench.report import render
-    from quan.bench.suite import load_record
 
-    output.write_text(render(load_record(run_file), json_path=run_file), encoding="utf-8")
+    record = suite.load_record(run_file)
+    source = run_file
+    if carry_over is not None:
+        suite.carry_over(record, suite.load_record(carry_over), carry_over.name)
+        source = run_file.with_name(run_file.stem + "-merged.json")
+        source.write_text(json.dumps(record.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        out.print(f"merged run saved to {source}", highlight=False)
+    output.write_text(render(record, json_path=source), encoding="utf-8")
     out.print(f"report written to {output}", highlight=False)
 
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     claim_batch_max: int = Field(default=256, ge=1, le=4096)  # claims per transaction at most
     # Claim transactions running at once per server process on PostgreSQL (SQLite: always 1).
     claim_batch_inflight: int = Field(default=2, ge=1, le=32)
+    # Terminals' redemptions that arrive together commit together too (quan.api.redeem_route),
+    # in micro-batches bounded by the two settings above; off, each runs its own transaction.
+    redeem_batching: bool = True
 
     @property
     def resolved_database_url(self) -> str:

@@ -198,3 +198,57 @@ def test_a_saved_run_renders_again_with_its_own_ceilings_and_verdicts(tmp_path: 
     assert [v.verdict for v in loaded.verdicts][:2] == [HIT, HIT]
     assert "**12,000** claims/s" in page
     assert "claim p99 ≤ 100 ms" in page
+
+
+def test_a_run_of_a_few_benchmarks_carries_the_others_over_with_their_own_ceilings(
+    tmp_path: Path,
+) -> None:
+    from quan.bench.report import render
+    from quan.bench.suite import RunRecord, carry_over, load_record
+
+    def record(results: list[BenchResult], raw: float, commit: str) -> RunRecord:
+        return RunRecord(
+            machine={"logical_cpus": 2, "git": {"commit": commit}},
+            options={"runs": 5, "duration_s": 4.0},
+            generator={"tool": "wrk"},
+            ceilings=_ceilings(raw=raw, framework=10_000, storage=2_000),
+            results=results,
+            started_at="2026-11-25T20:54:55+00:00",
+        )
+
+    def claims(per_s: float) -> BenchResult:
+        return BenchResult(
+            "claim-flood", "postgresql", figures={"claims_per_s": per_s}, throughput="claims_per_s"
+        )
+
+    redeem = BenchResult(
+        "redeem",
+        "postgresql",
+        figures={"redemptions_per_s": 3_000.0},
+        throughput="redemptions_per_s",
+    )
+    earlier_path = tmp_path / "earlier.json"
+    earlier_path.write_text(json.dumps(record([claims(1_000), redeem], 20_000, "old").to_dict()))
+    new_path = tmp_path / "new.json"
+    new_path.write_text(json.dumps(record([claims(9_000)], 10_000, "new").to_dict()))
+
+    merged = load_record(new_path)
+    carry_over(merged, load_record(earlier_path), "earlier.json")
+
+    assert [(r.benchmark, r.carried_from is not None) for r in merged.results] == [
+        ("claim-flood", False),  # the new run's own result wins
+        ("redeem", True),
+    ]
+    carried = merged.results[1]
+    assert carried.ratios["raw_asgi"] == 0.15  # against the earlier run's 20,000, not 10,000
+    redeem_verdict = next(v for v in merged.verdicts if v.target.benchmark == "redeem")
+    assert (redeem_verdict.verdict, redeem_verdict.needed) == (MISS, 4_000)
+    page = render(merged, json_path=new_path)
+    assert "redeem ↩" in page
+    assert "carried over from `earlier.json (2026-11-25T20:54, commit old)`" in page
+    # Saved and read again, the carried result keeps its own run's ratios and verdict.
+    again_path = tmp_path / "merged.json"
+    again_path.write_text(json.dumps(merged.to_dict()))
+    again = load_record(again_path)
+    assert again.results[1].ratios["raw_asgi"] == 0.15
+    assert next(v for v in again.verdicts if v.target.benchmark == "redeem").needed == 4_000

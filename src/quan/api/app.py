@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from quan import __version__
-from quan.api import claim_route, errors
+from quan.api import claim_route, errors, redeem_route
+from quan.api.lean import Lane
 from quan.api.routes import (
     admin,
     assisted,
@@ -164,9 +165,10 @@ def api_routers(settings: Settings) -> list[APIRouter]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
-    lane: claim_route.ClaimLane | None = getattr(app.state, "claim_lane", None)
-    if lane is not None:
-        lane.close()
+    for name in ("claim_lane", "redeem_lane"):
+        lane: Lane[Any, Any] | None = getattr(app.state, name, None)
+        if lane is not None:
+            lane.close()
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -191,7 +193,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(pages.router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     app.add_middleware(BodyLimit)
-    claim_route.install(app, runtime)  # outermost: the lean claim path (quan.api.claim_route)
+    # Outermost: the lean paths of claims and redemptions (quan.api.lean).
+    redeem_route.install(app, runtime)
+    claim_route.install(app, runtime)
     return app
 
 

@@ -9,6 +9,7 @@ answered with a generic problem.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,6 +70,7 @@ def language(request: Request) -> str:
     return language_of(request.headers.get("accept-language", ""))
 
 
+@lru_cache(maxsize=512)  # a handful of distinct headers; parsed once each (hot paths)
 def language_of(header: str) -> str:
     """The language of an ``Accept-Language`` header's value (see :func:`language`)."""
     best, best_q = "zh", 0.0

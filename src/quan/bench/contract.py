@@ -47,6 +47,9 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
     started_at: str | None = None
     elapsed_s: float | None = None
+    # Set when a report carries this result over from an earlier run (its file, date, commit):
+    # its ratios and verdicts stay those of that run's ceilings.
+    carried_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

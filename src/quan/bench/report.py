@@ -177,12 +177,23 @@ def _results(record: RunRecord) -> list[str]:
             checks = "**FAILED** " + checks
         status = r.status.value if r.status is Status.OK else f"**{r.status.value}**"
         lines.append(
-            f"| {r.benchmark} | {r.database or '–'} | {status} | {_sizes(r)} | {_main_figures(r)} "
+            f"| {r.benchmark}{' ↩' if r.carried_from else ''} | {r.database or '–'} | {status} "
+            f"| {_sizes(r)} | {_main_figures(r)} "
             f"| {ratios} | "
             f"{checks} | {_memory(r)} |"
         )
     lines.append("")
-    notes = [(r, n) for r in record.results for n in r.notes]
+    carried = [
+        f"carried over from `{r.carried_from}`: not rerun in this run; its ratios and verdicts"
+        " are against that run's ceilings"
+        for r in record.results
+        if r.carried_from
+    ]
+    notes = [
+        (r, n)
+        for r in record.results
+        for n in [*r.notes, *([carried.pop(0)] if r.carried_from else [])]
+    ]
     if notes:
         lines += [f"- {r.benchmark} ({r.database or 'no database'}): {_cell(n)}" for r, n in notes]
         lines.append("")
@@ -273,6 +284,7 @@ def render(record: RunRecord, *, json_path: Path | None = None) -> str:
         "quan bench claim-flood --set vouchers=10000 --set citizens=40000",
         "quan bench suite --quick                    # a fast pass (var/bench/), as the test does",
         "quan bench report bench/results/RUN.json    # render this page again from a saved run",
+        "quan bench report NEW.json --carry-over OLD.json  # a partial run, the rest carried over",
         "```",
         "",
     ]

@@ -218,6 +218,8 @@ def load_record(path: Path) -> RunRecord:
     for result in record.results:
         bench = ALL.get(result.benchmark)
         ceilings = record.ceilings.get(result.database or "")
+        if result.carried_from is not None:
+            continue  # its ratios are its own run's
         if bench is None or ceilings is None or result.throughput not in result.figures:
             continue
         assert result.throughput is not None
@@ -229,6 +231,26 @@ def load_record(path: Path) -> RunRecord:
         v for v in judge_all(record.results, record.ceilings) if v.target.benchmark in names
     ]
     return record
+
+
+def carry_over(record: RunRecord, earlier: RunRecord, name: str) -> None:
+    """Add to ``record`` the results of ``earlier`` (the run saved as ``name``) for the
+    benchmarks and databases ``record`` did not run, marked with where they come from: a run of
+    a few benchmarks then still reports every figure, each with its own run's ceilings."""
+    ran = {(r.benchmark, r.database) for r in record.results}
+    commit = (earlier.machine.get("git", {}).get("commit") or "nogit")[:8]
+    origin = f"{name} ({earlier.started_at[:16]}, commit {commit})"
+    for result in earlier.results:
+        if (result.benchmark, result.database) not in ran and result.status is Status.OK:
+            result.carried_from = result.carried_from or origin
+            own = earlier.ceilings.get(result.database or "")
+            if not result.ceilings and own is not None:
+                result.ceilings = own.values()  # what its verdicts are judged against
+            record.results.append(result)
+    names = {r.benchmark for r in record.results}
+    record.verdicts = [
+        v for v in judge_all(record.results, record.ceilings) if v.target.benchmark in names
+    ]
 
 
 def write_outputs(record: RunRecord, results_dir: Path | None, report: Path | None) -> Path | None:

@@ -102,13 +102,19 @@ def judge(target: Target, results: list[BenchResult], ceilings: dict[str, Ceilin
         return Verdict(target, NOT_MEASURED, None, None, "; ".join(result.notes) or "no figure")
     needed = target.value
     if target.ceiling is not None:
-        measured_ceilings = ceilings.get(target.database or "")
-        ceiling = measured_ceilings.measured.get(target.ceiling) if measured_ceilings else None
-        if ceiling is None:
+        if result.carried_from is not None:  # judged against its own run's ceilings
+            per_s = result.ceilings.get(target.ceiling)
+        else:
+            measured_ceilings = ceilings.get(target.database or "")
+            ceiling = measured_ceilings.measured.get(target.ceiling) if measured_ceilings else None
+            per_s = ceiling.per_s if ceiling is not None else None
+        if per_s is None:
             return Verdict(target, NOT_MEASURED, measured, None, "ceiling not measured")
-        needed = target.value * ceiling.per_s
+        needed = target.value * per_s
     ok = measured >= needed if target.op == ">=" else measured <= needed
     detail = _margin(measured, needed, target.op)
+    if result.carried_from is not None:
+        detail += " (carried over from an earlier run, see Results)"
     if target.at_param is not None:
         name, size = target.at_param
         actual = result.params.get(name)

@@ -61,16 +61,30 @@ def create_key(
     return key_id, f"qk_{key_id}_{secret}"
 
 
-def authenticate(tx: Connection, presented: str) -> ApiKeyOwner | None:
+def parse(presented: str) -> tuple[str, str] | None:
+    """``(key id, secret)`` of something shaped like an API key, else ``None``."""
     if not presented.startswith("qk_key_"):
         return None
     key_id, sep, secret = presented[3:].rpartition("_")
     if not sep or not key_id.startswith("key_") or not secret:
         return None
+    return key_id, secret
+
+
+def genuine(secret_hash: str, secret: str) -> bool:
+    """Whether ``secret`` is the one stored as ``secret_hash`` (in constant time)."""
+    return hmac.compare_digest(secret_hash, _hash(secret))
+
+
+def authenticate(tx: Connection, presented: str) -> ApiKeyOwner | None:
+    parsed = parse(presented)
+    if parsed is None:
+        return None
+    key_id, secret = parsed
     row = tx.execute(
         select(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
     ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+    if row is None or not genuine(row.secret_hash, secret):
         return None
     return ApiKeyOwner(row.id, row.owner_type, row.owner_id)
 

@@ -81,21 +81,12 @@ def run(
     try:
         with db.write() as tx:
             if idem is not None:
-                stored = _claim(tx, db.dialect, idem)
+                stored = claim(tx, db.dialect, idem)
                 if stored is not None:
                     return stored
             status, body = render(work(tx))
             if idem is not None:
-                tx.execute(
-                    insert(idempotency_keys).values(
-                        scope=idem.scope,
-                        key=idem.key,
-                        request_hash=idem.request_hash,
-                        status_code=status,
-                        response_body=json.dumps(body),
-                        created_at=clock.now(),
-                    )
-                )
+                tx.execute(insert(idempotency_keys).values(stored_row(idem, status, body, clock)))
             return Outcome(status, body, replayed=False)
     except IntegrityError:
         # Another transaction committed the same key between our look and our insert (possible
@@ -109,7 +100,23 @@ def run(
         return stored
 
 
-def _claim(tx: Connection, dialect: str, idem: IdempotencyKey) -> Outcome | None:
+def stored_row(
+    idem: IdempotencyKey, status: int, body: dict[str, Any], clock: Clock
+) -> dict[str, Any]:
+    """The row that keeps a successful answer for its key."""
+    return {
+        "scope": idem.scope,
+        "key": idem.key,
+        "request_hash": idem.request_hash,
+        "status_code": status,
+        "response_body": json.dumps(body),
+        "created_at": clock.now(),
+    }
+
+
+def claim(tx: Connection, dialect: str, idem: IdempotencyKey) -> Outcome | None:
+    """Inside a write transaction: the stored answer for the key, if any; otherwise the key is
+    this transaction's to use (on PostgreSQL a concurrent holder makes it ``IN_PROGRESS``)."""
     if dialect == "postgresql":
         locked = tx.execute(
             text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
@@ -120,16 +127,72 @@ def _claim(tx: Connection, dialect: str, idem: IdempotencyKey) -> Outcome | None
     return _stored(tx, idem)
 
 
-def _stored(tx: Connection, idem: IdempotencyKey) -> Outcome | None:
-    row = tx.execute(
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What :func:`claim_many` found for one key: whether this transaction holds it, and the
+    answer stored under it (with the hash of the request that stored it)."""
+
+    locked: bool
+    stored: tuple[str, Outcome] | None
+
+    def verdict(self, idem: IdempotencyKey) -> Outcome | None:
+        """As :func:`claim` answers for ``idem``: its replay, ``None`` (the key is ours), or
+        the refusal."""
+        if not self.locked:
+            raise QuanError(IN_PROGRESS)
+        if self.stored is None:
+            return None
+        request_hash, outcome = self.stored
+        if request_hash != idem.request_hash:
+            raise QuanError(KEY_REUSED)
+        return outcome
+
+
+def claim_many(
+    tx: Connection, dialect: str, idems: list[IdempotencyKey]
+) -> dict[tuple[str, str], Held]:
+    """:func:`claim` for many keys in one round trip (PostgreSQL: each key's advisory lock
+    tried and its stored answer read by one statement)."""
+    wanted = list({(i.scope, i.key): i for i in idems})
+    if not wanted:
+        return {}
+    if dialect != "postgresql":
+        found = {}
+        for scope, key in wanted:
+            row = _stored_row(tx, scope, key)
+            found[(scope, key)] = Held(True, None if row is None else _held(row))
+        return found
+    rows = tx.execute(
+        text(
+            "SELECT k.scope, k.key,"
+            " pg_try_advisory_xact_lock(hashtextextended(k.scope || chr(10) || k.key, 0))"
+            " AS locked, s.request_hash, s.status_code, s.response_body"
+            " FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS k(scope, key)"
+            " LEFT JOIN idempotency_keys s ON s.scope = k.scope AND s.key = k.key"
+        ),
+        {"scopes": [scope for scope, _ in wanted], "keys": [key for _, key in wanted]},
+    ).all()
+    return {
+        (row.scope, row.key): Held(row.locked, None if row.request_hash is None else _held(row))
+        for row in rows
+    }
+
+
+def _held(row: Any) -> tuple[str, Outcome]:
+    outcome = Outcome(row.status_code, json.loads(row.response_body), replayed=True)
+    return row.request_hash, outcome
+
+
+def _stored_row(tx: Connection, scope: str, key: str) -> Any:
+    return tx.execute(
         select(
             idempotency_keys.c.request_hash,
             idempotency_keys.c.status_code,
             idempotency_keys.c.response_body,
-        ).where(idempotency_keys.c.scope == idem.scope, idempotency_keys.c.key == idem.key)
+        ).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
     ).first()
-    if row is None:
-        return None
-    if row.request_hash != idem.request_hash:
-        raise QuanError(KEY_REUSED)
-    return Outcome(row.status_code, json.loads(row.response_body), replayed=True)
+
+
+def _stored(tx: Connection, idem: IdempotencyKey) -> Outcome | None:
+    row = _stored_row(tx, idem.scope, idem.key)
+    return Held(True, None if row is None else _held(row)).verdict(idem)

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import (
     Connection,
+    Text,
     and_,
     bindparam,
     exists,
@@ -47,6 +48,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from quan.domain import offline_token, voucher_code
@@ -267,9 +269,38 @@ def _block_id(subject_type: str, subject_id: Any) -> Any:
 def _facts_statement(dialect: str, by_code: bool) -> Any:
     """The locking read of :func:`_voucher_row`, built once per dialect and key with bound
     parameters ``target`` (the voucher's id or code), ``merchant_id`` and ``at``."""
+    key = vouchers.c.code if by_code else vouchers.c.id
+    merchant_id = bindparam("merchant_id", type_=merchants.c.id.type)
+    return _facts_select(dialect, merchant_id).where(key == bindparam("target", type_=key.type))
+
+
+@lru_cache(maxsize=2)
+def facts_many_statement(by_code: bool) -> Any:
+    """PostgreSQL: :func:`_facts_statement` for many vouchers in one statement, each with its
+    own merchant: bound arrays ``targets`` (ids or codes) and ``merchant_ids``, and ``at``.
+    Each row carries its ``target``; vouchers are locked in the order of their ids, so two
+    such reads never wait on each other in a cycle."""
+    wanted = (
+        func.unnest(
+            bindparam("targets", type_=ARRAY(Text)), bindparam("merchant_ids", type_=ARRAY(Text))
+        )
+        .table_valued("target", "merchant_id")
+        .render_derived(name="wanted")
+    )
+    key = vouchers.c.code if by_code else vouchers.c.id
+    source = wanted.join(vouchers, key == wanted.c.target)
+    return (
+        _facts_select("postgresql", wanted.c.merchant_id, source)
+        .add_columns(wanted.c.target)
+        .order_by(vouchers.c.id)
+    )
+
+
+def _facts_select(dialect: str, merchant_id: Any, source: Any = vouchers) -> Any:
+    """Everything the rules judge, for the vouchers of ``source`` the caller picks, at the
+    merchant ``merchant_id`` (a bound parameter or a column of ``source``)."""
     v, d = vouchers.c, voucher_deactivations.c
     mc = merchant_categories.c
-    merchant_id = bindparam("merchant_id", type_=mc.merchant_id.type)
     deactivated = exists().where(d.voucher_id == v.id, d.reactivated_at.is_(None))
     daily_cap = (
         select(redemption_policies.c.daily_cap)
@@ -283,7 +314,6 @@ def _facts_statement(dialect: str, by_code: bool) -> Any:
         .scalar_subquery()
     )
     m = merchants.c
-    key = v.code if by_code else v.id
     return (
         select(
             v.id,
@@ -310,12 +340,11 @@ def _facts_statement(dialect: str, by_code: bool) -> Any:
             _block_id("citizen", v.citizen_id).label("holder_block"),
         )
         .select_from(
-            vouchers.join(batches, batches.c.id == v.batch_id)
+            source.join(batches, batches.c.id == v.batch_id)
             .join(programs, programs.c.id == v.program_id)
             .join(voucher_types, voucher_types.c.id == v.voucher_type_id)
             .join(merchants, m.id == merchant_id)
         )
-        .where(key == bindparam("target", type_=key.type))
         .with_for_update(of=vouchers)
     )
 
@@ -413,6 +442,14 @@ def load(
     row = _voucher_row(tx, voucher_id, code, merchant_id, order.at)
     if row is None:  # (a terminal's merchant always exists)
         raise QuanError(VOUCHER_NOT_FOUND)
+    return loaded_from_row(tx, row, merchant_id, order, order_ref)
+
+
+def loaded_from_row(
+    tx: Connection, row: Any, merchant_id: str, order: Order, order_ref: str | None
+) -> _Loaded:
+    """The facts of a locking read's row, with those it does not carry (the holder's day under
+    a daily cap, the order so far, blacklist entries) read now."""
     local_day = order.at.astimezone(_zone(row.timezone)).date()
     daily_cap = int(row.daily_cap) if row.daily_cap is not None else None
     taken: list[int] = []
@@ -685,7 +722,7 @@ _LEGS = 2  # a redemption's entry: reserved:<batch> → payable:<merchant>
 
 
 @lru_cache(maxsize=1)
-def _write_statement() -> Any:
+def write_statement() -> Any:
     """The PostgreSQL write (see :func:`_write_pg`), built once with bound parameters so that
     it compiles once and the driver can prepare it."""
     v, d = vouchers.c, voucher_deactivations.c
@@ -769,6 +806,19 @@ def _write_pg(
     the voucher's conditional ``UPDATE`` (still active, and not deactivated as seen by this
     statement's fresh snapshot), then, only if it took the voucher, the redemption row, its
     journal entry with both postings, and the ``voucher.redeemed`` event. Whether it took it."""
+    params = write_params(now, actor, row, entry, payload)
+    count = tx.execute(write_statement(), params).scalar_one()
+    return int(count) == 1
+
+
+def write_params(
+    now: datetime,
+    actor: Actor,
+    row: Mapping[str, Any],
+    entry: JournalEntry,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The bound values of the PostgreSQL write (:func:`write_statement`) of one redemption."""
     assert len(entry.postings) == _LEGS
     params: dict[str, Any] = {"v_id": row["voucher_id"], "v_at": now}
     params.update({f"r_{k}": row[k] for k in _REDEMPTION_COLUMNS})
@@ -797,8 +847,7 @@ def _write_pg(
         "occurred_at": now,
     }
     params.update({f"e_{k}": value for k, value in event.items()})
-    count = tx.execute(_write_statement(), params).scalar_one()
-    return int(count) == 1
+    return params
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ check ("this merchant's data only") reads ``actor.merchant_id``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +79,45 @@ def actor_for_key(tx: Connection, owner: ApiKeyOwner) -> Actor | None:
     return Actor(
         kind=owner.owner_type, id=owner.owner_id, role=owner.owner_type, merchant_id=merchant_id
     )
+
+
+def terminal_actors(tx: Connection, presented: Iterable[str]) -> dict[str, Actor]:
+    """The terminals behind the presented keys, in one read: the actor of each genuine,
+    unrevoked key of an unrevoked terminal (as :func:`actor_for_key` makes it); other keys,
+    owner keys included, are absent."""
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for key in set(presented):
+        parsed = api_keys.parse(key)
+        if parsed is not None:
+            wanted.setdefault(parsed[0], []).append((key, parsed[1]))
+    if not wanted:
+        return {}
+    rows = tx.execute(
+        select(
+            api_keys_table.c.id,
+            api_keys_table.c.secret_hash,
+            terminals.c.id.label("terminal_id"),
+            terminals.c.merchant_id,
+        )
+        .join(terminals, terminals.c.id == api_keys_table.c.owner_id)
+        .where(
+            api_keys_table.c.id.in_(list(wanted)),
+            api_keys_table.c.revoked_at.is_(None),
+            api_keys_table.c.owner_type == PartnerRole.TERMINAL.value,
+            terminals.c.revoked_at.is_(None),
+        )
+    ).all()
+    found: dict[str, Actor] = {}
+    for row in rows:
+        for key, secret in wanted[row.id]:
+            if api_keys.genuine(row.secret_hash, secret):
+                found[key] = Actor(
+                    kind=PartnerRole.TERMINAL.value,
+                    id=row.terminal_id,
+                    role=PartnerRole.TERMINAL.value,
+                    merchant_id=row.merchant_id,
+                )
+    return found
 
 
 def issue_owner_key(tx: Connection, now: datetime, actor: Actor, merchant_id: str) -> IssuedKey:

@@ -49,8 +49,6 @@ def list_voucher_types(
 
 
 @router.get("/voucher-types/{voucher_type_id}", response_model=VoucherTypePublic)
-def get_voucher_type(
-    voucher_type_id: str, actor: StaffReader, rt: RuntimeDep
-) -> VoucherTypePublic:
+def get_voucher_type(voucher_type_id: str, actor: StaffReader, rt: RuntimeDep) -> VoucherTypePublic:
     with rt.db.read() as tx:
         return VoucherTypePublic.of(voucher_types.visible_voucher_type(tx, actor, voucher_type_id))

@@ -34,8 +34,9 @@ class HourWindowIn(Body):
 
 
 class MerchantScopeIn(Body):
-    kind: ScopeKind = Field(description="all approved merchants in the categories, or by region "
-                            "or explicit list")
+    kind: ScopeKind = Field(
+        description="all approved merchants in the categories, or by region or explicit list"
+    )
     region_codes: list[Code] | None = Field(default=None, max_length=2000)
     merchant_ids: list[Code] | None = Field(default=None, max_length=2000)
 
