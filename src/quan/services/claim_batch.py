@@ -24,6 +24,7 @@ Refusals are judged per request, in the order and with the codes of
 
 from __future__ import annotations
 
+import json
 import time
 import typing
 from collections import defaultdict
@@ -400,7 +401,8 @@ def _judge(
 # --- taking vouchers for many claimants at once ---------------------------------------------
 
 # PostgreSQL: lock up to :k free rows of a pool (skipping rows other claims hold), number them,
-# and give the n-th row to the n-th claimant, in one statement.
+# and give the n-th row to the n-th claimant, in one statement. The claimants arrive as one
+# JSON array: the driver quotes text arrays element by element, several times slower.
 _TAKE_MANY_PG = text(
     """
     WITH locked AS (
@@ -410,11 +412,10 @@ _TAKE_MANY_PG = text(
     ), free AS (
         SELECT id, row_number() OVER (ORDER BY id) AS rn FROM locked
     ), req AS (
-        SELECT * FROM unnest(
-            CAST(:citizen_ids AS text[]), CAST(:seqs AS integer[]),
-            CAST(:claim_keys AS text[]), CAST(:channels AS text[]),
-            CAST(:actors AS text[]), CAST(:payloads AS text[])
-        ) WITH ORDINALITY AS r(citizen_id, claim_seq, claim_key, channel, actor, payload, rn)
+        SELECT * FROM jsonb_to_recordset(CAST(:requests AS jsonb)) AS r(
+            rn bigint, citizen_id text, claim_seq integer, claim_key text, channel text,
+            actor text, payload text
+        )
     ), taken AS (
         UPDATE vouchers AS v SET
             status = 'active', citizen_id = req.citizen_id, claim_seq = req.claim_seq,
@@ -524,19 +525,28 @@ def _take_rows(
                 "batch_id": facts.batch_id,
                 "pool": pool,
                 "k": len(group),
-                "citizen_ids": [c.request.citizen_id for c in group],
-                "seqs": [c.seq for c in group],
-                "claim_keys": [c.request.key for c in group],
-                "channels": [c.request.channel.value for c in group],
-                "actors": [citizen_actor(c.request.citizen_id).label for c in group],
-                "payloads": [
-                    canonical_json(
-                        claim_payload_of(
-                            facts.batch_id, pool, c.seq, c.request.channel.value, valid_until
-                        )
-                    )
-                    for c in group
-                ],
+                "requests": json.dumps(
+                    [
+                        {
+                            "rn": n,
+                            "citizen_id": c.request.citizen_id,
+                            "claim_seq": c.seq,
+                            "claim_key": c.request.key,
+                            "channel": c.request.channel.value,
+                            "actor": citizen_actor(c.request.citizen_id).label,
+                            "payload": canonical_json(
+                                claim_payload_of(
+                                    facts.batch_id,
+                                    pool,
+                                    c.seq,
+                                    c.request.channel.value,
+                                    valid_until,
+                                )
+                            ),
+                        }
+                        for n, c in enumerate(group, start=1)
+                    ]
+                ),
                 "now": now,
                 "valid_from": valid_from,
                 "valid_until": valid_until,

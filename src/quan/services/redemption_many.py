@@ -16,15 +16,28 @@ under a daily cap (judged against the holder's day), and a write that did not ta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, bindparam, exists, func, insert, select, union_all, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    Connection,
+    Text,
+    bindparam,
+    cast,
+    column,
+    exists,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
@@ -125,8 +138,8 @@ def redeem_many(
             except QuanError as refusal:
                 results[index] = refusal
     if judged:
-        arrays: dict[str, Any] = {name: [j.params[name] for j in judged] for name in _FIELDS}
-        taken = set(tx.execute(_write_many_statement(), {**arrays, "v_at": now}).scalars())
+        values = json.dumps([{k: j.params[k] for k in _FIELDS} for j in judged], default=_iso)
+        taken = set(tx.execute(_write_many_statement(), {"rows": values, "v_at": now}).scalars())
         for j in judged:
             if j.redeemed.redemption.id in taken:
                 results[j.index] = j.redeemed
@@ -149,11 +162,15 @@ def _judge(tx: Connection, now: datetime, index: int, w: Wanted, row: Any) -> _J
 @lru_cache(maxsize=1)
 def _write_many_statement() -> Any:
     """:func:`quan.services.redemption.write_statement` for a whole micro-batch in one
-    statement (planned once, not once per redemption): the values arrive as arrays, one row
+    statement (planned once, not once per redemption): the values arrive as one JSON array
+    (the driver quotes text arrays element by element, several times slower), one row
     of ``written`` per redemption; each voucher's conditional ``UPDATE`` decides whether its
     redemption, journal entry, postings and event are written. The ids of those written."""
-    arrays = [bindparam(name, type_=ARRAY(t)) for name, t in _FIELDS.items()]
-    rows = func.unnest(*arrays).table_valued(*_FIELDS).render_derived(name="x")
+    rows = (
+        func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), JSONB))
+        .table_valued(*[column(name, t) for name, t in _FIELDS.items()])
+        .render_derived(name="x", with_types=True)
+    )
     written = select(rows).cte("written")
     w = written.c
     v, d = vouchers.c, voucher_deactivations.c
@@ -212,3 +229,10 @@ def _write_many_statement() -> Any:
         .cte("evented")
     )
     return select(made.c.id).add_cte(legs_done, evented)
+
+
+def _iso(value: Any) -> str:
+    """JSON for the dates and times of a write (aware datetimes keep their offset)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in a redemption's write")

@@ -7,6 +7,7 @@ clear (ids, pseudonyms and masked values only).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,19 +43,20 @@ def record_event(
     )
 
 
-# PostgreSQL: many events in one statement, the columns sent as arrays and unnested (one
-# statement to parse, plan and execute instead of one per event; the log trigger fires per row).
+# PostgreSQL: many events in one statement (one statement to parse, plan and execute instead of
+# one per event), the rows sent as one JSON array: the driver quotes text arrays element by
+# element, several times slower. ``ord`` keeps the list's order in the events' ids.
 _MANY_PG = text(
     """
     INSERT INTO events (type, actor, subject_type, subject_id, program_id, payload, occurred_at)
-    SELECT * FROM unnest(
-        CAST(:type AS text[]), CAST(:actor AS text[]), CAST(:subject_type AS text[]),
-        CAST(:subject_id AS text[]), CAST(:program_id AS text[]), CAST(:payload AS text[]),
-        CAST(:occurred_at AS timestamptz[])
+    SELECT type, actor, subject_type, subject_id, program_id, payload, occurred_at
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS e(
+        ord integer, type text, actor text, subject_type text, subject_id text,
+        program_id text, payload text, occurred_at timestamptz
     )
+    ORDER BY ord
     """
 )
-_COLUMNS = ("type", "actor", "subject_type", "subject_id", "program_id", "payload", "occurred_at")
 
 
 def record_events(tx: Connection, rows: list[NewEvent]) -> None:
@@ -63,7 +65,7 @@ def record_events(tx: Connection, rows: list[NewEvent]) -> None:
         return
     if any(e.at.tzinfo is None for e in rows):  # as UtcDateTime refuses them for one event
         raise ValueError("naive datetime given to the database")
-    values = [
+    values: list[dict[str, Any]] = [
         {
             "type": e.type,
             "actor": e.actor.label,
@@ -76,7 +78,9 @@ def record_events(tx: Connection, rows: list[NewEvent]) -> None:
         for e in rows
     ]
     if tx.dialect.name == "postgresql":
-        tx.execute(_MANY_PG, {c: [v[c] for v in values] for c in _COLUMNS})
+        for n, v in enumerate(values):
+            v["ord"], v["occurred_at"] = n, v["occurred_at"].isoformat()
+        tx.execute(_MANY_PG, {"rows": json.dumps(values)})
     else:
         tx.execute(insert(events), values)
 
