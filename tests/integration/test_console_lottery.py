@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from quan.services.lottery import ALREADY_DRAWN, REGISTRATION_STILL_OPEN
+from quan.services.lottery import ALREADY_DRAWN, REGISTRATION_STILL_OPEN, registration_of
 from quan.store.lottery_tables import lottery_registrations
 from quan.web.i18n import Translator
 from tests.conftest import World
@@ -35,12 +35,11 @@ def _lottery_batch(world: World, quantity: int = 1, **overrides: object) -> tupl
 
 
 def _outcome(world: World, citizen_id: str, bid: str) -> str | None:
-    r = lottery_registrations.c
+    """won / lost (derived: only winners are recorded) / None before the draw."""
     with world.runtime.db.read() as tx:
-        outcome = tx.execute(
-            select(r.outcome).where(r.batch_id == bid, r.citizen_id == citizen_id)
-        ).scalar_one()
-    return None if outcome is None else str(outcome)
+        found = registration_of(tx, bid, citizen_id)
+    assert found is not None
+    return found.outcome
 
 
 def test_a_resident_enters_a_lottery_from_the_wallet_once(world: World) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from quan.cli_lottery import run, verify_with
 from quan.domain.errors import QuanError
@@ -72,12 +73,10 @@ def draw(world: World, bid: str) -> Any:
 
 
 def outcomes(world: World, bid: str) -> dict[str, int]:
-    r = lottery_registrations.c
+    """How many registrations have each outcome (``None`` before the draw)."""
     with world.runtime.db.read() as tx:
-        rows = tx.execute(
-            select(r.outcome, func.count()).where(r.batch_id == bid).group_by(r.outcome)
-        ).all()
-    return {str(k): int(v) for k, v in rows}
+        found = lottery_service.registrations(tx, bid)
+    return dict(Counter(str(reg.outcome) for reg in found))
 
 
 def test_a_lottery_commits_before_registration_and_reveals_the_seed_at_the_draw(
@@ -141,9 +140,9 @@ def test_reserved_winners_are_members_of_their_group(world: World) -> None:
     assert draw(world, bid).status_code == 200
     r = lottery_registrations.c
     with world.runtime.db.read() as tx:
-        won = tx.execute(
-            select(r.citizen_id, r.pool).where(r.batch_id == bid, r.outcome == "won")
-        ).all()
+        citizen_of = dict(tx.execute(select(r.id, r.citizen_id).where(r.batch_id == bid)).all())
+        found = lottery_service.registrations(tx, bid)
+    won = [(citizen_of[reg.id], reg.pool) for reg in found if reg.outcome == "won"]
     reserved_winners = {c for c, pool in won if pool == "elderly"}
     assert len(reserved_winners) == 2
     assert reserved_winners <= set(elderly)
@@ -413,3 +412,157 @@ def test_ticket_counts_outside_the_rules_are_refused(
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "INVALID_QUOTA"
     assert refused.json()["reason"] == reason
+
+
+def _registrants_inserted(world: World, bid: str, tickets: list[int]) -> None:
+    """One registration per entry of ``tickets`` (that many tickets), inserted directly; every
+    seventh is in the elderly group, every eleventh in the low-income group (some in both)."""
+    from sqlalchemy import insert
+
+    from quan.domain import lottery as algo
+    from quan.store.citizen_tables import citizens
+    from tests.integration.test_grants import bulk_citizens
+
+    n = len(tickets)
+    bulk_citizens(world, n)
+    with world.runtime.db.read() as tx:
+        ids = list(
+            tx.execute(
+                select(citizens.c.id)
+                .where(citizens.c.resident_id_hash.like("bench-%"))
+                .order_by(citizens.c.id)
+            ).scalars()
+        )[-n:]
+    key = lottery_service.pseudonym_key(world.runtime.settings, "test")
+    now = world.runtime.clock.now()
+    rows = []
+    for i, (citizen, count) in enumerate(zip(ids, tickets, strict=True)):
+        groups = [g for g, every in (("elderly", 7), ("low_income", 11)) if i % every == 0]
+        rows.append(
+            {
+                "id": f"lreg_{i:08d}_{bid[-6:]}",
+                "batch_id": bid,
+                "citizen_id": citizen,
+                "pseudonym": algo.pseudonym(key, citizen),
+                "tickets": count,
+                "groups": ",".join(groups),
+                "registered_at": now,
+            }
+        )
+    with world.runtime.db.write() as tx:
+        lottery_service.public_lottery(tx, now, world.runtime.settings, bid)  # the commitment
+        tx.execute(insert(lottery_registrations), rows)
+
+
+def _recomputed(world: World, bid: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The published record, and the pools and digest the pure algorithm gives from the
+    registrations and the revealed seed."""
+    from quan.domain import lottery as algo
+
+    r = lottery_registrations.c
+    with world.runtime.db.read() as tx:
+        rows = tx.execute(select(r.pseudonym, r.tickets, r.groups).where(r.batch_id == bid)).all()
+    record = public(world, bid)
+    entries = [(p, int(t), tuple(g for g in groups.split(",") if g)) for p, t, groups in rows]
+    planned = [
+        {"name": p["name"], "reserved": p["reserved"], "base_k": p["base_k"]}
+        for p in _published_pools(world, bid)
+    ]
+    pools, _ = lottery_service.plan_pools(planned, entries, bytes.fromhex(record["seed"]))
+    digest = algo.registrants_digest([algo.Registrant(p, t) for p, t, _ in entries])
+    return record, pools, digest
+
+
+def _published_pools(world: World, bid: str) -> list[dict[str, Any]]:
+    with world.runtime.db.read() as tx:
+        lot = lottery_service.public_lottery(
+            tx, world.runtime.clock.now(), world.runtime.settings, bid
+        )
+    return lot.pools
+
+
+def test_the_database_scores_draw_exactly_as_the_algorithm(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL computes the digest and the scores in SQL: the same winners, pool by pool, as
+    quan.domain.lottery over the same list, with tickets and reserved pools (one without
+    members, whose places go to the general pool)."""
+    quotas = [
+        {"group": "elderly", "quantity": 60, "release_at": iso(START + DAY), "tickets": 3},
+        {"group": "low_income", "quantity": 80, "release_at": iso(START + DAY), "tickets": 10},
+        {"group": "disabled", "quantity": 10, "release_at": iso(START + DAY)},  # no members
+    ]
+    bid = lottery_batch(world, quantity=400, reserved=quotas)
+    tickets = [1 + (i * 7919) % 10 if i % 5 == 0 else 1 for i in range(3000)]
+    _registrants_inserted(world, bid, tickets)
+    if world.runtime.db.dialect == "postgresql":
+
+        def python_draw(*args: Any) -> Any:
+            raise AssertionError("PostgreSQL drew in Python")
+
+        monkeypatch.setattr(lottery_service, "_draw_in_python", python_draw)
+    advance(world, DAY)
+    drawn = draw(world, bid)
+    assert drawn.status_code == 200, drawn.text
+    assert drawn.json()["issued"] == 400
+    record, pools, digest = _recomputed(world, bid)
+    assert record["registrants"] == 3000
+    assert record["registrants_digest"] == digest
+    assert _published_pools(world, bid) == pools
+    assert sum(len(p["winners"]) for p in pools) == 400
+    general = next(p for p in pools if p["name"] == "general")
+    assert (general["base_k"], general["k"]) == (250, 260)
+    assert verify_with(world.client, bid) == []
+    assert outcomes(world, bid) == {"won": 400, "lost": 2600}
+    assert_ledger_ok(world)
+
+
+def test_tickets_beyond_the_sql_scores_fall_back_to_the_python_draw(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The algorithm allows any number of tickets; the SQL scores cover up to ten (the batch
+    rules' maximum). A registration holding more still draws right (in Python)."""
+    bid = lottery_batch(world, quantity=20, reserved=elderly_quota(5))
+    _registrants_inserted(world, bid, [12 if i % 9 == 0 else 1 for i in range(200)])
+    calls: list[str] = []
+    in_python = lottery_service._draw_in_python
+
+    def spy(*args: Any) -> Any:
+        calls.append("python")
+        return in_python(*args)
+
+    monkeypatch.setattr(lottery_service, "_draw_in_python", spy)
+    advance(world, DAY)
+    assert draw(world, bid).status_code == 200
+    assert calls == ["python"]
+    record, pools, digest = _recomputed(world, bid)
+    assert record["registrants_digest"] == digest
+    assert _published_pools(world, bid) == pools
+    assert verify_with(world.client, bid) == []
+
+
+def test_losers_of_a_drawn_lottery_are_answered_lost_though_only_winners_are_recorded(
+    world: World,
+) -> None:
+    from quan.store.lottery_tables import lottery_winners
+
+    bid = lottery_batch(world, quantity=2)
+    people = register_many(world, 5)
+    for person in people:
+        first = enter(world, person, bid).json()
+        assert first["outcome"] is None
+        assert first["pool"] is None
+    advance(world, DAY)
+    assert [enter(world, p, bid).json()["outcome"] for p in people] == [None] * 5
+    assert draw(world, bid).status_code == 200
+    answers = [enter(world, person, bid) for person in people]
+    assert {a.status_code for a in answers} == {200}
+    by_outcome = Counter(a.json()["outcome"] for a in answers)
+    assert by_outcome == {"won": 2, "lost": 3}
+    won = {a.json()["pseudonym"] for a in answers if a.json()["outcome"] == "won"}
+    assert won == set(public(world, bid)["winners"]["general"])
+    assert {a.json()["pool"] for a in answers if a.json()["outcome"] == "won"} == {"general"}
+    assert {a.json()["pool"] for a in answers if a.json()["outcome"] == "lost"} == {None}
+    with world.runtime.db.read() as tx:
+        recorded = tx.execute(select(lottery_winners.c.pseudonym)).scalars().all()
+    assert set(recorded) == won  # the three losers have no row of their own

@@ -283,7 +283,7 @@ def test_another_seed_draws_other_winners() -> None:
 
 
 def test_a_bad_first_guess_costs_time_not_correctness(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lottery, "_first_guess", lambda k, registrants, leaving: bytes(32))
+    monkeypatch.setattr(lottery, "score_bound", lambda k, registrants, leaving: bytes(32))
     registrants = [Registrant(os.urandom(16).hex(), 1 + i % 3) for i in range(500)]
     pools = [Pool("general", 20)]
     assert winners_of(SEED, registrants, pools) == naive_draw(SEED, registrants, pools)
@@ -312,7 +312,7 @@ def test_many_entrants_under_the_bound_are_pruned_correctly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Accepting everyone with k = 3 makes the kept list overflow (limit 2k + 1024) and be pruned.
-    monkeypatch.setattr(lottery, "_first_guess", lambda k, registrants, leaving: b"\xff" * 32)
+    monkeypatch.setattr(lottery, "score_bound", lambda k, registrants, leaving: b"\xff" * 32)
     registrants = [Registrant(os.urandom(16).hex(), 1 + i % 4) for i in range(5000)]
     pools = [Pool("priority", 2, frozenset(r.pseudonym for r in registrants[:50])), Pool("all", 3)]
     assert winners_of(SEED, registrants, pools) == naive_draw(SEED, registrants, pools)
@@ -475,3 +475,43 @@ def test_draw_with_many_ties_matches_the_naive_reference(
         patch.setattr(lottery, "_score_hash", _Coarse)
         drawn = winners_of(seed, registrants, pools)
     assert drawn == naive_draw(seed, registrants, pools, coarse_hash)
+
+
+def _like_sql(registrants: Sequence[Registrant], calls: list[tuple[int, bytes]]) -> Any:
+    """A scorer that answers as the database does: every key computed, those under the bound
+    sorted and cut at ``keep`` (ORDER BY score, pseudonym LIMIT keep), members looked up."""
+
+    def scorer(keep: int, bound: bytes, members: frozenset[str]) -> lottery.Scores:
+        calls.append((keep, bound))
+        keys = {
+            r.pseudonym: lottery.score_key(
+                score(SEED, r.pseudonym, r.tickets).to_bytes(32, "big"), r.pseudonym
+            )
+            for r in registrants
+        }
+        under = sorted(k for k in keys.values() if k[:32] <= bound)[:keep] if bound else []
+        return lottery.Scores(under, {p: keys[p] for p in members if p in keys})
+
+    return scorer
+
+
+@pytest.mark.parametrize("bad_guess", [False, True])
+def test_scores_computed_elsewhere_draw_the_same_winners(
+    monkeypatch: pytest.MonkeyPatch, bad_guess: bool
+) -> None:
+    if bad_guess:  # too tight a bound: the scorer is asked again for everyone
+        monkeypatch.setattr(lottery, "score_bound", lambda k, registrants, leaving: bytes(32))
+    generator = random.Random(7)
+    registrants = [
+        Registrant(generator.randbytes(16).hex(), 1 + (i % 4 == 0) * (i % 10)) for i in range(3000)
+    ]
+    pools = [
+        Pool("elderly", 40, frozenset(r.pseudonym for r in registrants[::7])),
+        Pool("low_income", 30, frozenset(r.pseudonym for r in registrants[::11])),
+        Pool("general", 200),
+    ]
+    calls: list[tuple[int, bytes]] = []
+    result = lottery.draw_scored(SEED, len(registrants), pools, _like_sql(registrants, calls))
+    assert {r.name: list(r.winners) for r in result.pools} == naive_draw(SEED, registrants, pools)
+    assert len(calls) == (2 if bad_guess else 1)
+    assert calls[0][0] == 200 + 70  # the general k plus whoever may leave for reserved pools

@@ -19,6 +19,10 @@ pools competes in each in turn until drawn (so nobody wins twice), and pool memb
 register are ignored. Unused reserved places are reported (``PoolResult.unfilled``), not moved:
 releasing them to the general pool is a batch rule decided before the draw.
 
+:func:`draw_streamed` scores a stream of registrants in Python; :func:`draw_scored` takes the
+scores from elsewhere (the service has PostgreSQL hash ten million registrants in SQL) and draws
+the pools from them the same way.
+
 Each pseudonym must appear once in the list. :func:`registrants_digest` (computed when
 registration closes) refuses duplicates; :func:`draw` does not spend a pass over millions of
 entries on it, but refuses a list in which a duplicate would be drawn twice or sits in a reserved
@@ -168,8 +172,36 @@ def draw_streamed(
     """:func:`draw` over registrants read as a stream (ten million need not sit in memory).
 
     ``registrants()`` yields the ``count`` registrants; it is called once, or a second time in
-    the rare case the first pass kept too few (see :func:`_first_guess`). Same result as
+    the rare case the first pass kept too few (see :func:`score_bound`). Same result as
     :func:`draw` over the same list.
+    """
+
+    def scan(keep: int, bound: bytes, members: frozenset[str]) -> Scores:
+        return scan_scores(seed, registrants(), keep, bound, members)
+
+    return draw_scored(seed, count, pools, scan)
+
+
+def scan_scores(
+    seed: bytes,
+    registrants: Iterable[Registrant],
+    keep: int,
+    bound: bytes,
+    members: frozenset[str],
+) -> Scores:
+    """The :class:`Scores` of a pass over ``registrants`` (the scorer of :func:`draw_streamed`)."""
+    return _scan(seed, registrants, keep=keep, bound=bound, members=members)
+
+
+def draw_scored(seed: bytes, count: int, pools: Sequence[Pool], scorer: Scorer) -> DrawResult:
+    """:func:`draw` over scores computed elsewhere (a database can hash the ten million).
+
+    ``scorer(keep, bound, members)`` answers the :class:`Scores` of the ``count`` registrants:
+    ``keys`` = the best ``keep`` keys (:func:`score_key`) among those whose score digest is
+    <= ``bound`` (all of them if fewer), ``member_keys`` = the key of every registrant named
+    in ``members``. It is called once, or a second time with ``bound`` = all when the first
+    bound (:func:`score_bound`) admitted too few. Same result as :func:`draw` when the scorer
+    follows the algorithm.
     """
     _check_seed(seed)
     _check_pools(pools)
@@ -181,13 +213,8 @@ def draw_streamed(
     # At most this many registrants leave the general pool as reserved winners.
     leaving = min(sum(pool.k for pool in reserved), len(members))
     general_k = general.k if general is not None else 0
-    scan = _scan(
-        seed,
-        registrants(),
-        keep=general_k + leaving,
-        bound=_first_guess(general_k, count, leaving),
-        members=frozenset(members),
-    )
+    keep = general_k + leaving
+    scan = scorer(keep, score_bound(general_k, count, leaving), frozenset(members))
     drawn: set[str] = set()
     results: list[PoolResult] = []
     for pool in reserved:
@@ -203,13 +230,7 @@ def draw_streamed(
         winners = _best(scan.keys, general_k, drawn)
         if len(winners) < min(general_k, count - len(drawn)):
             # The guess admitted too few (about 6 standard deviations off): scan again, keeping all.
-            rescan = _scan(
-                seed,
-                registrants(),
-                keep=general_k + len(drawn),
-                bound=_ACCEPT_ALL,
-                members=frozenset(),
-            )
+            rescan = scorer(general_k + len(drawn), _ACCEPT_ALL, frozenset())
             winners = _best(rescan.keys, general_k, drawn)
         results.append(PoolResult(general.name, general_k, winners))
     return DrawResult(ALGORITHM, commitment(seed), tuple(results))
@@ -273,12 +294,26 @@ _ACCEPT_NONE = b""  # every digest compares greater than the empty bytes
 
 
 @dataclass(slots=True)
-class _Scan:
+class Scores:
+    """What a draw needs of the scores (see :func:`draw_scored`)."""
+
     keys: list[bytes]  # the best keys under the bound: enough to draw the general pool
     member_keys: dict[str, bytes]  # every reserved pool member's key
 
 
-def _first_guess(k: int, registrants: int, leaving: int) -> bytes:
+Scorer = Callable[[int, bytes, frozenset[str]], Scores]
+
+
+def score_key(digest: bytes, pseudonym: str) -> bytes:
+    """A registrant's sort key: its score digest (32 bytes) ‖ its pseudonym (ASCII).
+
+    Keys compare as bytes in the draw's order: by score, then by pseudonym."""
+    if len(digest) != _DIGEST_BYTES:
+        raise ValueError("a score digest has 32 bytes")
+    return digest + pseudonym.encode("ascii")
+
+
+def score_bound(k: int, registrants: int, leaving: int) -> bytes:
     """A score bound that about k + leaving (+ 6 standard deviations) registrants fall under.
 
     A registrant with t tickets falls under a bound at least as often as one with a single ticket
@@ -305,7 +340,7 @@ def _scan(
     keep: int,
     bound: bytes,
     members: frozenset[str],
-) -> _Scan:
+) -> Scores:
     """Score everyone once; keep the keys whose digest <= bound, and every member's key.
 
     The bound only ever tightens, to the keep-th best digest seen so far: whoever is strictly
@@ -340,7 +375,7 @@ def _scan(
                 member_keys[name] = digest + raw
     except UnicodeEncodeError:
         raise QuanError(INVALID_LOTTERY_INPUT, reason="pseudonym") from None
-    return _Scan(keys, member_keys)
+    return Scores(keys, member_keys)
 
 
 def _best(keys: list[bytes], k: int, drawn: set[str]) -> tuple[str, ...]:

@@ -15,8 +15,9 @@
   quantity + the sum of the reserved pools' ``unfilled``. The published pools carry both
   ``base_k`` and ``k`` so a verifier recomputes it.
 * The draw: refused before the window closes and twice (one conditional UPDATE decides); it
-  reveals the seed, issues vouchers to winners through :mod:`quan.services.issuing`, and marks
-  every registration ``won`` (with its pool) or ``lost``.
+  reveals the seed, issues vouchers to winners through :mod:`quan.services.issuing`, and
+  records the winners (``lottery_winners``, with their pool). Only winners are written: a
+  registration of a drawn lottery without a winner row has lost (:func:`outcome_of`).
 """
 
 from __future__ import annotations
@@ -29,30 +30,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Text, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from quan.config import Settings
 from quan.domain import lottery as algo
 from quan.domain.auth import SYSTEM, Actor
-from quan.domain.batches import GENERAL, Allocation, BatchStatus, tickets_for
+from quan.domain.batches import GENERAL, MAX_TICKETS, Allocation, BatchStatus, tickets_for
 from quan.domain.blacklist import refusal
 from quan.domain.canonical import canonical_json
 from quan.domain.citizens import local_date, priority_groups
 from quan.domain.claims import BATCH_NOT_OPEN, WRONG_ALLOCATION, Channel
 from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
-from quan.services import blacklist, issuing, pii
+from quan.services import blacklist, pii
 from quan.services.batches import Batch, get_batch
 from quan.services.citizens import profile_of
 from quan.services.claims import citizen_actor
 from quan.services.issuing import Recipient, issue_counted
+from quan.store.bulk import copy_rows
 from quan.store.citizen_tables import citizens
 from quan.store.events import record_event
 from quan.store.ids import new_id
-from quan.store.lottery_tables import lottery_draws, lottery_registrations
+from quan.store.lottery_tables import lottery_draws, lottery_registrations, lottery_winners
 from quan.store.tables import programs
 
 REGISTRATION_NOT_OPEN = define(
@@ -160,6 +161,26 @@ class Registration:
     created: bool = False
 
 
+def outcome_of(won_pool: str | None, drawn_at: datetime | None) -> str | None:
+    """A registration's outcome: ``won`` (a row in ``lottery_winners``), ``lost`` (the lottery
+    is drawn and it has none), else None (not drawn yet). Only winners are written."""
+    if won_pool is not None:
+        return "won"
+    return "lost" if drawn_at is not None else None
+
+
+def _registrations() -> Any:
+    """Registrations with what their outcome is derived from (``won_pool``, ``drawn_at``)."""
+    r, w, d = lottery_registrations.c, lottery_winners.c, lottery_draws.c
+    return select(
+        lottery_registrations, w.pool.label("won_pool"), d.drawn_at.label("drawn_at")
+    ).select_from(
+        lottery_registrations.outerjoin(
+            lottery_winners, and_(w.batch_id == r.batch_id, w.pseudonym == r.pseudonym)
+        ).outerjoin(lottery_draws, d.batch_id == r.batch_id)
+    )
+
+
 def _registration(row: Any, *, created: bool = False) -> Registration:
     m = row._mapping
     return Registration(
@@ -169,10 +190,26 @@ def _registration(row: Any, *, created: bool = False) -> Registration:
         tickets=int(m["tickets"]),
         groups=tuple(g for g in m["groups"].split(",") if g),
         registered_at=m["registered_at"],
-        outcome=m["outcome"],
-        pool=m["pool"],
+        outcome=outcome_of(m["won_pool"], m["drawn_at"]),
+        pool=m["won_pool"],
         created=created,
     )
+
+
+def registration_of(tx: Connection, batch_id: str, citizen_id: str) -> Registration | None:
+    """A citizen's registration in a lottery batch (with its outcome), if any."""
+    r = lottery_registrations.c
+    row = tx.execute(_registrations().where(r.batch_id == batch_id, r.citizen_id == citizen_id))
+    found = row.first()
+    return None if found is None else _registration(found)
+
+
+def registrations(tx: Connection, batch_id: str) -> list[Registration]:
+    """Every registration of a lottery batch with its outcome, oldest first (small lotteries:
+    tests and checks; the public list is :func:`registrants_page`)."""
+    r = lottery_registrations.c
+    rows = tx.execute(_registrations().where(r.batch_id == batch_id).order_by(r.id))
+    return [_registration(row) for row in rows]
 
 
 def register(
@@ -181,11 +218,9 @@ def register(
     """Enter a citizen in a lottery batch (idempotent: a second call answers the first)."""
     batch = _lottery_batch(tx, batch_id)
     r = lottery_registrations.c
-    existing = tx.execute(
-        select(lottery_registrations).where(r.batch_id == batch_id, r.citizen_id == citizen_id)
-    ).first()
+    existing = registration_of(tx, batch_id, citizen_id)
     if existing is not None:
-        return _registration(existing)
+        return existing
     if batch.status is not BatchStatus.OPEN:
         raise QuanError(BATCH_NOT_OPEN, batch_status=batch.status.value)
     rules = batch.rules
@@ -232,7 +267,7 @@ def register(
         at=now,
         payload={"registration_id": values["id"], "tickets": tickets, "groups": groups},
     )
-    created = tx.execute(select(lottery_registrations).where(r.id == values["id"])).one()
+    created = tx.execute(_registrations().where(r.id == values["id"])).one()
     return _registration(created, created=True)
 
 
@@ -328,11 +363,27 @@ def plan_pools_streamed(
     seed: bytes,
 ) -> tuple[list[dict[str, Any]], algo.DrawResult]:
     """:func:`plan_pools` over a stream of ``count`` registrants (see
-    :func:`quan.domain.lottery.draw_streamed`); ``members``: each reserved pool's pseudonyms.
+    :func:`quan.domain.lottery.draw_streamed`); ``members``: each reserved pool's pseudonyms."""
 
-    The second draw (after releasing unfilled reserved places) reuses the first pass's scores
-    when it can: it only differs in the general pool's k, so it streams again only if the
-    first pass kept too few for the larger k.
+    def scan(keep: int, bound: bytes, wanted: frozenset[str]) -> algo.Scores:
+        return algo.scan_scores(seed, registrants(), keep, bound, wanted)
+
+    return plan_pools_scored(batch_pools, count, members, seed, scan)
+
+
+def plan_pools_scored(
+    batch_pools: Sequence[dict[str, Any]],
+    count: int,
+    members: dict[str, set[str]],
+    seed: bytes,
+    scorer: algo.Scorer,
+) -> tuple[list[dict[str, Any]], algo.DrawResult]:
+    """:func:`plan_pools` over scores from ``scorer`` (see
+    :func:`quan.domain.lottery.draw_scored`); ``members``: each reserved pool's pseudonyms.
+
+    Reserved pools are drawn first and do not depend on the general k: the draw is made with
+    the general pool's final k, found from what the reserved pools leave unfilled; a second
+    draw happens only when a registrant in several reserved pools makes that count wrong.
     """
     reserved = [
         algo.Pool(p["name"], int(p["base_k"]), frozenset(members.get(p["name"], ())))
@@ -340,17 +391,15 @@ def plan_pools_streamed(
         if p["reserved"]
     ]
     base_general = next(int(p["base_k"]) for p in batch_pools if not p["reserved"])
-    # Reserved pools are drawn first and do not depend on the general k: find what they leave
-    # unfilled, then draw once with the general pool's final k.
     unfilled = sum(max(0, pool.k - len(pool.members or ())) for pool in reserved)
-    result = algo.draw_streamed(
-        seed, registrants, count, [*reserved, algo.Pool(GENERAL, base_general + unfilled)]
+    result = algo.draw_scored(
+        seed, count, [*reserved, algo.Pool(GENERAL, base_general + unfilled)], scorer
     )
     released = sum(r.unfilled for r in result.pools if r.name != GENERAL)
     if released != unfilled:
         # A registrant in several reserved pools is drawn in the first only: count again.
-        result = algo.draw_streamed(
-            seed, registrants, count, [*reserved, algo.Pool(GENERAL, base_general + released)]
+        result = algo.draw_scored(
+            seed, count, [*reserved, algo.Pool(GENERAL, base_general + released)], scorer
         )
         released = sum(r.unfilled for r in result.pools if r.name != GENERAL)
     published = []
@@ -376,8 +425,19 @@ class DrawOutcome:
     unserved: int
 
 
-# Registrants read per round trip of the draw's one streaming pass.
+# Registrants read per round trip of the Python draw's streaming pass.
 READ_PAGE = 100_000
+
+
+@dataclass(slots=True)
+class _Drawn:
+    """What the draw computed: the registrant count and digest, the published pools, and the
+    winners' citizens (``citizen_of``; may hold more than the winners)."""
+
+    count: int
+    digest: str
+    published: list[dict[str, Any]]
+    citizen_of: dict[str, str]
 
 
 def draw(
@@ -385,10 +445,10 @@ def draw(
 ) -> DrawOutcome:
     """Reveal the seed and draw (once: a conditional UPDATE decides between racing draws).
 
-    One streaming pass over the registrants in pseudonym order (a server-side cursor on
-    PostgreSQL) computes the registrants digest and every score; the winners are marked ``won``
-    and their citizens read back in one statement per slice, the rest marked ``lost`` in one
-    statement, and the winners' vouchers issued set-based (:func:`issuing.issue_counted`).
+    PostgreSQL computes the scores (:func:`_draw_in_postgres`); elsewhere one streaming pass in
+    Python does (:func:`_draw_in_python`). Only the winners are written (``lottery_winners``, a
+    statement per pool); a registrant without a row there has lost. The winners' vouchers are
+    issued set-based (:func:`issuing.issue_counted`).
     """
     batch = _lottery_batch(tx, batch_id, for_update=True)
     if batch.status is not BatchStatus.OPEN:
@@ -410,51 +470,28 @@ def draw(
     seed = bytes.fromhex(pii.decrypt(_seed_key(settings), row.seed_sealed, batch_id))
     if algo.commitment(seed) != row.commitment:
         raise RuntimeError("the sealed seed does not match the published commitment")
-    r = lottery_registrations.c
-    count = int(
-        tx.execute(
-            select(func.count()).select_from(lottery_registrations).where(r.batch_id == batch_id)
-        ).scalar_one()
-    )
     planned = _planned_pools(batch)
-    members = _members(tx, batch_id, {p["name"] for p in planned if p["reserved"]})
-    digests: list[str] = []
-
-    def stream() -> Iterator[algo.Registrant]:
-        """The registrants in pseudonym order; the first pass also hashes the digest lines."""
-        digest = hashlib.sha256() if not digests else None
-        query = (
-            select(r.pseudonym, r.tickets)
-            .where(r.batch_id == batch_id)
-            .order_by(r.pseudonym)
-            .execution_options(stream_results=True, yield_per=READ_PAGE)
-        )
-        for page in tx.execute(query).partitions():
-            if digest is not None:
-                digest.update("".join([f"{p},{t}\n" for p, t in page]).encode("ascii"))
-            yield from cast("Sequence[algo.Registrant]", page)  # rows unpack like them
-        if digest is not None:
-            digests.append(digest.hexdigest())
-
-    published, _ = plan_pools_streamed(planned, stream, count, members, seed)
-    digest = digests[0]
-    won = _mark_winners(tx, batch_id, published)
-    recipients = _recipients(published, won, batch)
+    drawn = _draw_in_postgres(tx, batch_id, seed, planned) if _on_postgres(tx) else None
+    if drawn is None:
+        drawn = _draw_in_python(tx, batch_id, seed, planned)
+    published = drawn.published
+    _record_winners(tx, batch_id, published)
+    winners = [p for pool in published for p in pool["winners"]]
+    citizen_of = drawn.citizen_of
+    missing = [p for p in winners if p not in citizen_of]
+    if missing:
+        citizen_of.update(_citizens(tx, batch_id, missing))
+    recipients = _recipients(published, citizen_of, batch)
     report = issue_counted(
         tx, now, actor, batch_id, recipients, channel=Channel.LOTTERY, holding_none=True
-    )
-    tx.execute(
-        update(lottery_registrations)
-        .where(r.batch_id == batch_id, r.outcome.is_(None))
-        .values(outcome="lost")
     )
     tx.execute(
         update(lottery_draws)
         .where(d.batch_id == batch_id)
         .values(
             seed=seed.hex(),
-            registrants_digest=digest,
-            registrants=count,
+            registrants_digest=drawn.digest,
+            registrants=drawn.count,
             pools=canonical_json(published),
         )
     )
@@ -469,14 +506,53 @@ def draw(
         payload={
             "seed": seed.hex(),
             "commitment": row.commitment,
-            "registrants_digest": digest,
-            "registrants": count,
-            "winners": len(won),
+            "registrants_digest": drawn.digest,
+            "registrants": drawn.count,
+            "winners": len(winners),
             "issued": report.issued,
         },
     )
     lottery = public_lottery(tx, now, settings, batch_id)
     return DrawOutcome(lottery, report.issued, report.unserved + report.at_limit)
+
+
+def _on_postgres(tx: Connection) -> bool:
+    return tx.dialect.name == "postgresql"
+
+
+def _draw_in_python(
+    tx: Connection, batch_id: str, seed: bytes, planned: list[dict[str, Any]]
+) -> _Drawn:
+    """One streaming pass over the registrants in pseudonym order computes the registrants
+    digest and every score (:func:`quan.domain.lottery.draw_streamed`)."""
+    r = lottery_registrations.c
+    count = int(
+        tx.execute(
+            select(func.count()).select_from(lottery_registrations).where(r.batch_id == batch_id)
+        ).scalar_one()
+    )
+    members = _members(tx, batch_id, {p["name"] for p in planned if p["reserved"]})
+    digests: list[str] = []
+
+    def stream() -> Iterator[algo.Registrant]:
+        """The registrants in pseudonym order; the first pass also hashes the digest lines."""
+        digest = hashlib.sha256() if not digests else None
+        pseudonym = r.pseudonym.collate("C") if _on_postgres(tx) else r.pseudonym
+        query = (
+            select(r.pseudonym, r.tickets)
+            .where(r.batch_id == batch_id)
+            .order_by(pseudonym)
+            .execution_options(stream_results=True, yield_per=READ_PAGE)
+        )
+        for page in tx.execute(query).partitions():
+            if digest is not None:
+                digest.update("".join([f"{p},{t}\n" for p, t in page]).encode("ascii"))
+            yield from cast("Sequence[algo.Registrant]", page)  # rows unpack like them
+        if digest is not None:
+            digests.append(digest.hexdigest())
+
+    published, _ = plan_pools_streamed(planned, stream, count, members, seed)
+    return _Drawn(count, digests[0], published, {})
 
 
 def _members(tx: Connection, batch_id: str, reserved: set[str]) -> dict[str, set[str]]:
@@ -497,35 +573,157 @@ def _members(tx: Connection, batch_id: str, reserved: set[str]) -> dict[str, set
     return members
 
 
-def _mark_winners(
-    tx: Connection, batch_id: str, published: Sequence[dict[str, Any]]
-) -> dict[str, str]:
-    """Mark the winners ``won`` (with their pool), a statement per pool and slice (an index
-    scan on ``(batch_id, pseudonym)``); answers each winner's citizen id."""
+def _citizens(tx: Connection, batch_id: str, names: list[str]) -> dict[str, str]:
+    """The citizens of the given registrants (pseudonyms), a slice of names per statement."""
     r = lottery_registrations.c
+    found: dict[str, str] = {}
+    for start in range(0, len(names), 500):  # SQLite: bound the IN list's parameters
+        part = names[start : start + 500]
+        rows = tx.execute(
+            select(r.pseudonym, r.citizen_id).where(r.batch_id == batch_id, r.pseudonym.in_(part))
+        )
+        found.update((p, c) for p, c in rows)
+    return found
+
+
+# PostgreSQL scores every registrant in SQL, in parallel workers: score = the least of the
+# tickets' SHA-256, one term per ticket up to MAX_TICKETS (LEAST skips the NULL terms of tickets
+# a registrant does not hold). A registrant with tickets outside 1..MAX_TICKETS gets the empty
+# score, so it sorts first and is always read back: the draw then falls back to Python.
+_TICKET_HASH = "sha256(%(seed)s || convert_to(pseudonym, 'UTF8') || decode('{j:08x}', 'hex'))"
+_SCORE = (
+    "CASE WHEN tickets = 1 THEN "
+    + _TICKET_HASH.format(j=0)
+    + f" WHEN tickets BETWEEN 2 AND {MAX_TICKETS} THEN LEAST("
+    + ", ".join(
+        _TICKET_HASH.format(j=0)
+        if j == 0
+        else f"CASE WHEN tickets > {j} THEN " + _TICKET_HASH.format(j=j) + " END"
+        for j in range(MAX_TICKETS)
+    )
+    + ") ELSE ''::bytea END"
+)
+# Built from constants only (the values are bound parameters).
+_MEMBERS_PG = (
+    f"SELECT pseudonym, citizen_id, tickets, groups, {_SCORE} AS score"  # noqa: S608
+    " FROM lottery_registrations WHERE batch_id = %(batch_id)s AND groups <> ''"
+)
+_BEST_PG = (
+    f"SELECT pseudonym, citizen_id, tickets, {_SCORE} AS score"  # noqa: S608
+    " FROM lottery_registrations WHERE batch_id = %(batch_id)s{bound}"
+    ' ORDER BY score, pseudonym COLLATE "C" LIMIT %(keep)s'
+)
+# The registrant list in the digest's order: an index-only scan of
+# ix_lottery_registrations_batch_pseudonym_c once the table is vacuumed, else a sort.
+_LIST_PG = (
+    "SELECT pseudonym || ',' || tickets || E'\\n' FROM lottery_registrations"
+    ' WHERE batch_id = %(batch_id)s ORDER BY pseudonym COLLATE "C"'
+)
+_WINNERS_PG = (
+    "INSERT INTO lottery_winners (batch_id, pseudonym, pool)"
+    " SELECT %(batch_id)s, name, %(pool)s FROM unnest(string_to_array(%(names)s, ',')) AS name"
+)
+
+
+class _FallBackError(Exception):
+    """The registrants hold tickets the SQL scores do not cover: draw in Python instead."""
+
+
+def _draw_in_postgres(
+    tx: Connection, batch_id: str, seed: bytes, planned: list[dict[str, Any]]
+) -> _Drawn | None:
+    """The draw on PostgreSQL, or None when it must fall back to :func:`_draw_in_python`.
+
+    One read of the registrant list in pseudonym byte order gives the count and the digest
+    (:func:`_digest_pg`); the reserved pools' members and their scores
+    are read in one statement, the general pool's best ``keep`` in another (a bounded sort in
+    parallel workers). Every score is the algorithm's; ``tests/integration/test_lottery.py``
+    checks them against :mod:`quan.domain.lottery`.
+    """
+    raw: Any = tx.connection.driver_connection
+    count, digest = _digest_pg(raw, batch_id)
+    reserved = {p["name"] for p in planned if p["reserved"]}
+    members: dict[str, set[str]] = {name: set() for name in reserved}
+    member_keys: dict[str, bytes] = {}
     citizen_of: dict[str, str] = {}
-    postgres = tx.dialect.name == "postgresql"
-    step = issuing.SLICE if postgres else 500  # SQLite: bound the IN list's parameters
-    for pool in published:
-        names = list(pool["winners"])
-        for start in range(0, len(names), step):
-            part = names[start : start + step]
-            condition = (
-                r.pseudonym == func.any(_text_array(part)) if postgres else r.pseudonym.in_(part)
-            )
-            rows = tx.execute(
-                update(lottery_registrations)
-                .where(r.batch_id == batch_id, condition)
-                .values(outcome="won", pool=pool["name"])
-                .returning(r.pseudonym, r.citizen_id)
-            )
-            citizen_of.update((p, c) for p, c in rows)
-    return citizen_of
+    params: dict[str, Any] = {"batch_id": batch_id, "seed": seed}
+    with raw.cursor() as cursor:
+        # Room for the bounded sort of up to a few million candidates in memory; this
+        # transaction only.
+        cursor.execute("SET LOCAL work_mem = '512MB'")
+        if reserved:
+            for name, citizen, tickets, groups, score in cursor.execute(_MEMBERS_PG, params):
+                pools = [g for g in groups.split(",") if g in members]
+                if not pools:
+                    continue
+                if not 1 <= tickets <= MAX_TICKETS:
+                    return None
+                for g in pools:
+                    members[g].add(name)
+                member_keys[name] = algo.score_key(bytes(score), name)
+                citizen_of[name] = citizen
+
+        def scorer(keep: int, bound: bytes, wanted: frozenset[str]) -> algo.Scores:
+            keys: list[bytes] = []
+            if keep > 0 and bound:
+                accept_all = bound == b"\xff" * len(bound)
+                query = _BEST_PG.format(bound="" if accept_all else f" AND {_SCORE} <= %(bound)s")
+                # Row by row from the fetched result: a million tuples held at once would keep
+                # the garbage collector busy.
+                rows = cursor.execute(query, {**params, "bound": bound, "keep": keep})
+                for name, citizen, tickets, score in rows:
+                    if not 1 <= tickets <= MAX_TICKETS:
+                        raise _FallBackError
+                    keys.append(algo.score_key(bytes(score), name))
+                    citizen_of[name] = citizen
+            return algo.Scores(keys, {p: member_keys[p] for p in wanted if p in member_keys})
+
+        try:
+            published, _ = plan_pools_scored(planned, count, members, seed, scorer)
+        except _FallBackError:
+            return None
+    return _Drawn(count, digest, published, citizen_of)
 
 
-def _text_array(values: list[str]) -> Any:
-    """``values`` bound as one PostgreSQL ``text[]`` parameter."""
-    return bindparam("values", values, type_=ARRAY(Text()))
+def _digest_pg(raw: Any, batch_id: str) -> tuple[int, str]:
+    """The registrant count and digest from the list read in the digest's order, its lines made
+    by the database and fetched a page at a time (never parsed in Python)."""
+    digest = hashlib.sha256()
+    count = 0
+    with raw.cursor() as cursor:
+        # Plan the named cursor for the whole list, not for its first rows (an index scan
+        # fetching the table in pseudonym order would be far slower than a sort).
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+    with raw.cursor(name="lottery_registrants") as cursor:
+        cursor.execute(_LIST_PG, {"batch_id": batch_id})
+        while page := cursor.fetchmany(READ_PAGE):
+            text = "".join([line for (line,) in page])
+            if not text.isascii() or text.count(",") != len(page):
+                raise QuanError(algo.INVALID_LOTTERY_INPUT, reason="pseudonym")
+            count += len(page)
+            digest.update(text.encode("ascii"))
+    return count, digest.hexdigest()
+
+
+def _record_winners(tx: Connection, batch_id: str, published: Sequence[dict[str, Any]]) -> None:
+    """One ``lottery_winners`` row per winner (PostgreSQL: one statement per pool)."""
+    if not _on_postgres(tx):
+        rows = [(batch_id, p, pool["name"]) for pool in published for p in pool["winners"]]
+        copy_rows(tx, lottery_winners, ("batch_id", "pseudonym", "pool"), rows)
+        return
+    raw: Any = tx.connection.driver_connection
+    with raw.cursor() as cursor:
+        for pool in published:
+            names = pool["winners"]
+            if not names:
+                continue
+            # One text split by the database: binding a million-element array costs more.
+            joined = ",".join(names)
+            if joined.count(",") != len(names) - 1:
+                raise QuanError(algo.INVALID_LOTTERY_INPUT, reason="pseudonym")
+            cursor.execute(
+                _WINNERS_PG, {"batch_id": batch_id, "pool": pool["name"], "names": joined}
+            )
 
 
 def _recipients(

@@ -3,8 +3,10 @@
 ``lottery_draws`` holds the commitment from the first touch of the batch's lottery, the seed
 sealed (AES-GCM under a key derived from ``Settings.pii_key``) until the draw reveals it, and the
 published outcome. ``lottery_registrations`` holds one row per citizen per batch (UNIQUE), with
-the citizen's public pseudonym, tickets, the reserved pools they belong to and, after the draw,
-the outcome (``won`` with the pool, or ``lost``: the non-winners evaluation compares later).
+the citizen's public pseudonym, tickets and the reserved pools they belong to.
+``lottery_winners`` holds one row per winner of a drawn lottery, with the pool won in. Only
+winners are written: a registrant of a drawn lottery (``lottery_draws.drawn_at`` set) without a
+row there has lost; rewriting millions of registrations to say so would be most of the draw.
 """
 
 from __future__ import annotations
@@ -39,10 +41,26 @@ lottery_registrations = Table(
     Column("tickets", Integer, nullable=False),
     Column("groups", Text, nullable=False),  # comma-separated reserved pools, "" for none
     Column("registered_at", UtcDateTime, nullable=False),
-    Column("outcome", Text, nullable=True),  # null until the draw, then won | lost
-    Column("pool", Text, nullable=True),  # the pool a winner won in
     UniqueConstraint("batch_id", "citizen_id", name="uq_lottery_registrations_batch_citizen"),
     UniqueConstraint("batch_id", "pseudonym", name="uq_lottery_registrations_batch_pseudonym"),
 )
 
 Index("ix_lottery_registrations_citizen_id", lottery_registrations.c.citizen_id)
+# PostgreSQL: the registrant list in byte order (the digest's order, whatever the database's
+# collation) with the tickets, so the draw reads it by an index-only scan instead of sorting.
+Index(
+    "ix_lottery_registrations_batch_pseudonym_c",
+    lottery_registrations.c.batch_id,
+    lottery_registrations.c.pseudonym.collate("C"),
+    postgresql_include=["tickets"],
+).ddl_if(dialect="postgresql")
+
+lottery_winners = Table(
+    "lottery_winners",
+    metadata,
+    # No foreign keys: a draw inserts up to millions of rows in one statement, and a per-row
+    # check would cost more than the insert; the draw writes them for its own registrants only.
+    Column("batch_id", Text, primary_key=True),
+    Column("pseudonym", Text, primary_key=True),
+    Column("pool", Text, nullable=False),
+)

@@ -18,9 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
-from quan.store.lottery_tables import lottery_draws, lottery_registrations
+from quan.store.lottery_tables import lottery_draws, lottery_registrations, lottery_winners
 from quan.store.tables import programs
 from quan.store.voucher_tables import batches, voucher_types, vouchers
 
@@ -47,20 +47,23 @@ class MyLottery:
     voucher_id: str | None  # the voucher a win issued
 
 
-def _result(outcome: str | None, closes_at: datetime, now: datetime) -> Result:
-    if outcome == "won":
+def _result(won: bool, drawn_at: datetime | None, closes_at: datetime, now: datetime) -> Result:
+    """Only winners are recorded (``lottery_winners``): a registrant of a drawn lottery who did
+    not win has lost."""
+    if won:
         return Result.WON
-    if outcome == "lost":
+    if drawn_at is not None:
         return Result.LOST
     return Result.WAITING if now < closes_at else Result.AWAITING_DRAW
 
 
 def my_lotteries(tx: Connection, citizen_id: str, now: datetime) -> list[MyLottery]:
     """The citizen's lottery registrations, newest first (at most 50)."""
-    r, b, d = lottery_registrations.c, batches.c, lottery_draws.c
+    r, b, d, w = lottery_registrations.c, batches.c, lottery_draws.c, lottery_winners.c
     rows = tx.execute(
         select(
-            r.batch_id, r.registered_at, r.pseudonym, r.outcome, b.name, b.claim_closes_at,
+            r.batch_id, r.registered_at, r.pseudonym, w.pool.label("won_pool"), b.name,
+            b.claim_closes_at,
             programs.c.name.label("program_name"), programs.c.timezone,
             voucher_types.c.name.label("type_name"), d.drawn_at,
         )
@@ -68,11 +71,12 @@ def my_lotteries(tx: Connection, citizen_id: str, now: datetime) -> list[MyLotte
         .join(programs, programs.c.id == b.program_id)
         .join(voucher_types, voucher_types.c.id == b.voucher_type_id)
         .outerjoin(lottery_draws, d.batch_id == r.batch_id)
+        .outerjoin(lottery_winners, and_(w.batch_id == r.batch_id, w.pseudonym == r.pseudonym))
         .where(r.citizen_id == citizen_id)
         .order_by(r.registered_at.desc(), r.batch_id)
         .limit(50)
     ).all()
-    won = [row.batch_id for row in rows if row.outcome == "won"]
+    won = [row.batch_id for row in rows if row.won_pool is not None]
     voucher_of: dict[str, str] = {}
     if won:
         found = tx.execute(
@@ -93,7 +97,7 @@ def my_lotteries(tx: Connection, citizen_id: str, now: datetime) -> list[MyLotte
             closes_at=row.claim_closes_at,
             drawn_at=row.drawn_at,
             pseudonym=row.pseudonym,
-            result=_result(row.outcome, row.claim_closes_at, now),
+            result=_result(row.won_pool is not None, row.drawn_at, row.claim_closes_at, now),
             voucher_id=voucher_of.get(row.batch_id),
         )
         for row in rows
