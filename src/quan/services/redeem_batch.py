@@ -4,8 +4,10 @@ one transaction.
 At a busy hour many terminals redeem at once; committing each redemption in its own transaction
 makes the database pay a commit (an fsync) and a dozen round trips per redemption, and the
 terminal's key is read in a transaction of its own first. Here a micro-batch pays once for the
-recording lock, the terminals' keys (one read) and the commit; each redemption keeps its own
-two statements (lock and read the facts; write), and is answered only once it is durable.
+recording lock, the terminals' keys (one read), the idempotency keys (one statement) and the
+commit; on PostgreSQL the vouchers' facts are read by one statement and every redemption that
+passed the rules is written by one more (:mod:`quan.services.redemption_many`). Each request is
+answered only once it is durable.
 
 Every guarantee of :func:`quan.services.redemption.redeem` holds, from the same mechanisms:
 the voucher row is locked ``FOR UPDATE`` and the write takes it only while ``active``, so two
@@ -78,8 +80,9 @@ def redeem_together(
     in order. On a failure of the whole transaction, each runs alone."""
     try:
         return _together(db, clock, keyring, calls, render)
-    except DBAPIError as exc:
-        log.info("a micro-batch of %d redemptions failed (%s); each runs alone", len(calls), exc)
+    except DBAPIError as exc:  # (the driver's error names its kind; its text may hold values)
+        kind = type(exc.orig).__name__
+        log.warning("a micro-batch of %d redemptions failed (%s): each alone", len(calls), kind)
     return [redeem_alone(db, clock, keyring, call, render) for call in calls]
 
 

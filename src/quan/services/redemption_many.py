@@ -4,8 +4,8 @@
 :func:`quan.services.redemption.redeem` takes two round trips per voucher: the locking read of
 its facts and the write. Here one statement locks and reads the facts of every voucher of the
 micro-batch (in id order, each with its own merchant), the rules judge each in Python exactly
-as they judge one, and the writes of all that passed go to the server together (the driver's
-pipeline); one read then says which writes took their voucher.
+as they judge one, and one more statement writes all that passed (the same data-modifying CTEs
+as one redemption's write, over a JSON array of rows) and says which took their voucher.
 
 What this path does not do it hands back (``None``) for :func:`~quan.services.redemption.redeem`
 to do alone, in the same transaction and after the rest: a voucher named twice (the later
