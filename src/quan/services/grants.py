@@ -9,8 +9,11 @@
 * Vouchers are taken from the batch's pre-generated rows through :mod:`quan.services.issuing`
   (never more than the batch holds); who is left over is reported as ``unserved``.
 * Set-based, for a million citizens in seconds: the segment and the batch's eligibility are
-  compiled to SQL (:func:`rule_sql`; a predicate with no SQL form would be checked in Python),
-  citizens are streamed by pages of one query, and each page is issued with a few statements.
+  compiled to SQL (:func:`rule_sql`; a predicate with no SQL form would be checked in Python).
+  On PostgreSQL a segment is chosen, given its vouchers and logged by one statement
+  (:meth:`Issuance.assign_selected`): the recipients never travel to Python and the batch's
+  vouchers are joined to them once, not once per slice. A list, a residual predicate, or
+  SQLite: citizens are streamed by pages of one query, each page issued with a few statements.
 * Grants run while the batch is open, without regard to the claim window (an operator act).
 """
 
@@ -21,11 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, false, not_, or_, select, true
+from sqlalchemy import Connection, Select, and_, exists, false, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from quan.domain.auth import Actor
-from quan.domain.batches import Allocation, BatchStatus
+from quan.domain.batches import GENERAL, Allocation, BatchStatus
 from quan.domain.citizens import (
     ELDERLY_AGE,
     CitizenProfile,
@@ -182,17 +185,11 @@ def _born_by(today: date, years: int) -> date:
         return date(year, 2, 28)
 
 
-def _targets(
-    tx: Connection,
-    batch_id: str,
-    now: datetime,
-    ids: Sequence[str] | None,
-    condition: ColumnElement[bool] | None,
-    *,
-    profiles: bool,
-) -> Iterator[Sequence[Any]]:
-    """Citizen rows (id, and the profile when ``profiles``) meeting ``condition``, not
-    blacklisted and holding no voucher of the batch, in pages."""
+def _candidates(
+    batch_id: str, now: datetime, condition: ColumnElement[bool] | None, *, profiles: bool
+) -> Select[Any]:
+    """Citizens (id, and the profile when ``profiles``) meeting ``condition``, not blacklisted
+    and holding no voucher of the batch."""
     c, v, e = citizens.c, vouchers.c, blacklist_entries.c
     columns = [c.id]
     if profiles:
@@ -203,8 +200,21 @@ def _targets(
             e.subject_type == "citizen", e.subject_id == c.id, blacklist.in_force_at(now)
         ),
     )
-    if condition is not None:
-        base = base.where(condition)
+    return base if condition is None else base.where(condition)
+
+
+def _targets(
+    tx: Connection,
+    batch_id: str,
+    now: datetime,
+    ids: Sequence[str] | None,
+    condition: ColumnElement[bool] | None,
+    *,
+    profiles: bool,
+) -> Iterator[Sequence[Any]]:
+    """:func:`_candidates` read in pages."""
+    c = citizens.c
+    base = _candidates(batch_id, now, condition, profiles=profiles)
     if ids is not None:
         for start in range(0, len(ids), _CHUNK):
             yield tx.execute(base.where(c.id.in_(ids[start : start + _CHUNK]))).all()
@@ -228,8 +238,9 @@ def grant(
 ) -> GrantReport:
     """Grant one voucher each to a segment or a list, in the caller's one transaction.
 
-    The segment and the batch's eligibility are evaluated in SQL (:func:`rule_sql`); citizens
-    are streamed by pages and each page is issued at once (:class:`issuing.Issuance`).
+    The segment and the batch's eligibility are evaluated in SQL (:func:`rule_sql`). On
+    PostgreSQL a segment wholly in SQL is issued by one statement; otherwise citizens are
+    streamed by pages and each page is issued at once (:class:`issuing.Issuance`).
     """
     if (segment is None) == (citizen_ids is None):
         raise QuanError(INVALID_GRANT, reason="segment_xor_list")
@@ -245,17 +256,16 @@ def grant(
     condition, residual = rule_sql(whole, today)
     ids = sorted(set(citizen_ids)) if citizen_ids is not None else None
     issuance = Issuance.start(tx, now, actor, batch_id, Channel.GRANT)
-    chosen = issued = unserved = 0
-    for rows in _targets(tx, batch_id, now, ids, condition, profiles=residual is not None):
-        if residual is not None:
-            rows = [row for row in rows if holds(residual, profile_of(row), today)]
-        recipients = [Recipient(row.id) for row in rows]
-        chosen += len(recipients)
-        if not recipients:
-            continue
-        report = issuance.count(recipients, holding_none=True)
-        issued += report.issued
-        unserved += report.unserved + report.at_limit
+    if ids is None and residual is None and tx.dialect.name == "postgresql":
+        # The whole segment in one statement: chosen, given and logged inside the database.
+        chosen, issued = issuance.assign_selected(
+            GENERAL, _candidates(batch_id, now, condition, profiles=False)
+        )
+        unserved = chosen - issued
+    else:
+        chosen, issued, unserved = _grant_by_pages(
+            tx, issuance, now, ids, condition, residual, today
+        )
     if ids is not None:
         targeted = len(ids)
         held = _holding(tx, batch_id, ids)
@@ -291,6 +301,32 @@ def grant(
         },
     )
     return result
+
+
+def _grant_by_pages(
+    tx: Connection,
+    issuance: Issuance,
+    now: datetime,
+    ids: Sequence[str] | None,
+    condition: ColumnElement[bool] | None,
+    residual: Rule | None,
+    today: date,
+) -> tuple[int, int, int]:
+    """Citizens read by pages (a list, a residual checked in Python, or SQLite), each page
+    issued at once; answers ``(chosen, issued, unserved)``."""
+    chosen = issued = unserved = 0
+    pages = _targets(tx, issuance.batch_id, now, ids, condition, profiles=residual is not None)
+    for rows in pages:
+        if residual is not None:
+            rows = [row for row in rows if holds(residual, profile_of(row), today)]
+        recipients = [Recipient(row.id) for row in rows]
+        chosen += len(recipients)
+        if not recipients:
+            continue
+        report = issuance.count(recipients, holding_none=True)
+        issued += report.issued
+        unserved += report.unserved + report.at_limit
+    return chosen, issued, unserved
 
 
 def _holding(tx: Connection, batch_id: str, ids: Sequence[str]) -> int:

@@ -12,7 +12,8 @@ gives the n-th row to the n-th recipient (``unnest … WITH ORDINALITY``) and wr
 ``voucher.issued`` events (one per voucher, as a claim writes one) with ``INSERT … SELECT``; on
 SQLite (one writer) the same is an ``executemany`` of the assignment and one of the events.
 :func:`issue_many` answers the issued vouchers; :func:`issue_counted` only counts (a grant to a
-million citizens needs no million objects back).
+million citizens needs no million objects back). :meth:`Issuance.assign_selected` takes the
+recipients as a query instead (a grant's segment, PostgreSQL): one statement for the whole set.
 """
 
 from __future__ import annotations
@@ -22,7 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 
 from quan.domain.auth import Actor
 from quan.domain.batches import GENERAL, BatchStatus
@@ -35,6 +48,15 @@ from quan.services.claims import IssuedVoucher, citizen_actor, issued_from_row
 from quan.store.tables import events
 from quan.store.voucher_tables import status_is, vouchers
 
+_EVENT_COLUMNS = (
+    "type",
+    "actor",
+    "subject_type",
+    "subject_id",
+    "program_id",
+    "payload",
+    "occurred_at",
+)
 # Recipients per statement: bounds the arrays sent and the rows one statement locks.
 SLICE = 50_000
 
@@ -205,6 +227,96 @@ class Issuance:
 
     def assign_count(self, pool: str, wanted: Sequence[tuple[str, int]]) -> int:
         return len(self._assign(pool, wanted, answer=False))
+
+    def assign_selected(self, pool: str, chosen: Select[Any]) -> tuple[int, int]:
+        """PostgreSQL: give the n-th free voucher of ``pool`` to the n-th citizen of ``chosen``
+        (a query of citizen ids, one column, each holding no voucher of the batch: claim_seq 1)
+        in one statement, events written; answers ``(citizens chosen, vouchers given)``.
+
+        The recipients never leave the database, and the batch's vouchers are joined to their
+        new holders once for the whole set rather than once per slice of recipients."""
+        if self.tx.dialect.name != "postgresql":
+            raise NotImplementedError("assign_selected is PostgreSQL's (FOR UPDATE SKIP LOCKED)")
+        row = self.tx.execute(self._selected_statement(pool, chosen)).one()
+        targeted, given, last = int(row[0]), int(row[1]), row[2]
+        if last is not None:
+            self.after[pool] = str(last)
+        return targeted, given
+
+    def _selected_statement(self, pool: str, chosen: Select[Any]) -> Select[Any]:
+        """:data:`_ASSIGN_PG` with the recipients given by a query (see :meth:`assign_selected`)."""
+        v = vouchers.c
+        picked = chosen.cte("chosen")
+        citizen = picked.c[0]
+        wanted = select(
+            citizen.label("citizen_id"), func.row_number().over(order_by=citizen).label("n")
+        ).cte("wanted")
+        locked = (
+            select(v.id)
+            .where(
+                v.batch_id == self.batch_id,
+                v.pool == pool,
+                status_is("unclaimed"),
+                v.id > self.after.get(pool, ""),
+            )
+            .order_by(v.id)
+            .limit(select(func.count()).select_from(picked).scalar_subquery())
+            .with_for_update(skip_locked=True)
+            .cte("locked")
+        )
+        free = select(locked.c.id, func.row_number().over(order_by=locked.c.id).label("n")).cte(
+            "free"
+        )
+        given = (
+            update(vouchers)
+            .where(v.id == free.c.id, wanted.c.n == free.c.n, status_is("unclaimed"))
+            .values(
+                status="active",
+                citizen_id=wanted.c.citizen_id,
+                claim_seq=1,
+                channel=self.channel.value,
+                claimed_at=self.now,
+                valid_from=self.valid_from,
+                valid_until=self.valid_until,
+                status_changed_at=self.now,
+            )
+            .returning(v.id, v.citizen_id, v.claim_seq)
+            .cte("given")
+        )
+        head, mid, tail = self._payload_parts(pool)
+        e = events.c
+        payload = (
+            literal(head, Text)
+            + cast(func.to_json(literal("citizen:", Text) + given.c.citizen_id), Text)
+            + literal(mid, Text)
+            + cast(given.c.claim_seq, Text)
+            + literal(tail, Text)
+        )
+        logged = (
+            insert(events)
+            .from_select(
+                list(_EVENT_COLUMNS),
+                select(
+                    literal("voucher.issued", Text),
+                    literal(self.actor.label, Text),
+                    literal("voucher", Text),
+                    given.c.id,
+                    literal(self.program_id, Text),
+                    payload,
+                    literal(self.now, e.occurred_at.type),
+                ).select_from(given),
+            )
+            .cte("logged")
+        )
+        return (
+            select(
+                select(func.count()).select_from(picked).scalar_subquery(),
+                func.count(given.c.id),
+                func.max(given.c.id),
+            )
+            .select_from(given)
+            .add_cte(logged)
+        )
 
     def _assign(
         self, pool: str, wanted: Sequence[tuple[str, int]], *, answer: bool
