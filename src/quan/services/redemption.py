@@ -26,7 +26,7 @@ it to the available budget.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -39,6 +39,8 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    cast,
+    column,
     exists,
     func,
     insert,
@@ -48,7 +50,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 
 from quan.domain import offline_token, voucher_code
@@ -720,78 +722,95 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 _LEGS = 2  # a redemption's entry: reserved:<batch> → payable:<merchant>
 
+_POSTING_FIELDS = ("bucket", "ref", "amount_fen")
+# Every value of one redemption's write (:func:`write_params`), a field of each row of the
+# write's JSON array; with the type of the column it goes to.
+_FIELDS = {
+    **{f"r_{k}": redemptions.c[k].type for k in _REDEMPTION_COLUMNS},
+    **{f"j_{k}": journal_entries.c[k].type for k in _JOURNAL_COLUMNS},
+    **{f"p{n}_{k}": postings.c[k].type for n in range(_LEGS) for k in _POSTING_FIELDS},
+    **{f"e_{k}": events.c[k].type for k in _EVENT_COLUMNS},
+}
+
 
 @lru_cache(maxsize=1)
 def write_statement() -> Any:
-    """The PostgreSQL write (see :func:`_write_pg`), built once with bound parameters so that
-    it compiles once and the driver can prepare it."""
+    """The PostgreSQL write of any number of redemptions in one statement (planned once, not
+    once per redemption; one for a redemption alone): the values arrive as one JSON array
+    (the driver quotes text arrays element by element, several times slower), one row
+    of ``written`` per redemption; each voucher's conditional ``UPDATE`` decides whether its
+    redemption, journal entry, postings and event are written. The ids of those written."""
+    rows = (
+        func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), JSONB))
+        .table_valued(*[column(name, t) for name, t in _FIELDS.items()])
+        .render_derived(name="x", with_types=True)
+    )
+    written = select(rows).cte("written")
+    w = written.c
     v, d = vouchers.c, voucher_deactivations.c
     deactivated = exists().where(d.voucher_id == v.id, d.reactivated_at.is_(None))
     took = (
         update(vouchers)
-        .where(v.id == bindparam("v_id", type_=v.id.type), v.status == "active", ~deactivated)
+        .where(v.id == w.r_voucher_id, v.status == "active", ~deactivated)
         .values(
             status="redeemed", status_changed_at=bindparam("v_at", type_=v.status_changed_at.type)
         )
         .returning(v.id)
         .cte("took")
     )
-    r = redemptions.c
     made = (
         insert(redemptions)
         .from_select(
             list(_REDEMPTION_COLUMNS),
-            select(
-                *[bindparam(f"r_{k}", type_=r[k].type) for k in _REDEMPTION_COLUMNS]
-            ).select_from(took),
+            select(*[w[f"r_{k}"] for k in _REDEMPTION_COLUMNS]).select_from(
+                written.join(took, took.c.id == w.r_voucher_id)
+            ),
         )
-        .returning(r.id)
+        .returning(redemptions.c.id)
         .cte("made")
     )
-    j = journal_entries.c
+    with_made = written.join(made, made.c.id == w.r_id)
     posted = (
         insert(journal_entries)
         .from_select(
             list(_JOURNAL_COLUMNS),
-            select(*[bindparam(f"j_{k}", type_=j[k].type) for k in _JOURNAL_COLUMNS]).select_from(
-                made
-            ),
+            select(*[w[f"j_{k}"] for k in _JOURNAL_COLUMNS]).select_from(with_made),
         )
-        .returning(j.id)
+        .returning(journal_entries.c.id)
         .cte("posted")
     )
-    pc = postings.c
     legs = union_all(
         *[
-            select(
-                posted.c.id,
-                bindparam("j_program_id", type_=pc.program_id.type),
-                bindparam(f"p{n}_bucket", type_=pc.bucket.type),
-                bindparam(f"p{n}_ref", type_=pc.ref.type),
-                bindparam(f"p{n}_amount_fen", type_=pc.amount_fen.type),
-            ).select_from(posted)
+            select(w.j_id, w.j_program_id, *[w[f"p{n}_{k}"] for k in _POSTING_FIELDS]).select_from(
+                written.join(posted, posted.c.id == w.j_id)
+            )
             for n in range(_LEGS)
         ]
     )
     legs_done = (
         insert(postings)
-        .from_select(["entry_id", "program_id", "bucket", "ref", "amount_fen"], legs)
-        .returning(pc.entry_id)
+        .from_select(["entry_id", "program_id", *_POSTING_FIELDS], legs)
+        .returning(postings.c.entry_id)
         .cte("legs")
     )
-    ec = events.c
     evented = (
         insert(events)
         .from_select(
             list(_EVENT_COLUMNS),
-            select(*[bindparam(f"e_{k}", type_=ec[k].type) for k in _EVENT_COLUMNS]).select_from(
-                made
-            ),
+            select(*[w[f"e_{k}"] for k in _EVENT_COLUMNS]).select_from(with_made),
         )
-        .returning(ec.id)
+        .returning(events.c.id)
         .cte("evented")
     )
-    return select(func.count()).select_from(made).add_cte(legs_done, evented)
+    return select(made.c.id).add_cte(legs_done, evented)
+
+
+def write_rows(tx: Connection, now: datetime, params: Sequence[Mapping[str, Any]]) -> set[str]:
+    """PostgreSQL: write the redemptions whose values :func:`write_params` gave, each only if
+    its voucher is still active and not deactivated (as this statement's fresh snapshot sees
+    it); the ids of the redemptions written."""
+    rows = json.dumps([{k: p[k] for k in _FIELDS} for p in params], default=_iso)
+    return set(tx.execute(write_statement(), {"rows": rows, "v_at": now}).scalars())
 
 
 def _write_pg(
@@ -802,13 +821,10 @@ def _write_pg(
     entry: JournalEntry,
     payload: dict[str, Any],
 ) -> bool:
-    """PostgreSQL: the whole write in one round trip — one statement of data-modifying CTEs:
-    the voucher's conditional ``UPDATE`` (still active, and not deactivated as seen by this
-    statement's fresh snapshot), then, only if it took the voucher, the redemption row, its
-    journal entry with both postings, and the ``voucher.redeemed`` event. Whether it took it."""
-    params = write_params(now, actor, row, entry, payload)
-    count = tx.execute(write_statement(), params).scalar_one()
-    return int(count) == 1
+    """PostgreSQL: the whole write in one round trip (:func:`write_statement`): the voucher's
+    conditional ``UPDATE``, then, only if it took the voucher, the redemption row, its journal
+    entry with both postings, and the ``voucher.redeemed`` event. Whether it took it."""
+    return bool(write_rows(tx, now, [write_params(now, actor, row, entry, payload)]))
 
 
 def write_params(
@@ -848,6 +864,13 @@ def write_params(
     }
     params.update({f"e_{k}": value for k, value in event.items()})
     return params
+
+
+def _iso(value: Any) -> str:
+    """JSON for the dates and times of a write (aware datetimes keep their offset)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in a redemption's write")
 
 
 # --- reading -------------------------------------------------------------------------------------
