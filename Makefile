@@ -25,8 +25,10 @@ run: install
 	$(BIN)/quan serve
 
 ## make test: lint, type-check and run every test (PostgreSQL/Redis tests need QUAN_TEST_*_URL)
+## TEST_WORKERS: pytest-xdist processes (each has its own PostgreSQL schema and SQLite files).
+TEST_WORKERS ?= auto
 test: install lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
 
 lint: install
 	$(BIN)/ruff check src tests

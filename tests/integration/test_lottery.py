@@ -171,6 +171,52 @@ def test_unfilled_reserved_places_are_released_to_the_general_pool(world: World)
     assert_ledger_ok(world)
 
 
+def test_winners_get_their_vouchers_one_statement_per_pool_and_each_from_its_pool(
+    world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The elderly winner takes from the reserved pool, the general winners from general and
+    then from the reserved places left over; each winner holds one voucher. On PostgreSQL the
+    vouchers go out in one statement per pool, however small the slices."""
+    from sqlalchemy import event
+
+    from quan.services import issuing
+    from quan.store.voucher_tables import vouchers
+
+    monkeypatch.setattr(issuing, "SLICE", 2)
+    bid = lottery_batch(world, quantity=6, reserved=elderly_quota(3))
+    elderly = register(world, birth=ELDERLY_BIRTH)
+    for person in [elderly, *register_many(world, 8)]:
+        assert enter(world, person, bid).status_code == 201
+    advance(world, DAY)
+    updates: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "UPDATE vouchers" in statement:
+            updates.append(statement)
+
+    engine = world.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        drawn = draw(world, bid)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert drawn.status_code == 200, drawn.text
+    assert drawn.json()["issued"] == 6
+    v = vouchers.c
+    with world.runtime.db.read() as tx:
+        held = tx.execute(
+            select(v.citizen_id, v.pool).where(v.batch_id == bid, v.citizen_id.is_not(None))
+        ).all()
+    pools = Counter(pool for _, pool in held)
+    assert pools == {"elderly": 3, "general": 3}  # one elderly winner, two released places
+    assert len({citizen for citizen, _ in held}) == 6
+    assert (elderly, "elderly") in {(c, p) for c, p in held}
+    if db.dialect == "postgresql":
+        assert len(updates) == 2
+    assert verify_with(world.client, bid) == []
+    assert_ledger_ok(world)
+
+
 def test_registration_is_idempotent_and_one_per_citizen(world: World) -> None:
     bid = lottery_batch(world)
     person = register(world)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -154,12 +155,23 @@ ROUTE_MODULES = (
 )
 
 
-def api_routers(settings: Settings) -> list[APIRouter]:
-    """Every router mounted under ``/api/v1`` (the auth test walks these)."""
+def api_routers(production: bool) -> list[APIRouter]:
+    """Every router mounted under ``/api/v1`` (the auth test walks these); the development
+    helpers only outside production."""
     routers = [module.router for module in ROUTE_MODULES]
-    if settings.env != "production":
+    if not production:
         routers.append(system.dev_router)
     return routers
+
+
+@functools.lru_cache(maxsize=2)
+def _api_router(production: bool) -> APIRouter:
+    """``/api/v1`` and every router under it, assembled once per process: including a router
+    copies and prepares each of its routes, and the tests build an application per test."""
+    api = APIRouter(prefix=API_PREFIX)
+    for router in api_routers(production):
+        api.include_router(router)
+    return api
 
 
 @asynccontextmanager
@@ -186,10 +198,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     errors.install(app)
 
-    api = APIRouter(prefix=API_PREFIX)
-    for router in api_routers(settings):
-        api.include_router(router)
-    app.include_router(api)
+    app.include_router(_api_router(settings.env == "production"))
     app.include_router(pages.router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     app.add_middleware(BodyLimit)

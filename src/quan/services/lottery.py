@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, Text, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -48,7 +48,7 @@ from quan.services import blacklist, pii
 from quan.services.batches import Batch, get_batch
 from quan.services.citizens import profile_of
 from quan.services.claims import citizen_actor
-from quan.services.issuing import Recipient, issue_counted
+from quan.services.issuing import Issuance, IssueCount, Recipient, issue_counted
 from quan.store.bulk import copy_rows
 from quan.store.citizen_tables import citizens
 from quan.store.events import record_event
@@ -448,7 +448,7 @@ def draw(
     PostgreSQL computes the scores (:func:`_draw_in_postgres`); elsewhere one streaming pass in
     Python does (:func:`_draw_in_python`). Only the winners are written (``lottery_winners``, a
     statement per pool); a registrant without a row there has lost. The winners' vouchers are
-    issued set-based (:func:`issuing.issue_counted`).
+    issued set-based (:func:`_issue`).
     """
     batch = _lottery_batch(tx, batch_id, for_update=True)
     if batch.status is not BatchStatus.OPEN:
@@ -482,9 +482,7 @@ def draw(
     if missing:
         citizen_of.update(_citizens(tx, batch_id, missing))
     recipients = _recipients(published, citizen_of, batch)
-    report = issue_counted(
-        tx, now, actor, batch_id, recipients, channel=Channel.LOTTERY, holding_none=True
-    )
+    report = _issue(tx, now, actor, batch_id, recipients)
     tx.execute(
         update(lottery_draws)
         .where(d.batch_id == batch_id)
@@ -514,6 +512,35 @@ def draw(
     )
     lottery = public_lottery(tx, now, settings, batch_id)
     return DrawOutcome(lottery, report.issued, report.unserved + report.at_limit)
+
+
+def _issue(
+    tx: Connection, now: datetime, actor: Actor, batch_id: str, recipients: Sequence[Recipient]
+) -> IssueCount:
+    """The winners' vouchers (none of them holds one of this batch yet). PostgreSQL: one
+    statement per pool they take from (:meth:`Issuance.assign_selected`, the ids sent as one
+    text), so the batch's vouchers are joined to their holders once rather than per slice of
+    winners; elsewhere slice by slice (:func:`issuing.issue_counted`)."""
+    if not _on_postgres(tx):
+        return issue_counted(
+            tx, now, actor, batch_id, recipients, channel=Channel.LOTTERY, holding_none=True
+        )
+    by_pool: dict[str, list[str]] = {}
+    for recipient in recipients:
+        by_pool.setdefault(recipient.pool, []).append(recipient.citizen_id)
+    issuance = Issuance.start(tx, now, actor, batch_id, Channel.LOTTERY)
+    issued = unserved = 0
+    for i, (pool, ids) in enumerate(by_pool.items()):
+        joined = ",".join(ids)
+        if joined.count(",") != len(ids) - 1:  # ids are generated; a comma would split one
+            raise RuntimeError("a citizen id contains a comma")
+        chosen = select(
+            func.unnest(func.string_to_array(bindparam(f"ids_{i}", joined, Text), ","))
+        )
+        targeted, given = issuance.assign_selected(pool, chosen)
+        issued += given
+        unserved += targeted - given
+    return IssueCount(issued=issued, at_limit=0, unserved=unserved)
 
 
 def _on_postgres(tx: Connection) -> bool:
