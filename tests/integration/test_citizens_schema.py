@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
 from quan.store import citizen_tables
 from quan.store.db import Database
 from quan.store.schema import metadata
+from tests.schema_diff import schema_diff
 
 OURS = {"citizens", "citizen_imports", "citizen_otps", "blacklist_entries", "blacklist_appeals"}
 
@@ -30,9 +28,7 @@ def _table_of(diff: Any) -> str | None:
 
 def test_the_migrated_schema_matches_the_declared_tables(db: Database) -> None:
     assert {t for t in metadata.tables if t in OURS} == OURS
-    with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diffs = compare_metadata(context, metadata)
+    diffs = schema_diff(db, compare_type=True)
     ours = [d for d in diffs if _table_of(d) in OURS]
     assert ours == [], ours
 

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from quan.api.errors import STATUS
@@ -17,10 +15,10 @@ from quan.domain.merchants import Decision, MerchantStatus, Scene
 from quan.services import merchants as merchant_service
 from quan.store.db import Database
 from quan.store.merchant_tables import merchant_reviews, merchants
-from quan.store.schema import metadata
 from quan.store.tables import events
 from tests.conftest import World
 from tests.integration.merchant_fixtures import apply, uscc
+from tests.schema_diff import schema_diff
 
 MERCHANT_TABLES = {"merchants", "merchant_categories", "merchant_reviews", "terminals"}
 
@@ -132,8 +130,7 @@ def test_two_concurrent_applications_by_one_body_create_one_merchant(world: Worl
 
 
 def test_the_migration_builds_exactly_the_merchant_tables_the_code_declares(db: Database) -> None:
-    with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    diff = schema_diff(db)
 
     def touches_merchants(change: Any) -> bool:
         text = repr(change)
