@@ -5,6 +5,7 @@ code, and redemption at the counter with its refusals in words."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -108,12 +109,14 @@ def test_another_residents_voucher_is_not_found(world: World) -> None:
     assert world.client.get(f"/wallet/vouchers/{voucher_id}").status_code == 404
 
 
-def _cashier(world: World) -> None:
+def _cashier(world: World) -> dict[str, Any]:
+    """An approved merchant whose terminal is signed in at the cashier screen."""
     merchant, owner_key = approved(world)
     issued = terminal(world, merchant["id"], owner_key)
     signed = submit(world, "/cashier/signin", {"api_key": issued["api_key"]},
                     page="/cashier/signin")
     assert signed.status_code == 303
+    return merchant
 
 
 def test_only_a_terminal_key_opens_the_cashier_screen(world: World) -> None:
@@ -175,7 +178,7 @@ def test_an_amount_that_is_not_money_is_refused_before_anything_happens(world: W
 def test_settlement_runs_from_the_console_and_each_side_reads_its_statement(world: World) -> None:
     pid, bid = open_fcfs_batch(world)
     code = claim(world, register(world), bid).json()["code"]
-    _cashier(world)
+    merchant = _cashier(world)
     done = submit(world, "/cashier/redeem",
                   {"code": code, "amount": "120", "category": "catering",
                    "redeem_key": "settle-test-key"}, page="/cashier")
@@ -195,6 +198,8 @@ def test_settlement_runs_from_the_console_and_each_side_reads_its_statement(worl
     assert '<div data-test="payout"><dt>本次付款</dt><dd class="money">¥30.00</dd></div>' in (
         run_page.text
     )
+    named = f'data-test="statement-merchant">{merchant["name"]}<'
+    assert named in run_page.text  # the merchant by name, not by id
     settlement_id = ran.headers["location"].rsplit("/", 1)[1]
     link = run_page.text.split('data-test="statement-link"')[0].rsplit('href="', 1)[1]
     link = link.split('"')[0]
@@ -202,6 +207,7 @@ def test_settlement_runs_from_the_console_and_each_side_reads_its_statement(worl
     statement_page = world.client.get(link)
     assert statement_page.status_code == 200
     assert "¥120.00" in statement_page.text  # the redemption, line by line
+    assert named in statement_page.text
     lines = world.client.get(link + "/download.csv")
     assert lines.headers["content-type"].startswith("text/csv")
     assert ",12000,3000," in lines.text

@@ -12,7 +12,7 @@ one succeeds and the other gets ``MERCHANT_TRANSITION_NOT_ALLOWED``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -257,6 +257,15 @@ def get_merchant(tx: Connection, merchant_id: str, *, for_update: bool = False) 
     if row is None:
         raise QuanError(NOT_FOUND, what=f"merchant {merchant_id}")
     return load(tx, [row])[0]
+
+
+def names_of(tx: Connection, merchant_ids: Iterable[str]) -> dict[str, str]:
+    """Merchants' names by id, for pages that list what is stored by merchant id."""
+    wanted = sorted(set(merchant_ids))
+    if not wanted:
+        return {}
+    rows = tx.execute(select(merchants.c.id, merchants.c.name).where(merchants.c.id.in_(wanted)))
+    return {row.id: row.name for row in rows}
 
 
 def visible_merchant(

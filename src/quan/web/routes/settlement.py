@@ -18,6 +18,7 @@ from quan.api.routes import programs as program_api
 from quan.api.routes import settlements as settlement_api
 from quan.api.schemas.settlements import SettlementCreate, SettlementPublic, StatementDetail
 from quan.domain.errors import VALIDATION_FAILED, QuanError
+from quan.services import merchants
 from quan.store.redemption_tables import settlement_runs, settlement_statements
 from quan.web.routes.cashier import TerminalPage
 from quan.web.routes.cashier import _context as cashier_context
@@ -77,10 +78,12 @@ def settlement_page(settlement_id: str, request: Request, actor: StaffPage,
     program = program_api.get_program(run.program_id, actor, rt)
     found = settlement_api.statements(settlement_id, actor, rt, format="json", limit=200)
     assert not isinstance(found, Response)
+    with rt.db.read() as tx:
+        names = merchants.names_of(tx, (s.merchant_id for s in found.items))
     return render(
         request,
         "ops/settlement.html",
-        staff_context(actor, run=run, program=program, statements=found.items,
+        staff_context(actor, run=run, program=program, statements=found.items, names=names,
                       operate=can_operate(actor)),
     )
 
@@ -100,10 +103,13 @@ def merchant_statement_page(settlement_id: str, merchant_id: str, request: Reque
     program = program_api.get_program(run.program_id, actor, rt)
     detail = settlement_api.statement(settlement_id, merchant_id, actor, rt)
     assert isinstance(detail, StatementDetail)
+    with rt.db.read() as tx:
+        name = merchants.names_of(tx, [merchant_id]).get(merchant_id, merchant_id)
     return render(
         request,
         "ops/statement.html",
-        staff_context(actor, run=run, program=program, detail=detail, merchant_id=merchant_id),
+        staff_context(actor, run=run, program=program, detail=detail, merchant_id=merchant_id,
+                      merchant_name=name),
     )
 
 
