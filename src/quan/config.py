@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     claim_batching: bool = True
     claim_batch_max: int = Field(default=256, ge=1, le=4096)  # claims per transaction at most
     # Claim transactions running at once per server process on PostgreSQL (SQLite: always 1).
-    claim_batch_inflight: int = Field(default=2, ge=1, le=32)
+    # 4: while one micro-batch waits on the database the next ones fill and go (claim-flood on
+    # 2 cores: 2,175 and 2,253 claims/s against 1,675 and 2,073 with 2; 8 gained nothing).
+    claim_batch_inflight: int = Field(default=4, ge=1, le=32)
     # Terminals' redemptions that arrive together commit together too (quan.api.redeem_route),
     # in micro-batches bounded by the two settings above; off, each runs its own transaction.
     redeem_batching: bool = True
