@@ -608,7 +608,7 @@ def replays_or_refusal(
     keyed = [r for r in requests if r.key is not None]
     replays: dict[tuple[str, str], Any] = {}
     if keyed:
-        with db.read() as tx:
+        with db.lookup() as tx:
             rows = tx.execute(
                 _REPLAYS,
                 {

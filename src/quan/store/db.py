@@ -115,5 +115,17 @@ class Database:
                     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 yield conn
 
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for one read statement, no more. On PostgreSQL the statement runs on
+        its own (autocommit): one round trip instead of four (begin, read only, the statement,
+        commit), and a single statement reads one snapshot anyway. Hot paths only."""
+        if self.dialect != "postgresql":
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def dispose(self) -> None:
         self.engine.dispose()
