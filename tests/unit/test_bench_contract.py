@@ -117,6 +117,49 @@ def test_a_target_stated_at_a_size_is_not_judged_at_another() -> None:
     assert judge(target, [small], {}).verdict == NOT_MEASURED
 
 
+def test_every_target_finds_the_result_its_benchmark_produces_at_full_size() -> None:
+    """Each target is judged on the database and at the size its benchmark runs by default
+    (a target naming another database would stay "not run" in every run)."""
+    from quan.bench.benchmarks import ALL
+    from quan.bench.targets import TARGETS
+
+    for target in TARGETS:
+        bench = ALL[target.benchmark]
+        assert target.database in bench.databases, target.text
+        if target.at_param is not None:
+            name, size = target.at_param
+            assert bench.params[name] == size, target.text
+
+
+def test_a_missed_target_says_what_bounds_it_and_a_hit_does_not(tmp_path: Path) -> None:
+    from quan.bench.report import render
+    from quan.bench.suite import RunRecord, load_record
+
+    def page(seconds: float) -> str:
+        result = BenchResult(
+            "grant-1m",
+            "postgresql",
+            figures={"seconds": seconds},
+            throughput="seconds",
+            params={"citizens": 1_000_000},
+        )
+        record = RunRecord(
+            machine={"logical_cpus": 2, "git": {"commit": "abc"}},
+            options={"runs": 1, "duration_s": 1.0},
+            generator={"tool": "wrk"},
+            ceilings={},
+            results=[result],
+        )
+        path = tmp_path / f"run-{seconds}.json"
+        path.write_text(json.dumps(record.to_dict()))
+        return render(load_record(path))  # the verdicts are judged as a saved run loads
+
+    missed, hit = page(45.0), page(25.0)
+    assert "### What bounds the misses" in missed
+    assert "**grant 1,000,000 ≤ 30 s**: The one UPDATE of a million voucher rows" in missed
+    assert "What bounds the misses" not in hit
+
+
 def test_the_wrk_summary_leaves_out_the_idle_requests_of_a_used_up_feed() -> None:
     line = json.dumps(
         {

@@ -218,6 +218,11 @@ def _targets(record: RunRecord) -> list[str]:
         if target.benchmark not in ran:
             lines.append(f"| {target.text} | – | – | … not run | not in this run (`--only`) |")
     lines.append("")
+    missed = [v for v in record.verdicts if v.verdict == MISS and v.target.bound]
+    if missed:
+        lines += ["### What bounds the misses", ""]
+        lines += [f"- **{v.target.text}**: {v.target.bound}" for v in missed]
+        lines.append("")
     return lines
 
 
