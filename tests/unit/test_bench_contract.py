@@ -156,7 +156,7 @@ def test_a_missed_target_says_what_bounds_it_and_a_hit_does_not(tmp_path: Path) 
 
     missed, hit = page(45.0), page(25.0)
     assert "### What bounds the misses" in missed
-    assert "**grant 1,000,000 ≤ 30 s**: The one UPDATE of a million voucher rows" in missed
+    assert "**grant 1,000,000 ≤ 30 s**: PostgreSQL writing a million voucher rows" in missed
     assert "What bounds the misses" not in hit
 
 
