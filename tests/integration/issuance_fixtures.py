@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from quan.domain.citizens import RegistrationInput, validate_registration
 from quan.services import citizens as citizen_service
@@ -186,3 +188,21 @@ def assert_ledger_ok(world: World) -> None:
     with world.runtime.db.read() as tx:
         report = check_ledger(tx)
     assert report.ok, report.violations
+
+
+@contextmanager
+def statements_with(world: World, fragment: str) -> Iterator[list[str]]:
+    """The statements sent through the runtime's engine inside the block that contain
+    ``fragment`` (``"UPDATE vouchers"``, say)."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if fragment in statement:
+            seen.append(statement)
+
+    engine = world.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)

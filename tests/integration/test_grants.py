@@ -20,6 +20,7 @@ from tests.integration.issuance_fixtures import (
     funded_program,
     open_batch,
     register_many,
+    statements_with,
     voucher_count,
     voucher_type,
 )
@@ -421,8 +422,6 @@ def test_a_segment_grant_on_postgresql_gives_the_whole_segment_in_one_statement(
 ) -> None:
     """However small the pages and slices, PostgreSQL assigns a segment with one UPDATE (the
     recipients stay in the database; a statement per slice joined the vouchers per slice)."""
-    from sqlalchemy import event
-
     from quan.services import issuing
 
     if db.dialect == "sqlite":
@@ -431,18 +430,8 @@ def test_a_segment_grant_on_postgresql_gives_the_whole_segment_in_one_statement(
     monkeypatch.setattr(issuing, "SLICE", 2)
     bid = grant_batch(world, quantity=9)
     people = register_many(world, 7, region="330111")
-    updates: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "UPDATE vouchers" in statement:
-            updates.append(statement)
-
-    engine = world.runtime.db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_with(world, "UPDATE vouchers") as updates:
         response = grant(world, bid, {"segment": {"region_in": ["330111"]}})
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code == 200, response.text
     assert response.json()["issued"] == 7
     assert len(updates) == 1

@@ -35,6 +35,7 @@ from tests.integration.issuance_fixtures import (
     open_batch,
     register,
     register_many,
+    statements_with,
     voucher_count,
     voucher_type,
 )
@@ -177,8 +178,6 @@ def test_winners_get_their_vouchers_one_statement_per_pool_and_each_from_its_poo
     """The elderly winner takes from the reserved pool, the general winners from general and
     then from the reserved places left over; each winner holds one voucher. On PostgreSQL the
     vouchers go out in one statement per pool, however small the slices."""
-    from sqlalchemy import event
-
     from quan.services import issuing
     from quan.store.voucher_tables import vouchers
 
@@ -188,18 +187,8 @@ def test_winners_get_their_vouchers_one_statement_per_pool_and_each_from_its_poo
     for person in [elderly, *register_many(world, 8)]:
         assert enter(world, person, bid).status_code == 201
     advance(world, DAY)
-    updates: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "UPDATE vouchers" in statement:
-            updates.append(statement)
-
-    engine = world.runtime.db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_with(world, "UPDATE vouchers") as updates:
         drawn = draw(world, bid)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert drawn.status_code == 200, drawn.text
     assert drawn.json()["issued"] == 6
     v = vouchers.c
