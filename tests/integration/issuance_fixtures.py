@@ -191,18 +191,18 @@ def assert_ledger_ok(world: World) -> None:
 
 
 @contextmanager
-def statements_with(world: World, fragment: str) -> Iterator[list[str]]:
-    """The statements sent through the runtime's engine inside the block that contain
-    ``fragment`` (``"UPDATE vouchers"``, say)."""
+def statements(world: World, containing: str = "") -> Iterator[list[str]]:
+    """The SQL statements the runtime's engine sends while the block runs (only those that
+    contain ``containing``, e.g. ``"UPDATE vouchers"``, when given)."""
     seen: list[str] = []
 
-    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if fragment in statement:
-            seen.append(statement)
+    def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if containing in sql:
+            seen.append(sql)
 
     engine = world.runtime.db.engine
-    event.listen(engine, "before_cursor_execute", listen)
+    event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", listen)
+        event.remove(engine, "before_cursor_execute", record)

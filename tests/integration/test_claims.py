@@ -4,13 +4,11 @@ nothing written, reserved quotas honoured, and sold-out answered without a datab
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from quan.domain import offline_token
 from quan.domain.blacklist import ReasonCode, Subject, SubjectType
@@ -37,6 +35,7 @@ from tests.integration.issuance_fixtures import (
     open_fcfs_batch,
     register,
     register_many,
+    statements,
     voucher_count,
     voucher_type,
 )
@@ -50,22 +49,6 @@ def _counts(world: World) -> dict[str, int]:
             t.name: int(tx.execute(select(func.count()).select_from(t)).scalar_one())
             for t in metadata.sorted_tables
         }
-
-
-@contextmanager
-def statements(world: World) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends while the block runs."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(sql)
-
-    engine = world.runtime.db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _writes(sql: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from tests.integration.issuance_fixtures import (
     funded_program,
     open_batch,
     register_many,
-    statements_with,
+    statements,
     voucher_count,
     voucher_type,
 )
@@ -430,7 +430,7 @@ def test_a_segment_grant_on_postgresql_gives_the_whole_segment_in_one_statement(
     monkeypatch.setattr(issuing, "SLICE", 2)
     bid = grant_batch(world, quantity=9)
     people = register_many(world, 7, region="330111")
-    with statements_with(world, "UPDATE vouchers") as updates:
+    with statements(world, "UPDATE vouchers") as updates:
         response = grant(world, bid, {"segment": {"region_in": ["330111"]}})
     assert response.status_code == 200, response.text
     assert response.json()["issued"] == 7

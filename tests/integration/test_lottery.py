@@ -35,7 +35,7 @@ from tests.integration.issuance_fixtures import (
     open_batch,
     register,
     register_many,
-    statements_with,
+    statements,
     voucher_count,
     voucher_type,
 )
@@ -187,7 +187,7 @@ def test_winners_get_their_vouchers_one_statement_per_pool_and_each_from_its_poo
     for person in [elderly, *register_many(world, 8)]:
         assert enter(world, person, bid).status_code == 201
     advance(world, DAY)
-    with statements_with(world, "UPDATE vouchers") as updates:
+    with statements(world, "UPDATE vouchers") as updates:
         drawn = draw(world, bid)
     assert drawn.status_code == 200, drawn.text
     assert drawn.json()["issued"] == 6
