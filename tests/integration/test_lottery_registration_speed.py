@@ -1,0 +1,48 @@
+"""A quick figure for registration throughput (not a timed test; set QUAN_REGISTRATION_BENCH=N).
+
+Each registration is one write transaction through :func:`quan.services.lottery.register`, as
+the registration route runs it, one after another from one thread. quan-lottery-v2 logs every
+registration (an event the log sequences before the close); this prints what a registration
+costs so the figure can be compared with v1's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from quan.services import lottery as lottery_service
+from tests.conftest import World
+from tests.integration.issuance_fixtures import batch, funded_program, open_batch, voucher_type
+from tests.integration.test_grants import bulk_citizens
+
+
+@pytest.mark.skipif(
+    not os.environ.get("QUAN_REGISTRATION_BENCH"), reason="set QUAN_REGISTRATION_BENCH=N"
+)
+def test_measure_registration_throughput(world: World) -> None:
+    from sqlalchemy import select
+
+    from quan.store.citizen_tables import citizens
+
+    n = int(os.environ["QUAN_REGISTRATION_BENCH"])
+    pid = funded_program(world, amount_fen=1_000_000)
+    vt = voucher_type(world, pid)
+    bid = str(batch(world, pid, vt["id"], quantity=10, allocation="lottery")["id"])
+    open_batch(world, bid)
+    bulk_citizens(world, n)
+    rt = world.runtime
+    with rt.db.read() as tx:
+        ids = list(tx.execute(select(citizens.c.id).order_by(citizens.c.id)).scalars())[-n:]
+    now = rt.clock.now()
+    started = time.perf_counter()
+    for citizen in ids:
+        with rt.db.write() as tx:
+            lottery_service.register(tx, now, rt.settings, citizen, bid)
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n{rt.db.engine.dialect.name}: {n} registrations in {elapsed:.2f} s = "
+        f"{n / elapsed:,.0f}/s ({1000 * elapsed / n:.2f} ms each)"
+    )
