@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from tests.integration.issuance_fixtures import DAY, advance, register, register
 from tests.integration.test_lottery import ELDERLY_BIRTH, draw, elderly_quota, enter, public
 from tests.integration.test_lottery import lottery_batch as v1_style_batch
 from tests.integration.transparency_fixtures import entry_bytes, sequence
+from tests.race import race
 
 BEACON = {"value": "a3f1c9e07d5b2468", "source": "drand quicknet round 1234567"}
 
@@ -296,3 +299,61 @@ def test_a_v1_lottery_made_before_the_switch_still_draws_and_verifies_as_v1(
     assert lot["secret"] is None
     assert lot["beacon"] is None
     assert verify_with(world.client, bid) == []
+
+
+@pytest.fixture
+def wide(db: Database) -> Iterator[Database]:
+    database = Database(db.url, pool_size=18, schema=db.schema)
+    yield database
+    database.dispose()
+
+
+def test_registrations_racing_the_beacon_are_logged_before_the_close_or_refused(
+    world: World, wide: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests that read the clock before the close race the second person's beacon (after it).
+    Each registration either commits before the beacon fixes the close checkpoint — and is in
+    it — or is refused; none lands in the log after the close. Registration events are slowed
+    down so that transactions are in flight while the beacon is recorded."""
+    bid = lottery_batch(world, quantity=3)
+    people = register_many(world, 16)
+    advance(world, DAY)
+    settings = world.runtime.settings
+    before, after = START + timedelta(hours=1), world.runtime.clock.now()
+    checker = world.users["checker"].actor()
+    real_record_event = lottery_service.record_event
+
+    def slow_record_event(tx: Any, **fields: Any) -> Any:
+        if fields["type"] == v2.REGISTERED:
+            time.sleep(0.2)
+        return real_record_event(tx, **fields)
+
+    monkeypatch.setattr(lottery_service, "record_event", slow_record_event)
+
+    def enter_late(citizen: str) -> Any:
+        with wide.write() as tx:
+            return lottery_service.register(tx, before, settings, citizen, bid)
+
+    def close() -> Any:
+        for _ in range(500):
+            sequence(world.runtime)
+            try:
+                with wide.write() as tx:
+                    return lottery_service.record_beacon(
+                        tx, after, settings, checker, bid, **BEACON
+                    )
+            except QuanError as exc:
+                if exc.code != "LOTTERY_CLOSE_NOT_LOGGED":
+                    raise
+        raise AssertionError("the close was never logged")
+
+    results = race(close, *[lambda c=c: enter_late(c) for c in people])
+    assert isinstance(results[0], lottery_service.PublicLottery), results[0]
+    entered = [r for r in results[1:] if isinstance(r, lottery_service.Registration)]
+    refused = [r for r in results[1:] if isinstance(r, QuanError)]
+    assert len(entered) + len(refused) == len(people), results
+    assert {e.code for e in refused} <= {"LOTTERY_REGISTRATION_CLOSED"}
+    assert draw(world, bid).status_code == 200
+    sequence(world.runtime)
+    assert verify_with(world.client, bid) == []
+    assert public(world, bid)["registrants"] == len(entered)
