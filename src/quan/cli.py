@@ -114,7 +114,7 @@ def issuers_create(
 ) -> None:
     """Register an issuer and print its id."""
     from quan.domain.auth import SYSTEM
-    from quan.services.issuers import create_issuer
+    from quan.services.money.issuers import create_issuer
 
     rt = _runtime()
     try:
@@ -138,7 +138,7 @@ def users_create(
     ] = None,
 ) -> None:
     """Create a staff account."""
-    from quan.services.staff import create_user
+    from quan.services.people.staff import create_user
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -163,7 +163,7 @@ def ledger_check(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every violation")] = False,
 ) -> None:
     """Verify every ledger invariant over the whole database; exit 1 on any violation."""
-    from quan.services.ledger_check import check_ledger
+    from quan.services.money.ledger_check import check_ledger
 
     rt = _runtime()
     with rt.db.read() as tx:

@@ -62,8 +62,8 @@ def import_file(
     ] = None,
 ) -> None:
     """Import an eligibility list (CSV, UTF-8): every row validated, valid rows applied at once."""
-    from quan.services.citizen_import import MAX_FILE_BYTES, import_citizens
-    from quan.services.citizens import CitizenKeys
+    from quan.services.people.citizen_import import MAX_FILE_BYTES, import_citizens
+    from quan.services.people.citizens import CitizenKeys
 
     if file.stat().st_size > MAX_FILE_BYTES:
         err.print(f"[red]IMPORT_TOO_LARGE[/red]: at most {MAX_FILE_BYTES} bytes; split the file")

@@ -69,7 +69,7 @@ def recycle(
 def show(batch_id: Annotated[str, typer.Argument(help="Batch id (bat_…)")]) -> None:
     """A batch's rules, in words, and what remains in each pool."""
     from quan.domain.eligibility import render
-    from quan.services.batches import get_batch, remaining_by_pool
+    from quan.services.issuance.batches import get_batch, remaining_by_pool
 
     rt = _runtime()
     try:

@@ -17,7 +17,7 @@ from rich.table import Table
 from quan.config import ConfigError, load_settings
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
-from quan.services import fairness
+from quan.services.issuance import fairness
 from quan.services.runtime import Runtime
 
 app = typer.Typer(help="Reports.", no_args_is_help=True)

@@ -21,7 +21,7 @@ from quan.domain.errors import QuanError
 from quan.services.runtime import Runtime
 
 if TYPE_CHECKING:
-    from quan.services.settlement import SettlementRun
+    from quan.services.settlement.settlement import SettlementRun
 
 app = typer.Typer(add_completion=False)
 terminal_app = typer.Typer(help="What a cashier terminal does offline.", no_args_is_help=True)
@@ -64,7 +64,7 @@ def settle(
     payouts are then confirmed by an operator (POST /settlements/{id}/payouts)."""
     from quan.domain.auth import SYSTEM
     from quan.jobs.lease import acquire, release
-    from quan.services import settlement
+    from quan.services.settlement import settlement
     from quan.store.tables import programs
 
     if (program is None) == (not every):
@@ -157,7 +157,7 @@ def verify(
             err.print(f"[red]cannot use {key}:[/red] {exc}")
             raise typer.Exit(2) from exc
     else:
-        from quan.services.offline_keys import offline_key
+        from quan.services.merchants.offline_keys import offline_key
 
         try:
             keyring = offline_key(load_settings()).keyring

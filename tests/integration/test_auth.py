@@ -132,7 +132,7 @@ def test_a_forged_or_expired_token_is_refused(world: World, client: TestClient) 
 
 def test_api_keys_authenticate_until_revoked(world: World) -> None:
     from quan.domain.auth import SYSTEM
-    from quan.services import api_keys
+    from quan.services.people import api_keys
 
     now = world.runtime.clock.now()
     with world.runtime.db.write() as tx:

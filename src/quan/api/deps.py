@@ -13,8 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from quan.domain.auth import Actor, Role
 from quan.domain.errors import FORBIDDEN, UNAUTHORIZED, QuanError
-from quan.services import api_keys, citizens, staff, terminals
 from quan.services.idempotency import IdempotencyKey
+from quan.services.merchants import terminals
+from quan.services.people import api_keys, citizens, staff
 from quan.services.runtime import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="A staff token from /auth/token or an API key")

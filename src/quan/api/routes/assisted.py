@@ -15,7 +15,7 @@ from quan.api.deps import Allow, IdempotencyHeader, RuntimeDep
 from quan.api.schemas.batches import VoucherReceipt
 from quan.api.schemas.common import Body
 from quan.domain.auth import Actor, Role
-from quan.services import assisted
+from quan.services.issuance import assisted
 
 router = APIRouter(tags=["assisted"])
 

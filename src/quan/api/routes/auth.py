@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from quan.api.deps import PUBLIC, Allow, RuntimeDep
 from quan.api.schemas.staff import MePublic, TokenPublic, TokenRequest
 from quan.domain.auth import Actor, Role
-from quan.services import staff
+from quan.services.people import staff
 
 router = APIRouter(tags=["auth"])
 

@@ -24,8 +24,10 @@ from quan.api.schemas.vouchers import VoucherTypePublic
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.batches import BatchStatus, Quota
 from quan.domain.errors import NOT_FOUND, QuanError
-from quan.services import batches, claims, idempotency, programs, voucher_types
-from quan.services.claim_cache import DEFAULT_CACHE
+from quan.services import idempotency
+from quan.services.issuance import batches, claims, voucher_types
+from quan.services.issuance.claim_cache import DEFAULT_CACHE
+from quan.services.money import programs
 from quan.services.runtime import Runtime
 from quan.store.pagination import page
 from quan.store.voucher_tables import batches as batches_table

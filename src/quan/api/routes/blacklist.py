@@ -22,8 +22,8 @@ from quan.api.schemas.common import Limit, Page
 from quan.domain.auth import Actor, CitizenRole, Role
 from quan.domain.blacklist import Subject, SubjectType
 from quan.domain.errors import FORBIDDEN, QuanError
-from quan.services import blacklist
-from quan.services.blacklist import Listing
+from quan.services.people import blacklist
+from quan.services.people.blacklist import Listing
 from quan.store.citizen_tables import blacklist_entries
 from quan.store.pagination import page
 

@@ -1,7 +1,7 @@
 """Citizen sign-in by SMS one-time code: ask for a code, exchange it for a bearer token.
 
 Both are public and answer alike for registered and unregistered phones; see
-:mod:`quan.services.otp` for how that holds.
+:mod:`quan.services.people.otp` for how that holds.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from quan.api.schemas.citizens import (
     SessionRequest,
 )
 from quan.domain.citizens import parse_phone
-from quan.services import otp
-from quan.services.rate_limits import RateLimit, spend
+from quan.services.people import otp
+from quan.services.people.rate_limits import RateLimit, spend
 
 router = APIRouter(tags=["citizens"])
 

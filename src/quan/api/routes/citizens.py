@@ -36,9 +36,9 @@ from quan.domain.citizens import (
 )
 from quan.domain.errors import FORBIDDEN, NOT_FOUND, QuanError
 from quan.domain.resident_id import parse_resident_id
-from quan.services import citizens, otp
-from quan.services.citizens import Channel, Citizen, CitizenKeys
-from quan.services.rate_limits import RateLimit, spend
+from quan.services.people import citizens, otp
+from quan.services.people.citizens import Channel, Citizen, CitizenKeys
+from quan.services.people.rate_limits import RateLimit, spend
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.pagination import page
 

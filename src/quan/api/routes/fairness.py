@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from quan.api.deps import Allow, RuntimeDep
 from quan.domain.auth import Actor, Role
-from quan.services import fairness
+from quan.services.issuance import fairness
 
 router = APIRouter(tags=["fairness"])
 

@@ -29,9 +29,10 @@ from quan.api.schemas.funding import (
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
 from quan.domain.funding import Direction
-from quan.services import funding, idempotency, programs
+from quan.services import idempotency
+from quan.services.money import funding, programs
+from quan.services.people.staff import ISSUER_REQUIRED
 from quan.services.runtime import Runtime
-from quan.services.staff import ISSUER_REQUIRED
 from quan.store.pagination import page
 from quan.store.tables import fund_movements, funders
 

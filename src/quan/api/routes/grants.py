@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from quan.api.deps import OperatorOrAdmin, RuntimeDep
 from quan.api.schemas.lottery import GrantCreate, GrantOut
-from quan.services import grants
+from quan.services.issuance import grants
 
 router = APIRouter(tags=["grants"])
 

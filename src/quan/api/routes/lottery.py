@@ -17,8 +17,8 @@ from quan.api.schemas.lottery import (
     RegistrationOut,
 )
 from quan.domain.auth import Actor, CitizenRole
-from quan.services import lottery
-from quan.services.batches import visible_batch
+from quan.services.issuance import lottery
+from quan.services.issuance.batches import visible_batch
 
 router = APIRouter(tags=["lottery"])
 

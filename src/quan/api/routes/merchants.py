@@ -24,7 +24,7 @@ from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
-from quan.services import merchants, terminals
+from quan.services.merchants import merchants, terminals
 from quan.services.runtime import Runtime
 from quan.store.merchant_tables import merchants as merchants_table
 from quan.store.pagination import page

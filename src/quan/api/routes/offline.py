@@ -29,8 +29,9 @@ from quan.api.schemas.redemptions import (
 from quan.domain.auth import Actor, PartnerRole
 from quan.domain.categories import check_categories
 from quan.domain.order_details import check_details, check_order_ref
-from quan.services import idempotency, offline_cases, offline_sync, redemption
-from quan.services.offline_keys import offline_key
+from quan.services import idempotency
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.redemption import offline_cases, offline_sync, redemption
 from quan.store.pagination import page
 from quan.store.redemption_tables import offline_cases as cases_table
 

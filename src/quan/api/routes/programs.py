@@ -13,8 +13,8 @@ from quan.api.schemas.programs import BudgetPublic, ProgramCreate, ProgramPublic
 from quan.domain.errors import QuanError
 from quan.domain.funding import Direction, MovementStatus
 from quan.domain.programs import Action
-from quan.services import programs
-from quan.services.staff import ISSUER_REQUIRED
+from quan.services.money import programs
+from quan.services.people.staff import ISSUER_REQUIRED
 from quan.store import ledger
 from quan.store.pagination import page
 from quan.store.tables import fund_movements

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from quan.api.deps import PUBLIC, RuntimeDep
 from quan.domain.programs import ProgramStatus
-from quan.services import disclosure, transparency
+from quan.services.transparency import disclosure, transparency
 
 router = APIRouter(prefix="/public", tags=["public disclosure"])
 

@@ -29,9 +29,10 @@ from quan.api.schemas.redemptions import (
 from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import check_categories
 from quan.domain.order_details import check_details, check_order_ref
-from quan.services import deactivation, idempotency, redemption, redemption_policy, reversal
-from quan.services.citizens import CitizenKeys
-from quan.services.offline_keys import offline_key
+from quan.services import idempotency
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.people.citizens import CitizenKeys
+from quan.services.redemption import deactivation, redemption, redemption_policy, reversal
 
 router = APIRouter(tags=["redemption"])
 
@@ -86,7 +87,7 @@ def redeem(
 
     def work(tx: Connection) -> redemption.Redeemed:
         redemption.begin_recording(tx)
-        now = rt.clock.now()  # after the recording lock: see services.redemption
+        now = rt.clock.now()  # after the recording lock: see services.redemption.redemption
         return redemption.redeem(tx, now, actor, keyring, req)
 
     outcome = idempotency.run(

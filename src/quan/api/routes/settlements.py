@@ -41,8 +41,11 @@ from quan.domain.settlement import (
     STATEMENT_COLUMNS,
     to_csv,
 )
-from quan.services import idempotency, merchants, programs, settlement
+from quan.services import idempotency
+from quan.services.merchants import merchants
+from quan.services.money import programs
 from quan.services.runtime import Runtime
+from quan.services.settlement import settlement
 from quan.store.pagination import page
 from quan.store.redemption_tables import redemptions, settlement_runs, settlement_statements
 

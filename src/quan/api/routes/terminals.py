@@ -19,7 +19,7 @@ from quan.api.schemas.merchants import (
     TerminalPublic,
 )
 from quan.domain.auth import Actor, PartnerRole, Role
-from quan.services import terminals
+from quan.services.merchants import terminals
 
 router = APIRouter(tags=["merchants"])
 

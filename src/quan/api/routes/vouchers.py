@@ -8,7 +8,8 @@ from sqlalchemy import select
 from quan.api.deps import OperatorOrAdmin, RuntimeDep, StaffReader
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.vouchers import VoucherTypeCreate, VoucherTypePublic
-from quan.services import programs, voucher_types
+from quan.services.issuance import voucher_types
+from quan.services.money import programs
 from quan.store.pagination import page
 from quan.store.voucher_tables import voucher_types as voucher_types_table
 

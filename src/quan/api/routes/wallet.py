@@ -10,8 +10,8 @@ from quan.api.deps import Allow, RuntimeDep
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.vouchers import LocalizedText, WalletVoucher
 from quan.domain.auth import Actor, CitizenRole
-from quan.services import wallet as wallet_service
-from quan.services.offline_keys import offline_key
+from quan.services.issuance import wallet as wallet_service
+from quan.services.merchants.offline_keys import offline_key
 
 router = APIRouter(tags=["citizens"])
 

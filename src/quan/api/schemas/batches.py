@@ -13,8 +13,8 @@ from quan.domain.batches import Allocation, BatchStatus
 from quan.domain.citizens import PriorityGroup
 from quan.domain.claims import Channel
 from quan.domain.eligibility import render, rule_to_json
-from quan.services.batches import Batch
-from quan.services.claims import IssuedVoucher
+from quan.services.issuance.batches import Batch
+from quan.services.issuance.claims import IssuedVoucher
 
 StrictInt = Annotated[int, Field(strict=True)]
 

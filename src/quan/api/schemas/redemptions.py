@@ -15,10 +15,10 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from quan.api.schemas.common import AmountFen, Body
 from quan.domain.merchants import Scene
-from quan.services.offline_cases import OfflineCase, Resolution
-from quan.services.offline_sync import RecordOutcome, SyncReport
-from quan.services.redemption import Redemption
-from quan.services.reversal import Reversal
+from quan.services.redemption.offline_cases import OfflineCase, Resolution
+from quan.services.redemption.offline_sync import RecordOutcome, SyncReport
+from quan.services.redemption.redemption import Redemption
+from quan.services.redemption.reversal import Reversal
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Details = Annotated[

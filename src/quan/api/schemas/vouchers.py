@@ -22,7 +22,7 @@ from quan.domain.voucher_types import (
     describe_validity,
     voucher_type_to_json,
 )
-from quan.services.voucher_types import VoucherType
+from quan.services.issuance.voucher_types import VoucherType
 
 StrictInt = Annotated[int, Field(strict=True)]
 Code = Annotated[str, Field(max_length=64)]

@@ -17,8 +17,8 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 
 from quan.api.deps import RuntimeDep
-from quan.services import transparency
 from quan.services.runtime import Runtime
+from quan.services.transparency import transparency
 from quan.store import ledger
 from quan.store import log as log_store
 from quan.store.tables import programs as programs_table

@@ -28,7 +28,7 @@ from quan.api.schemas.vouchers import WalletVoucher
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.claims import Channel
 from quan.domain.errors import NOT_FOUND, QuanError
-from quan.services import claims
+from quan.services.issuance import claims
 from quan.web.i18n import request_lang
 from quan.web.qr import qr_svg
 from quan.web.routes.common import console_router

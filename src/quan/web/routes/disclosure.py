@@ -12,7 +12,7 @@ from quan.api.deps import RuntimeDep
 from quan.api.routes import batches as batch_api
 from quan.api.routes import public as public_api
 from quan.domain.programs import ProgramStatus
-from quan.services import programs
+from quan.services.money import programs
 from quan.store.tables import programs as programs_table
 from quan.store.voucher_tables import batches as batches_table
 from quan.web import charts

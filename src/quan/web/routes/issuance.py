@@ -26,7 +26,8 @@ from quan.domain.citizens import IncomeGroup, PriorityGroup
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene
 from quan.domain.voucher_types import DiscountKind, ValidityPreset
-from quan.services import batches, programs
+from quan.services.issuance import batches
+from quan.services.money import programs
 from quan.web.i18n import request_lang
 from quan.web.routes.common import OperatorPage, console_router, parse_yuan, staff_context
 from quan.web.routing import redirect

@@ -22,7 +22,7 @@ from quan.api.routes import programs as program_api
 from quan.domain.auth import Actor
 from quan.domain.batches import BatchStatus
 from quan.domain.errors import QuanError
-from quan.services.batches import visible_batch
+from quan.services.issuance.batches import visible_batch
 from quan.store.voucher_tables import vouchers
 from quan.web.i18n import request_lang
 from quan.web.routes.common import (

@@ -17,7 +17,7 @@ from quan.api.routes import batches as batch_api
 from quan.api.routes import programs as program_api
 from quan.api.routes import vouchers as voucher_api
 from quan.domain.programs import Action, ProgramStatus
-from quan.services import programs
+from quan.services.money import programs
 from quan.store import ledger
 from quan.web import charts
 from quan.web.i18n import Translator, request_lang

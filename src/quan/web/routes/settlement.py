@@ -18,7 +18,7 @@ from quan.api.routes import programs as program_api
 from quan.api.routes import settlements as settlement_api
 from quan.api.schemas.settlements import SettlementCreate, SettlementPublic, StatementDetail
 from quan.domain.errors import VALIDATION_FAILED, QuanError
-from quan.services import merchants
+from quan.services.merchants import merchants
 from quan.store.redemption_tables import settlement_runs, settlement_statements
 from quan.web.routes.cashier import TerminalPage
 from quan.web.routes.cashier import _context as cashier_context
