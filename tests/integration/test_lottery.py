@@ -16,7 +16,7 @@ import pytest
 import typer
 from sqlalchemy import select
 
-from quan.cli_lottery import run, verify_with
+from quan.cli.lottery import run, verify_with
 from quan.domain.errors import QuanError
 from quan.services.issuance import lottery as lottery_service
 from quan.store.db import Database

@@ -235,7 +235,7 @@ def seed_settlement(
 
 def run_settle(ctx: BenchContext, params: Params) -> BenchResult:
     from quan.bench import seed
-    from quan.cli_settlement import LEASE
+    from quan.cli.settlement import LEASE
     from quan.clock import FixedClock
     from quan.domain.auth import SYSTEM
     from quan.jobs.lease import acquire, release

@@ -9,9 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quan import cli_audit, cli_bench, cli_issuance, cli_report, cli_settlement
-from quan.cli_citizens import citizens_app
-from quan.cli_lottery import app as lottery_app
+from quan.cli import audit as cli_audit
+from quan.cli import bench as cli_bench
+from quan.cli import issuance as cli_issuance
+from quan.cli import report as cli_report
+from quan.cli import settlement as cli_settlement
+from quan.cli.citizens import citizens_app
+from quan.cli.lottery import app as lottery_app
 from quan.config import ConfigError, Settings, load_settings
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
@@ -203,7 +207,3 @@ def demo_seed() -> None:
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""``python -m quan.cli``: the same as the ``quan`` command."""
+
+from quan.cli.root import main
+
+main()
