@@ -10,8 +10,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from quan.api.app import API_PREFIX, api_routers
-from quan.api.deps import Allow, Public
 from quan.cache.throttle import MemoryThrottle, RedisThrottle
+from quan.edge.deps import Allow, Public
 from quan.services.runtime import Runtime
 from tests.conftest import PASSWORD, World
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import func, select
 
-from quan.api.deps import authenticate
 from quan.domain.errors import QuanError
+from quan.edge.deps import authenticate
 from quan.store.merchant_tables import terminals
 from quan.store.schema import metadata
 from quan.store.tables import api_keys, events

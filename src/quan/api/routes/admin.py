@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from quan.api.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.staff import IssuerCreate, IssuerPublic, StaffCreate, StaffPublic
+from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.services.money import issuers as issuer_service
 from quan.services.people import staff
 from quan.store.pagination import page

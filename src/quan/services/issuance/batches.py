@@ -44,12 +44,14 @@ from quan.domain.errors import NOT_FOUND, QuanError
 from quan.domain.ledger import Bucket
 from quan.domain.programs import PROGRAM_CLOSED, ProgramStatus
 from quan.domain.voucher_code import RANDOM_BYTES, new_code
-from quan.services.issuance.voucher_types import get_voucher_type
+from quan.services.issuance.lottery_commitment import commit
+from quan.services.issuance.voucher_types import VoucherType, get_voucher_type
 from quan.services.money.programs import get_program, visible_program
 from quan.store import ledger
 from quan.store.bulk import copy_rows
 from quan.store.events import record_event
 from quan.store.ids import new_id
+from quan.store.pagination import page
 from quan.store.voucher_tables import batch_quotas, batches, status_is, vouchers
 
 GENERATE_CHUNK = 5000  # voucher rows per INSERT at opening
@@ -242,8 +244,6 @@ def create_batch(
         payload=rules_payload(batch),
     )
     if cmd.allocation is Allocation.LOTTERY and settings is not None:
-        from quan.services.issuance.lottery import commit  # lottery builds on batches
-
         commit(tx, now, settings, actor, batch)
     return batch
 
@@ -376,3 +376,23 @@ def remaining_by_pool(tx: Connection, batch_id: str) -> dict[str, int]:
         .group_by(vouchers.c.pool)
     )
     return {pool: int(n) for pool, n in rows}
+
+
+def list_for_program(
+    tx: Connection, actor: Actor, program_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[Batch], str | None]:
+    """Every batch of a program, drafts included, a page at a time."""
+    query = select(batches).where(batches.c.program_id == program_id)
+    visible_program(tx, actor, program_id)
+    rows, next_cursor = page(tx, query, batches.c.id, limit=limit, cursor=cursor)
+    return [get_batch(tx, r.id) for r in rows], next_cursor
+
+
+def published_facts(
+    tx: Connection, batch: Batch, *, with_type: bool = False
+) -> tuple[dict[str, int] | None, VoucherType | None]:
+    """What a batch's public view adds to it: what remains per pool once opened, and its
+    voucher type when asked for."""
+    remaining = None if batch.status is BatchStatus.DRAFT else remaining_by_pool(tx, batch.id)
+    vt = get_voucher_type(tx, batch.voucher_type_id) if with_type else None
+    return remaining, vt

@@ -1,10 +1,10 @@
 """Lottery batches (摇号): registration, commitment, the draw, and the public record.
 
 * The lottery record (commitment and sealed seed) is created with the lottery batch
-  (:func:`commit`, called by ``create_batch``), so the commitment is public from the batch's
-  creation, before anyone registers (a batch made before that gets it at its first touch). The
-  seed is 32 random bytes, sealed with AES-GCM under a key derived from ``Settings.pii_key``;
-  it is never served before the draw.
+  (:mod:`~quan.services.issuance.lottery_commitment`, called by ``create_batch``), so the
+  commitment is public from the batch's creation, before anyone registers (a batch made before
+  that gets it at its first touch). The seed is 32 random bytes, sealed with AES-GCM under a
+  key derived from ``Settings.pii_key``; it is never served before the draw.
 * Registration window = the batch's claim window ``[claim_opens_at, claim_closes_at)``; the
   batch must be open. Eligibility and the blacklist are checked as for a claim. One
   registration per citizen per batch (UNIQUE); registering again answers the same registration.
@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Text, and_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from quan.clock import Clock
 from quan.config import Settings
 from quan.domain import lottery as algo
 from quan.domain.auth import SYSTEM, Actor
@@ -47,10 +45,12 @@ from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
 from quan.services.issuance.batches import Batch, get_batch
 from quan.services.issuance.claims import citizen_actor
 from quan.services.issuance.issuing import Issuance, IssueCount, Recipient, issue_counted
+from quan.services.issuance.lottery_commitment import commit, seed_key
 from quan.services.people import blacklist, pii
 from quan.services.people.citizens import profile_of
 from quan.store.bulk import copy_rows
 from quan.store.citizen_tables import citizens
+from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.lottery_tables import lottery_draws, lottery_registrations, lottery_winners
@@ -81,16 +81,9 @@ ALREADY_DRAWN = define(
     en="This lottery was already drawn at {drawn_at}",
 )
 
-_SEED_PURPOSE = "lottery/seed"
-
-
 def pseudonym_key(settings: Settings, program_id: str) -> bytes:
     """The per-program pseudonym key: HKDF of ``pii_key`` (never published)."""
     return pii.derive_key(settings.secret_bytes("pii_key"), f"lottery/pseudonym/{program_id}")
-
-
-def _seed_key(settings: Settings) -> bytes:
-    return pii.derive_key(settings.secret_bytes("pii_key"), _SEED_PURPOSE)
 
 
 def _lottery_batch(tx: Connection, batch_id: str, *, for_update: bool = False) -> Batch:
@@ -106,40 +99,6 @@ def has_lottery(tx: Connection, batch_id: str) -> bool:
         select(lottery_draws.c.batch_id).where(lottery_draws.c.batch_id == batch_id)
     ).first()
     return found is not None
-
-
-def commit(tx: Connection, now: datetime, settings: Settings, actor: Actor, batch: Batch) -> Any:
-    """Create the batch's lottery record (commitment + sealed seed) unless it exists; its row.
-
-    :func:`quan.services.issuance.batches.create_batch` calls it for every lottery batch, so the
-    commitment is public from the batch's creation.
-    """
-    row = tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).first()
-    if row is not None:
-        return row
-    seed = secrets.token_bytes(algo.SEED_BYTES)
-    values = {
-        "batch_id": batch.id,
-        "program_id": batch.program_id,
-        "commitment": algo.commitment(seed),
-        "seed_sealed": pii.encrypt(_seed_key(settings), seed.hex(), batch.id),
-        "created_at": now,
-    }
-    dialect = tx.dialect.name
-    ins = pg_insert(lottery_draws) if dialect == "postgresql" else sqlite_insert(lottery_draws)
-    result = tx.execute(ins.values(**values).on_conflict_do_nothing())
-    if result.rowcount:
-        record_event(
-            tx,
-            type="lottery.committed",
-            actor=actor,
-            subject_type="batch",
-            subject_id=batch.id,
-            program_id=batch.program_id,
-            at=now,
-            payload={"commitment": values["commitment"], "algorithm": algo.ALGORITHM},
-        )
-    return tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).one()
 
 
 def ensure_lottery(tx: Connection, now: datetime, settings: Settings, batch: Batch) -> Any:
@@ -309,6 +268,15 @@ def public_lottery(
     )
 
 
+def public_record(db: Database, clock: Clock, settings: Settings, batch_id: str) -> PublicLottery:
+    """The public record, read in its own transaction. Only the first look at a lottery writes
+    (it creates the commitment of a batch made before commitments came with the batch)."""
+    with db.read() as tx:
+        exists = has_lottery(tx, batch_id)
+    with db.read() if exists else db.write() as tx:
+        return public_lottery(tx, clock.now(), settings, batch_id)
+
+
 def _planned_pools(batch: Batch) -> list[dict[str, Any]]:
     sizes = batch.rules.pool_sizes()
     planned = [
@@ -467,7 +435,7 @@ def draw(
     if not won_race:
         drawn_at = tx.execute(select(d.drawn_at).where(d.batch_id == batch_id)).scalar()
         raise QuanError(ALREADY_DRAWN, drawn_at=drawn_at.isoformat() if drawn_at else "")
-    seed = bytes.fromhex(pii.decrypt(_seed_key(settings), row.seed_sealed, batch_id))
+    seed = bytes.fromhex(pii.decrypt(seed_key(settings), row.seed_sealed, batch_id))
     if algo.commitment(seed) != row.commitment:
         raise RuntimeError("the sealed seed does not match the published commitment")
     planned = _planned_pools(batch)

@@ -30,6 +30,7 @@ from quan.services.money.programs import get_program, visible_program
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.merchant_tables import merchants
+from quan.store.pagination import page
 from quan.store.voucher_tables import voucher_types
 
 UNKNOWN_MERCHANT_IN_SCOPE = define(
@@ -134,3 +135,13 @@ def visible_voucher_type(tx: Connection, actor: Actor, voucher_type_id: str) -> 
     vt = get_voucher_type(tx, voucher_type_id)
     require_issuer(actor, get_program(tx, vt.program_id).issuer_id)
     return vt
+
+
+def list_for_program(
+    tx: Connection, actor: Actor, program_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[VoucherType], str | None]:
+    """A program's voucher types, a page at a time."""
+    query = select(voucher_types).where(voucher_types.c.program_id == program_id)
+    visible_program(tx, actor, program_id)
+    rows, next_cursor = page(tx, query, voucher_types.c.id, limit=limit, cursor=cursor)
+    return [voucher_type_from_row(r) for r in rows], next_cursor

@@ -32,6 +32,7 @@ from quan.services.people import pii
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.merchant_tables import merchant_categories, merchant_reviews, merchants
+from quan.store.pagination import page
 
 MERCHANT_EXISTS = define(
     "MERCHANT_EXISTS",
@@ -440,3 +441,11 @@ def payout_account(tx: Connection, key: bytes, merchant_id: str) -> BankAccount:
         raise QuanError(NOT_FOUND, what=f"merchant {merchant_id}")
     number = pii.decrypt(key, row.bank_account_token, _aad(merchant_id, "bank_account"))
     return BankAccount(row.bank_name, number)
+
+
+def page_of(
+    tx: Connection, query: Select[Any], *, limit: int, cursor: str | None
+) -> tuple[list[Merchant], str | None]:
+    """A page of the merchants ``query`` selects (see :func:`listing`), by id."""
+    rows, next_cursor = page(tx, query, merchants.c.id, limit=limit, cursor=cursor)
+    return load(tx, rows), next_cursor

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from quan.domain.auth import Actor, require_issuer
 from quan.domain.errors import NOT_FOUND, QuanError
+from quan.domain.funding import Direction, MovementStatus
 from quan.domain.programs import Action, ProgramStatus, check_window, next_status
 from quan.services.money.issuers import get_issuer
 from quan.store.events import record_event
 from quan.store.ids import new_id
-from quan.store.tables import programs
+from quan.store.pagination import page
+from quan.store.tables import fund_movements, programs
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +149,26 @@ def change_status(
         payload={"from": program.status.value, "to": target.value},
     )
     return get_program(tx, program_id)
+
+
+def list_visible(
+    tx: Connection, actor: Actor, *, limit: int, cursor: str | None
+) -> tuple[list[Program], str | None]:
+    """The programs ``actor`` may see (an operator: its issuer's), a page at a time."""
+    query = select(programs)
+    if actor.role == "operator":
+        query = query.where(programs.c.issuer_id == actor.issuer_id)
+    rows, next_cursor = page(tx, query, programs.c.id, limit=limit, cursor=cursor)
+    return [_program(r) for r in rows], next_cursor
+
+
+def pending_contributions_fen(tx: Connection, program_id: str) -> int:
+    """Contributions waiting for their second approval (not in the ledger yet)."""
+    pending = tx.execute(
+        select(func.coalesce(func.sum(fund_movements.c.amount_fen), 0)).where(
+            fund_movements.c.program_id == program_id,
+            fund_movements.c.direction == Direction.CONTRIBUTION.value,
+            fund_movements.c.status == MovementStatus.PENDING_APPROVAL.value,
+        )
+    ).scalar_one()
+    return int(pending)

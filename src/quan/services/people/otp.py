@@ -45,6 +45,9 @@ MAX_ATTEMPTS = 5
 RESEND = RateLimit("otp.send.minute", attempts=1, window_seconds=60)
 HOURLY = RateLimit("otp.send.hour", attempts=5, window_seconds=3600)
 FAILURES = RateLimit("otp.verify.failures", attempts=MAX_ATTEMPTS, window_seconds=900)
+# Code requests per client IP: beyond the per-phone limits, so one address cannot make the
+# platform send SMS to many phones (the edges spend it before :func:`request_code`).
+CODE_REQUESTS = RateLimit("citizens.otp.ip", attempts=30, window_seconds=3600)
 
 OTP_INVALID = define(
     "OTP_INVALID",

@@ -27,7 +27,7 @@ it to the available budget.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -54,6 +54,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 
+from quan.clock import Clock
 from quan.domain import offline_token, voucher_code
 from quan.domain.auth import Actor, require_issuer
 from quan.domain.blacklist import BlacklistEntry
@@ -74,10 +75,13 @@ from quan.domain.redemption import (
     check,
 )
 from quan.domain.voucher_types import VoucherTypeSpec, parse_voucher_type
+from quan.services import idempotency
+from quan.services.idempotency import IdempotencyKey, Outcome
 from quan.services.people import blacklist
 from quan.services.people.blacklist import in_force_at
 from quan.store import ledger
 from quan.store.citizen_tables import blacklist_entries
+from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.merchant_tables import merchant_categories, merchants
@@ -909,3 +913,23 @@ def live_redemption_of(tx: Connection, voucher_id: str) -> Redemption | None:
         )
     ).first()
     return redemption_from_row(row) if row else None
+
+
+def redeem_once(
+    db: Database,
+    clock: Clock,
+    actor: Actor,
+    keyring: Mapping[str, Ed25519PublicKey],
+    req: RedeemRequest,
+    key: IdempotencyKey | None,
+    answer: Callable[[Redeemed], tuple[int, Any]],
+) -> Outcome:
+    """Redeem once per idempotency key (a retry gets the first answer): the recording lock is
+    taken before the clock is read (see :func:`begin_recording`)."""
+
+    def work(tx: Connection) -> Redeemed:
+        begin_recording(tx)
+        now = clock.now()  # after the recording lock
+        return redeem(tx, now, actor, keyring, req)
+
+    return idempotency.run(db, clock, key, work, answer)

@@ -23,6 +23,7 @@ A run of a program up to ``cut_off_date`` (see :mod:`quan.domain.settlement`):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Row,
     Select,
     and_,
     case,
@@ -61,6 +63,8 @@ from quan.domain.settlement import (
     next_window,
     payout_row,
 )
+from quan.services import idempotency
+from quan.services.idempotency import IdempotencyKey, Outcome
 from quan.services.merchants import merchants as merchant_service
 from quan.services.money.programs import get_program, visible_program
 from quan.services.people import blacklist
@@ -70,6 +74,7 @@ from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.merchant_tables import merchants
+from quan.store.pagination import page
 from quan.store.redemption_tables import (
     offline_cases,
     redemptions,
@@ -683,3 +688,75 @@ def payout_file(
         payload={"rows": len(out), "amount_fen": sum(int(r["amount_fen"]) for r in out)},
     )
     return out
+
+
+def run_once(
+    db: Database,
+    clock: Clock,
+    actor: Actor,
+    program_id: str,
+    cut_off_date: date | None,
+    key: IdempotencyKey | None,
+    answer: Callable[[SettlementRun], tuple[int, Any]],
+) -> Outcome:
+    """Settle ``program_id`` up to ``cut_off_date`` once per idempotency key: the plan and the
+    barrier outside the run's transaction, then the run (see :func:`plan`, :func:`barrier`)."""
+    try:
+        with db.read() as tx:
+            plan(tx, clock.now(), actor, program_id, cut_off_date)
+        barrier(db)
+    except QuanError as error:
+        # A retry of a run that succeeded finds it settled: let the stored answer replay.
+        if error.spec is not SETTLEMENT_EXISTS or key is None:
+            raise
+
+    def work(tx: Connection) -> SettlementRun:
+        return run(tx, clock.now(), actor, program_id, cut_off_date)
+
+    return idempotency.run(db, clock, key, work, answer)
+
+
+def list_runs(
+    tx: Connection, actor: Actor, program_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[SettlementRun], str | None]:
+    """A program's settlement runs, oldest first, a page at a time."""
+    visible_program(tx, actor, program_id)
+    query = settlement_runs.select().where(settlement_runs.c.program_id == program_id)
+    rows, next_cursor = page(tx, query, settlement_runs.c.id, limit=limit, cursor=cursor)
+    return [run_from_row(r) for r in rows], next_cursor
+
+
+def statement_rows(
+    tx: Connection, actor: Actor, settlement_id: str, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """A run's statements by merchant id, a page at a time (a merchant sees only its own)."""
+    visible_run(tx, actor, settlement_id)
+    query = statement_query(actor, settlement_id)
+    return page(tx, query, settlement_statements.c.merchant_id, limit=limit, cursor=cursor)
+
+
+def merchant_statement(
+    tx: Connection, actor: Actor, settlement_id: str, merchant_id: str
+) -> tuple[SettlementRun, Any]:
+    """One merchant's statement row in a run, and the run (``NOT_FOUND`` for another merchant's
+    statement when a merchant asks)."""
+    if is_merchant_principal(actor) and actor.merchant_id != merchant_id:
+        raise QuanError(NOT_FOUND, what=f"statement of {merchant_id}")
+    found = visible_run(tx, actor, settlement_id)
+    row = tx.execute(
+        statement_query(actor, settlement_id).where(
+            settlement_statements.c.merchant_id == merchant_id
+        )
+    ).first()
+    if row is None:
+        raise QuanError(NOT_FOUND, what=f"statement of {merchant_id}")
+    return found, row
+
+
+def statement_lines(
+    tx: Connection, found: SettlementRun, merchant_id: str, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """A page of the redemptions one merchant's statement settles, by redemption id."""
+    lines = lines_query(found, merchant_id)
+    return page(tx, lines, redemptions.c.id, limit=limit, cursor=cursor)
+

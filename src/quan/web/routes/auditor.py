@@ -16,7 +16,7 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 
-from quan.api.deps import RuntimeDep
+from quan.edge.deps import RuntimeDep
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import ledger

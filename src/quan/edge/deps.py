@@ -16,6 +16,7 @@ from quan.domain.errors import FORBIDDEN, UNAUTHORIZED, QuanError
 from quan.services.idempotency import IdempotencyKey
 from quan.services.merchants import terminals
 from quan.services.people import api_keys, citizens, staff
+from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="A staff token from /auth/token or an API key")
@@ -27,6 +28,18 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def citizen_keys(rt: RuntimeDep) -> CitizenKeys:
+    return CitizenKeys.from_settings(rt.settings)
+
+
+KeysDep = Annotated[CitizenKeys, Depends(citizen_keys)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
