@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from quan.cli_lottery import verify_with
+from quan.cli.lottery import verify_with
 from quan.web.i18n import Translator, category_name
 from tests.e2e.conftest import Server
 

@@ -17,13 +17,13 @@ import pytest
 import typer
 from sqlalchemy import delete, insert, update
 
-from quan.cli_lottery import run, verify_with
+from quan.cli.lottery import run, verify_with
 from quan.config import Settings
 from quan.domain import lottery as algo
 from quan.domain import lottery_v2 as v2
 from quan.domain.auth import SYSTEM
 from quan.domain.errors import QuanError
-from quan.services import lottery as lottery_service
+from quan.services.issuance import lottery as lottery_service
 from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id

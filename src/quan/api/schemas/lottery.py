@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from quan.api.schemas.common import Body
 from quan.domain.lottery import ALGORITHM
 from quan.domain.lottery_v2 import MAX_BEACON_CHARS, MAX_SOURCE_CHARS
-from quan.services.lottery import PublicLottery, Registration
+from quan.services.issuance.lottery import PublicLottery, Registration
 
 
 class PoolOut(BaseModel):

@@ -140,13 +140,13 @@ def record_beacon(
     actor: Actor,
     batch_id: str,
     draw_row: Any,
-    closes_at: datetime,
     *,
     value: str,
     source: str,
 ) -> None:
-    """Record the public value after the close (see the module's text); ``draw_row`` is the
-    batch's lottery record as read by the caller (:func:`quan.services.lottery.record_beacon`)."""
+    """Record the public value (see the module's text); the caller
+    (:func:`quan.services.issuance.lottery.record_beacon`) has checked that registration closed,
+    and read ``draw_row``, the batch's lottery record."""
     if draw_row.algorithm != v2.ALGORITHM:
         raise QuanError(NOT_V2, algorithm=draw_row.algorithm)
     v2.check_beacon(value, source)
@@ -159,10 +159,6 @@ def record_beacon(
     ).one()
     if current.beacon_at is not None:
         raise QuanError(BEACON_ALREADY_RECORDED, recorded_at=current.beacon_at.isoformat())
-    if now < closes_at:
-        from quan.services.lottery import REGISTRATION_STILL_OPEN
-
-        raise QuanError(REGISTRATION_STILL_OPEN, closes_at=closes_at.isoformat())
     close = close_checkpoint(tx, batch_id)
     digest = v2.members_digest(_members(tx, batch_id))
     done = tx.execute(
