@@ -17,7 +17,7 @@ import pytest
 import typer
 from sqlalchemy import delete, insert, update
 
-from quan.cli.lottery import run, verify_with
+from quan.cli.lottery import enter_beacon, run, verify_with
 from quan.config import Settings
 from quan.domain import lottery as algo
 from quan.domain import lottery_v2 as v2
@@ -28,7 +28,7 @@ from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.lottery_tables import lottery_draws, lottery_registrations
-from tests.conftest import START, World, make_settings
+from tests.conftest import PASSWORD, START, World, make_settings
 from tests.integration.issuance_fixtures import DAY, advance, register, register_many
 from tests.integration.test_lottery import ELDERLY_BIRTH, draw, elderly_quota, enter, public
 from tests.integration.test_lottery import lottery_batch as v1_style_batch
@@ -357,3 +357,21 @@ def test_registrations_racing_the_beacon_are_logged_before_the_close_or_refused(
     sequence(world.runtime)
     assert verify_with(world.client, bid) == []
     assert public(world, bid)["registrants"] == len(entered)
+
+
+def test_the_cli_enters_the_beacon_as_the_signed_in_second_person(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bid = lottery_batch(world)
+    advance(world, DAY)
+    sequence(world.runtime)
+    with pytest.raises(typer.Exit) as refused:  # op1 created the batch
+        enter_beacon(world.client, bid, username="op1", password=PASSWORD, **BEACON)
+    assert refused.value.exit_code == 1
+    assert "LOTTERY_BEACON_SAME_PERSON" in capsys.readouterr().err
+    with pytest.raises(typer.Exit) as unknown:
+        enter_beacon(world.client, bid, username="op2", password="wrong password", **BEACON)
+    assert unknown.value.exit_code == 2
+    enter_beacon(world.client, bid, username="op2", password=PASSWORD, **BEACON)
+    assert "OK: the public value" in capsys.readouterr().out
+    assert public(world, bid)["beacon"]["recorded_by"] == world.users["checker"].actor().label

@@ -144,18 +144,26 @@ def beacon(
     if password is None:
         password = typer.prompt("Password", hide_input=True)
     with httpx.Client(base_url=url, timeout=60) as client:
-        signed_in = client.post(
-            f"{API}/auth/token", json={"username": username, "password": password}
+        enter_beacon(
+            client, batch, value=value, source=source, username=username, password=password
         )
-        if signed_in.status_code != 200:
-            typer.echo(f"cannot sign in: {signed_in.status_code} {signed_in.text[:200]}", err=True)
-            raise typer.Exit(2)
-        token = signed_in.json()["access_token"]
-        answer = client.post(
-            f"{API}/batches/{batch}/lottery/beacon",
-            json={"value": value, "source": source},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+
+
+def enter_beacon(
+    client: httpx.Client, batch: str, *, value: str, source: str, username: str, password: str
+) -> None:
+    """Sign in as ``username`` and enter the public value; exit 1 when refused, 2 when the
+    sign-in fails (the refusal's code and words are printed)."""
+    signed_in = client.post(f"{API}/auth/token", json={"username": username, "password": password})
+    if signed_in.status_code != 200:
+        typer.echo(f"cannot sign in: {signed_in.status_code} {signed_in.text[:200]}", err=True)
+        raise typer.Exit(2)
+    token = signed_in.json()["access_token"]
+    answer = client.post(
+        f"{API}/batches/{batch}/lottery/beacon",
+        json={"value": value, "source": source},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     if answer.status_code != 200:
         body = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
         typer.echo(
