@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -27,11 +28,18 @@ users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 issuers_app = typer.Typer(help="Issuers (the bodies that run programs).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data for trying Quan out.", no_args_is_help=True)
+dev_app = typer.Typer(help="Development helpers (refused in production).", no_args_is_help=True)
+clock_app = typer.Typer(
+    help="The development clock: move time forward to try cut-offs, draws and expiry.",
+    no_args_is_help=True,
+)
+dev_app.add_typer(clock_app, name="clock")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(issuers_app, name="issuers")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(demo_app, name="demo")
+app.add_typer(dev_app, name="dev")  # `quan dev clock show|advance|reset`
 app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
 app.add_typer(citizens_app, name="citizens")
 app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
@@ -198,6 +206,73 @@ def demo_seed() -> None:
     out.print(
         "sign in: POST http://127.0.0.1:8000/api/v1/auth/token · docs: http://127.0.0.1:8000/docs"
     )
+
+
+def _dev_settings() -> Settings:
+    settings = _settings()
+    if settings.is_production:
+        err.print(
+            "[red]refusing in production:[/red] the development clock never moves a live program's"
+            " time / 生产环境不允许调整开发时钟"
+        )
+        raise typer.Exit(2)
+    return settings
+
+
+def _show_clock(settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    from quan.clock import format_offset
+    from quan.services.runtime import runtime_clock
+
+    clock = runtime_clock(settings)
+    now = clock.now()
+    offset = now - datetime.now(UTC)
+    shown = format_offset(timedelta(seconds=round(offset.total_seconds())))
+    out.print(
+        f"now {now.isoformat(timespec='seconds')} UTC"
+        f" ({now.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} Asia/Shanghai),"
+        f" offset {shown}",
+        highlight=False,
+    )
+
+
+@clock_app.command("show")
+def clock_show() -> None:
+    """Print the development clock's time and its offset from the system clock."""
+    _show_clock(_dev_settings())
+
+
+@clock_app.command("advance")
+def clock_advance(
+    by: Annotated[str, typer.Argument(help="How far, e.g. +1d, 2h, 1d12h (units w d h m s)")],
+) -> None:
+    """Move the development clock forward; a running server follows within a second."""
+    from quan.clock import parse_offset, read_offset_file, write_offset_file
+    from quan.config import dev_clock_path
+
+    settings = _dev_settings()
+    try:
+        delta = parse_offset(by)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if delta < timedelta(0):
+        err.print("[red]the clock only moves forward here; use `quan dev clock reset`[/red]")
+        raise typer.Exit(2)
+    path = dev_clock_path(settings)
+    write_offset_file(path, read_offset_file(path) + delta)
+    _show_clock(settings)
+
+
+@clock_app.command("reset")
+def clock_reset() -> None:
+    """Forget what `advance` added (QUAN_DEV_CLOCK_OFFSET, if set, still applies)."""
+    from quan.config import dev_clock_path
+
+    settings = _dev_settings()
+    dev_clock_path(settings).unlink(missing_ok=True)
+    _show_clock(settings)
 
 
 def main() -> None:

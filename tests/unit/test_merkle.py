@@ -109,7 +109,7 @@ def flip_bit(value: bytes, bit: int) -> bytes:
     return bytes(data)
 
 
-# --- RFC 9162 vectors (transparency-dev/merkle testdata, copied into tests/testdata) ------------------------------
+# --- RFC 9162 vectors (transparency-dev/merkle testdata, copied into tests/testdata) ----
 
 
 def _vector_params(kind: str) -> list[Any]:
