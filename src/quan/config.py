@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     # (settlement cut-off, lottery draw, expiry, recycling) can be tried in one sitting; `quan dev
     # clock advance` adds to it while the server runs. Refused in production (docs/development.md).
     dev_clock_offset: str | None = None
+    # The interactive API reference (/docs, Swagger UI served from the package, no CDN) and
+    # /openapi.json. Unset: on in development and test, off in production, where the API's
+    # shape is published in docs/api.md and need not be served by every public instance.
+    api_docs: bool | None = None
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @property
     def resolved_database_url(self) -> str:
