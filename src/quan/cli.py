@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from quan import cli_audit, cli_bench, cli_issuance, cli_report, cli_settlement
 from quan.cli_citizens import citizens_app
@@ -188,24 +188,28 @@ def ledger_check(
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Seed the demo issuer, accounts and funded program (idempotent) and print the sign-ins."""
+    """Seed the demo city program (idempotent) and print how to sign in as every role."""
+    import time
+
     from quan.services.demo import seed
 
     settings = _settings()
     if settings.is_production:
         err.print("[red]refusing to seed demo accounts in production[/red]")
         raise typer.Exit(2)
-    demo = seed(Runtime.build(settings))
-    table = Table(title="Quan demo accounts" + ("" if demo.created else " (already seeded)"))
-    for column in ("role", "username", "password"):
-        table.add_column(column)
-    for account in demo.accounts:
-        table.add_row(account.role, account.username, account.password)
-    out.print(table)
-    out.print(f"demo program: {demo.program_id}  (issuer {demo.issuer_id})")
-    out.print(
-        "sign in: POST http://127.0.0.1:8000/api/v1/auth/token · docs: http://127.0.0.1:8000/docs"
-    )
+    started = time.monotonic()
+    try:
+        demo = seed(Runtime.build(settings))
+    except QuanError as exc:
+        raise _fail(exc) from exc
+    took = f" in {time.monotonic() - started:.1f} s" if demo.created else " (already seeded)"
+    # Lines, not a table: passwords and keys must come out whole, to be copied (never folded).
+    say = functools.partial(out.print, highlight=False, soft_wrap=True)
+    say("Quan demo — how to sign in as every role (development only):")
+    for row in demo.sign_ins:
+        say(f"  {row.role}: {row.who}\n      {row.how}")
+    say(f"demo program: {demo.program_id or '—'} (issuer {demo.issuer_id}){took}")
+    say("console: http://127.0.0.1:8000/ · API reference: http://127.0.0.1:8000/docs")
 
 
 def _dev_settings() -> Settings:
