@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from quan import cli_audit, cli_bench, cli_issuance, cli_report, cli_settlement
+from quan import __version__, cli_audit, cli_bench, cli_issuance, cli_report, cli_settlement
 from quan.cli_citizens import citizens_app
 from quan.cli_lottery import app as lottery_app
 from quan.config import ConfigError, Settings, load_settings
@@ -22,6 +22,9 @@ app = typer.Typer(
     help="Quan (券): run service consumption voucher programs.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: flags read as flags (--dry-run, not --dry-run <bool>) and docstrings are
+    # re-flowed to the terminal instead of keeping their source line breaks.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -50,6 +53,24 @@ app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"quan {__version__}", highlight=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Quan (券): run service consumption voucher programs."""
 
 
 def _settings() -> Settings:
