@@ -73,7 +73,7 @@ def test_the_demo_is_a_small_city_program_whose_books_and_log_check_out(
         assert q("SELECT count(*) FROM merchants WHERE status = 'submitted'")[0][0] == 1
         assert q("SELECT count(*) FROM terminals")[0][0] == 5
         assert q("SELECT count(*) FROM vouchers WHERE citizen_id IS NOT NULL")[0][0] == 150
-        assert q("SELECT count(*) FROM redemptions")[0][0] == 80
+        assert q("SELECT count(*) FROM redemptions")[0][0] == 60
         runs = q("SELECT redemption_count, payout_fen FROM settlement_runs")
         assert len(runs) == 1
         assert runs[0][0] == 60

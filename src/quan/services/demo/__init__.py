@@ -3,8 +3,8 @@
 Owns nothing of its own: every row is written by the use case that owns it (issuers, staff,
 programs, funding, voucher types, batches, citizen import, claims, lottery registration,
 merchants, terminals, redemption, settlement, the log sequencer), so the demo obeys every rule a
-real program does. It is laid out on a short timeline ending now (``timeline``), so that a settled
-day, yesterday's unsettled sales and an open lottery exist on first open.
+real program does. It is laid out on a short timeline ending now (``seed.Timeline``), so that a
+settled and paid day and an open lottery exist on first open.
 
 - ``accounts``: the staff accounts and the credentials file (``var/demo-credentials.json``).
 - ``people``: the few hundred synthetic residents, imported as an eligibility list.

@@ -29,7 +29,7 @@ TIMEZONE = "Asia/Shanghai"
 PENDING_CONTRIBUTION_FEN = 120_000_000  # ¥1,200,000: above the default approval threshold
 
 FIXED_TYPE = {
-    "name": "餐饮满100减30",
+    "name": "餐饮消费券（满100减30）",
     "kind": "fixed",
     "face_value_fen": 3000,
     "min_spend_fen": 10000,

@@ -25,8 +25,9 @@ from quan.services.runtime import Runtime
 from quan.store.tables import programs as programs_table
 
 CLAIMS = 150  # of the 300 residents, this many claimed a first-come voucher
-REDEEMED_SETTLED_DAY = 60  # redeemed the day before yesterday (settled and paid)
-REDEEMED_YESTERDAY = 20  # redeemed yesterday (waiting for tonight's settlement)
+# Redeemed the day before yesterday, settled and paid yesterday. Nothing is redeemed after the
+# settled day, so the first settlement a user runs holds their own redemptions only.
+REDEEMED_SETTLED_DAY = 60
 LOTTERY_ENTRIES = 120
 
 
@@ -48,7 +49,7 @@ class Demo:
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """Instants relative to now, in the program's time zone: setup three days ago; the first-come
-    batch and the settled day the day before yesterday; the lottery, unsettled sales yesterday."""
+    batch and the settled day the day before yesterday; its payout and the lottery yesterday."""
 
     now: datetime
     today: date
@@ -137,10 +138,6 @@ def _build(rt: Runtime, line: Timeline, stored: dict[str, object]) -> Demo:
     activity.register_all(
         rt, elderly_first[:LOTTERY_ENTRIES], lottery_batch, line.at(1, 9), timedelta(hours=3)
     )
-    activity.redeem_all(
-        rt, vouchers[REDEEMED_SETTLED_DAY : REDEEMED_SETTLED_DAY + REDEEMED_YESTERDAY], opened,
-        line.at(1, 12), timedelta(hours=7), rng,
-    )  # fmt: skip
     _sequence_log(rt, line.now)
     return Demo(issuer_id, program_id, [], created=True)
 
