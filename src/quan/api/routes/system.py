@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from quan import __version__
-from quan.api.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.api.schemas.common import Limit, Page
 from quan.channels import outbox
+from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.store.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["system"])

@@ -13,9 +13,9 @@ settled and paid day and an open lottery exist on first open.
 - ``activity``: claims, lottery registrations, redemptions, the settled day and its payout.
 - ``seed``: the order of it all, and idempotence against any later state.
 
-Development only: ``quan demo seed`` refuses to run in production.
+Development only: ``quan demo seed`` refuses to run in production. Entry point:
+``quan.services.demo.seed.seed``.
+
+May use: every wing (``money``, ``people``, ``issuance``, ``merchants``, ``redemption``,
+``settlement``), only through their use cases, and the log sequencer job. No wing uses it.
 """
-
-from quan.services.demo.seed import Demo, SignIn, seed
-
-__all__ = ["Demo", "SignIn", "seed"]

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from quan.domain.auth import Role
-from quan.services import staff
+from quan.services.people import staff
 
 FILE_NAME = "demo-credentials.json"
 

@@ -20,12 +20,14 @@ from sqlalchemy import Connection
 from quan.clock import FixedClock
 from quan.domain.auth import Actor
 from quan.domain.merchants import Scene
-from quan.services import claims, lottery, redemption, settlement
-from quan.services.claim_cache import ClaimCache
-from quan.services.claims import IssuedVoucher
 from quan.services.demo.shops import OpenShop
-from quan.services.offline_keys import offline_key
+from quan.services.issuance import claims, lottery
+from quan.services.issuance.claim_cache import ClaimCache
+from quan.services.issuance.claims import IssuedVoucher
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.redemption import redemption
 from quan.services.runtime import Runtime
+from quan.services.settlement import settlement
 
 
 def claim_all(

@@ -20,7 +20,8 @@ from quan.domain.batches import Allocation, Quota
 from quan.domain.citizens import PriorityGroup
 from quan.domain.funding import Direction, FunderKind
 from quan.domain.programs import Action
-from quan.services import batches, funding, issuers, programs, voucher_types
+from quan.services.issuance import batches, voucher_types
+from quan.services.money import funding, issuers, programs
 
 ISSUER_NAME = "杭州市商务局（演示）"
 REGION_CODE = "330100"

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from quan.clock import FixedClock
 from quan.domain.auth import Actor
 from quan.domain.citizens import local_date
-from quan.services import citizens, issuers, merchants
-from quan.services.citizen_import import import_citizens
 from quan.services.demo import accounts, activity, people, program, shops
+from quan.services.merchants import merchants
+from quan.services.money import issuers
+from quan.services.people import citizens
+from quan.services.people.citizen_import import import_citizens
 from quan.services.runtime import Runtime
 from quan.store.tables import programs as programs_table
 

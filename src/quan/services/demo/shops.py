@@ -15,8 +15,8 @@ from sqlalchemy import Connection
 from quan.domain.auth import Actor
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
-from quan.services import merchants, terminals
-from quan.services.api_keys import ApiKeyOwner
+from quan.services.merchants import merchants, terminals
+from quan.services.people.api_keys import ApiKeyOwner
 
 
 @dataclass(frozen=True, slots=True)
