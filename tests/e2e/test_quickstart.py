@@ -63,9 +63,17 @@ def test_every_command_of_the_quickstart_runs_against_a_live_server(tmp_path: Pa
     assert process.returncode == 0, f"{output[-6000:]}\n--- server ---\n{server_log}"
     # What the page says the commands answer.
     assert '{"available_fen":0,"pending_contributions_fen":150000000}' in output
+    assert "MAKER_CHECKER_SAME_PERSON" in output
     assert '{"available_fen":150000000,"identity_holds":true}' in output
+    assert '{"available_fen":149700000,"reserved_fen":300000}' in output
+    assert '{"status":"active","summary":"满 ¥100.00 减 ¥30.00"}' in output
     assert '{"discount_fen":3000,"customer_pays_fen":9800,"channel":"online"}' in output
     assert '{"redemption_count":1,"payout_fen":3000}' in output
     assert '{"statements":1,"amount_fen":3000}' in output
     assert '{"paid_fen":3000,"identity_holds":true}' in output
     assert "ledger ok" in output
+    # And every answer the page quotes (`{"…": …}` in its text) is one the commands printed.
+    quoted = re.findall(r'`(\{".*?\})`', PAGE.read_text(encoding="utf-8"))
+    assert len(quoted) >= 6
+    for answer in quoted:
+        assert answer in output, f"the page quotes {answer}, the commands did not print it"
