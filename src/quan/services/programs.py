@@ -9,6 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from quan.domain.auth import Actor, require_issuer
 from quan.domain.errors import NOT_FOUND, QuanError
+from quan.domain.names import check_name
 from quan.domain.programs import Action, ProgramStatus, check_window, next_status
 from quan.services.issuers import get_issuer
 from quan.store.events import record_event
@@ -63,7 +64,7 @@ def create_program(tx: Connection, now: datetime, actor: Actor, cmd: NewProgram)
     program = Program(
         id=new_id("prg"),
         issuer_id=cmd.issuer_id,
-        name=cmd.name,
+        name=check_name(cmd.name),
         description=cmd.description,
         timezone=cmd.timezone,
         # Stored and answered in UTC; rules read them in the program's own time zone.
