@@ -279,8 +279,28 @@ def test_self_registering_a_taken_id_number_does_not_say_which_account_holds_it(
     register(world, ALICE, who="agent", phone=None)
     response = self_register(world)
     assert response.status_code == 409
-    assert response.json()["code"] == "CITIZEN_ALREADY_REGISTERED"
+    assert response.json()["code"] == "SELF_REGISTRATION_REFUSED"
     assert "citizen_id" not in response.json()
+
+
+def test_one_registration_code_is_one_attempt_whatever_the_outcome(world: World) -> None:
+    """I6: a refused registration rolled the code's consumption back, so one code could test
+    ID number after ID number for being registered."""
+    register(world, ALICE, who="agent", phone=None)
+    assert ask_code(world, ALICE.phone, "register").status_code == 202
+    code = last_code(world, ALICE.phone)
+    refused = world.client.post("/api/v1/citizens", json=body(ALICE, otp_code=code))
+    assert refused.status_code == 409
+    # The same code with an unregistered ID number: already used, so nothing is learnt.
+    again = world.client.post(
+        "/api/v1/citizens",
+        json=body(BOB, phone=ALICE.phone, otp_code=code),
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "OTP_ALREADY_USED"
+    assert count(world.runtime.db) == 1
+    # The refusal for a registered number says nothing a fresh number's refusal would not.
+    assert set(refused.json()) - {"code", "detail", "title", "status", "type", "instance"} == set()
 
 
 def test_asking_a_registration_code_for_a_registered_phone_sends_no_code(world: World) -> None:
