@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # How long after a voucher's validity ends the expiry job still leaves it active, so that an
     # offline redemption made while it was valid can be synced late (services.recycling).
     offline_sync_grace_hours: int = Field(default=72, ge=0)
+    # How long an outbox message's (sealed) recipient and body are kept before they are erased.
+    outbox_retention_hours: int = Field(default=24, ge=1, le=24 * 90)
     # First-come claims that arrive together commit together (see quan.api.claim_route); off,
     # every claim runs its own transaction through the regular route.
     claim_batching: bool = True

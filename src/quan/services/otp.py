@@ -160,6 +160,7 @@ def request_code(
         outbox.enqueue(
             tx,
             now,
+            keys.outbox,
             channel="sms",
             recipient=phone,
             subject="citizen.register.already_registered",
@@ -193,6 +194,7 @@ def _issue(
     outbox.enqueue(
         tx,
         now,
+        keys.outbox,
         channel="sms",
         recipient=phone,
         subject=f"citizen.otp.{purpose.value}",

@@ -20,11 +20,13 @@ from quan.api.schemas.merchants import (
     ReviewCreate,
     ReviewPublic,
 )
+from quan.channels.outbox import OutboxKeys
 from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
 from quan.services import merchants, terminals
+from quan.services.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 from quan.store.merchant_tables import merchants as merchants_table
 from quan.store.pagination import page
@@ -41,6 +43,10 @@ MerchantSelf = Annotated[Actor, Depends(Allow(PartnerRole.MERCHANT, PartnerRole.
 
 def pii_key(rt: Runtime) -> bytes:
     return merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+
+
+def outbox_keys(rt: Runtime) -> OutboxKeys:
+    return CitizenKeys.from_settings(rt.settings).outbox
 
 
 def public(merchant: merchants.Merchant) -> MerchantPublic:
@@ -143,7 +149,14 @@ def review(
     and suspend need a reason, which the merchant is told."""
     with rt.db.write() as tx:
         merchant = merchants.review(
-            tx, rt.clock.now(), actor, pii_key(rt), merchant_id, body.decision, body.reason
+            tx,
+            rt.clock.now(),
+            actor,
+            pii_key(rt),
+            merchant_id,
+            body.decision,
+            body.reason,
+            outbox_keys=outbox_keys(rt),
         )
     return public(merchant)
 

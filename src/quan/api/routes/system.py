@@ -12,6 +12,7 @@ from sqlalchemy import text
 from quan import __version__
 from quan.api.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.channels import outbox
+from quan.services.citizens import CitizenKeys
 
 router = APIRouter(tags=["system"])
 dev_router = APIRouter(tags=["development"])
@@ -35,16 +36,18 @@ def health(rt: RuntimeDep) -> Health:
 class OutboxMessage(BaseModel):
     id: str
     channel: str
-    recipient: str
+    recipient: str | None  # None once purged (after the retention period)
     subject: str
-    body: str
+    body: str | None
     status: str
     created_at: datetime
 
 
 @dev_router.get("/dev/outbox", response_model=list[OutboxMessage])
 def dev_outbox(actor: AdminOnly, rt: RuntimeDep, limit: int = 50) -> list[OutboxMessage]:
-    """Messages the channels would have sent, newest first (development mode only)."""
+    """Messages the channels would have sent, newest first, opened for display (development
+    mode only: the table itself holds them sealed)."""
+    keys = CitizenKeys.from_settings(rt.settings).outbox
     with rt.db.read() as tx:
-        messages = outbox.newest(tx, min(max(limit, 1), 200))
+        messages = outbox.newest(tx, keys, min(max(limit, 1), 200))
     return [OutboxMessage(**asdict(m)) for m in messages]

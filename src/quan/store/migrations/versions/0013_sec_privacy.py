@@ -1,0 +1,64 @@
+"""sec-privacy: the sealed outbox, and masks without a tail
+
+Revision ID: 0013
+Revises: 0012
+
+**Outbox (issue 13, I1).** ``recipient`` and ``body`` held phone numbers and sign-in codes in
+clear; they become ``recipient_enc``/``body_enc`` (AES-GCM, see ``quan.channels.outbox``), with
+``recipient_hash`` for lookups and ``purged_at``. Existing rows are *erased*, not encrypted:
+migrations run without the application's secrets (by design: a migration never reads
+``QUAN_PII_KEY``), no delivery worker exists yet, so no existing row would ever be sent, and
+a sign-in code in one expired five minutes after it was written. They keep their channel,
+kind, status and times and are marked purged at the migration's time. No clear row survives.
+
+**Masked ID numbers (I3).** ``resident_id_masked`` kept the last two characters, which with
+the clear birth date and region narrowed a number to about ten candidates; existing masks are
+cut to the first three characters (what ``mask_resident_id`` now writes).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox") as table:
+        table.add_column(sa.Column("recipient_hash", sa.Text(), nullable=True))
+        table.add_column(sa.Column("recipient_enc", sa.Text(), nullable=True))
+        table.add_column(sa.Column("body_enc", sa.Text(), nullable=True))
+        table.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute(sa.text("UPDATE outbox SET purged_at = CURRENT_TIMESTAMP"))
+    with op.batch_alter_table("outbox") as table:
+        table.drop_column("recipient")
+        table.drop_column("body")
+        table.create_index("ix_outbox_recipient_hash", ["recipient_hash"], unique=False)
+        table.create_check_constraint(
+            "sealed_until_purged",
+            "(purged_at IS NULL) = (body_enc IS NOT NULL AND recipient_enc IS NOT NULL)",
+        )
+    op.execute(
+        sa.text(
+            "UPDATE citizens SET resident_id_masked = "
+            "substr(resident_id_masked, 1, 3) || '***************' "
+            "WHERE length(resident_id_masked) = 18"
+        )
+    )
+
+
+def downgrade() -> None:
+    # The tails and the clear messages are gone for good; the columns come back, empty.
+    with op.batch_alter_table("outbox") as table:
+        table.drop_constraint(op.f("ck_outbox_sealed_until_purged"), type_="check")
+        table.drop_index("ix_outbox_recipient_hash")
+        table.add_column(sa.Column("recipient", sa.Text(), nullable=False, server_default=""))
+        table.add_column(sa.Column("body", sa.Text(), nullable=False, server_default=""))
+        table.drop_column("purged_at")
+        table.drop_column("body_enc")
+        table.drop_column("recipient_enc")
+        table.drop_column("recipient_hash")
