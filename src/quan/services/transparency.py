@@ -30,7 +30,14 @@ from quan.config import ConfigError, Settings
 from quan.domain import merkle
 from quan.domain.checkpoint import Checkpoint, format_verifier_key, sign_checkpoint
 from quan.domain.errors import Kind, QuanError, define
-from quan.domain.log_leaf import Pseudonymize, Pseudonymizer, encode_leaf, leaf_bytes
+from quan.domain.log_leaf import (
+    LEAF_VERSION,
+    LEGACY_VERSION,
+    Pseudonymize,
+    Pseudonymizer,
+    encode_leaf,
+    leaf_bytes,
+)
 from quan.store import log as store
 from quan.store.db import Database
 from quan.store.log import StoredCheckpoint
@@ -114,9 +121,12 @@ class LogKey:
 
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
-    """Pseudonyms for personal values that reach a leaf, keyed from the personal-data key."""
+    """Pseudonyms for personal values that reach a leaf, and the public projection of events
+    (citizens as per-program pseudonyms, the lottery's), keyed from the personal-data key."""
     pii_key = settings.secret_bytes("pii_key")
-    return Pseudonymizer(hmac.new(pii_key, _PSEUDONYM_CONTEXT, hashlib.sha256).digest())
+    return Pseudonymizer(
+        hmac.new(pii_key, _PSEUDONYM_CONTEXT, hashlib.sha256).digest(), master=pii_key
+    )
 
 
 # --- sequencing ----------------------------------------------------------------------------------
@@ -261,9 +271,11 @@ def entries(tx: Connection, start: int, end: int, pseudonymize: Pseudonymize) ->
         if value >= size:
             raise QuanError(LOG_BEYOND_TREE_SIZE, field=field, value=value, tree_size=size)
     end = min(end, start + MAX_ENTRIES_PER_PAGE - 1)
+    projected_from = store.first_index_of(tx, LEAF_VERSION)
     out: list[Entry] = []
     for stored in store.entries(tx, start, end):
-        leaf = encode_leaf(stored.event, pseudonymize)
+        version = LEAF_VERSION if stored.index >= projected_from else LEGACY_VERSION
+        leaf = encode_leaf(stored.event, pseudonymize, version)
         if merkle.leaf_hash(leaf.data) != stored.leaf_hash:
             log.error(
                 "log entry %s (event %s) no longer matches its leaf hash",

@@ -10,6 +10,7 @@ READ on PostgreSQL), which is what whole-database checks such as ``quan ledger c
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
 import traceback
@@ -41,6 +42,12 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Where PostgreSQL's primary messages quote a value: ``…for type integer: "x"`` and
+# ``value "x" is out of range…``.
+_QUOTED_TAIL = re.compile(r':\s*"(?:[^"\\]|\\.)*"\s*$')
+_QUOTED_VALUE = re.compile(r'value "(?:[^"\\]|\\.)*"')
+
+
 def _hide_driver_values(context: ExceptionContext) -> None:
     """Take the values out of a database error's message, whoever prints it later.
 
@@ -55,7 +62,7 @@ def _hide_driver_values(context: ExceptionContext) -> None:
         return
     primary = str(orig).split("\n", 1)[0]
     if type(orig).__module__.startswith("psycopg"):
-        primary = primary.split(": ", 1)[0]
+        primary = _QUOTED_TAIL.sub(': "…"', _QUOTED_VALUE.sub('value "…"', primary))
     exc.args = (f"({type(orig).__module__}.{type(orig).__name__}) {primary}", *exc.args[1:])
 
 

@@ -11,6 +11,11 @@ migrations run without the application's secrets (by design: a migration never r
 a sign-in code in one expired five minutes after it was written. They keep their channel,
 kind, status and times and are marked purged at the migration's time. No clear row survives.
 
+**Public leaves (I2).** ``log_formats`` records from which log index leaves are written in
+format 2 (the public projection: citizens as per-program pseudonyms, sensitive payload keys
+left out): the size the log has now. Entries already appended keep format 1, because their
+hashes are signed and held by every verifier; rewriting them would fork the log.
+
 **Masked ID numbers (I3).** ``resident_id_masked`` kept the last two characters, which with
 the clear birth date and region narrowed a number to about ten candidates; existing masks are
 cut to the first three characters (what ``mask_resident_id`` now writes).
@@ -28,6 +33,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "log_formats",
+        sa.Column("version", sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column("first_index", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("first_index >= 0", name=op.f("ck_log_formats_first_index")),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_log_formats")),
+    )
+    op.execute(
+        sa.text(
+            "INSERT INTO log_formats (version, first_index) "
+            "SELECT 2, COALESCE(MAX(log_index) + 1, 0) FROM log_entries"
+        )
+    )
     with op.batch_alter_table("outbox") as table:
         table.add_column(sa.Column("recipient_hash", sa.Text(), nullable=True))
         table.add_column(sa.Column("recipient_enc", sa.Text(), nullable=True))
@@ -52,6 +70,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("log_formats")
     # The tails and the clear messages are gone for good; the columns come back, empty.
     with op.batch_alter_table("outbox") as table:
         table.drop_constraint(op.f("ck_outbox_sealed_until_purged"), type_="check")
