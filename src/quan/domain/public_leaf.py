@@ -116,6 +116,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "staff.created": ("role", "issuer_id"),
         "citizen.registered": ("via",),
         "citizen.personal_data_revealed": (),
+        "citizen.reveal_approved": ("requested_by",),
         "citizen_import.applied": (
             "file_sha256", "rows_total", "created", "duplicates", "errors", "repeat_of",
         ),

@@ -16,6 +16,9 @@ format 2 (the public projection: citizens as per-program pseudonyms, sensitive p
 left out): the size the log has now. Entries already appended keep format 1, because their
 hashes are signed and held by every verifier; rewriting them would fork the log.
 
+**Reveal requests (I4).** ``reveal_requests``: reveals beyond a person's daily threshold wait
+for a second person's approval.
+
 **Masked ID numbers (I3).** ``resident_id_masked`` kept the last two characters, which with
 the clear birth date and region narrowed a number to about ten candidates; existing masks are
 cut to the first three characters (what ``mask_resident_id`` now writes).
@@ -60,6 +63,33 @@ def upgrade() -> None:
             "sealed_until_purged",
             "(purged_at IS NULL) = (body_enc IS NOT NULL AND recipient_enc IS NOT NULL)",
         )
+    op.create_table(
+        "reveal_requests",
+        sa.Column("id", sa.Text(), nullable=False),
+        sa.Column("citizen_id", sa.Text(), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("requested_by", sa.Text(), nullable=False),
+        sa.Column("issuer_id", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approved_by", sa.Text(), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "approved_by IS NULL OR approved_by <> requested_by",
+            name=op.f("ck_reveal_requests_two_people"),
+        ),
+        sa.CheckConstraint(
+            "used_at IS NULL OR approved_at IS NOT NULL",
+            name=op.f("ck_reveal_requests_used_when_approved"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizens.id"], name=op.f("fk_reveal_requests_citizen_id_citizens")
+        ),
+        sa.ForeignKeyConstraint(
+            ["issuer_id"], ["issuers.id"], name=op.f("fk_reveal_requests_issuer_id_issuers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reveal_requests")),
+    )
     op.execute(
         sa.text(
             "UPDATE citizens SET resident_id_masked = "
@@ -70,6 +100,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("reveal_requests")
     op.drop_table("log_formats")
     # The tails and the clear messages are gone for good; the columns come back, empty.
     with op.batch_alter_table("outbox") as table:
