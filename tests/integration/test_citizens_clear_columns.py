@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from quan.domain.resident_id import check_character
-from quan.services import citizen_import
-from quan.services.citizens import CitizenKeys
+from quan.services.people import citizen_import
+from quan.services.people.citizens import CitizenKeys
 from quan.store.citizen_tables import citizens
 from tests.citizen_samples import csv_bytes, people
 from tests.conftest import World

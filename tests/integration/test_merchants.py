@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from quan.channels import outbox
-from quan.services import merchants as merchant_service
-from quan.services import pii
-from quan.services.citizens import CitizenKeys
+from quan.services.merchants import merchants as merchant_service
+from quan.services.people import pii
+from quan.services.people.citizens import CitizenKeys
 from quan.store.merchant_tables import merchants
 from quan.store.schema import metadata
 from quan.store.tables import events

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from quan.channels import outbox as box
-from quan.services.citizens import CitizenKeys
+from quan.services.people.citizens import CitizenKeys
 from quan.store.citizen_tables import citizen_otps
 from quan.store.db import Database
 from quan.store.migrate import upgrade

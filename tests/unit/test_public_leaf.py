@@ -22,8 +22,8 @@ from quan.domain.lottery import pseudonym as lottery_pseudonym
 from quan.domain.programs import ProgramStatus
 from quan.domain.pseudonyms import citizen_pseudonym, program_key
 from quan.domain.public_leaf import DISCLOSED, NEVER_PUBLIC, PublicView, names_a_citizen
-from quan.services import pii
-from quan.services.merchants import _PAST
+from quan.services.merchants.merchants import _PAST
+from quan.services.people import pii
 from quan.verify.verifier import check_leaf
 
 SRC = Path(__file__).parents[2] / "src" / "quan"

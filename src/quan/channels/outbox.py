@@ -26,7 +26,7 @@ from typing import Final
 
 from sqlalchemy import Connection, insert, select, update
 
-from quan.services import pii
+from quan.services.people import pii
 from quan.store.ids import new_id
 from quan.store.tables import outbox
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from quan import __version__
-from quan.api.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.channels import outbox
-from quan.services.citizens import CitizenKeys
+from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
+from quan.services.people.citizens import CitizenKeys
 
 router = APIRouter(tags=["system"])
 dev_router = APIRouter(tags=["development"])

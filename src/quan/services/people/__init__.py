@@ -1,2 +1,5 @@
-"""People: citizens, their imports and sign-in codes, personal data and its reveals, the
-blacklist, staff, tokens, API keys and rate limits (the ``people`` wing, issue 14)."""
+"""People: citizens (registration, imports, CSV), one-time codes, personal data (encryption,
+pseudonyms and reveals), the blacklist, staff accounts, tokens, API keys and rate limits.
+
+May use: no other wing (every other wing may use this one).
+"""

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, insert, select, update
 from quan.cache.throttle import Throttle
 from quan.domain.auth import Actor, Role
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
-from quan.services.rate_limits import RateLimit, spend
+from quan.services.people.rate_limits import RateLimit, spend
 from quan.store.citizen_tables import citizens, reveal_requests
 from quan.store.events import record_event
 from quan.store.ids import new_id
