@@ -64,3 +64,29 @@ def test_no_leaf_names_a_citizen_or_says_why_or_which_group(world: World) -> Non
     assert len(holders) == 2  # one person, two programs, two unlinkable pseudonyms
     assert all(h.startswith("citizen:") and len(h) == len("citizen:") + 32 for h in holders)
     assert verify_log(world.client, samples=50).tree_size == len(leaves)
+
+
+def test_entries_from_before_format_2_are_served_unchanged_and_the_log_still_verifies(
+    world: World,
+) -> None:
+    """A log that existed before migration 0013: its first entries keep format 1 (their hashes
+    are signed and held by verifiers); what is appended after is format 2."""
+    from sqlalchemy import delete, func, insert, select
+
+    from quan.store.log_tables import log_formats
+    from quan.store.tables import events
+
+    with world.runtime.db.write() as tx:
+        queued = int(tx.execute(select(func.count()).select_from(events)).scalar_one())
+        tx.execute(delete(log_formats))
+        tx.execute(insert(log_formats).values(version=2, first_index=queued))
+    sequence(world.runtime)  # the "old" entries
+    cid = register(world)
+    _, bid = open_fcfs_batch(world, quantity=2)
+    assert claim(world, cid, bid).status_code == 201
+    sequence(world.runtime)
+    leaves = _leaves(world)
+    assert {leaf["v"] for leaf in leaves[:queued]} <= {1}
+    assert {leaf["v"] for leaf in leaves[queued:]} == {2}
+    assert not any(names_a_citizen(leaf["raw"]) for leaf in leaves[queued:])
+    assert verify_log(world.client, samples=50).tree_size == len(leaves)

@@ -182,11 +182,14 @@ def sequence_batch(
         return SequencedBatch(0, head.tree_size, head.root_hash)
 
     event_ids = [event[0] for event in queued]
+    projected_from = store.first_index_of(tx, LEAF_VERSION)
     hashes: list[bytes] = []
     # Entries stream to the database chunk by chunk while the next chunk is hashed.
     with store.appending(tx, size) as write_entries:
         for start in range(0, len(queued), _HASH_CHUNK):
-            chunk = _leaf_hashes(queued[start : start + _HASH_CHUNK], pseudonymize)
+            chunk = _leaf_hashes(
+                queued[start : start + _HASH_CHUNK], pseudonymize, size + start, projected_from
+            )
             write_entries(event_ids[start : start + _HASH_CHUNK], chunk)
             hashes.extend(chunk)
     reader = store.NodeStore(tx)
@@ -199,13 +202,25 @@ def sequence_batch(
     return SequencedBatch(batch.appended, batch.tree_size, batch.root_hash, queued[-1][0])
 
 
-def _leaf_hashes(queued: list[store.QueuedEvent], pseudonymize: Pseudonymize) -> list[bytes]:
-    """The leaf hash of each queued event: the sequencer's inner loop, kept tight."""
+def _leaf_hashes(
+    queued: list[store.QueuedEvent],
+    pseudonymize: Pseudonymize,
+    first_index: int = 0,
+    projected_from: int = 0,
+) -> list[bytes]:
+    """The leaf hash of each queued event: the sequencer's inner loop, kept tight.
+
+    ``first_index`` is the log index of the first; entries from ``projected_from`` on are in
+    format 2 (all of them, once the migration has run: it records the log's size then).
+    """
     sha256 = hashlib.sha256
     loads = json.loads
     hashes: list[bytes] = []
     append = hashes.append
-    for event_id, type_, actor, subject_type, subject_id, program_id, payload, at in queued:
+    legacy = max(projected_from - first_index, 0)  # how many of these predate format 2
+    for n, (event_id, type_, actor, subject_type, subject_id, program_id, payload, at) in (
+        enumerate(queued)
+    ):
         touched: list[str] = []
         data = leaf_bytes(
             event_id,
@@ -218,6 +233,7 @@ def _leaf_hashes(queued: list[store.QueuedEvent], pseudonymize: Pseudonymize) ->
             at,
             pseudonymize,
             touched,
+            LEGACY_VERSION if n < legacy else LEAF_VERSION,
         )
         if touched:
             # The paths only: the values are exactly what must not reach a log line either.
