@@ -117,3 +117,21 @@ def test_a_new_outbox_row_without_a_seal_is_refused(db: Database) -> None:
                 attempts=0, created_at=datetime.now(UTC),
             )
         )
+
+
+def test_quan_outbox_purge_erases_what_is_due(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from quan.cli import root
+
+    register(world, ALICE)
+    assert ask_code(world, ALICE.phone).status_code == 202
+    world.runtime.clock.advance(timedelta(days=2))
+    monkeypatch.setattr(root, "_runtime", lambda: world.runtime)
+    result = CliRunner().invoke(root.app, ["outbox", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "erased 1 message" in result.output
+    with world.runtime.db.read() as tx:
+        assert all(r.purged_at is not None for r in tx.execute(select(outbox)))
