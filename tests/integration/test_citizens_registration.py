@@ -344,7 +344,7 @@ def test_an_agent_finds_a_citizen_by_id_number_without_putting_it_in_a_url(world
 
 
 def test_revealing_personal_data_to_staff_is_itself_an_event(world: World) -> None:
-    citizen = register(world, ALICE)
+    citizen = register(world, ALICE, region_code="330106")  # in the operator's issuer region
     revealed = world.post(
         "operator", f"/citizens/{citizen['id']}/reveal", {"purpose": "identity_check"}
     )
