@@ -131,10 +131,18 @@ def purge(tx: Connection, now: datetime, keys: OutboxKeys, *, limit: int | None 
 
 
 def newest(
-    tx: Connection, keys: OutboxKeys, limit: int = 50, *, recipient: str | None = None
+    tx: Connection,
+    keys: OutboxKeys,
+    limit: int = 50,
+    *,
+    before: str | None = None,
+    recipient: str | None = None,
 ) -> list[Message]:
-    """The newest messages, opened (development only), optionally to one recipient."""
+    """The newest messages, opened (development only): ``before`` only messages older than that
+    id (the next page); ``recipient`` only those to one recipient (by its keyed hash)."""
     query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(outbox.c.id < before)
     if recipient is not None:
         query = query.where(outbox.c.recipient_hash == keys.recipient_hash(recipient))
     return [
