@@ -1,7 +1,7 @@
 """quan-lottery-v2: the algorithm of each draw, its close checkpoint, beacon and secret
 
-Revision ID: 0013_lottery_v2
-Revises: 0012
+Revision ID: 0014_lottery_v2
+Revises: 0013
 
 quan.store.lottery_tables.lottery_draws gains ``algorithm`` (existing draws are
 quan-lottery-v1), the close checkpoint (``close_size``, ``close_root``, ``close_note``), the public
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_lottery_v2"
-down_revision: str | None = "0012"
+revision: str = "0014_lottery_v2"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
