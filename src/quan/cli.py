@@ -9,7 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quan import cli_audit, cli_bench, cli_issuance, cli_report, cli_settlement
+from quan import (
+    cli_audit,
+    cli_bench,
+    cli_issuance,
+    cli_operations,
+    cli_report,
+    cli_settlement,
+)
 from quan.cli_citizens import citizens_app
 from quan.cli_lottery import app as lottery_app
 from quan.config import ConfigError, Settings, load_settings
@@ -39,6 +46,7 @@ app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|li
 app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
 app.add_typer(cli_report.app, name="report")  # `quan report fairness`
 app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
+app.add_typer(cli_operations.app)  # `quan backup create|restore`, `quan keys …`
 
 out = Console()
 err = Console(stderr=True)

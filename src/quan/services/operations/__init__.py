@@ -1,0 +1,1 @@
+"""Running Quan safely over time: backups and restores, rotation of its keys."""
