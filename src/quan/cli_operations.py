@@ -81,3 +81,58 @@ def backup_restore(
         f"restored {path}; now run `quan db upgrade`, `quan ledger check` and "
         "`quan audit verify --state …` before serving"
     )
+
+
+keys_app = typer.Typer(
+    help="Rotate the personal-data and log signing keys (docs/operations.md).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Each encrypted column: rows holding a value, and rows still sealed under a retired key."""
+    from quan.services.operations import pii_rotation
+
+    settings = _settings()
+    db = _database()
+    try:
+        columns = pii_rotation.status(db, settings)
+    finally:
+        db.dispose()
+    for column in columns:
+        out.print(f"{column.name}: {column.total} sealed, {column.stale} under a retired key")
+    stale = sum(c.stale for c in columns)
+    done = "all personal data is sealed under the current key"
+    out.print(done if not stale else f"{stale} to re-encrypt: run `quan keys reencrypt`")
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction")] = 500,
+    max_batches: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many batches (run again to resume)")
+    ] = None,
+) -> None:
+    """Re-seal personal data under the current key (QUAN_PII_SEALING_KEY), batch by batch."""
+    from quan.services.operations import pii_rotation
+
+    settings = _settings()
+    db = _database()
+
+    def show(column: pii_rotation.ColumnProgress) -> None:
+        out.print(f"{column.name}: {column.reencrypted}/{column.stale} re-encrypted")
+
+    try:
+        report = pii_rotation.reencrypt(
+            db, settings, batch_size=batch_size, max_batches=max_batches, progress=show
+        )
+    finally:
+        db.dispose()
+    unreadable = [(c.name, key) for c in report for key in c.unreadable]
+    for name, key in unreadable:
+        err.print(f"[red]{name} of {key}: no configured key opens it[/red]")
+    left = sum(c.stale - c.reencrypted for c in report) - len(unreadable)
+    out.print(f"re-encrypted {sum(c.reencrypted for c in report)}; {max(left, 0)} left to do")
+    if unreadable:
+        raise typer.Exit(1)

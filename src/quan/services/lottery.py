@@ -81,7 +81,7 @@ ALREADY_DRAWN = define(
     en="This lottery was already drawn at {drawn_at}",
 )
 
-_SEED_PURPOSE = "lottery/seed"
+SEED_PURPOSE = "lottery/seed"
 
 
 def pseudonym_key(settings: Settings, program_id: str) -> bytes:
@@ -89,8 +89,8 @@ def pseudonym_key(settings: Settings, program_id: str) -> bytes:
     return pii.derive_key(settings.secret_bytes("pii_key"), f"lottery/pseudonym/{program_id}")
 
 
-def _seed_key(settings: Settings) -> bytes:
-    return pii.derive_key(settings.secret_bytes("pii_key"), _SEED_PURPOSE)
+def _seed_key(settings: Settings) -> pii.Keyring:
+    return pii.keyring(settings, SEED_PURPOSE)
 
 
 def _lottery_batch(tx: Connection, batch_id: str, *, for_update: bool = False) -> Batch:

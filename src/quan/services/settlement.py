@@ -60,7 +60,7 @@ from quan.domain.settlement import (
     next_window,
     payout_row,
 )
-from quan.services import blacklist
+from quan.services import blacklist, pii
 from quan.services import merchants as merchant_service
 from quan.services.programs import get_program, visible_program
 from quan.store import ledger
@@ -648,7 +648,7 @@ def lines_query(run: SettlementRun, merchant_id: str) -> Select[Any]:
 
 
 def payout_file(
-    tx: Connection, now: datetime, actor: Actor, key: bytes, settlement_id: str
+    tx: Connection, now: datetime, actor: Actor, key: pii.Key, settlement_id: str
 ) -> list[dict[str, Any]]:
     """The pending payouts with each merchant's bank account in clear, for the bank.
 

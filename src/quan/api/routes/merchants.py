@@ -24,7 +24,7 @@ from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
-from quan.services import merchants, terminals
+from quan.services import merchants, pii, terminals
 from quan.services.runtime import Runtime
 from quan.store.merchant_tables import merchants as merchants_table
 from quan.store.pagination import page
@@ -39,8 +39,8 @@ OwnerOrStaffReader = Annotated[Actor, Depends(Allow(*STAFF_READERS, PartnerRole.
 MerchantSelf = Annotated[Actor, Depends(Allow(PartnerRole.MERCHANT, PartnerRole.TERMINAL))]
 
 
-def pii_key(rt: Runtime) -> bytes:
-    return merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+def pii_key(rt: Runtime) -> pii.Keyring:
+    return merchants.sealing_key(rt.settings)
 
 
 def public(merchant: merchants.Merchant) -> MerchantPublic:

@@ -234,7 +234,7 @@ def statement(
 )
 def payout_file(settlement_id: str, actor: OperatorOrAdmin, rt: RuntimeDep) -> Response:
     """The pending payouts with bank accounts in clear, for the bank. Every export is recorded."""
-    key = merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+    key = merchants.sealing_key(rt.settings)
     with rt.db.write() as tx:
         rows = settlement.payout_file(tx, rt.clock.now(), actor, key, settlement_id)
     return _csv(to_csv(PAYOUT_COLUMNS, rows), f"payouts-{settlement_id}.csv")
