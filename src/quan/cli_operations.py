@@ -136,3 +136,55 @@ def keys_reencrypt(
     out.print(f"re-encrypted {sum(c.reencrypted for c in report)}; {max(left, 0)} left to do")
     if unreadable:
         raise typer.Exit(1)
+
+
+@keys_app.command("rotate-log")
+def keys_rotate_log(
+    new_key_file: Annotated[
+        Path,
+        typer.Option(
+            help="File holding the new key (base64 of 32 bytes); created (mode 0600) if missing"
+        ),
+    ],
+) -> None:
+    """Endorse a new log signing key with the current one (QUAN_LOG_SIGNING_KEY).
+
+    From then on the sequencer refuses the current key: set QUAN_LOG_SIGNING_KEY to the new key
+    and restart the servers and the sequencer (events queue meanwhile; nothing is lost).
+    """
+    import base64
+    import os
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from quan.clock import SystemClock
+    from quan.config import ConfigError
+    from quan.services.operations import log_keys
+
+    settings = _settings()
+    if not new_key_file.exists():
+        fd = os.open(new_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    try:
+        seed = base64.b64decode(new_key_file.read_text().strip(), validate=True)
+        new_key = Ed25519PrivateKey.from_private_bytes(seed)
+    except ValueError as exc:
+        err.print(f"[red]{new_key_file} does not hold a base64 Ed25519 seed of 32 bytes[/red]")
+        raise typer.Exit(2) from exc
+    db = _database()
+    try:
+        with db.write() as tx:
+            verifier_key = log_keys.rotate(tx, SystemClock().now(), settings, new_key)
+    except ConfigError as exc:
+        err.print(f"[red]cannot rotate:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    out.print(f"endorsed the new log key {verifier_key}", soft_wrap=True)
+    out.print(
+        f"now set QUAN_LOG_SIGNING_KEY to the contents of {new_key_file} and restart the "
+        "servers and the sequencer; the log signs nothing until then",
+        soft_wrap=True,
+    )
