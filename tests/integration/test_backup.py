@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from quan.cli import app
-from quan.services.ledger_check import check_ledger
+from quan.services.money.ledger_check import check_ledger
 from quan.services.operations import backup
 from quan.store.db import Database
 from quan.store.tables import events

@@ -21,9 +21,11 @@ from quan.api.app import create_app
 from quan.cli import app
 from quan.config import ConfigError, Settings
 from quan.domain.log_keys import HistoryEntry, check_history, endorse, verify_checkpoint
-from quan.services import citizens, merchants, pii, transparency
+from quan.services.merchants import merchants
 from quan.services.operations import log_keys, pii_rotation
+from quan.services.people import citizens, pii
 from quan.services.runtime import Runtime
+from quan.services.transparency import transparency
 from quan.store.db import Database
 from quan.store.log_tables import log_keys as log_keys_table
 from quan.store.lottery_tables import lottery_draws

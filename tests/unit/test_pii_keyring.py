@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from quan.services import pii
-from quan.services.citizens import CitizenKeys
+from quan.services.people import pii
+from quan.services.people.citizens import CitizenKeys
 from tests.conftest import make_settings
 
 AAD = "citizen:cit_1:name"

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 
 from quan.api.app import API_PREFIX, api_routers
-from quan.api.deps import Allow, Public
+from quan.edge.deps import Allow, Public
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 APPENDIX = "## Appendix: every route and who may call it"

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from quan.config import ConfigError, Settings
 from quan.domain.log_keys import HistoryEntry, endorse
-from quan.services.transparency import LogKey
+from quan.services.transparency.transparency import LogKey
 from quan.store import log as log_store
 from quan.store.log_tables import log_keys
 

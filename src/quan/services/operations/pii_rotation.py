@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, not_, select, update
 
 from quan.config import Settings
-from quan.services import citizens, lottery, merchants, pii
+from quan.services.issuance import lottery_commitment
+from quan.services.merchants import merchants
+from quan.services.people import citizens, pii
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
 from quan.store.lottery_tables import lottery_draws
@@ -74,7 +76,9 @@ def _merchant(column: str) -> SealedColumn:
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(_citizen(column) for column in citizens.SEALED_FIELDS),
     *(_merchant(column) for column in merchants.SEALED_FIELDS),
-    SealedColumn(lottery_draws, "seed_sealed", lottery.SEED_PURPOSE, lambda batch_id: batch_id),
+    SealedColumn(
+        lottery_draws, "seed_sealed", lottery_commitment.SEED_PURPOSE, lambda batch_id: batch_id
+    ),
 )
 
 

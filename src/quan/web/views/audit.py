@@ -20,8 +20,8 @@ import httpx
 from sqlalchemy import Connection
 
 from quan.config import Settings
-from quan.services import transparency
 from quan.services.operations import log_keys
+from quan.services.transparency import transparency
 from quan.store import log as log_store
 from quan.verify import Outcome, VerificationError, verify_log
 
