@@ -70,6 +70,16 @@ log_checkpoints = Table(
     CheckConstraint("tree_size >= 0", name="size"),
 )
 
+# From which log index on leaves are written in a format (migration 0013: format 2, the public
+# projection, from the size the log had then). No row: every leaf is in the newest format.
+log_formats = Table(
+    "log_formats",
+    metadata,
+    Column("version", SmallInteger, primary_key=True, autoincrement=False),
+    Column("first_index", BigInteger, nullable=False),
+    CheckConstraint("first_index >= 0", name="first_index"),
+)
+
 # The signing keys, oldest first (quan.domain.log_keys): a rotation appends one, endorsed by
 # the key before it. The first row is written by the first sequencer run (the log's first key).
 log_keys = Table(

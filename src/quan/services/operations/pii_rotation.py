@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, not_, select, update
 
+from quan.channels import outbox
 from quan.config import Settings
 from quan.services.issuance import lottery_commitment
 from quan.services.merchants import merchants
@@ -26,6 +27,7 @@ from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
 from quan.store.lottery_tables import lottery_draws
 from quan.store.merchant_tables import merchants as merchants_table
+from quan.store.tables import outbox as outbox_table
 
 DEFAULT_BATCH = 500
 
@@ -73,9 +75,20 @@ def _merchant(column: str) -> SealedColumn:
     )
 
 
+def _outbox(column: str) -> SealedColumn:
+    label = outbox.SEALED_FIELDS[column]
+    return SealedColumn(
+        outbox_table,
+        column,
+        outbox.SEALING_PURPOSE,
+        lambda key: outbox.sealing_aad(key, label),
+    )
+
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     *(_citizen(column) for column in citizens.SEALED_FIELDS),
     *(_merchant(column) for column in merchants.SEALED_FIELDS),
+    *(_outbox(column) for column in outbox.SEALED_FIELDS),
     SealedColumn(
         lottery_draws, "seed_sealed", lottery_commitment.SEED_PURPOSE, lambda batch_id: batch_id
     ),

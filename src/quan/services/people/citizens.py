@@ -10,12 +10,14 @@ and nothing is written. Events carry the citizen's id and the channel, never per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Insert, select
 
+from quan.channels.outbox import DEFAULT_RETENTION, OutboxKeys
+from quan.channels.outbox import SEALING_PURPOSE as OUTBOX_SEALING_PURPOSE
 from quan.config import Settings
 from quan.domain.auth import Actor, CitizenRole, Role
 from quan.domain.citizens import (
@@ -87,21 +89,32 @@ class CitizenKeys:
     resident_id_lookup: bytes
     phone_lookup: bytes
     otp: bytes
+    outbox: OutboxKeys  # the SMS citizens are sent go through the sealed outbox
 
     @classmethod
-    def from_master(cls, master: bytes, sealing: pii.Key | None = None) -> CitizenKeys:
+    def from_master(
+        cls,
+        master: bytes,
+        outbox_retention: timedelta = DEFAULT_RETENTION,
+        sealing: pii.Key | None = None,
+        outbox_sealing: pii.Key | None = None,
+    ) -> CitizenKeys:
         return cls(
             sealing=sealing or pii.derive_key(master, SEALING_PURPOSE),
             resident_id_lookup=pii.derive_key(master, "hmac/citizen-resident-id"),
             phone_lookup=pii.derive_key(master, "hmac/citizen-phone"),
             otp=pii.derive_key(master, "hmac/citizen-otp"),
+            outbox=OutboxKeys.from_master(master, outbox_retention, outbox_sealing),
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CitizenKeys:
         # Lookups never rotate (they are compared with stored hashes); sealing keys do.
         return cls.from_master(
-            settings.secret_bytes("pii_key"), pii.keyring(settings, SEALING_PURPOSE)
+            settings.secret_bytes("pii_key"),
+            timedelta(hours=settings.outbox_retention_hours),
+            sealing=pii.keyring(settings, SEALING_PURPOSE),
+            outbox_sealing=pii.keyring(settings, OUTBOX_SEALING_PURPOSE),
         )
 
     def resident_id_hash(self, number: str) -> str:

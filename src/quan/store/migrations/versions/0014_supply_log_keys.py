@@ -1,7 +1,7 @@
 """the transparency log's key history
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 
 ``log_keys`` holds the log's signing keys, oldest first; each after the first carries an
 endorsement signed by the key before it and by itself (quan.domain.log_keys), so the signing key
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
