@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None  # signs bearer tokens
     pii_key: SecretStr | None = None  # encrypts and hashes personal data
     log_signing_key: SecretStr | None = None  # Ed25519 seed of the transparency log
+    # Rotation of the personal-data encryption keys (docs/operations.md#rotating-keys): the key new
+    # values are sealed with (default: pii_key) and the retired ones (comma-separated base64)
+    # that still open values the re-encryption job has not reached.
+    pii_sealing_key: SecretStr | None = None
+    pii_retired_keys: SecretStr | None = None
     # Contributions and returns above this many fen need a second person's approval.
     approval_threshold_fen: int = Field(default=100_000_000, ge=0)  # ¥1,000,000
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
@@ -108,6 +113,15 @@ class Settings(BaseSettings):
         except ValueError:
             decoded = raw.encode()
         return decoded
+
+    def retired_pii_keys(self) -> list[bytes]:
+        if self.pii_retired_keys is None:
+            return []
+        parts = [p.strip() for p in self.pii_retired_keys.get_secret_value().split(",")]
+        try:
+            return [base64.b64decode(p, validate=True) for p in parts if p]
+        except ValueError as exc:
+            raise ConfigError("QUAN_PII_RETIRED_KEYS must be base64 keys, comma-separated") from exc
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -14,6 +14,7 @@ from quan import __version__
 from quan.cli import audit as cli_audit
 from quan.cli import bench as cli_bench
 from quan.cli import issuance as cli_issuance
+from quan.cli import operations as cli_operations
 from quan.cli import report as cli_report
 from quan.cli import settlement as cli_settlement
 from quan.cli.citizens import citizens_app
@@ -57,6 +58,7 @@ app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|li
 app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
 app.add_typer(cli_report.app, name="report")  # `quan report fairness`
 app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
+app.add_typer(cli_operations.app)  # `quan backup create|restore`, `quan keys …`
 
 out = Console()
 err = Console(stderr=True)

@@ -67,7 +67,7 @@ from quan.services import idempotency
 from quan.services.idempotency import IdempotencyKey, Outcome
 from quan.services.merchants import merchants as merchant_service
 from quan.services.money.programs import get_program, visible_program
-from quan.services.people import blacklist
+from quan.services.people import blacklist, pii
 from quan.store import ledger
 from quan.store.citizen_tables import blacklist_entries
 from quan.store.db import Database
@@ -654,7 +654,7 @@ def lines_query(run: SettlementRun, merchant_id: str) -> Select[Any]:
 
 
 def payout_file(
-    tx: Connection, now: datetime, actor: Actor, key: bytes, settlement_id: str
+    tx: Connection, now: datetime, actor: Actor, key: pii.Key, settlement_id: str
 ) -> list[dict[str, Any]]:
     """The pending payouts with each merchant's bank account in clear, for the bank.
 
