@@ -1,0 +1,2 @@
+"""Issuance: voucher types, batches, claims, grants, the lottery, the assisted channel, share
+links, recycling and the wallet."""
