@@ -150,6 +150,10 @@ def create_user(
     return user
 
 
+def user_from_row(row: object) -> StaffUser:
+    return _user(row)
+
+
 def get_user(tx: Connection, user_id: str) -> StaffUser | None:
     row = tx.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     return _user(row) if row else None

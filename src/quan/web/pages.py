@@ -16,6 +16,7 @@ from quan import __version__
 from quan.domain.auth import Role
 from quan.web.i18n import LANG_COOKIE, parse_lang
 from quan.web.routes import (
+    accounts,
     auditor,
     cashier,
     citizen,
@@ -66,6 +67,7 @@ router = APIRouter(include_in_schema=False)
 for module_router in (
     _front,
     staff.router,
+    accounts.router,
     operator.router,
     issuance.router,
     lottery.router,

@@ -17,7 +17,7 @@ from quan.services import staff
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, staff_context
 from quan.web.routing import redirect, safe_next
-from quan.web.session import Area, end_session, start_session
+from quan.web.session import Area, end_session, optional_actor, start_session
 from quan.web.templating import render
 
 router = console_router()
@@ -65,7 +65,13 @@ def signin(
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
+def signout(request: Request, rt: RuntimeDep) -> Response:
+    # End the sessions on the server too (token version), not only this browser's cookie: a
+    # copied cookie stops working at the same moment.
+    actor = optional_actor(request, Area.STAFF, *Role)
+    if actor is not None:
+        with rt.db.write() as tx:
+            staff.sign_out(tx, rt.clock.now(), actor)
     response = redirect(request, "/")
     end_session(response, Area.STAFF)
     return response
