@@ -14,7 +14,7 @@ import segno
 from sqlalchemy import select
 
 from quan.domain.voucher_code import validate
-from quan.services.citizens import CitizenKeys, open_personal_data
+from quan.services.people.citizens import CitizenKeys, open_personal_data
 from quan.store.tables import events
 from tests.conftest import World
 from tests.integration.citizen_fixtures import person

@@ -14,7 +14,7 @@ from typing import Any
 
 from quan.api.app import API_PREFIX, api_routers
 from quan.domain.auth import Role
-from quan.services import staff
+from quan.services.people import staff
 from tests.conftest import PASSWORD, World
 from tests.integration.citizen_fixtures import last_code, person, session
 from tests.integration.citizen_fixtures import register as register_via_api

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from quan.domain.funding import Direction, MovementStatus
-from quan.services import funding
-from quan.services.funding import MovementRequest
+from quan.services.money import funding
+from quan.services.money.funding import MovementRequest
 from quan.store.db import Database
 from tests.conftest import World
 from tests.race import race

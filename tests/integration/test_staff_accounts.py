@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from quan.cli import app
 from quan.domain.auth import Role
-from quan.services import staff
+from quan.services.people import staff
 from tests.conftest import PASSWORD, World
 from tests.integration.issuance_fixtures import event_count
 from tests.integration.test_settlement_end_to_end import cli  # noqa: F401  (fixture)

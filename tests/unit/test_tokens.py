@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quan.services.tokens import TokenSigner
+from quan.services.people.tokens import TokenSigner
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -38,7 +38,7 @@ def test_tampered_token_is_refused() -> None:
 def test_a_token_carries_the_accounts_token_version() -> None:
     from datetime import UTC, datetime
 
-    from quan.services.tokens import TokenSigner
+    from quan.services.people.tokens import TokenSigner
 
     signer = TokenSigner(b"k" * 32, 3600)
     now = datetime(2026, 11, 25, tzinfo=UTC)

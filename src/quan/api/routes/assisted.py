@@ -14,14 +14,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from quan.api.deps import Allow, IdempotencyHeader, RuntimeDep
-from quan.api.routes.citizens import KeysDep
 from quan.api.schemas.batches import VoucherReceipt
 from quan.api.schemas.citizens import OtpAccepted
 from quan.api.schemas.common import Body
 from quan.domain.auth import Actor, Role
-from quan.services import assisted
-from quan.services.issuance import assisted_acts
+from quan.edge.deps import Allow, IdempotencyHeader, KeysDep, RuntimeDep
+from quan.services.issuance import assisted, assisted_acts
 from quan.services.issuance.assisted_acts import Presence, ReprintReason
 
 router = APIRouter(tags=["assisted"])

@@ -1,2 +1,7 @@
-"""Issuance: voucher types, batches, claims, grants, the lottery, the assisted channel, share
-links, recycling and the wallet."""
+"""Issuance: voucher types, batches, first-come claims (with their micro-batch and cache), bulk
+issuing, the lottery, grants, assisted issuance, share links, recycling, the citizen's wallet and
+the fairness report.
+
+May use: ``money`` (programs, budgets), ``people`` (citizens, blacklist), ``merchants``,
+``redemption`` (deactivated vouchers in the wallet).
+"""

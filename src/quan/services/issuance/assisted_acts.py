@@ -26,9 +26,9 @@ from quan.cache.throttle import Throttle
 from quan.domain.auth import Actor
 from quan.domain.errors import Kind, QuanError, define
 from quan.domain.resident_id import parse_resident_id
-from quan.services import otp
-from quan.services.citizens import CitizenKeys, open_personal_data
-from quan.services.rate_limits import RateLimit, spend
+from quan.services.people import otp
+from quan.services.people.citizens import CitizenKeys, open_personal_data
+from quan.services.people.rate_limits import RateLimit, spend
 from quan.store.assisted_tables import MAX_PRINTS, MAX_REPRINTS, assisted_issues
 from quan.store.citizen_tables import citizens
 from quan.store.db import Database

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request, Response
 from sqlalchemy import select
 
-from quan.api.deps import RuntimeDep
 from quan.domain.auth import Actor, Role
-from quan.services import staff
+from quan.edge.deps import RuntimeDep
+from quan.services.people import staff
 from quan.store.tables import staff_users
 from quan.web.routes.common import console_router, staff_context
 from quan.web.routing import redirect
