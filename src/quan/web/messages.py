@@ -26,6 +26,41 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "nav.cashier": ("收银核销", "Cashier"),
     "nav.sign_out": ("退出登录", "Sign out"),
     "nav.staff": ("人员账号", "Staff"),
+    "nav.desk": ("协办窗口", "Desk"),
+    # The agent's desk (assisted channel)
+    "desk.title": ("协办窗口", "Service desk"),
+    "desk.intro": (
+        "只为在场的居民办理：先向其手机发送验证码并由本人告知，或照身份证输入身份证号。",
+        "Serve only citizens who are here: send a code to their phone and let them read it "
+        "out, or type the ID card number from the card.",
+    ),
+    "desk.step_code": ("1. 发送验证码（可选）", "1. Send a code (optional)"),
+    "desk.step_issue": ("2. 发放并打印", "2. Issue and print"),
+    "desk.step_reprint": ("补打", "Reprint"),
+    "desk.reprint_hint": (
+        "仅限在本窗口发放的券，每张最多补打 2 次，须居民本人在场并说明原因；每次补打均记录在案。",
+        "Only vouchers issued at a desk, at most twice each, with the holder present and a "
+        "reason; every reprint is recorded.",
+    ),
+    "desk.citizen_id": ("居民编号", "Citizen id"),
+    "desk.send_code": ("发送验证码", "Send code"),
+    "desk.batch": ("批次", "Batch"),
+    "desk.otp_code": ("居民告知的验证码", "Code read out by the citizen"),
+    "desk.resident_id": ("或：照证件输入身份证号", "Or: ID card number from the card"),
+    "desk.issue": ("发放", "Issue"),
+    "desk.issued": ("已发放", "Issued"),
+    "desk.hand_over": ("请将券当面交给居民。", "Hand the voucher over in person."),
+    "desk.print": ("打印（{minutes} 分钟内）", "Print (within {minutes} minutes)"),
+    "desk.voucher_id": ("券编号", "Voucher id"),
+    "desk.reason": ("原因", "Reason"),
+    "desk.reason_lost": ("遗失", "Lost"),
+    "desk.reason_damaged": ("损坏", "Damaged"),
+    "desk.reason_printer_fault": ("打印故障", "Printer fault"),
+    "desk.reprint": ("补打", "Reprint"),
+    "done.presence_sent": (
+        "验证码已发送到居民手机。",
+        "A code has been sent to the citizen's phone.",
+    ),
     # Staff accounts (admins)
     "staff.title": ("人员账号", "Staff accounts"),
     "staff.intro": (

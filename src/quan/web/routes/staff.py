@@ -22,7 +22,12 @@ from quan.web.templating import render
 
 router = console_router()
 
-HOME_BY_ROLE = {Role.ADMIN: "/ops", Role.OPERATOR: "/ops", Role.AUDITOR: "/auditor"}
+HOME_BY_ROLE = {
+    Role.ADMIN: "/ops",
+    Role.OPERATOR: "/ops",
+    Role.AUDITOR: "/auditor",
+    Role.AGENT: "/desk",
+}
 
 
 @router.get("/signin")
