@@ -51,7 +51,7 @@ def test_disabling_ends_every_session_and_enabling_revives_none(world: World) ->
     assert admin_post(world, f"/users/{uid}/enable").json()["active"] is True
     assert me(world, first) == me(world, second) == 401  # old tokens stay dead
     assert me(world, sign_in(world, "op1")) == 200
-    assert event_count(world, "staff.disabled") == event_count(world, "staff.enabled") == 1
+    assert event_count(world, "staff.deactivated") == event_count(world, "staff.reactivated") == 1
 
 
 def test_revoking_sessions_and_signing_out_invalidate_existing_tokens_at_once(

@@ -83,7 +83,7 @@ def _public(user: staff.StaffUser) -> StaffPublic:
 @router.post("/users/{user_id}/disable", response_model=StaffPublic)
 def disable_user(user_id: str, actor: AdminOnly, rt: RuntimeDep) -> StaffPublic:
     """Disable a staff account: it cannot sign in and every token it holds stops working now
-    (``staff.disabled``). 409 ``CANNOT_DISABLE_SELF``; 403 ``OTHER_ISSUER``."""
+    (``staff.deactivated``). 409 ``CANNOT_DISABLE_SELF``; 403 ``OTHER_ISSUER``."""
     with rt.db.write() as tx:
         return _public(staff.set_active(tx, rt.clock.now(), actor, user_id, active=False))
 

@@ -267,7 +267,7 @@ def set_active(
         tx.execute(update(staff_users).where(staff_users.c.id == user_id).values(active=True))
         record_event(
             tx,
-            type="staff.enabled",
+            type="staff.reactivated",
             actor=actor,
             subject_type="staff",
             subject_id=user_id,
@@ -275,7 +275,7 @@ def set_active(
             payload={},
         )
         return get_user(tx, user_id) or user
-    return _bump(tx, now, actor, user_id, "disabled", active=False)
+    return _bump(tx, now, actor, user_id, "deactivated", active=False)
 
 
 def revoke_sessions(tx: Connection, now: datetime, actor: Actor, user_id: str) -> StaffUser:
