@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Failed sign-ins allowed per username in the throttle window before 429.
     login_attempts: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=900, gt=0)
+    # A request body must have arrived this long after the request began (slow-body attacks);
+    # uploads (eligibility lists) get longer.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_timeout_seconds: float = Field(default=600.0, gt=0)
     # How long after a redemption its terminal (or an operator) may still reverse it; settlement
     # ends the window earlier for redemptions it has settled.
     reversal_window_seconds: int = Field(default=24 * 3600, ge=0)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from quan import __version__
 from quan.api import claim_route, errors, redeem_route
+from quan.api.edge import Edge
 from quan.api.lean import Lane
 from quan.api.routes import (
     admin,
@@ -205,6 +206,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Outermost: the lean paths of claims and redemptions (quan.api.lean).
     redeem_route.install(app, runtime)
     claim_route.install(app, runtime)
+    # Outermost of all: input no route could store, JSON too deep, bodies too slow (edge.py).
+    app.add_middleware(
+        Edge,
+        body_seconds=settings.body_timeout_seconds,
+        upload_seconds=settings.upload_timeout_seconds,
+    )
     return app
 
 
