@@ -106,3 +106,10 @@ def idempotency_key(
     if key is None:
         return None
     return IdempotencyKey.of(actor.label, key, request.method, request.url.path, body)
+
+
+def client_ip(request: Request) -> str:
+    """The client's address: the peer's, or, behind a proxy listed in ``FORWARDED_ALLOW_IPS``
+    (``quan serve`` runs uvicorn with proxy headers on), the one the proxy forwarded. A client
+    cannot choose it by sending ``X-Forwarded-For`` itself (``tests/.../test_guesses.py``)."""
+    return request.client.host if request.client else "unknown"

@@ -23,10 +23,12 @@ class Runtime:
     def build(
         cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None
     ) -> Runtime:
+        db = db or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        clock = clock or SystemClock()
         return cls(
             settings=settings,
-            db=db or Database(settings.resolved_database_url, pool_size=settings.db_pool_size),
-            clock=clock or SystemClock(),
-            throttle=make_throttle(settings.redis_url),
+            db=db,
+            clock=clock,
+            throttle=make_throttle(settings.redis_url, db, clock),
             tokens=TokenSigner(settings.secret_bytes("secret_key"), settings.token_ttl_seconds),
         )

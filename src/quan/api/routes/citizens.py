@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from quan.api.deps import PUBLIC, Allow, Credentials, RuntimeDep, authenticate
+from quan.api.deps import PUBLIC, Allow, Credentials, RuntimeDep, authenticate, client_ip
 from quan.api.schemas.citizens import (
     CitizenCreate,
     CitizenLookup,
@@ -57,10 +57,6 @@ def citizen_keys(rt: RuntimeDep) -> CitizenKeys:
 KeysDep = Annotated[CitizenKeys, Depends(citizen_keys)]
 CitizenActor = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]
 StaffViewer = Annotated[Actor, Depends(Allow(Role.ADMIN, Role.OPERATOR, Role.AUDITOR, Role.AGENT))]
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def optional_registrar(rt: RuntimeDep, credentials: Credentials) -> Actor | None:
@@ -153,7 +149,8 @@ def register(
             citizen = citizens.register(tx, now, registrar, keys, registration)
         return public_view(citizen, now)
     citizen, session = otp.register_with_code(
-        rt.db, rt.clock, keys, rt.throttle, rt.tokens, registration, body.otp_code
+        rt.db, rt.clock, keys, rt.throttle, rt.tokens, registration, body.otp_code,
+        ip=client_ip(request),
     )
     return CitizenRegistered(
         citizen=self_view(citizen, registration.name, registration.phone, now),

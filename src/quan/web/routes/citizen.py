@@ -81,7 +81,7 @@ def sign_in(
 ) -> Response:
     try:
         session = session_api.sign_in(
-            SessionRequest(phone=phone, code=code.strip()), rt, citizen_keys(rt)
+            SessionRequest(phone=phone, code=code.strip()), request, rt, citizen_keys(rt)
         )
     except QuanError as exc:
         return render(request, "citizen/signin.html", _context(

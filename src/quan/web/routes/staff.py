@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Form, Request, Response
 
-from quan.api.deps import RuntimeDep
+from quan.api.deps import RuntimeDep, client_ip
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
 from quan.services import staff
@@ -41,17 +41,16 @@ def signin(
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        with rt.db.read() as tx:
-            signed = staff.sign_in(
-                tx,
-                rt.clock.now(),
-                rt.throttle,
-                rt.tokens,
-                username=username,
-                password=password,
-                max_attempts=rt.settings.login_attempts,
-                window_seconds=rt.settings.login_window_seconds,
-            )
+        signed = staff.sign_in(
+            rt.db,
+            rt.clock.now(),
+            rt.throttle,
+            rt.tokens,
+            username=username,
+            password=password,
+            limits=staff.login_limits(rt.settings),
+            ip=client_ip(request),
+        )
     except QuanError as exc:
         context = staff_context(
             None, next=safe_next(next, ""), error=exc.message(request_lang(request)),
