@@ -64,6 +64,8 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
         "pii_key": _secret(),
         "log_signing_key": _secret(),
         "approval_threshold_fen": 1_000_000,  # ¥10,000
+        # Every test applies from one address; test_merchants checks the production limit.
+        "merchant_applications_per_hour": 1000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, gt=0)
     login_max_delay_seconds: int = Field(default=30, gt=0)
     login_ip_attempts: int = Field(default=30, gt=0)
+    # Anonymous merchant applications per client address per hour.
+    merchant_applications_per_hour: int = Field(default=10, gt=0)
     # A request body must have arrived this long after the request began (slow-body attacks);
     # uploads (eligibility lists) get longer.
     body_timeout_seconds: float = Field(default=30.0, gt=0)
