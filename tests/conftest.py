@@ -66,6 +66,9 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
         "approval_threshold_fen": 1_000_000,  # ¥10,000
         # Every test applies from one address; test_merchants checks the production limit.
         "merchant_applications_per_hour": 1000,
+        # Tests read figures right after changing them; test_public_snapshots turns these on.
+        "public_snapshot_seconds": 0,
+        "anonymous_concurrency": 1000,
     }
     values.update(overrides)
     return Settings(**values)

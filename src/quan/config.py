@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, gt=0)
     login_max_delay_seconds: int = Field(default=30, gt=0)
     login_ip_attempts: int = Field(default=30, gt=0)
+    # Public pages (program disclosure, API and console) are served from snapshots at most this
+    # many seconds old, refreshed in the background (0: read the database on every request).
+    public_snapshot_seconds: float = Field(default=5.0, ge=0)
+    # Requests without credentials one API process serves at once; more get 503 + Retry-After.
+    anonymous_concurrency: int = Field(default=16, gt=0)
     # Anonymous merchant applications per client address per hour.
     merchant_applications_per_hour: int = Field(default=10, gt=0)
     # A request body must have arrived this long after the request began (slow-body attacks);

@@ -6,12 +6,14 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from quan.api.deps import PUBLIC, RuntimeDep
+from quan.api.snapshots import Snapshot, Snapshots, conditional, json_bytes, snapshot_of
 from quan.domain.programs import ProgramStatus
 from quan.services import disclosure, transparency
+from quan.services.runtime import Runtime
 
 router = APIRouter(prefix="/public", tags=["public disclosure"])
 
@@ -92,10 +94,33 @@ def _tally(tally: disclosure.Tally) -> TallyPublic:
 @router.get(
     "/programs/{program_id}",
     response_model=ProgramDisclosure,
+    response_class=Response,
     dependencies=[Depends(PUBLIC)],
 )
-def program_disclosure(program_id: str, rt: RuntimeDep) -> ProgramDisclosure:
-    """A program's public figures and rule changes, with the log checkpoint they were read at."""
+def program_disclosure(program_id: str, request: Request, rt: RuntimeDep) -> Response:
+    """A program's public figures and rule changes, with the log checkpoint they were read at.
+    Served from a snapshot at most ``QUAN_PUBLIC_SNAPSHOT_SECONDS`` old (``ETag``; send
+    ``If-None-Match`` to get 304 when nothing changed)."""
+    snapshot = disclosure_snapshot(program_id, request, rt)
+    return conditional(
+        request, snapshot, "application/json", int(rt.settings.public_snapshot_seconds)
+    )
+
+
+def disclosure_snapshot(program_id: str, request: Request, rt: Runtime) -> Snapshot:
+    """The program's public answer as a snapshot (rendered now when snapshots are off)."""
+
+    def render() -> bytes:
+        return json_bytes(read_disclosure(program_id, rt))
+
+    snapshots: Snapshots | None = getattr(request.app.state, "snapshots", None)
+    if snapshots is None or snapshots.max_age <= 0:
+        return snapshot_of(render())
+    return snapshots.get(f"program:{program_id}", render)
+
+
+def read_disclosure(program_id: str, rt: Runtime) -> ProgramDisclosure:
+    """What the public page says, read now from the database."""
     pseudonymize = transparency.pseudonymizer(rt.settings)
     with rt.db.read() as tx:
         found = disclosure.program_disclosure(tx, program_id, pseudonymize)

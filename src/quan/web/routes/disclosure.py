@@ -11,6 +11,7 @@ from sqlalchemy import select
 from quan.api.deps import RuntimeDep
 from quan.api.routes import batches as batch_api
 from quan.api.routes import public as public_api
+from quan.api.snapshots import conditional_page
 from quan.domain.programs import ProgramStatus
 from quan.services import programs
 from quan.store.tables import programs as programs_table
@@ -38,7 +39,9 @@ def disclosure_index(request: Request, rt: RuntimeDep) -> Response:
 
 @router.get("/disclosure/{program_id}")
 def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Response:
-    found = public_api.program_disclosure(program_id, rt)
+    # The same snapshot as the API's answer: a flood of visitors reads no ledger.
+    snapshot = public_api.disclosure_snapshot(program_id, request, rt)
+    found = public_api.ProgramDisclosure.model_validate_json(snapshot.body)
     with rt.db.read() as tx:
         batch_ids = tx.execute(
             select(batches_table.c.id)
@@ -61,8 +64,9 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
             (t("budget.returned"), m.returned_fen, "grey"),
         ],
     )
-    return render(
+    page = render(
         request,
         "public/program.html",
         {"d": found, "batches": published, "money_chart": money_chart, "area": "public"},
     )
+    return conditional_page(request, page, int(rt.settings.public_snapshot_seconds))
