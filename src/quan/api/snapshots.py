@@ -28,6 +28,10 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from quan.api.schemas.public import ProgramDisclosure
+from quan.services.runtime import Runtime
+from quan.services.transparency import disclosure, transparency
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -139,6 +143,23 @@ def conditional_page(request: Request, page: Response, max_age: int) -> Response
         del page.headers["content-length"]
         del page.headers["content-type"]
     return page
+
+
+def disclosure_snapshot(program_id: str, request: Request, rt: Runtime) -> Snapshot:
+    """A program's public answer (``GET /public/programs/{id}``) as a snapshot: the API route
+    serves its bytes, the console page reads the same one. Rendered on every call when
+    snapshots are off (``QUAN_PUBLIC_SNAPSHOT_SECONDS=0``)."""
+
+    def render() -> bytes:
+        pseudonymize = transparency.pseudonymizer(rt.settings)
+        with rt.db.read() as tx:
+            found = disclosure.program_disclosure(tx, program_id, pseudonymize)
+        return json_bytes(ProgramDisclosure.of(found))
+
+    snapshots: Snapshots | None = getattr(request.app.state, "snapshots", None)
+    if snapshots is None or snapshots.max_age <= 0:
+        return snapshot_of(render())
+    return snapshots.get(f"program:{program_id}", render)
 
 
 def json_bytes(model: Any) -> bytes:

@@ -1,2 +1,5 @@
-"""People: citizens, their sign-in codes and personal data, staff accounts, tokens and keys,
-and the limits on guessing their secrets."""
+"""People: citizens (registration, imports, CSV), one-time codes, personal data (encryption and
+pseudonyms), the blacklist, staff accounts, tokens, API keys and rate limits.
+
+May use: no other wing (every other wing may use this one).
+"""

@@ -8,17 +8,17 @@ from __future__ import annotations
 from fastapi import Request, Response
 from sqlalchemy import select
 
-from quan.api.deps import RuntimeDep
-from quan.api.routes import batches as batch_api
-from quan.api.routes import public as public_api
-from quan.api.snapshots import conditional_page
+from quan.api.schemas.public import ProgramDisclosure
+from quan.api.snapshots import conditional_page, disclosure_snapshot
 from quan.domain.programs import ProgramStatus
-from quan.services import programs
+from quan.edge.deps import RuntimeDep
+from quan.services.issuance import batches
+from quan.services.money import programs
 from quan.store.tables import programs as programs_table
 from quan.store.voucher_tables import batches as batches_table
 from quan.web import charts
 from quan.web.i18n import Translator, request_lang
-from quan.web.routes.common import console_router
+from quan.web.routes.common import batch_public, console_router
 from quan.web.templating import render
 
 router = console_router()
@@ -40,8 +40,8 @@ def disclosure_index(request: Request, rt: RuntimeDep) -> Response:
 @router.get("/disclosure/{program_id}")
 def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Response:
     # The same snapshot as the API's answer: a flood of visitors reads no ledger.
-    snapshot = public_api.disclosure_snapshot(program_id, request, rt)
-    found = public_api.ProgramDisclosure.model_validate_json(snapshot.body)
+    snapshot = disclosure_snapshot(program_id, request, rt)
+    found = ProgramDisclosure.model_validate_json(snapshot.body)
     with rt.db.read() as tx:
         batch_ids = tx.execute(
             select(batches_table.c.id)
@@ -51,7 +51,9 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
             )
             .order_by(batches_table.c.id)
         ).scalars().all()
-    published = [batch_api.get_batch(bid, rt) for bid in batch_ids]
+        published = [
+            batch_public(tx, batches.get_batch(tx, bid), with_type=True) for bid in batch_ids
+        ]
     t = Translator(request_lang(request))
     m = found.money
     money_chart = charts.share_bar(
