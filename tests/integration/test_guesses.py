@@ -17,8 +17,7 @@ import redis
 
 from quan.cache.throttle import DatabaseThrottle, MemoryThrottle, RedisThrottle, Throttle
 from quan.domain.errors import QuanError
-from quan.services import staff
-from quan.services.people import guesses
+from quan.services.people import guesses, staff
 from quan.services.runtime import Runtime
 from tests.conftest import PASSWORD, World
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from quan.api.app import create_app
 from quan.api.snapshots import Snapshots
-from quan.services import disclosure
+from quan.services.transparency import disclosure
 from tests.conftest import World
 
 

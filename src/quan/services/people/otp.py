@@ -27,7 +27,7 @@ from quan.channels import outbox
 from quan.clock import Clock
 from quan.domain.citizens import Registration
 from quan.domain.errors import Kind, QuanError, define
-from quan.services.people import pii
+from quan.services.people import guesses, pii
 from quan.services.people.citizens import (
     PHONE_CODE_REQUIRED,
     Citizen,
@@ -35,7 +35,6 @@ from quan.services.people.citizens import (
     find_by_phone_hash,
     register,
 )
-from quan.services.people import guesses
 from quan.services.people.rate_limits import RATE_LIMITED, RateLimit, spend
 from quan.services.people.tokens import TokenSigner
 from quan.store.citizen_tables import citizen_otps
