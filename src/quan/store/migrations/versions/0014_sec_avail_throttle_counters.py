@@ -1,7 +1,7 @@
 """throttle counters in the database
 
-Revision ID: 0013_sec_avail
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 
 Attempt counters (failed sign-ins per account and per address, public forms) were kept in each
 process's memory when Redis was not configured, so two processes counted apart and a check
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_sec_avail"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
