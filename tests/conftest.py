@@ -68,6 +68,11 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
         # The suite written for quan-lottery-v1 keeps testing it (v1 draws stay verifiable);
         # the v2 tests (tests/integration/test_lottery_v2.py) ask for v2, the default.
         "lottery_algorithm": "quan-lottery-v1",
+        # Every test applies from one address; test_merchants checks the production limit.
+        "merchant_applications_per_hour": 1000,
+        # Tests read figures right after changing them; test_public_snapshots turns these on.
+        "public_snapshot_seconds": 0,
+        "anonymous_concurrency": 1000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -56,9 +56,24 @@ class Settings(BaseSettings):
     # Contributions and returns above this many fen need a second person's approval.
     approval_threshold_fen: int = Field(default=100_000_000, ge=0)  # ¥1,000,000
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
-    # Failed sign-ins allowed per username in the throttle window before 429.
+    # Staff sign-in (quan.services.people.guesses): failures per username in the window before
+    # each further attempt waits (1, 2, 4 … s, at most login_max_delay_seconds; never a lockout),
+    # and attempts per client address in the window before that address gets 429.
     login_attempts: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=900, gt=0)
+    login_max_delay_seconds: int = Field(default=30, gt=0)
+    login_ip_attempts: int = Field(default=30, gt=0)
+    # Public pages (program disclosure, API and console) are served from snapshots at most this
+    # many seconds old, refreshed in the background (0: read the database on every request).
+    public_snapshot_seconds: float = Field(default=5.0, ge=0)
+    # Requests without credentials one API process serves at once; more get 503 + Retry-After.
+    anonymous_concurrency: int = Field(default=16, gt=0)
+    # Anonymous merchant applications per client address per hour.
+    merchant_applications_per_hour: int = Field(default=10, gt=0)
+    # A request body must have arrived this long after the request began (slow-body attacks);
+    # uploads (eligibility lists) get longer.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_timeout_seconds: float = Field(default=600.0, gt=0)
     # How long after a redemption its terminal (or an operator) may still reverse it; settlement
     # ends the window earlier for redemptions it has settled.
     reversal_window_seconds: int = Field(default=24 * 3600, ge=0)

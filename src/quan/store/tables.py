@@ -271,5 +271,15 @@ job_leases = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
+# Attempt counters and gates (quan.cache.throttle) when Redis is not configured: one row per
+# key, taken and counted by conditional upserts. On SQLite they live in a file of their own.
+throttle_counters = Table(
+    "throttle_counters",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
 # Tables whose rows are history: written once, never updated or deleted (database triggers).
 APPEND_ONLY = ("journal_entries", "postings", "events")

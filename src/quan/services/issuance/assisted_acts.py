@@ -140,10 +140,20 @@ def prove(
             phone = open_personal_data(tx, keys, citizen_id).phone
             if phone is None:
                 raise QuanError(NO_PHONE_ON_FILE)
-            check = otp.check_code(
-                tx, now, keys, throttle, phone=phone, purpose=otp.Purpose.PRESENCE,
-                code=proof.otp_code,
+            # The desk has no address of the citizen's own: guesses are counted per citizen
+            # (and per phone, by otp.guess), so a wrong code slows the next try down.
+            attempt = otp.guess(
+                throttle,
+                keys,
+                phone=phone,
+                purpose=otp.Purpose.PRESENCE,
+                ip=f"presence:{citizen_id}",
             )
+            check = otp.check_code(
+                tx, now, keys, phone=phone, purpose=otp.Purpose.PRESENCE, code=proof.otp_code
+            )
+            if check.accepted:
+                attempt.succeeded(throttle)
             refusal = None if check.accepted else check.refusal()
         else:
             stored = tx.execute(

@@ -11,10 +11,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from quan.cache.throttle import Throttle
+from quan.config import Settings
 from quan.domain.auth import OTHER_ISSUER, SYSTEM, Actor, Role
 from quan.domain.errors import FORBIDDEN, NOT_FOUND, Kind, QuanError, define
 from quan.domain.names import check_name
+from quan.services.people import guesses
 from quan.services.people.tokens import TokenSigner
+from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.tables import issuers, staff_users
@@ -176,23 +179,42 @@ class SignedIn:
     user: StaffUser
 
 
+def login_limits(settings: Settings) -> guesses.GuessLimits:
+    """How staff passwords may be guessed (``QUAN_LOGIN_*``)."""
+    return guesses.GuessLimits(
+        "login",
+        per_ip=settings.login_ip_attempts,
+        free_failures=settings.login_attempts,
+        max_delay_seconds=settings.login_max_delay_seconds,
+        window_seconds=settings.login_window_seconds,
+    )
+
+
 def sign_in(
-    tx: Connection,
+    db: Database,
     now: datetime,
     throttle: Throttle,
     tokens: TokenSigner,
     *,
     username: str,
     password: str,
-    max_attempts: int,
-    window_seconds: int,
+    limits: guesses.GuessLimits,
+    ip: str,
 ) -> SignedIn:
-    """Check a password; after ``max_attempts`` failures in the window, refuse without checking."""
+    """Check a password, once the guess is let through per address and per account
+    (:mod:`quan.services.people.guesses`: attackers are slowed, the owner is never locked out).
+    The guess is let through before a connection is taken, so a flood holds none."""
     username = username.strip().lower()
-    throttle_key = f"login:{username}"
-    if throttle.count(throttle_key) >= max_attempts:
-        raise QuanError(TOO_MANY_ATTEMPTS, retry_after_seconds=window_seconds)
-    row = tx.execute(select(staff_users).where(staff_users.c.username == username)).first()
+    attempt = guesses.begin(
+        throttle,
+        limits,
+        account=username,
+        ip=ip,
+        refusal=TOO_MANY_ATTEMPTS,
+        ip_refusal=TOO_MANY_ATTEMPTS,
+    )
+    with db.read() as tx:
+        row = tx.execute(select(staff_users).where(staff_users.c.username == username)).first()
     stored_hash = row._mapping["password_hash"] if row else _DUMMY_HASH
     try:
         _hasher.verify(stored_hash, password)
@@ -200,9 +222,8 @@ def sign_in(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or row is None:
-        throttle.hit(throttle_key, window_seconds)
         raise QuanError(INVALID_CREDENTIALS)
-    throttle.reset(throttle_key)
+    attempt.succeeded(throttle)
     user = _user(row)
     token, expires = tokens.issue("staff", user.id, now, version=user.token_version)
     return SignedIn(token, expires, user)

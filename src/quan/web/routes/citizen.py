@@ -90,7 +90,7 @@ def sign_in(
         body = SessionRequest(phone=phone, code=code.strip())
         session = otp.sign_in(
             rt.db, rt.clock, citizen_keys(rt), rt.throttle, rt.tokens,
-            phone=parse_phone(body.phone), code=body.code,
+            phone=parse_phone(body.phone), code=body.code, ip=client_ip(request),
         )
     except QuanError as exc:
         return render(request, "citizen/signin.html", _context(

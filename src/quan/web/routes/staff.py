@@ -12,7 +12,7 @@ from fastapi import Form, Request, Response
 
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
-from quan.edge.deps import RuntimeDep
+from quan.edge.deps import RuntimeDep, client_ip
 from quan.services.people import staff
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, staff_context
@@ -46,17 +46,16 @@ def signin(
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        with rt.db.read() as tx:
-            signed = staff.sign_in(
-                tx,
-                rt.clock.now(),
-                rt.throttle,
-                rt.tokens,
-                username=username,
-                password=password,
-                max_attempts=rt.settings.login_attempts,
-                window_seconds=rt.settings.login_window_seconds,
-            )
+        signed = staff.sign_in(
+            rt.db,
+            rt.clock.now(),
+            rt.throttle,
+            rt.tokens,
+            username=username,
+            password=password,
+            limits=staff.login_limits(rt.settings),
+            ip=client_ip(request),
+        )
     except QuanError as exc:
         context = staff_context(
             None, next=safe_next(next, ""), error=exc.message(request_lang(request)),
