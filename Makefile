@@ -30,6 +30,14 @@ TEST_WORKERS ?= auto
 test: install lint typecheck
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
 
+## make mutants: plant each guard's removal (tests/mutants/guards.toml) in a temporary copy of
+## the tree and run its tests on SQLite and PostgreSQL; fails if any mutant survives.
+## MUTANTS_ARGS passes options through, e.g. make mutants MUTANTS_ARGS="--only grant-to-everyone".
+.PHONY: mutants
+mutants: install
+	QUAN_TEST_POSTGRES_URL="$${QUAN_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
+		$(BIN)/python -m tests.mutants.run $(MUTANTS_ARGS)
+
 lint: install
 	$(BIN)/ruff check src tests
 

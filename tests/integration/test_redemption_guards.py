@@ -11,6 +11,7 @@ micro-batch folds two attempts into one transaction — as with ``redeem_batchin
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -189,4 +190,47 @@ def test_a_holder_spending_two_vouchers_after_reading_an_empty_day_passes_no_dai
             .where(redemptions.c.citizen_id == citizen, redemptions.c.status == "redeemed")
         ).scalar_one()
     assert live == 1
+    assert_books_ok(world)
+
+
+def test_a_redemption_that_waited_on_a_deactivation_is_refused_by_the_write(
+    world: World, db: Database, wide: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The redemption's locking read starts while a deactivation holds the voucher: it then
+    reads the deactivations as they were (none). Only the write's fresh look refuses it."""
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: the redemption starts after the commit")
+    from quan.services import deactivation
+    from quan.services.citizens import CitizenKeys
+
+    s = scene(world, holders=1)
+    voucher_id = s.vouchers[0]["id"]
+    inside = threading.Event()
+    original = deactivation._notify
+
+    def notify_then_linger(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        inside.set()
+        time.sleep(1.0)  # the lock is held while the redemption's locking read starts and waits
+        return found
+
+    monkeypatch.setattr(deactivation, "_notify", notify_then_linger)
+    operator = world.users["operator"].actor()
+    keys = CitizenKeys.from_settings(world.runtime.settings)
+
+    def deactivate() -> Any:
+        with wide.write() as tx:
+            return deactivation.deactivate(
+                tx, world.runtime.clock.now(), operator, keys, voucher_id, "核查"
+            )
+
+    def redeem_after() -> Any:
+        assert inside.wait(30)
+        return service_redeem(world, wide, s.shop, s.codes[0])
+
+    done, refused = race(deactivate, redeem_after)
+    assert isinstance(done, deactivation.Deactivation), done
+    assert isinstance(refused, QuanError), refused
+    assert refused.code == "VOUCHER_DEACTIVATED"
+    assert rows(world, "redemptions") == 0
     assert_books_ok(world)

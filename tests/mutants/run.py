@@ -6,7 +6,8 @@ copies the tree to a temporary directory (never touching the working tree), repl
 ``find`` snippet (which must occur exactly once) by its ``replace``, runs the entry's tests there
 with PostgreSQL and SQLite, and calls the mutant *killed* when a test fails, *survived* when they
 all pass. It exits non-zero if a mutant survives, a snippet is stale, or the unmutated tree fails
-the same tests (then a "kill" would prove nothing).
+the same tests with ``--baseline`` (then a "kill" would prove nothing; CI runs ``make test``
+first, which is that baseline).
 
 Why a small runner of a list rather than mutmut or cosmic-ray: those generate thousands of
 operator-level mutants of Python code and cannot mutate a migration's DDL or a partial index's
@@ -51,29 +52,39 @@ SKIP = {
 class Guard:
     id: str
     file: str
-    find: str
-    replace: str
+    # One edit, or several when a guarantee is carried by layers that back each other up (a
+    # check under a row lock and the conditional UPDATE after it): the entry removes them all.
+    edits: tuple[tuple[str, str], ...]
     guarantee: str
     tests: tuple[str, ...]
 
 
 def load(path: Path = GUARDS) -> list[Guard]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [
-        Guard(g["id"], g["file"], g["find"], g["replace"], g["guarantee"], tuple(g["tests"]))
-        for g in data["guard"]
-    ]
+    guards = []
+    for g in data["guard"]:
+        finds = g["find"] if isinstance(g["find"], list) else [g["find"]]
+        replaces = g["replace"] if isinstance(g["replace"], list) else [g["replace"]]
+        edits = tuple(zip(finds, replaces, strict=True))
+        guards.append(Guard(g["id"], g["file"], edits, g["guarantee"], tuple(g["tests"])))
+    return guards
 
 
 def resolve(root: Path, guard: Guard) -> Path:
-    """The file holding the guard's snippet exactly once (by its path, else by its name)."""
+    """The file holding each of the guard's snippets exactly once (by its path, else by its
+    file name anywhere under src/)."""
     direct = root / guard.file
     candidates = (
         [direct] if direct.exists() else sorted((root / "src").rglob(Path(guard.file).name))
     )
-    holding = [p for p in candidates if p.read_text(encoding="utf-8").count(guard.find) == 1]
+
+    def holds(path: Path) -> bool:
+        content = path.read_text(encoding="utf-8")
+        return all(content.count(find) == 1 for find, _ in guard.edits)
+
+    holding = [p for p in candidates if holds(p)]
     if len(holding) != 1:
-        raise LookupError(f"{guard.id}: snippet not found exactly once in {guard.file}")
+        raise LookupError(f"{guard.id}: a snippet is not found exactly once in {guard.file}")
     return holding[0]
 
 
@@ -100,7 +111,10 @@ def run_one(tree: Path, guard: Guard, timeout: int) -> dict[str, object]:
     started = time.monotonic()
     target = resolve(tree, guard)
     original = target.read_text(encoding="utf-8")
-    target.write_text(original.replace(guard.find, guard.replace), encoding="utf-8")
+    mutated = original
+    for find, replace in guard.edits:
+        mutated = mutated.replace(find, replace)
+    target.write_text(mutated, encoding="utf-8")
     try:
         code, tail = pytest(tree, guard.tests, timeout)
     finally:
@@ -123,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="guard ids to run")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="mutants run at once")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per mutant")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first run every guard's tests unmutated (CI skips it: make test just did)",
+    )
     parser.add_argument("--json", type=Path, help="write the results there")
     args = parser.parse_args(argv)
     for name in ("QUAN_TEST_POSTGRES_URL",):
@@ -137,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="quan-mutants-") as tmp:
         trees = [copy_tree(Path(tmp) / str(i)) for i in range(max(args.jobs, 1))]
-        if not args.no_baseline:
+        if args.baseline:
             every = tuple(sorted({t for g in guards for t in g.tests}))
             code, tail = pytest(trees[0], every, args.timeout * 2)
             if code != 0:
