@@ -525,3 +525,21 @@ def test_a_list_grant_read_and_issued_in_many_slices_serves_everyone_once(
     assert sorted(holders_of(world, bid).values()) == sorted(people)[:6]
     assert voucher_count(world, bid, status="active") == 6
     assert_ledger_ok(world)
+
+
+def test_a_second_grant_to_others_takes_free_vouchers_and_leaves_the_first_holders_theirs(
+    world: World,
+) -> None:
+    bid = grant_batch(world, quantity=10)
+    first, second = register_many(world, 4), register_many(world, 4)
+    before = grant(world, bid, {"citizen_ids": first})
+    assert before.json()["issued"] == 4, before.text
+    held_before = holders_of(world, bid)
+    after = grant(world, bid, {"citizen_ids": second})
+    assert after.json()["issued"] == 4, after.text
+    held = holders_of(world, bid)
+    assert sorted(held.values()) == sorted(first + second)
+    assert {v: held[v] for v in held_before} == held_before  # nobody's voucher changed hands
+    assert voucher_count(world, bid, status="active") == 8
+    assert voucher_count(world, bid, status="unclaimed") == 2
+    assert_ledger_ok(world)

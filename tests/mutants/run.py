@@ -96,7 +96,11 @@ def copy_tree(into: Path) -> Path:
 
 def pytest(tree: Path, tests: tuple[str, ...], timeout: int) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    command = [
+        *(sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"),
+        "--hypothesis-profile=mutants",  # tests/conftest.py: no shrinking
+        *tests,
+    ]
     try:
         done = subprocess.run(
             command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -180,7 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             results = list(pool.map(work, guards))
     elapsed = round(time.monotonic() - started, 1)
     killed = sum(r["status"] == "killed" for r in results)
-    summary = {"killed": killed, "total": len(results), "seconds": elapsed, "results": results}
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    summary = {
+        "commit": commit,
+        "jobs": args.jobs,
+        "killed": killed,
+        "total": len(results),
+        "seconds": elapsed,
+        "results": results,
+    }
     for r in results:
         if r["status"] != "killed":
             print(f"\n{r['status'].upper()}: {r['id']} ({r['file']})\n{r.get('output', '')}")
