@@ -29,7 +29,8 @@ from quan.api.app import create_app
 from quan.clock import FixedClock
 from quan.config import Settings
 from quan.domain.auth import SYSTEM, Role
-from quan.services import issuers, staff
+from quan.services.money import issuers
+from quan.services.people import staff
 from quan.services.runtime import Runtime
 from quan.store.db import Database
 from quan.store.migrate import upgrade
@@ -79,7 +80,7 @@ def _cheap_password_hashing() -> Iterator[None]:
     """Argon2 with production cost makes every signed-in test slow; the mechanism is the same."""
     from argon2 import PasswordHasher
 
-    from quan.services import staff as staff_module
+    from quan.services.people import staff as staff_module
 
     original = staff_module._hasher
     staff_module._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # ends the window earlier for redemptions it has settled.
     reversal_window_seconds: int = Field(default=24 * 3600, ge=0)
     # How long after a voucher's validity ends the expiry job still leaves it active, so that an
-    # offline redemption made while it was valid can be synced late (services.recycling).
+    # offline redemption made while it was valid can be synced late (services.issuance.recycling).
     offline_sync_grace_hours: int = Field(default=72, ge=0)
     # First-come claims that arrive together commit together (see quan.api.claim_route); off,
     # every claim runs its own transaction through the regular route.

@@ -22,7 +22,8 @@ from quan.domain.auth import Actor
 from quan.domain.citizens import RegistrationInput, validate_registration
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
-from quan.services import citizens, merchants, staff, terminals
+from quan.services.merchants import merchants, terminals
+from quan.services.people import citizens, staff
 from quan.services.runtime import Runtime
 from quan.store.tables import programs, staff_users
 from tests.citizen_samples import resident_id

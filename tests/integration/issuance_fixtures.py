@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from quan.domain.citizens import RegistrationInput, validate_registration
-from quan.services import citizens as citizen_service
-from quan.services.ledger_check import check_ledger
+from quan.services.money.ledger_check import check_ledger
+from quan.services.people import citizens as citizen_service
 from quan.store.tables import events
 from quan.store.voucher_tables import vouchers
 from tests.citizen_samples import resident_id

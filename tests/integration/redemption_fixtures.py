@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from quan.domain import offline_token
 from quan.domain.voucher_types import parse_voucher_type
-from quan.services.ledger_check import check_ledger
+from quan.services.money.ledger_check import check_ledger
 from quan.store.schema import metadata
 from tests.conftest import START, World
 from tests.integration import issuance_fixtures as issuance

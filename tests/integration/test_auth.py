@@ -10,8 +10,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from quan.api.app import API_PREFIX, api_routers
-from quan.api.deps import Allow, Public
 from quan.cache.throttle import MemoryThrottle, RedisThrottle
+from quan.edge.deps import Allow, Public
 from quan.services.runtime import Runtime
 from tests.conftest import PASSWORD, World
 
@@ -132,7 +132,7 @@ def test_a_forged_or_expired_token_is_refused(world: World, client: TestClient) 
 
 def test_api_keys_authenticate_until_revoked(world: World) -> None:
     from quan.domain.auth import SYSTEM
-    from quan.services import api_keys
+    from quan.services.people import api_keys
 
     now = world.runtime.clock.now()
     with world.runtime.db.write() as tx:

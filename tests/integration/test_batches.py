@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 from quan.domain.errors import QuanError
 from quan.domain.ledger import Bucket
 from quan.domain.voucher_code import validate
-from quan.services import batches as batch_service
-from quan.services.ledger_check import check_ledger
+from quan.services.issuance import batches as batch_service
+from quan.services.money.ledger_check import check_ledger
 from quan.store.ledger import account_balance
 from quan.store.schema import metadata
 from quan.store.tables import events, journal_entries

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 
 from quan.domain.blacklist import BlacklistEntry, ReasonCode, Subject, SubjectType, is_blocked
 from quan.domain.errors import QuanError
-from quan.services import blacklist
+from quan.services.people import blacklist
 from quan.store.citizen_tables import blacklist_appeals, blacklist_entries
 from quan.store.tables import events
 from tests.conftest import World

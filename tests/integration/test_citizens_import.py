@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from quan.services import citizen_import
-from quan.services.citizens import CitizenKeys
+from quan.services.people import citizen_import
+from quan.services.people.citizens import CitizenKeys
 from quan.store.citizen_tables import citizen_imports, citizens
 from quan.store.db import Database
 from quan.store.tables import events

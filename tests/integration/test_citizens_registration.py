@@ -15,8 +15,8 @@ from quan.domain.auth import Role
 from quan.domain.citizens import RegistrationInput, validate_registration
 from quan.domain.errors import QuanError
 from quan.domain.resident_id import check_character
-from quan.services import citizens
-from quan.services.citizens import CITIZEN_ALREADY_REGISTERED, CitizenKeys
+from quan.services.people import citizens
+from quan.services.people.citizens import CITIZEN_ALREADY_REGISTERED, CitizenKeys
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
 from quan.store.tables import events

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from quan.api.app import create_app
 from quan.cache.throttle import RedisThrottle
-from quan.services import otp
+from quan.services.people import otp
 from quan.store.citizen_tables import citizen_otps
 from tests.conftest import World
 from tests.integration.citizen_fixtures import (
@@ -137,7 +137,7 @@ def test_the_attempt_limit_holds_without_the_throttle(world: World) -> None:
 
 
 def _phone_hash(world: World, phone: str) -> str:
-    from quan.services.citizens import CitizenKeys
+    from quan.services.people.citizens import CitizenKeys
 
     return CitizenKeys.from_settings(world.runtime.settings).phone_hash(phone)
 
@@ -173,7 +173,7 @@ def test_one_code_used_concurrently_signs_in_exactly_once(world: World) -> None:
     ask_code(world, ALICE.phone)
     code = last_code(world, ALICE.phone)
     runtime = world.runtime
-    from quan.services.citizens import CitizenKeys
+    from quan.services.people.citizens import CitizenKeys
 
     keys = CitizenKeys.from_settings(runtime.settings)
     barrier = threading.Barrier(6)

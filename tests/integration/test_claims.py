@@ -15,9 +15,9 @@ from quan.domain.blacklist import ReasonCode, Subject, SubjectType
 from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.voucher_code import validate
-from quan.services import blacklist
-from quan.services.issuing import Recipient, issue_many
-from quan.services.offline_keys import offline_key
+from quan.services.issuance.issuing import Recipient, issue_many
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.people import blacklist
 from quan.store.schema import metadata
 from quan.store.tables import events, journal_entries
 from quan.store.voucher_tables import vouchers

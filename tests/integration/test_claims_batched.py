@@ -1,7 +1,8 @@
 """Claims committed together (micro-batches), on SQLite and PostgreSQL.
 
 The lean claim route queues the claims that arrive together and commits them in one transaction
-(:mod:`quan.api.claim_route`, :func:`quan.services.claim_batch.claim_together`). These tests
+(:mod:`quan.api.claim_route`, :func:`quan.services.issuance.claim_batch.claim_together`). These
+tests
 race it for real: many requests at once on one event loop (so micro-batches form), several
 threads each committing micro-batches that overlap in citizens (so uniqueness races between
 transactions happen and fall back claim by claim), and worker processes. Outcomes are read back
@@ -27,9 +28,9 @@ from quan.api.app import create_app
 from quan.clock import FixedClock
 from quan.domain.canonical import canonical_json
 from quan.domain.claims import Channel
-from quan.services.claim_batch import ClaimRequest, claim_together
-from quan.services.claim_cache import ClaimCache
-from quan.services.claims import ClaimOutcome, claim_payload, issued_from_row
+from quan.services.issuance.claim_batch import ClaimRequest, claim_together
+from quan.services.issuance.claim_cache import ClaimCache
+from quan.services.issuance.claims import ClaimOutcome, claim_payload, issued_from_row
 from quan.store.db import Database
 from quan.store.tables import events
 from quan.store.voucher_tables import vouchers
@@ -375,7 +376,7 @@ def test_a_database_failure_of_one_claim_is_that_claims_answer_only(
     _, bid = open_fcfs_batch(world, quantity=5)
     people = register_many(world, 3)
     unlucky = people[1]
-    from quan.services import claim_batch
+    from quan.services.issuance import claim_batch
 
     def lost(*_: Any, **__: Any) -> Any:  # every shared attempt loses a race
         raise IntegrityError("UPDATE vouchers", {}, Exception("duplicate key"))

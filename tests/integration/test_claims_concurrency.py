@@ -21,10 +21,10 @@ from quan.clock import FixedClock
 from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.ledger import Bucket
-from quan.services import batches as batch_service
-from quan.services import claims, issuing, recycling
-from quan.services.claim_cache import ClaimCache
-from quan.services.claims import ClaimOutcome
+from quan.services.issuance import batches as batch_service
+from quan.services.issuance import claims, issuing, recycling
+from quan.services.issuance.claim_cache import ClaimCache
+from quan.services.issuance.claims import ClaimOutcome
 from quan.store.db import Database
 from quan.store.ledger import account_balance
 from quan.store.voucher_tables import vouchers

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from quan.services.staff import INVALID_CREDENTIALS
+from quan.services.people.staff import INVALID_CREDENTIALS
 from quan.web.i18n import Translator
 from quan.web.messages import MESSAGES
 from quan.web.session import Area

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from quan.services.lottery import ALREADY_DRAWN, REGISTRATION_STILL_OPEN, registration_of
+from quan.services.issuance.lottery import ALREADY_DRAWN, REGISTRATION_STILL_OPEN, registration_of
 from quan.store.lottery_tables import lottery_registrations
 from quan.web.i18n import Translator
 from tests.conftest import World

@@ -21,7 +21,7 @@ PHONE = "13700001111"
 
 def _citizen_with_phone(world: World, phone: str = PHONE) -> str:
     from quan.domain.citizens import RegistrationInput, validate_registration
-    from quan.services import citizens
+    from quan.services.people import citizens
     from tests.citizen_samples import resident_id
 
     rt = world.runtime

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date
 from quan.domain.eligibility import holds, parse_rule
-from quan.services.fairness import rule_predicate
+from quan.services.issuance.fairness import rule_predicate
 from quan.store.citizen_tables import citizens
 from tests.conftest import World
 from tests.integration.issuance_fixtures import (

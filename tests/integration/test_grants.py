@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from quan.domain.auth import Actor
-from quan.services import grants as grant_service
+from quan.services.issuance import grants as grant_service
 from quan.store.db import Database
 from tests.conftest import World
 from tests.integration.issuance_fixtures import (
@@ -328,8 +328,8 @@ def test_a_grant_writes_one_issued_event_per_voucher_with_the_claim_payload(
 
     from sqlalchemy import select
 
-    from quan.services.claims import issued_from_row
-    from quan.services.issuing import issued_payload
+    from quan.services.issuance.claims import issued_from_row
+    from quan.services.issuance.issuing import issued_payload
     from quan.store.tables import events
     from quan.store.voucher_tables import vouchers
 
@@ -365,7 +365,7 @@ def test_a_grant_writes_one_issued_event_per_voucher_with_the_claim_payload(
 def test_a_segment_grant_read_and_issued_in_many_pages_serves_everyone_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from quan.services import issuing
+    from quan.services.issuance import issuing
 
     monkeypatch.setattr(grant_service, "SEGMENT_PAGE", 2)
     monkeypatch.setattr(issuing, "SLICE", 3)
@@ -465,7 +465,7 @@ def test_a_segment_grant_on_postgresql_gives_the_whole_segment_in_one_statement(
 ) -> None:
     """However small the pages and slices, PostgreSQL assigns a segment with one UPDATE (the
     recipients stay in the database; a statement per slice joined the vouchers per slice)."""
-    from quan.services import issuing
+    from quan.services.issuance import issuing
 
     if db.dialect == "sqlite":
         pytest.skip("SQLite issues by pages of recipients (one writer, no set-based UPDATE)")
@@ -512,7 +512,7 @@ def test_a_list_grant_read_and_issued_in_many_slices_serves_everyone_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lists go by pages on both databases (the set-based path is for segments)."""
-    from quan.services import issuing
+    from quan.services.issuance import issuing
 
     monkeypatch.setattr(grant_service, "_CHUNK", 2)
     monkeypatch.setattr(issuing, "SLICE", 3)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from quan.services.ledger_check import check_ledger
+from quan.services.money.ledger_check import check_ledger
 from quan.store.db import Database
 from quan.store.tables import journal_entries, postings
 from tests.conftest import World

@@ -18,8 +18,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from quan.domain.auth import SYSTEM, Actor, Role
 from quan.domain.errors import QuanError
 from quan.domain.funding import Direction, FunderKind
-from quan.services import funding, issuers, programs
-from quan.services.ledger_check import check_ledger
+from quan.services.money import funding, issuers, programs
+from quan.services.money.ledger_check import check_ledger
 from quan.store import ledger
 from quan.store.db import Database
 

@@ -16,9 +16,9 @@ import pytest
 import typer
 from sqlalchemy import select
 
-from quan.cli_lottery import run, verify_with
+from quan.cli.lottery import run, verify_with
 from quan.domain.errors import QuanError
-from quan.services import lottery as lottery_service
+from quan.services.issuance import lottery as lottery_service
 from quan.store.db import Database
 from quan.store.lottery_tables import lottery_registrations
 from tests.conftest import START, World
@@ -178,7 +178,7 @@ def test_winners_get_their_vouchers_one_statement_per_pool_and_each_from_its_poo
     """The elderly winner takes from the reserved pool, the general winners from general and
     then from the reserved places left over; each winner holds one voucher. On PostgreSQL the
     vouchers go out in one statement per pool, however small the slices."""
-    from quan.services import issuing
+    from quan.services.issuance import issuing
     from quan.store.voucher_tables import vouchers
 
     monkeypatch.setattr(issuing, "SLICE", 2)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
-from quan.services import merchants as merchant_service
-from quan.services import pii
+from quan.services.merchants import merchants as merchant_service
+from quan.services.people import pii
 from quan.store.merchant_tables import merchants
 from quan.store.schema import metadata
 from quan.store.tables import events, outbox

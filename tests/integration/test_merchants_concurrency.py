@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from quan.api.errors import STATUS
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Decision, MerchantStatus, Scene
-from quan.services import merchants as merchant_service
+from quan.edge.status import STATUS
+from quan.services.merchants import merchants as merchant_service
 from quan.store.db import Database
 from quan.store.merchant_tables import merchant_reviews, merchants
 from quan.store.tables import events

@@ -10,8 +10,8 @@ import pytest
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import func, select
 
-from quan.api.deps import authenticate
 from quan.domain.errors import QuanError
+from quan.edge.deps import authenticate
 from quan.store.merchant_tables import terminals
 from quan.store.schema import metadata
 from quan.store.tables import api_keys, events
@@ -241,7 +241,7 @@ def test_a_merchant_cannot_revoke_another_merchants_owner_key(world: World) -> N
 def test_a_terminal_of_a_terminal_row_that_disappeared_is_refused(world: World) -> None:
     """A key of owner "terminal" without its terminal row proves nothing about a merchant."""
     from quan.domain.auth import SYSTEM
-    from quan.services import api_keys as key_service
+    from quan.services.people import api_keys as key_service
 
     with world.runtime.db.write() as tx:
         _, key = key_service.create_key(

@@ -15,7 +15,7 @@ from quan.cli import app
 from quan.domain.auth import SYSTEM
 from quan.domain.errors import QuanError
 from quan.jobs import recycling as job
-from quan.services import recycling
+from quan.services.issuance import recycling
 from quan.store.db import Database
 from quan.store.tables import journal_entries
 from quan.store.voucher_tables import vouchers

@@ -2,7 +2,8 @@
 
 The lean path (:mod:`quan.api.redeem_route`) queues the terminals' redemptions that arrive
 together and records them in one transaction
-(:func:`quan.services.redeem_batch.redeem_together`). These tests flood it on one event loop so
+(:func:`quan.services.redemption.redeem_batch.redeem_together`). These tests flood it on one event
+loop so
 micro-batches form, race it across threads, make a micro-batch fail as a whole, and compare its
 answers with the documented route's (batching off) for the same calls.
 """
@@ -23,8 +24,8 @@ from sqlalchemy.exc import OperationalError
 
 from quan.api.app import create_app
 from quan.domain.canonical import canonical_json
-from quan.services import redeem_batch
-from quan.services.redemption import _payload, redemption_from_row
+from quan.services.redemption import redeem_batch
+from quan.services.redemption.redemption import _payload, redemption_from_row
 from quan.store.redemption_tables import redemptions
 from quan.store.tables import events
 from tests import aio

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import update
 
 from quan.domain.ledger import Bucket
-from quan.services.ledger_check import check_ledger
+from quan.services.money.ledger_check import check_ledger
 from quan.store.ledger import account_balance
 from quan.store.redemption_tables import redemptions, settlement_statements
 from tests.conftest import World

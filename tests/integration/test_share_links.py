@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from quan.clock import FixedClock
 from quan.domain.errors import QuanError
-from quan.services import share_links
-from quan.services.claim_cache import ClaimCache
+from quan.services.issuance import share_links
+from quan.services.issuance.claim_cache import ClaimCache
 from quan.store.db import Database
 from quan.store.share_tables import share_claims, share_sharers
 from quan.store.share_tables import share_links as share_links_table

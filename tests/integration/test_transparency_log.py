@@ -23,8 +23,8 @@ from quan.domain import merkle
 from quan.domain.auth import SYSTEM
 from quan.domain.checkpoint import parse_and_verify
 from quan.jobs import lease, sequencer
-from quan.services import transparency
 from quan.services.runtime import Runtime
+from quan.services.transparency import transparency
 from quan.store import log as log_store
 from quan.store.db import Database
 from quan.store.events import record_event

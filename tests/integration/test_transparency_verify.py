@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from quan import cli_audit
 from quan.api.app import create_app
+from quan.cli import audit as cli_audit
 from quan.domain import merkle
 from quan.services.runtime import Runtime
 from quan.store.db import Database
@@ -276,7 +276,7 @@ def test_the_cli_prints_ok_on_a_healthy_log_and_exits_1_with_the_reason_on_tampe
 
 def test_the_verifier_does_not_import_the_store_or_the_services() -> None:
     code = (
-        "import sys, quan.verify, quan.cli_audit\n"
+        "import sys, quan.verify, quan.cli.audit\n"
         "bad = sorted(m for m in sys.modules if m.startswith("
         "('quan.store', 'quan.services', 'quan.api', 'sqlalchemy')))\n"
         "print(bad)\n"

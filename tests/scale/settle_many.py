@@ -5,7 +5,7 @@
 Seeds, in a schema of its own (dropped at the end), one program with ``N`` live redemptions
 spread over 10,000 merchants and 100 batches — inserted set-based with foreign-key triggers off
 (``session_replication_role = replica``; the rows the keys point at are not what is measured) —
-then times ``services.settlement.settle`` for the day, and prints redemptions per second.
+then times ``services.settlement.settlement.settle`` for the day, and prints redemptions per second.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from quan.clock import FixedClock
 from quan.domain.auth import SYSTEM
-from quan.services import settlement
+from quan.services.settlement import settlement
 from quan.store.db import Database
 from quan.store.migrate import upgrade
 

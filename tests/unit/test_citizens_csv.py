@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from quan.domain.errors import QuanError
-from quan.services.citizen_csv import (
+from quan.services.people.citizen_csv import (
     IMPORT_BAD_HEADER,
     IMPORT_EMPTY,
     IMPORT_MALFORMED,

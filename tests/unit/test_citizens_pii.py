@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from quan.domain.citizens import RegistrationInput, validate_registration
-from quan.services import pii
-from quan.services.citizens import Channel, CitizenKeys, sealed_row
+from quan.services.people import pii
+from quan.services.people.citizens import Channel, CitizenKeys, sealed_row
 from tests.citizen_samples import people
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from quan.config import ConfigError
 from quan.domain.checkpoint import Checkpoint, parse_and_verify, parse_verifier_key, sign_checkpoint
 from quan.domain.merkle import EMPTY_ROOT
-from quan.services.transparency import LogKey
+from quan.services.transparency.transparency import LogKey
 
 
 def test_the_log_is_named_after_its_public_key() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quan.services.pii import (
+from quan.services.people.pii import (
     DecryptionError,
     decrypt,
     derive_key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quan.services.tokens import TokenSigner
+from quan.services.people.tokens import TokenSigner
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

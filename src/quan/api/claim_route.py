@@ -13,7 +13,8 @@ application and answers the common case itself, with the same bodies, codes and 
   knows) are answered from memory; with an ``Idempotency-Key`` they first look for the earlier
   claim, many requests in one read;
 - everything else is queued and committed together with the claims that arrive in the same few
-  milliseconds (:mod:`quan.api.microbatch`, :func:`quan.services.claim_batch.claim_together`).
+  milliseconds (:mod:`quan.api.microbatch`,
+  :func:`quan.services.issuance.claim_batch.claim_together`).
 
 The shared ASGI mechanics (passing on, problems, bodies) are :mod:`quan.api.lean`'s.
 """
@@ -34,17 +35,17 @@ from quan.api.schemas.batches import ClaimCreate, VoucherReceipt
 from quan.domain.batches import CLAIM_NOT_OPEN_YET, CLAIM_WINDOW_OVER, Allocation
 from quan.domain.claims import SOLD_OUT, WRONG_ALLOCATION, Channel
 from quan.domain.errors import QuanError
-from quan.services.claim_batch import (
+from quan.services.issuance.claim_batch import (
     ClaimRequest,
     ClaimResult,
     claim_together,
     replays_or_refusal,
 )
-from quan.services.claim_cache import DEFAULT_CACHE, ClaimCache, ClaimFacts
-from quan.services.claims import ClaimOutcome, check_key
-from quan.services.offline_keys import offline_key
+from quan.services.issuance.claim_cache import DEFAULT_CACHE, ClaimCache, ClaimFacts
+from quan.services.issuance.claims import ClaimOutcome, check_key
+from quan.services.issuance.wallet import receipt_qr
+from quan.services.merchants.offline_keys import offline_key
 from quan.services.runtime import Runtime
-from quan.services.wallet import receipt_qr
 
 _PATH = re.compile(r"/api/v1/batches/([^/]+)/claims")
 _CHANNELS = frozenset(get_args(ClaimCreate.model_fields["channel"].annotation))

@@ -29,20 +29,9 @@ from quan.domain.errors import (
     QuanError,
     define,
 )
+from quan.edge.status import STATUS
 
 log = logging.getLogger("quan.api")
-
-STATUS = {
-    Kind.INVALID: 422,
-    Kind.BAD_REQUEST: 400,
-    Kind.UNAUTHORIZED: 401,
-    Kind.FORBIDDEN: 403,
-    Kind.NOT_FOUND: 404,
-    Kind.CONFLICT: 409,
-    Kind.REFUSED: 422,
-    Kind.GONE: 410,
-    Kind.TOO_MANY: 429,
-}
 
 METHOD_NOT_ALLOWED = define(
     "METHOD_NOT_ALLOWED", Kind.BAD_REQUEST, zh="不支持该请求方法", en="Method not allowed"

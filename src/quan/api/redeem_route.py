@@ -9,7 +9,7 @@ staff tokens, bodies the model refuses (the route words that 422), keys that are
 terminal's (401/403 from the route) — goes on to the documented route.
 
 The redemptions that arrive together are recorded in one transaction
-(:func:`quan.services.redeem_batch.redeem_together`); each request is answered once its
+(:func:`quan.services.redemption.redeem_batch.redeem_together`); each request is answered once its
 redemption is durable.
 """
 
@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from quan.api.lean import ASGIApp, Call, Lane, LeanPath, PassOn, dumps, is_json, mount
 from quan.api.schemas.redemptions import RedemptionCreate, RedemptionPublic
-from quan.services.offline_keys import offline_key
-from quan.services.redeem_batch import RedeemCall, RedeemResult, redeem_together
-from quan.services.redemption import Redeemed
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.redemption.redeem_batch import RedeemCall, RedeemResult, redeem_together
+from quan.services.redemption.redemption import Redeemed
 from quan.services.runtime import Runtime
 
 _PATH = re.compile(r"/api/v1/redemptions")

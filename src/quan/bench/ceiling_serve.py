@@ -1,8 +1,8 @@
 """``python -m quan.bench.ceiling_serve raw|fastapi --port P --workers N``: serve a ceiling app.
 
-The uvicorn options are those ``quan serve`` passes (see :func:`quan.cli.serve`: info log level,
-hence access logging, and proxy headers); keep them in step, or the ceilings stop bounding the
-application they are compared with.
+The uvicorn options are those ``quan serve`` passes (see :func:`quan.cli.root.serve`: info log
+level, hence access logging, and proxy headers); keep them in step, or the ceilings stop bounding
+the application they are compared with.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         host="127.0.0.1",
         port=args.port,
         workers=args.workers,
-        # As quan.cli.serve passes them:
+        # As quan.cli.root.serve passes them:
         log_level="info",
         proxy_headers=True,
     )

@@ -1,4 +1,4 @@
-"""The claim benchmarks' access to Quan's claim path (:mod:`quan.services.claims`, route
+"""The claim benchmarks' access to Quan's claim path (:mod:`quan.services.issuance.claims`, route
 ``POST /api/v1/batches/{id}/claims``): seeding a batch and its claimants, reading the outcome.
 
 Seeding goes through the real services for what carries rules (program, funding, voucher type,
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from quan.bench import seed
 from quan.bench.load import RequestItem
 from quan.domain.batches import Allocation
-from quan.services import batches, voucher_types
+from quan.services.issuance import batches, voucher_types
 from quan.services.runtime import Runtime
 from quan.store.voucher_tables import vouchers
 

@@ -19,7 +19,7 @@ from quan.bench.contract import BenchResult
 from quan.bench.load import LoadResult
 from quan.bench.registry import Params
 from quan.domain.batches import MAX_PER_CITIZEN, MAX_QUANTITY, Allocation
-from quan.services import batches
+from quan.services.issuance import batches
 from quan.services.runtime import Runtime
 
 FILLER_CITIZENS = 100_000

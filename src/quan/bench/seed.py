@@ -12,8 +12,9 @@ from quan.bench.databases import BenchDatabase
 from quan.domain.auth import SYSTEM, Actor, Role
 from quan.domain.funding import Direction, FunderKind
 from quan.domain.programs import Action
-from quan.services import funding, issuers, programs, staff
-from quan.services.ledger_check import check_ledger
+from quan.services.money import funding, issuers, programs
+from quan.services.money.ledger_check import check_ledger
+from quan.services.people import staff
 from quan.services.runtime import Runtime
 from quan.store.tables import fund_movements
 

@@ -1,6 +1,6 @@
 """Claim refusals and channels: what a citizen is told when a claim cannot be granted.
 
-The order in which a claim is judged (see :mod:`quan.services.claims`): the batch must be a
+The order in which a claim is judged (see :mod:`quan.services.issuance.claims`): the batch must be a
 first-come batch that is open, in an active program, within its window; then the citizen must not
 be blacklisted, must satisfy the eligibility rule (``NOT_ELIGIBLE`` names the failing rule, see
 :mod:`quan.domain.eligibility`), must hold fewer than ``per_citizen_limit`` vouchers of the batch,
@@ -23,7 +23,7 @@ class Channel(StrEnum):
     LOTTERY = "lottery"  # won in a draw
     GRANT = "grant"  # granted to a segment or a list
     ASSISTED = "assisted"  # issued by an agent at a service centre
-    SHARE = "share"  # claimed through a citizen's share link (quan.services.share_links)
+    SHARE = "share"  # claimed through a citizen's share link (quan.services.issuance.share_links)
 
 
 SELF_SERVICE = (Channel.APP, Channel.WEB, Channel.PARTNER)

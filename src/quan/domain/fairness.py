@@ -1,6 +1,7 @@
 """Fairness arithmetic: shares, the under-served flag and the Gini coefficient (R1.6).
 
-Pure functions over counts; :mod:`quan.services.fairness` gathers the counts with set-based SQL.
+Pure functions over counts; :mod:`quan.services.issuance.fairness` gathers the counts with
+set-based SQL.
 
 - A group's **population share** is its eligible citizens over all eligible citizens; its
   **claim share** is the vouchers its members hold over all vouchers held.

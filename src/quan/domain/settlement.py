@@ -4,8 +4,8 @@ A program is settled in runs, each up to a **cut-off**: local midnight after a c
 program's time zone (``cut_off_date`` 2026-11-25 in Asia/Shanghai settles everything recorded
 before 2026-11-26 00:00 +08:00). Runs follow each other: run k covers the redemptions recorded in
 ``[cut-off k-1, cut-off k)``, so every redemption falls in exactly one window, and a cut-off is
-only accepted once it lies ``SAFETY_MARGIN`` in the past (see ``services.settlement`` for why the
-database guarantees that nothing is recorded behind it afterwards).
+only accepted once it lies ``SAFETY_MARGIN`` in the past (see ``services.settlement.settlement``
+for why the database guarantees that nothing is recorded behind it afterwards).
 
 A merchant's **statement** in a run::
 

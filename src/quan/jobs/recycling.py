@@ -18,7 +18,7 @@ from datetime import timedelta
 from quan.domain.auth import SYSTEM
 from quan.domain.errors import QuanError
 from quan.jobs import lease
-from quan.services import recycling
+from quan.services.issuance import recycling
 from quan.services.runtime import Runtime
 
 log = logging.getLogger("quan.jobs.recycling")

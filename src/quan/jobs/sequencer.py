@@ -1,7 +1,8 @@
 """The log sequencer job: append queued events to the transparency log, one sequencer at a time.
 
 A run takes the ``log-sequencer`` database lease, then appends batches (one transaction and one
-signed checkpoint each, see :func:`quan.services.transparency.sequence_batch`) until the queue is
+signed checkpoint each, see :func:`quan.services.transparency.transparency.sequence_batch`) until
+the queue is
 empty, renewing the lease between batches and stopping if it is lost. The lease keeps workers from
 wasting effort; the log's primary keys are what make a second writer fail rather than fork.
 
@@ -27,8 +28,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from quan.jobs import lease
-from quan.services import transparency
 from quan.services.runtime import Runtime
+from quan.services.transparency import transparency
 from quan.store import log as log_store
 from quan.store.log import QueuedEvent
 

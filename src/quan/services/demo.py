@@ -18,7 +18,8 @@ from sqlalchemy import select
 from quan.domain.auth import SYSTEM, Actor, Role
 from quan.domain.funding import Direction, FunderKind
 from quan.domain.programs import Action
-from quan.services import funding, issuers, programs, staff
+from quan.services.money import funding, issuers, programs
+from quan.services.people import staff
 from quan.services.runtime import Runtime
 from quan.store.tables import programs as programs_table
 

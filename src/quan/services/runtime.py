@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from quan.cache.throttle import Throttle, make_throttle
 from quan.clock import Clock, SystemClock
 from quan.config import Settings
-from quan.services.tokens import TokenSigner
+from quan.services.people.tokens import TokenSigner
 from quan.store.db import Database
 
 

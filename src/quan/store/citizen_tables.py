@@ -1,7 +1,8 @@
 """Tables of citizens, their eligibility-list imports, sign-in codes, and the blacklist.
 
 Personal data never sits in clear: the resident ID number, the name and the phone are AES-GCM
-tokens (see :mod:`quan.services.pii`), with a keyed HMAC beside the ID number and the phone for
+tokens (see :mod:`quan.services.people.pii`), with a keyed HMAC beside the ID number and the phone
+for
 lookups. ``UNIQUE (resident_id_hash)`` is what makes one person one account, and ``UNIQUE
 (phone_hash)`` one phone one sign-in; both hold under concurrent registrations because the
 database, not the service, enforces them. The ``*_masked`` columns are what screens show.

@@ -1,7 +1,8 @@
 """Queries of the transparency log: the sequencer's queue, appends, node reads, entries, heads.
 
 Everything here is plain storage; what the rows mean (leaf bytes, hashing, signing) lives in
-:mod:`quan.domain.log_leaf`, :mod:`quan.domain.merkle` and :mod:`quan.services.transparency`.
+:mod:`quan.domain.log_leaf`, :mod:`quan.domain.merkle` and
+:mod:`quan.services.transparency.transparency`.
 """
 
 from __future__ import annotations

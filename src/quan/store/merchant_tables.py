@@ -1,7 +1,7 @@
 """Merchant tables: applications and their review state, categories, review history, terminals.
 
 Personal and confidential values are never stored in clear: the bank account number and the
-contact phone are AES-GCM tokens (see :mod:`quan.services.pii`) next to the masked form that
+contact phone are AES-GCM tokens (see :mod:`quan.services.people.pii`) next to the masked form that
 screens show, so listing merchants never needs the key.
 """
 

@@ -79,7 +79,8 @@ redemptions = Table(
     Column("day_seq", Integer, nullable=True),  # k-th live redemption of the holder that day
     Column("details", Text, nullable=True),  # branch, cashier, receipt number (JSON, bounded)
     Column("redeemed_at", UtcDateTime, nullable=False),  # when the customer was served
-    # When the platform recorded it: what a settlement window is cut on (see services.settlement).
+    # When the platform recorded it: what a settlement window is cut on
+    # (see services.settlement.settlement).
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("status", Text, nullable=False),
     Column("reversed_at", UtcDateTime, nullable=True),
@@ -318,7 +319,8 @@ APPEND_ONLY = ("redemption_reversals", "offline_records", "settlement_payouts")
 # A reversal of a redemption that a settlement had already put on a statement: the refund is
 # netted, not paid back at once. The first run after it whose window owes the merchant at least as
 # much deducts it (``settlement_id``, set then) and posts the reversal entry; until then the
-# merchant's payable still holds it (see quan.services.reversal and quan.services.settlement).
+# merchant's payable still holds it (see quan.services.redemption.reversal and
+# quan.services.settlement.settlement).
 settlement_deductions = Table(
     "settlement_deductions",
     metadata,

@@ -22,8 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from quan.api.errors import STATUS
 from quan.domain.errors import VALIDATION_FAILED, QuanError
+from quan.edge.status import STATUS
 from quan.web.i18n import request_lang
 from quan.web.session import SignInRequiredError, check_csrf
 from quan.web.templating import render

@@ -6,7 +6,7 @@ browser can be an operator in one tab and a citizen in another (demos, a service
 cookies are ``HttpOnly`` (scripts never see the token), ``SameSite=Strict`` (no other site can
 make the browser send them) and ``Secure`` over HTTPS.
 
-Role checks reuse :class:`quan.api.deps.Allow` on the cookie's credential, so a page allows
+Role checks reuse :class:`quan.edge.deps.Allow` on the cookie's credential, so a page allows
 exactly the roles its API route allows, with the same account checks on every request.
 
 CSRF: every POST carries a token (form field ``csrf`` or header ``X-CSRF-Token``) that must be
@@ -27,9 +27,9 @@ from typing import Final
 from fastapi import Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from quan.api.deps import Allow, get_runtime
 from quan.domain.auth import Actor, Role
 from quan.domain.errors import UNAUTHORIZED, Kind, QuanError, define
+from quan.edge.deps import Allow, get_runtime
 
 CSRF_COOKIE: Final = "quan_csrf"
 CSRF_FIELD: Final = "csrf"

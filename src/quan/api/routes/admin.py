@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from quan.api.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.staff import IssuerCreate, IssuerPublic, StaffCreate, StaffPublic
-from quan.services import issuers as issuer_service
-from quan.services import staff
+from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
+from quan.services.money import issuers as issuer_service
+from quan.services.people import staff
 from quan.store.pagination import page
 from quan.store.tables import issuers, staff_users
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from quan.api.deps import Allow, IdempotencyHeader, RuntimeDep
 from quan.api.schemas.batches import VoucherReceipt
 from quan.api.schemas.common import Body
 from quan.domain.auth import Actor, Role
-from quan.services import assisted
+from quan.edge.deps import Allow, IdempotencyHeader, RuntimeDep
+from quan.services.issuance import assisted
 
 router = APIRouter(tags=["assisted"])
 

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from quan.api.deps import PUBLIC, RuntimeDep
+from quan.edge.deps import PUBLIC, RuntimeDep
 from quan.jobs.sequencer import embedded_lifespan
-from quan.services import transparency
-from quan.services.transparency import MAX_POSITION
+from quan.services.transparency import transparency
+from quan.services.transparency.transparency import MAX_POSITION
 
 router = APIRouter(
     prefix="/audit",

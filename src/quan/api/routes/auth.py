@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from quan.api.deps import PUBLIC, Allow, RuntimeDep
 from quan.api.schemas.staff import MePublic, TokenPublic, TokenRequest
 from quan.domain.auth import Actor, Role
-from quan.services import staff
+from quan.edge.deps import PUBLIC, Allow, RuntimeDep
+from quan.services.people import staff
 
 router = APIRouter(tags=["auth"])
 

@@ -6,10 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from quan.api import claim_route
-from quan.api.deps import (
+from quan.api.schemas.batches import BatchCreate, BatchPublic, ClaimCreate, VoucherReceipt
+from quan.api.schemas.common import Limit, Page
+from quan.api.schemas.vouchers import VoucherTypePublic
+from quan.domain.auth import Actor, CitizenRole
+from quan.domain.batches import BatchStatus
+from quan.domain.errors import NOT_FOUND, QuanError
+from quan.edge.deps import (
     PUBLIC,
     Allow,
     IdempotencyHeader,
@@ -18,17 +23,10 @@ from quan.api.deps import (
     StaffReader,
     idempotency_key,
 )
-from quan.api.schemas.batches import BatchCreate, BatchPublic, ClaimCreate, VoucherReceipt
-from quan.api.schemas.common import Limit, Page
-from quan.api.schemas.vouchers import VoucherTypePublic
-from quan.domain.auth import Actor, CitizenRole
-from quan.domain.batches import BatchStatus, Quota
-from quan.domain.errors import NOT_FOUND, QuanError
-from quan.services import batches, claims, idempotency, programs, voucher_types
-from quan.services.claim_cache import DEFAULT_CACHE
+from quan.services import idempotency
+from quan.services.issuance import batches, claims
+from quan.services.issuance.claim_cache import DEFAULT_CACHE
 from quan.services.runtime import Runtime
-from quan.store.pagination import page
-from quan.store.voucher_tables import batches as batches_table
 
 router = APIRouter(tags=["issuance"])
 
@@ -37,10 +35,7 @@ CitizenOnly = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]
 
 def _public(rt: Runtime, batch: batches.Batch, *, with_type: bool = False) -> BatchPublic:
     with rt.db.read() as tx:
-        remaining = (
-            None if batch.status is BatchStatus.DRAFT else batches.remaining_by_pool(tx, batch.id)
-        )
-        vt = voucher_types.get_voucher_type(tx, batch.voucher_type_id) if with_type else None
+        remaining, vt = batches.published_facts(tx, batch, with_type=with_type)
     return BatchPublic.of(
         batch, remaining=remaining, voucher_type=VoucherTypePublic.of(vt) if vt else None
     )
@@ -53,27 +48,7 @@ def create_batch(
     """Define a batch in ``draft``: voucher type, quantity, allocation (fcfs, lottery, grant),
     claim window, per-citizen limit, eligibility rule and reserved quotas for priority groups.
     Nothing is reserved until it is opened."""
-    cmd = batches.NewBatch(
-        program_id=program_id,
-        voucher_type_id=body.voucher_type_id,
-        name=body.name.strip(),
-        quantity=body.quantity,
-        allocation=body.allocation,
-        claim_opens_at=body.claim_opens_at,
-        claim_closes_at=body.claim_closes_at,
-        per_citizen_limit=body.per_citizen_limit,
-        eligibility=body.eligibility,
-        reserved=tuple(
-            Quota(
-                group=q.group,
-                quantity=q.quantity,
-                release_at=q.release_at,
-                opens_at=q.opens_at,
-                tickets=q.tickets,
-            )
-            for q in body.reserved
-        ),
-    )
+    cmd = body.command(program_id)
     with rt.db.write() as tx:
         batch = batches.create_batch(tx, rt.clock.now(), actor, cmd, settings=rt.settings)
     return BatchPublic.of(batch)
@@ -88,11 +63,10 @@ def list_batches(
     cursor: str | None = None,
 ) -> Page[BatchPublic]:
     """Every batch of a program, drafts included."""
-    query = select(batches_table).where(batches_table.c.program_id == program_id)
     with rt.db.read() as tx:
-        programs.visible_program(tx, actor, program_id)
-        rows, next_cursor = page(tx, query, batches_table.c.id, limit=limit, cursor=cursor)
-        items = [batches.get_batch(tx, r.id) for r in rows]
+        items, next_cursor = batches.list_for_program(
+            tx, actor, program_id, limit=limit, cursor=cursor
+        )
     return Page(items=[_public(rt, b) for b in items], next_cursor=next_cursor)
 
 

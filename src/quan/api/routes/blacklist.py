@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from quan.api.deps import Allow, RuntimeDep
 from quan.api.schemas.blacklist import (
     AppealCreate,
     AppealDecision,
@@ -22,8 +21,9 @@ from quan.api.schemas.common import Limit, Page
 from quan.domain.auth import Actor, CitizenRole, Role
 from quan.domain.blacklist import Subject, SubjectType
 from quan.domain.errors import FORBIDDEN, QuanError
-from quan.services import blacklist
-from quan.services.blacklist import Listing
+from quan.edge.deps import Allow, RuntimeDep
+from quan.services.people import blacklist
+from quan.services.people.blacklist import Listing
 from quan.store.citizen_tables import blacklist_entries
 from quan.store.pagination import page
 

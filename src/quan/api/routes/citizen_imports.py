@@ -16,14 +16,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 
-from quan.api.deps import Allow, RuntimeDep
-from quan.api.routes.citizens import KeysDep
 from quan.api.schemas.citizens import ImportReportPublic
 from quan.api.schemas.common import Limit, Page
 from quan.domain.auth import Actor, Role
 from quan.domain.errors import Kind, QuanError, define
-from quan.services import citizen_import
-from quan.services.citizen_import import ImportReport
+from quan.edge.deps import Allow, KeysDep, RuntimeDep
+from quan.services.people import citizen_import
+from quan.services.people.citizen_import import ImportReport
 from quan.store.citizen_tables import citizen_imports
 from quan.store.pagination import page
 

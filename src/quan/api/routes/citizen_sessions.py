@@ -1,15 +1,13 @@
 """Citizen sign-in by SMS one-time code: ask for a code, exchange it for a bearer token.
 
 Both are public and answer alike for registered and unregistered phones; see
-:mod:`quan.services.otp` for how that holds.
+:mod:`quan.services.people.otp` for how that holds.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from quan.api.deps import PUBLIC, RuntimeDep
-from quan.api.routes.citizens import KeysDep, client_ip
 from quan.api.schemas.citizens import (
     CitizenSessionPublic,
     OtpAccepted,
@@ -17,15 +15,11 @@ from quan.api.schemas.citizens import (
     SessionRequest,
 )
 from quan.domain.citizens import parse_phone
-from quan.services import otp
-from quan.services.rate_limits import RateLimit, spend
+from quan.edge.deps import PUBLIC, KeysDep, RuntimeDep, client_ip
+from quan.services.people import otp
+from quan.services.people.rate_limits import spend
 
 router = APIRouter(tags=["citizens"])
-
-# Code requests per client IP: beyond the per-phone limits, so one address cannot make the
-# platform send SMS to many phones.
-CODE_REQUESTS = RateLimit("citizens.otp.ip", attempts=30, window_seconds=3600)
-
 
 @router.post(
     "/citizens/otp", status_code=202, response_model=OtpAccepted, dependencies=[Depends(PUBLIC)]
@@ -34,7 +28,7 @@ def request_code(body: OtpRequest, request: Request, rt: RuntimeDep, keys: KeysD
     """Send a one-time code by SMS: ``purpose: login`` to a registered phone, ``register`` to an
     unregistered one. The answer is the same whether or not an SMS was sent."""
     phone = parse_phone(body.phone)
-    spend(rt.throttle, CODE_REQUESTS, client_ip(request))
+    spend(rt.throttle, otp.CODE_REQUESTS, client_ip(request))
     with rt.db.write() as tx:
         sent = otp.request_code(
             tx, rt.clock.now(), keys, rt.throttle, phone=phone, purpose=body.purpose

@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from quan.api.deps import PUBLIC, Allow, Credentials, RuntimeDep, authenticate
 from quan.api.schemas.citizens import (
     CitizenCreate,
     CitizenLookup,
@@ -36,9 +35,18 @@ from quan.domain.citizens import (
 )
 from quan.domain.errors import FORBIDDEN, NOT_FOUND, QuanError
 from quan.domain.resident_id import parse_resident_id
-from quan.services import citizens, otp
-from quan.services.citizens import Channel, Citizen, CitizenKeys
-from quan.services.rate_limits import RateLimit, spend
+from quan.edge.deps import (
+    PUBLIC,
+    Allow,
+    Credentials,
+    KeysDep,
+    RuntimeDep,
+    authenticate,
+    client_ip,
+)
+from quan.services.people import citizens, otp
+from quan.services.people.citizens import Channel, Citizen
+from quan.services.people.rate_limits import RateLimit, spend
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.pagination import page
 
@@ -50,17 +58,8 @@ REGISTRARS = frozenset({Role.ADMIN, Role.OPERATOR, Role.AGENT})
 SELF_REGISTRATION = RateLimit("citizens.register.ip", attempts=20, window_seconds=3600)
 
 
-def citizen_keys(rt: RuntimeDep) -> CitizenKeys:
-    return CitizenKeys.from_settings(rt.settings)
-
-
-KeysDep = Annotated[CitizenKeys, Depends(citizen_keys)]
 CitizenActor = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]
 StaffViewer = Annotated[Actor, Depends(Allow(Role.ADMIN, Role.OPERATOR, Role.AUDITOR, Role.AGENT))]
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def optional_registrar(rt: RuntimeDep, credentials: Credentials) -> Actor | None:

@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from quan.api.deps import AdminOrAuditor, RuntimeDep
 from quan.api.schemas.common import Limit, Page
+from quan.edge.deps import AdminOrAuditor, RuntimeDep
 from quan.store.pagination import page
 from quan.store.tables import events
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from quan.api.deps import Allow, RuntimeDep
 from quan.domain.auth import Actor, Role
-from quan.services import fairness
+from quan.edge.deps import Allow, RuntimeDep
+from quan.services.issuance import fairness
 
 router = APIRouter(tags=["fairness"])
 

@@ -10,13 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, select
 
-from quan.api.deps import (
-    IdempotencyHeader,
-    OperatorOrAdmin,
-    RuntimeDep,
-    StaffReader,
-    idempotency_key,
-)
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.funding import (
     ContributionCreate,
@@ -29,9 +22,17 @@ from quan.api.schemas.funding import (
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
 from quan.domain.funding import Direction
-from quan.services import funding, idempotency, programs
+from quan.edge.deps import (
+    IdempotencyHeader,
+    OperatorOrAdmin,
+    RuntimeDep,
+    StaffReader,
+    idempotency_key,
+)
+from quan.services import idempotency
+from quan.services.money import funding, programs
+from quan.services.people.staff import ISSUER_REQUIRED
 from quan.services.runtime import Runtime
-from quan.services.staff import ISSUER_REQUIRED
 from quan.store.pagination import page
 from quan.store.tables import fund_movements, funders
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from quan.api.deps import OperatorOrAdmin, RuntimeDep
 from quan.api.schemas.lottery import GrantCreate, GrantOut
-from quan.services import grants
+from quan.edge.deps import OperatorOrAdmin, RuntimeDep
+from quan.services.issuance import grants
 
 router = APIRouter(tags=["grants"])
 

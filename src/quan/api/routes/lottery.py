@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from quan.api.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep
 from quan.api.schemas.common import Limit
 from quan.api.schemas.lottery import (
     DrawOut,
@@ -17,8 +16,9 @@ from quan.api.schemas.lottery import (
     RegistrationOut,
 )
 from quan.domain.auth import Actor, CitizenRole
-from quan.services import lottery
-from quan.services.batches import visible_batch
+from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep
+from quan.services.issuance import lottery
+from quan.services.issuance.batches import visible_batch
 
 router = APIRouter(tags=["lottery"])
 
@@ -44,11 +44,7 @@ def register(batch_id: str, actor: CitizenOnly, rt: RuntimeDep) -> JSONResponse:
 def get_lottery(batch_id: str, rt: RuntimeDep) -> LotteryPublic:
     """The public record: commitment (from before registration), pools, and after the draw the
     seed, the registrants digest and the winners per pool (pseudonyms)."""
-    with rt.db.read() as tx:
-        exists = lottery.has_lottery(tx, batch_id)
-    # Only the first look at a lottery writes (it creates the commitment); later ones only read.
-    with rt.db.read() if exists else rt.db.write() as tx:
-        lot = lottery.public_lottery(tx, rt.clock.now(), rt.settings, batch_id)
+    lot = lottery.public_record(rt.db, rt.clock, rt.settings, batch_id)
     return LotteryPublic.of(lot)
 
 

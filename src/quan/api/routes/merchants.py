@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from quan.api.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.merchants import (
     CategoryPublic,
@@ -24,10 +23,9 @@ from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
-from quan.services import merchants, terminals
+from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader
+from quan.services.merchants import merchants, terminals
 from quan.services.runtime import Runtime
-from quan.store.merchant_tables import merchants as merchants_table
-from quan.store.pagination import page
 
 router = APIRouter(tags=["merchants"])
 
@@ -41,12 +39,6 @@ MerchantSelf = Annotated[Actor, Depends(Allow(PartnerRole.MERCHANT, PartnerRole.
 
 def pii_key(rt: Runtime) -> bytes:
     return merchants.pii_key(rt.settings.secret_bytes("pii_key"))
-
-
-def public(merchant: merchants.Merchant) -> MerchantPublic:
-    fields = asdict(merchant)
-    fields.update(categories=list(merchant.categories), scenes=list(merchant.scenes))
-    return MerchantPublic(**fields)
 
 
 @router.get("/categories", response_model=list[CategoryPublic], dependencies=[Depends(PUBLIC)])
@@ -80,7 +72,8 @@ def apply(body: MerchantApply, rt: RuntimeDep) -> MerchantApplied:
         merchant, applicant = merchants.apply(tx, now, pii_key(rt), cmd)
         issued = terminals.issue_owner_key(tx, now, applicant, merchant.id)
     return MerchantApplied(
-        merchant=public(merchant), owner_key=KeyIssued(key_id=issued.key_id, api_key=issued.api_key)
+        merchant=MerchantPublic.of(merchant),
+        owner_key=KeyIssued(key_id=issued.key_id, api_key=issued.api_key),
     )
 
 
@@ -97,9 +90,8 @@ def list_merchants(
     """Merchants by application order; operators see their issuer's."""
     query = merchants.listing(actor, issuer_id=issuer_id, status=status, category=category)
     with rt.db.read() as tx:
-        rows, next_cursor = page(tx, query, merchants_table.c.id, limit=limit, cursor=cursor)
-        items = merchants.load(tx, rows)
-    return Page(items=[public(m) for m in items], next_cursor=next_cursor)
+        items, next_cursor = merchants.page_of(tx, query, limit=limit, cursor=cursor)
+    return Page(items=[MerchantPublic.of(m) for m in items], next_cursor=next_cursor)
 
 
 @router.get("/merchants/review-due", response_model=Page[MerchantPublic])
@@ -114,9 +106,8 @@ def list_due_for_review(
     by = rt.clock.now() + timedelta(days=within_days)
     query = merchants.due_for_review(actor, by=by)
     with rt.db.read() as tx:
-        rows, next_cursor = page(tx, query, merchants_table.c.id, limit=limit, cursor=cursor)
-        items = merchants.load(tx, rows)
-    return Page(items=[public(m) for m in items], next_cursor=next_cursor)
+        items, next_cursor = merchants.page_of(tx, query, limit=limit, cursor=cursor)
+    return Page(items=[MerchantPublic.of(m) for m in items], next_cursor=next_cursor)
 
 
 @router.get("/merchants/mine", response_model=MerchantPublic)
@@ -125,13 +116,13 @@ def my_merchant(actor: MerchantSelf, rt: RuntimeDep) -> MerchantPublic:
     if actor.merchant_id is None:  # every merchant principal is bound (see deps); be sure
         raise QuanError(FORBIDDEN)
     with rt.db.read() as tx:
-        return public(merchants.visible_merchant(tx, actor, actor.merchant_id))
+        return MerchantPublic.of(merchants.visible_merchant(tx, actor, actor.merchant_id))
 
 
 @router.get("/merchants/{merchant_id}", response_model=MerchantPublic)
 def get_merchant(merchant_id: str, actor: MerchantReader, rt: RuntimeDep) -> MerchantPublic:
     with rt.db.read() as tx:
-        return public(merchants.visible_merchant(tx, actor, merchant_id))
+        return MerchantPublic.of(merchants.visible_merchant(tx, actor, merchant_id))
 
 
 @router.post("/merchants/{merchant_id}/review", response_model=MerchantPublic)
@@ -145,7 +136,7 @@ def review(
         merchant = merchants.review(
             tx, rt.clock.now(), actor, pii_key(rt), merchant_id, body.decision, body.reason
         )
-    return public(merchant)
+    return MerchantPublic.of(merchant)
 
 
 @router.get("/merchants/{merchant_id}/reviews", response_model=list[ReviewPublic])

@@ -9,15 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
-from quan.api.deps import (
-    PUBLIC,
-    Allow,
-    IdempotencyHeader,
-    OperatorOrAdmin,
-    RuntimeDep,
-    StaffReader,
-    idempotency_key,
-)
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.redemptions import (
     CasePublic,
@@ -29,8 +20,18 @@ from quan.api.schemas.redemptions import (
 from quan.domain.auth import Actor, PartnerRole
 from quan.domain.categories import check_categories
 from quan.domain.order_details import check_details, check_order_ref
-from quan.services import idempotency, offline_cases, offline_sync, redemption
-from quan.services.offline_keys import offline_key
+from quan.edge.deps import (
+    PUBLIC,
+    Allow,
+    IdempotencyHeader,
+    OperatorOrAdmin,
+    RuntimeDep,
+    StaffReader,
+    idempotency_key,
+)
+from quan.services import idempotency
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.redemption import offline_cases, offline_sync, redemption
 from quan.store.pagination import page
 from quan.store.redemption_tables import offline_cases as cases_table
 

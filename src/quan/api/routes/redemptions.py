@@ -6,16 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
-from quan.api.deps import (
-    Allow,
-    IdempotencyHeader,
-    OperatorOrAdmin,
-    RuntimeDep,
-    StaffReader,
-    idempotency_key,
-)
 from quan.api.schemas.redemptions import (
     DeactivationCreate,
     DeactivationPublic,
@@ -27,11 +18,18 @@ from quan.api.schemas.redemptions import (
     ReversalPublic,
 )
 from quan.domain.auth import Actor, PartnerRole, Role
-from quan.domain.categories import check_categories
-from quan.domain.order_details import check_details, check_order_ref
-from quan.services import deactivation, idempotency, redemption, redemption_policy, reversal
-from quan.services.citizens import CitizenKeys
-from quan.services.offline_keys import offline_key
+from quan.edge.deps import (
+    Allow,
+    IdempotencyHeader,
+    OperatorOrAdmin,
+    RuntimeDep,
+    StaffReader,
+    idempotency_key,
+)
+from quan.services import idempotency
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.people.citizens import CitizenKeys
+from quan.services.redemption import deactivation, redemption, redemption_policy, reversal
 
 router = APIRouter(tags=["redemption"])
 
@@ -70,30 +68,15 @@ def redeem(
     merchant. Every rule of the voucher is checked; a refusal names the failing one with its
     fields. Exactly one of several concurrent attempts on one voucher succeeds; a retry with the
     same ``Idempotency-Key`` (scoped to this terminal) gets the first answer again."""
-    check_categories([body.category])
-    order_ref = check_order_ref(body.order_ref)
-    details = check_details(body.metadata)
+    req = body.request()
     keyring = offline_key(rt.settings).keyring
-    req = redemption.RedeemRequest(
-        order_amount_fen=body.order_amount_fen,
-        category=body.category,
-        scene=body.scene,
-        voucher_code=body.voucher_code,
-        token=body.token,
-        order_ref=order_ref,
-        details=details,
-    )
-
-    def work(tx: Connection) -> redemption.Redeemed:
-        redemption.begin_recording(tx)
-        now = rt.clock.now()  # after the recording lock: see services.redemption
-        return redemption.redeem(tx, now, actor, keyring, req)
-
-    outcome = idempotency.run(
+    outcome = redemption.redeem_once(
         rt.db,
         rt.clock,
+        actor,
+        keyring,
+        req,
         idempotency_key(actor, idempotency_key_header, request, body.model_dump(mode="json")),
-        work,
         lambda done: (
             201,
             RedemptionPublic.of(done.redemption, done.customer_pays_fen).model_dump(mode="json"),

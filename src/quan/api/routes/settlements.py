@@ -6,21 +6,11 @@ A merchant's owner key and terminals read their own statement only (another merc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import Connection, Select
+from fastapi.responses import JSONResponse, Response
 
-from quan.api.deps import (
-    Allow,
-    IdempotencyHeader,
-    OperatorOrAdmin,
-    RuntimeDep,
-    StaffReader,
-    idempotency_key,
-)
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.settlements import (
     PayoutCreate,
@@ -32,19 +22,16 @@ from quan.api.schemas.settlements import (
     StatementPublic,
 )
 from quan.domain.auth import Actor, PartnerRole, Role
-from quan.domain.errors import NOT_FOUND, QuanError
-from quan.domain.merchants import is_merchant_principal
-from quan.domain.settlement import (
-    LINE_COLUMNS,
-    PAYOUT_COLUMNS,
-    SETTLEMENT_EXISTS,
-    STATEMENT_COLUMNS,
-    to_csv,
+from quan.edge.deps import (
+    Allow,
+    IdempotencyHeader,
+    OperatorOrAdmin,
+    RuntimeDep,
+    StaffReader,
+    idempotency_key,
 )
-from quan.services import idempotency, merchants, programs, settlement
-from quan.services.runtime import Runtime
-from quan.store.pagination import page
-from quan.store.redemption_tables import redemptions, settlement_runs, settlement_statements
+from quan.edge.downloads import CSV, payout_csv, statement_lines_csv, statements_csv
+from quan.services.settlement import settlement
 
 router = APIRouter(tags=["settlement"])
 
@@ -55,41 +42,6 @@ StatementReader = Annotated[
     ),
 ]
 Format = Literal["json", "csv"]
-CSV = "text/csv; charset=utf-8"
-STREAM_ROWS = 5000  # rows read and written at a time when streaming a CSV file
-
-
-def _csv(text: str, filename: str) -> Response:
-    # A byte-order mark so that spreadsheet programs read the Chinese names as UTF-8.
-    return Response(
-        "\ufeff" + text,
-        media_type=CSV,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _stream_csv(
-    rt: Runtime,
-    query: Select[Any],
-    columns: Sequence[str],
-    to_row: Callable[[Any], dict[str, Any]],
-    filename: str,
-) -> StreamingResponse:
-    """A CSV file of every row of ``query``, written as it is read (a big merchant's statement
-    has millions of lines; none of them is held in memory all at once)."""
-
-    def chunks() -> Iterator[str]:
-        yield "\ufeff" + to_csv(columns, [])
-        with rt.db.read() as tx:
-            result = tx.execute(query.execution_options(yield_per=STREAM_ROWS))
-            for part in result.partitions():
-                yield to_csv(columns, (to_row(r) for r in part), header=False)
-
-    return StreamingResponse(
-        chunks(),
-        media_type=CSV,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 @router.post("/programs/{program_id}/settlements", response_model=SettlementPublic, status_code=201)
@@ -104,23 +56,13 @@ def run_settlement(
     """Settle the program up to the end of ``cut_off_date`` (local; default yesterday): one
     statement per merchant with what it is owed, what is held and why, and what is to be paid."""
     idem = idempotency_key(actor, idempotency_key_header, request, body.model_dump(mode="json"))
-    try:
-        with rt.db.read() as tx:
-            settlement.plan(tx, rt.clock.now(), actor, program_id, body.cut_off_date)
-        settlement.barrier(rt.db)
-    except QuanError as error:
-        # A retry of a run that succeeded finds it settled: let the stored answer replay.
-        if error.spec is not SETTLEMENT_EXISTS or idem is None:
-            raise
-
-    def work(tx: Connection) -> settlement.SettlementRun:
-        return settlement.run(tx, rt.clock.now(), actor, program_id, body.cut_off_date)
-
-    outcome = idempotency.run(
+    outcome = settlement.run_once(
         rt.db,
         rt.clock,
+        actor,
+        program_id,
+        body.cut_off_date,
         idem,
-        work,
         lambda done: (201, SettlementPublic.of(done).model_dump(mode="json")),
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
@@ -136,13 +78,8 @@ def list_settlements(
     cursor: str | None = None,
 ) -> Page[SettlementPublic]:
     with rt.db.read() as tx:
-        programs.visible_program(tx, actor, program_id)
-        query = settlement_runs.select().where(settlement_runs.c.program_id == program_id)
-        rows, next_cursor = page(tx, query, settlement_runs.c.id, limit=limit, cursor=cursor)
-    return Page(
-        items=[SettlementPublic.of(settlement.run_from_row(r)) for r in rows],
-        next_cursor=next_cursor,
-    )
+        runs, next_cursor = settlement.list_runs(tx, actor, program_id, limit=limit, cursor=cursor)
+    return Page(items=[SettlementPublic.of(r) for r in runs], next_cursor=next_cursor)
 
 
 @router.get("/settlements/{settlement_id}", response_model=SettlementPublic)
@@ -166,19 +103,11 @@ def statements(
 ) -> Page[StatementPublic] | Response:
     """The run's statements by merchant id (a merchant sees only its own). ``?format=csv``
     gives all of them as one CSV file."""
+    if format == "csv":
+        return statements_csv(rt, actor, settlement_id)
     with rt.db.read() as tx:
-        settlement.visible_run(tx, actor, settlement_id)
-        query = settlement.statement_query(actor, settlement_id)
-        if format == "csv":
-            return _stream_csv(
-                rt,
-                query.order_by(settlement_statements.c.merchant_id),
-                STATEMENT_COLUMNS,
-                lambda r: dict(r._mapping),
-                f"statements-{settlement_id}.csv",
-            )
-        rows, next_cursor = page(
-            tx, query, settlement_statements.c.merchant_id, limit=limit, cursor=cursor
+        rows, next_cursor = settlement.statement_rows(
+            tx, actor, settlement_id, limit=limit, cursor=cursor
         )
     return Page(items=[StatementPublic.of(r) for r in rows], next_cursor=next_cursor)
 
@@ -199,27 +128,13 @@ def statement(
 ) -> StatementDetail | Response:
     """One merchant's statement with its lines: every redemption settled, with the order
     details the terminal attached (branch, cashier, receipt number)."""
-    if is_merchant_principal(actor) and actor.merchant_id != merchant_id:
-        raise QuanError(NOT_FOUND, what=f"statement of {merchant_id}")
+    if format == "csv":
+        return statement_lines_csv(rt, actor, settlement_id, merchant_id)
     with rt.db.read() as tx:
-        run = settlement.visible_run(tx, actor, settlement_id)
-        row = tx.execute(
-            settlement.statement_query(actor, settlement_id).where(
-                settlement_statements.c.merchant_id == merchant_id
-            )
-        ).first()
-        if row is None:
-            raise QuanError(NOT_FOUND, what=f"statement of {merchant_id}")
-        lines = settlement.lines_query(run, merchant_id)
-        if format == "csv":
-            return _stream_csv(
-                rt,
-                lines.order_by(redemptions.c.id),
-                LINE_COLUMNS,
-                lambda r: StatementLine.of(r).csv_row(),
-                f"statement-{settlement_id}-{merchant_id}.csv",
-            )
-        line_rows, next_cursor = page(tx, lines, redemptions.c.id, limit=limit, cursor=cursor)
+        found, row = settlement.merchant_statement(tx, actor, settlement_id, merchant_id)
+        line_rows, next_cursor = settlement.statement_lines(
+            tx, found, merchant_id, limit=limit, cursor=cursor
+        )
     return StatementDetail(
         statement=StatementPublic.of(row),
         lines=[StatementLine.of(r) for r in line_rows],
@@ -234,10 +149,7 @@ def statement(
 )
 def payout_file(settlement_id: str, actor: OperatorOrAdmin, rt: RuntimeDep) -> Response:
     """The pending payouts with bank accounts in clear, for the bank. Every export is recorded."""
-    key = merchants.pii_key(rt.settings.secret_bytes("pii_key"))
-    with rt.db.write() as tx:
-        rows = settlement.payout_file(tx, rt.clock.now(), actor, key, settlement_id)
-    return _csv(to_csv(PAYOUT_COLUMNS, rows), f"payouts-{settlement_id}.csv")
+    return payout_csv(rt, actor, settlement_id)
 
 
 @router.post("/settlements/{settlement_id}/payouts", response_model=PayoutPublic, status_code=201)

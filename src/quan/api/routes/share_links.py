@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 
-from quan.api.deps import Allow, IdempotencyHeader, OperatorOrAdmin, RuntimeDep
 from quan.api.schemas.batches import VoucherReceipt
 from quan.api.schemas.common import Body
 from quan.domain.auth import Actor, CitizenRole, Role
-from quan.services import share_links
+from quan.edge.deps import Allow, IdempotencyHeader, OperatorOrAdmin, RuntimeDep
+from quan.services.issuance import share_links
 
 router = APIRouter(tags=["share links"])
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from quan import __version__
-from quan.api.deps import PUBLIC, AdminOnly, RuntimeDep
 from quan.channels import outbox
+from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
 
 router = APIRouter(tags=["system"])
 dev_router = APIRouter(tags=["development"])

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from quan.api.deps import Allow, RuntimeDep
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.merchants import (
     KeyIssued,
@@ -19,7 +18,8 @@ from quan.api.schemas.merchants import (
     TerminalPublic,
 )
 from quan.domain.auth import Actor, PartnerRole, Role
-from quan.services import terminals
+from quan.edge.deps import Allow, RuntimeDep
+from quan.services.merchants import terminals
 
 router = APIRouter(tags=["merchants"])
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
-from quan.api.deps import OperatorOrAdmin, RuntimeDep, StaffReader
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.vouchers import VoucherTypeCreate, VoucherTypePublic
-from quan.services import programs, voucher_types
-from quan.store.pagination import page
-from quan.store.voucher_tables import voucher_types as voucher_types_table
+from quan.edge.deps import OperatorOrAdmin, RuntimeDep, StaffReader
+from quan.services.issuance import voucher_types
 
 router = APIRouter(tags=["issuance"])
 
@@ -38,14 +35,11 @@ def list_voucher_types(
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Page[VoucherTypePublic]:
-    query = select(voucher_types_table).where(voucher_types_table.c.program_id == program_id)
     with rt.db.read() as tx:
-        programs.visible_program(tx, actor, program_id)
-        rows, next_cursor = page(tx, query, voucher_types_table.c.id, limit=limit, cursor=cursor)
-    return Page(
-        items=[VoucherTypePublic.of(voucher_types.voucher_type_from_row(r)) for r in rows],
-        next_cursor=next_cursor,
-    )
+        found, next_cursor = voucher_types.list_for_program(
+            tx, actor, program_id, limit=limit, cursor=cursor
+        )
+    return Page(items=[VoucherTypePublic.of(vt) for vt in found], next_cursor=next_cursor)
 
 
 @router.get("/voucher-types/{voucher_type_id}", response_model=VoucherTypePublic)

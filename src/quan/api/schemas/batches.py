@@ -9,12 +9,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from quan.api.schemas.common import Body
 from quan.api.schemas.vouchers import LocalizedText, VoucherTypePublic
-from quan.domain.batches import Allocation, BatchStatus
+from quan.domain.batches import Allocation, BatchStatus, Quota
 from quan.domain.citizens import PriorityGroup
 from quan.domain.claims import Channel
 from quan.domain.eligibility import render, rule_to_json
-from quan.services.batches import Batch
-from quan.services.claims import IssuedVoucher
+from quan.services.issuance.batches import Batch, NewBatch
+from quan.services.issuance.claims import IssuedVoucher
 
 StrictInt = Annotated[int, Field(strict=True)]
 
@@ -47,6 +47,29 @@ class BatchCreate(Body):
         '{"age_between": {"min": 60}}]}; omitted: every registered resident',
     )
     reserved: list[QuotaIn] = Field(default_factory=list, max_length=3)
+
+    def command(self, program_id: str) -> NewBatch:
+        return NewBatch(
+            program_id=program_id,
+            voucher_type_id=self.voucher_type_id,
+            name=self.name.strip(),
+            quantity=self.quantity,
+            allocation=self.allocation,
+            claim_opens_at=self.claim_opens_at,
+            claim_closes_at=self.claim_closes_at,
+            per_citizen_limit=self.per_citizen_limit,
+            eligibility=self.eligibility,
+            reserved=tuple(
+                Quota(
+                    group=q.group,
+                    quantity=q.quantity,
+                    release_at=q.release_at,
+                    opens_at=q.opens_at,
+                    tickets=q.tickets,
+                )
+                for q in self.reserved
+            ),
+        )
 
 
 class QuotaPublic(BaseModel):

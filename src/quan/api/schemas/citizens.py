@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from quan.api.schemas.common import Body
 from quan.domain.citizens import IncomeGroup, PriorityGroup
-from quan.services.citizens import Channel, RevealPurpose
-from quan.services.otp import Purpose
+from quan.services.people.citizens import Channel, RevealPurpose
+from quan.services.people.otp import Purpose
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]

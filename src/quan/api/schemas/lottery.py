@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from quan.api.schemas.common import Body
 from quan.domain.lottery import ALGORITHM
-from quan.services.lottery import PublicLottery, Registration
+from quan.services.issuance.lottery import PublicLottery, Registration
 
 
 class PoolOut(BaseModel):

@@ -7,6 +7,7 @@ digits) is checked by the domain so that each refusal has its own stable code.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from quan.api.schemas.common import Body, Name, Text
 from quan.domain.merchants import Decision, MerchantStatus, Scene
+from quan.services.merchants.merchants import Merchant
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Code = Annotated[str, StringConstraints(max_length=64)]
@@ -57,6 +59,12 @@ class MerchantPublic(BaseModel):
     next_review_due_at: datetime | None = Field(description="When an approved merchant is due")
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, merchant: Merchant) -> MerchantPublic:
+        fields = asdict(merchant)
+        fields.update(categories=list(merchant.categories), scenes=list(merchant.scenes))
+        return cls(**fields)
 
 
 class KeyIssued(BaseModel):

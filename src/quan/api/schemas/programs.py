@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from quan.api.schemas.common import Body, Name, Text
+from quan.domain.ledger import Budget
 from quan.domain.programs import ProgramStatus
+from quan.services.money.programs import Program
 
 
 class ProgramCreate(Body):
@@ -31,6 +34,10 @@ class ProgramPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, program: Program) -> ProgramPublic:
+        return cls(**asdict(program))
+
 
 class BudgetPublic(BaseModel):
     program_id: str
@@ -44,3 +51,12 @@ class BudgetPublic(BaseModel):
     identity_holds: bool = Field(
         description="funded = available + reserved + payable + paid + returned"
     )
+
+    @classmethod
+    def of(cls, program_id: str, view: Budget, pending_fen: int) -> BudgetPublic:
+        return cls(
+            program_id=program_id,
+            pending_contributions_fen=pending_fen,
+            identity_holds=view.identity_holds,
+            **asdict(view),
+        )

@@ -14,11 +14,13 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from quan.api.schemas.common import AmountFen, Body
+from quan.domain.categories import check_categories
 from quan.domain.merchants import Scene
-from quan.services.offline_cases import OfflineCase, Resolution
-from quan.services.offline_sync import RecordOutcome, SyncReport
-from quan.services.redemption import Redemption
-from quan.services.reversal import Reversal
+from quan.domain.order_details import check_details, check_order_ref
+from quan.services.redemption.offline_cases import OfflineCase, Resolution
+from quan.services.redemption.offline_sync import RecordOutcome, SyncReport
+from quan.services.redemption.redemption import RedeemRequest, Redemption
+from quan.services.redemption.reversal import Reversal
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Details = Annotated[
@@ -51,6 +53,22 @@ class RedemptionCreate(Body):
         "one order (max_per_order, minimum spends add up)",
     )
     metadata: Details | None = None
+
+    def request(self) -> RedeemRequest:
+        """The use case's request, once the category, order number and details are checked
+        (each refused with its own code)."""
+        check_categories([self.category])
+        order_ref = check_order_ref(self.order_ref)
+        details = check_details(self.metadata)
+        return RedeemRequest(
+            order_amount_fen=self.order_amount_fen,
+            category=self.category,
+            scene=self.scene,
+            voucher_code=self.voucher_code,
+            token=self.token,
+            order_ref=order_ref,
+            details=details,
+        )
 
 
 class RedemptionPublic(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from quan.api.schemas.common import Body
-from quan.services.settlement import Payout, SettlementRun
+from quan.services.settlement.settlement import Payout, SettlementRun
 
 
 class SettlementCreate(Body):

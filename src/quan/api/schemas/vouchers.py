@@ -22,7 +22,8 @@ from quan.domain.voucher_types import (
     describe_validity,
     voucher_type_to_json,
 )
-from quan.services.voucher_types import VoucherType
+from quan.services.issuance.voucher_types import VoucherType
+from quan.services.issuance.wallet import WalletEntry
 
 StrictInt = Annotated[int, Field(strict=True)]
 Code = Annotated[str, Field(max_length=64)]
@@ -134,3 +135,24 @@ class WalletVoucher(BaseModel):
     claimed_at: datetime
     valid_from: datetime
     valid_until: datetime
+
+    @classmethod
+    def of(cls, e: WalletEntry) -> WalletVoucher:
+        return cls(
+            id=e.id,
+            code=e.code,
+            qr_payload=e.qr_payload,
+            status=e.status,
+            program_id=e.program_id,
+            batch_id=e.batch_id,
+            voucher_type_id=e.voucher_type_id,
+            name=e.spec.name,
+            summary=LocalizedText(
+                zh=e.spec.discount.summary("zh"), en=e.spec.discount.summary("en")
+            ),
+            categories=list(e.spec.categories),
+            scenes=list(e.spec.scenes),
+            claimed_at=e.claimed_at,
+            valid_from=e.valid_from,
+            valid_until=e.valid_until,
+        )

@@ -27,7 +27,7 @@ from quan.bench.registry import Benchmark, Params
 from quan.bench.server import ServerProcess
 from quan.bench.stats import median
 
-CLAIMS_MODULES = ("quan.services.claims", "quan.api.routes.batches")
+CLAIMS_MODULES = ("quan.services.issuance.claims", "quan.api.routes.batches")
 CREATED = 201
 REFUSED = 409  # SOLD_OUT (ALREADY_CLAIMED would be a harness error: every citizen is new)
 

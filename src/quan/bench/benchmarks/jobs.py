@@ -3,7 +3,8 @@
 - ``grant-1m``: grant vouchers to 1,000,000 citizens of a segment (R5.4) — target ≤ 30 s. The
   grant job whole: choosing the segment among more citizens, issuing, one event per voucher.
 - ``lottery-10m``: draw the winners among 10,000,000 registrants — target ≤ 10 s. The draw job
-  whole (:func:`quan.services.lottery.draw`): registrants seeded in bulk SQL are read, digested,
+  whole (:func:`quan.services.issuance.lottery.draw`): registrants seeded in bulk SQL are read,
+  digested,
   scored (quan-lottery-v1), the winners recorded and their vouchers issued.
 
 Each seeds its input in bulk SQL (not timed), runs the job in one transaction the way its route
@@ -28,18 +29,18 @@ from quan.bench.registry import Benchmark, Params
 if TYPE_CHECKING:
     from quan.services.runtime import Runtime
 
-GRANT_MODULES = ("quan.services.grants",)
-LOTTERY_MODULES = ("quan.services.lottery",)
+GRANT_MODULES = ("quan.services.issuance.grants",)
+LOTTERY_MODULES = ("quan.services.issuance.lottery",)
 
 
 def run_grant(ctx: BenchContext, params: Params) -> BenchResult:
-    """Time the grant job: :func:`quan.services.grants.grant` of a segment (a region) to
+    """Time the grant job: :func:`quan.services.issuance.grants.grant` of a segment (a region) to
     ``citizens`` citizens among ``citizens + others``, in one transaction as the grant route runs
     it: choosing the segment in SQL, assigning vouchers, writing one event per voucher."""
     from quan.bench import claim_path, seed
     from quan.bench.stats import median
     from quan.domain.batches import Allocation
-    from quan.services import grants
+    from quan.services.issuance import grants
 
     count, others = int(params["citizens"]), int(params["others"])
     runs = max(1, min(ctx.options.runs, int(params["runs"])))
@@ -98,7 +99,7 @@ def run_grant(ctx: BenchContext, params: Params) -> BenchResult:
         params=params,
         runs=[{"seconds": round(t, 2)} for t in times],
         notes=[
-            "the whole grant job: quan.services.grants.grant with a segment rule, in one"
+            "the whole grant job: quan.services.issuance.grants.grant with a segment rule, in one"
             " transaction as POST /batches/{id}/grants runs it (segment chosen in SQL, vouchers"
             " assigned and voucher.issued events written set-based), in-process",
             f"{others:,} citizens outside the segment; each run grants a fresh batch",
@@ -176,12 +177,13 @@ def _granted_outside(rt: Runtime, batch_id: str, region: str) -> int:
 
 
 def run_lottery(ctx: BenchContext, params: Params) -> BenchResult:
-    """Time the draw job: :func:`quan.services.lottery.draw` over ``registrants`` registrations
+    """Time the draw job: :func:`quan.services.issuance.lottery.draw` over ``registrants``
+    registrations
     seeded in bulk SQL (every ``member_every``-th in the elderly group, which has a reserved
     quota), in one transaction as the draw route runs it: digest, scores (quan-lottery-v1),
     winners recorded, winners' vouchers issued."""
     from quan.bench import seed
-    from quan.services import lottery as lottery_service
+    from quan.services.issuance import lottery as lottery_service
 
     count, winners = int(params["registrants"]), int(params["winners"])
     every, quota = int(params["member_every"]), int(params["reserved"])
@@ -219,7 +221,7 @@ def run_lottery(ctx: BenchContext, params: Params) -> BenchResult:
         checks=checks,
         params=params,
         notes=[
-            "the whole draw job: quan.services.lottery.draw in one transaction as"
+            "the whole draw job: quan.services.issuance.lottery.draw in one transaction as"
             " POST /batches/{id}/lottery/draw runs it (stream the registrants, digest,"
             " quan-lottery-v1 scores, record the winners, issue the winners' vouchers),"
             " in-process",
@@ -234,7 +236,7 @@ def _lottery_batch(rt: Runtime, program: Any, places: int, reserved: int) -> tup
     from quan.bench import claim_path, seed
     from quan.domain.batches import Allocation, Quota
     from quan.domain.citizens import PriorityGroup
-    from quan.services import batches, voucher_types
+    from quan.services.issuance import batches, voucher_types
 
     now = rt.clock.now()
     with rt.db.write() as tx:

@@ -7,7 +7,8 @@ synthetic leaves: :func:`quan.domain.merkle.nodes_to_append` computes the real s
 signed with the log's key. Proofs read only the tree (``log_entries``, ``log_nodes``), so they
 cost what they would on a log of real events — and they verify against the signed root.
 
-Two figures: *server time* (:func:`quan.services.transparency.inclusion_proof`, exactly what the
+Two figures: *server time* (:func:`quan.services.transparency.transparency.inclusion_proof`,
+exactly what the
 route runs, in-process, ``proofs`` random leaves: p50/p99, the first proofs included, with the
 process's node cache starting empty), and the HTTP endpoint ``GET /audit/proofs/inclusion`` under
 load (req/s, p50/p99).
@@ -29,8 +30,8 @@ from quan.bench.registry import Benchmark, Params
 from quan.bench.stats import percentile
 from quan.domain import merkle
 from quan.domain.checkpoint import Checkpoint, sign_checkpoint
-from quan.services import transparency
 from quan.services.runtime import Runtime
+from quan.services.transparency import transparency
 from quan.store import log as log_store
 
 _CHUNK = 200_000  # leaves appended per transaction while building
@@ -146,5 +147,5 @@ BENCHMARK = Benchmark(
     quick_params={"entries": 5_000, "proofs": 50},
     # The target is PostgreSQL's; on SQLite a smaller log keeps the suite's time in bounds.
     per_database={SQLITE: {"entries": 2_000_000}},
-    requires=("quan.services.transparency",),
+    requires=("quan.services.transparency.transparency",),
 )

@@ -86,7 +86,7 @@ BENCHMARK = Benchmark(
     run=run,
     params={"events": 1_000_000, "batch": 10_000},
     quick_params={"events": 3_000, "batch": 1_000},
-    requires=("quan.services.transparency", "quan.jobs.sequencer"),
+    requires=("quan.services.transparency.transparency", "quan.jobs.sequencer"),
     http=False,
     storage_ratio=False,  # events appended in batches of thousands: no claim-shaped ceiling
 )

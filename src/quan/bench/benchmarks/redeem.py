@@ -16,7 +16,7 @@ from quan.bench.contract import BenchResult
 from quan.bench.load import LoadResult, LoadSpec, RequestItem
 from quan.bench.registry import Benchmark, Params
 
-REDEEM_MODULES = ("quan.services.claims", "quan.services.redemption")
+REDEEM_MODULES = ("quan.services.issuance.claims", "quan.services.redemption.redemption")
 CREATED = 201
 
 

@@ -13,7 +13,8 @@ Seeding (not timed), PostgreSQL, with the books whole so that ``quan ledger chec
    (``reserved:<batch> → payable:<merchant>``) with its two postings.
 
 Timed: the settlement job as its scheduler runs it (``quan settle``: the job lease, then
-:func:`quan.services.settlement.settle` — plan, barrier, one run transaction) for the day the
+:func:`quan.services.settlement.settlement.settle` — plan, barrier, one run transaction) for the
+day the
 redemptions were recorded. Read back: the statements' redemption count equals the redemptions
 (``unsettled`` must be 0), and ``quan ledger check`` over the whole database (``ledger_violations``
 must be 0; its duration is reported as ``ledger_check_s``, not part of ``seconds``).
@@ -34,7 +35,7 @@ from quan.bench.databases import POSTGRES
 from quan.bench.registry import Benchmark, Params
 from quan.services.runtime import Runtime
 
-SETTLE_MODULES = ("quan.services.settlement",)
+SETTLE_MODULES = ("quan.services.settlement.settlement",)
 _K = "lpad(k::text, 4, '0')"  # the k-th bulk batch's id suffix
 _G = "lpad((g % :b)::text, 4, '0')"  # ... of the batch of voucher (redemption) g
 DISCOUNT_SQL = "(3000 - (g % 3) * 500)"  # 3000, 2500, 2000 fen of a 3000-fen unit
@@ -234,12 +235,12 @@ def seed_settlement(
 
 def run_settle(ctx: BenchContext, params: Params) -> BenchResult:
     from quan.bench import seed
-    from quan.cli_settlement import LEASE
+    from quan.cli.settlement import LEASE
     from quan.clock import FixedClock
     from quan.domain.auth import SYSTEM
     from quan.jobs.lease import acquire, release
-    from quan.services import settlement
-    from quan.services.ledger_check import check_ledger
+    from quan.services.money.ledger_check import check_ledger
+    from quan.services.settlement import settlement
     from quan.store.redemption_tables import redemptions, settlement_statements
 
     count, merchant_count = int(params["redemptions"]), int(params["merchants"])
@@ -299,8 +300,9 @@ def run_settle(ctx: BenchContext, params: Params) -> BenchResult:
         },
         params=params,
         notes=[
-            "quan.services.settlement.settle under the job lease, as `quan settle` runs it;"
-            " seeding in bulk SQL (not timed); `ledger_check_s` is quan ledger check afterwards"
+            "quan.services.settlement.settlement.settle under the job lease, as `quan settle`"
+            " runs it; seeding in bulk SQL (not timed); `ledger_check_s` is quan ledger check"
+            " afterwards"
         ],
     )
 

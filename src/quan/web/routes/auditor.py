@@ -16,9 +16,9 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 
-from quan.api.deps import RuntimeDep
-from quan.services import transparency
+from quan.edge.deps import RuntimeDep
 from quan.services.runtime import Runtime
+from quan.services.transparency import transparency
 from quan.store import ledger
 from quan.store import log as log_store
 from quan.store.tables import programs as programs_table

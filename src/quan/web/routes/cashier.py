@@ -17,14 +17,16 @@ from fastapi import Depends, Form, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 
-from quan.api.deps import Allow, RuntimeDep
-from quan.api.errors import STATUS
-from quan.api.routes import merchants as merchant_api
-from quan.api.routes import redemptions as redemption_api
+from quan.api.schemas.merchants import MerchantPublic
 from quan.api.schemas.redemptions import RedemptionCreate, RedemptionPublic
 from quan.domain.auth import Actor, PartnerRole
-from quan.domain.errors import VALIDATION_FAILED, QuanError
+from quan.domain.errors import FORBIDDEN, VALIDATION_FAILED, QuanError
 from quan.domain.merchants import Scene
+from quan.edge.deps import Allow, RuntimeDep, idempotency_key
+from quan.edge.status import STATUS
+from quan.services.merchants import merchants
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.redemption import redemption
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, parse_yuan
 from quan.web.routing import is_htmx, redirect
@@ -76,8 +78,10 @@ SIGNED_QR_PREFIX = "QV1:"  # what the wallet's QR code holds: a signed offline t
 
 def _page(request: Request, actor: Actor, rt: RuntimeDep, *, result: RedemptionPublic | None = None,
           refusal: QuanError | None = None, status_code: int = 200) -> Response:
-    merchant = merchant_api.my_merchant(actor, rt)
+    if actor.merchant_id is None:  # every terminal is bound to its merchant; be sure
+        raise QuanError(FORBIDDEN)
     with rt.db.read() as tx:
+        merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, actor.merchant_id))
         history = recent(tx, merchant.id)
     return render(
         request,
@@ -124,12 +128,27 @@ def redeem(
     category: Annotated[str, Form(max_length=64)] = "",
     redeem_key: Annotated[str, Form(min_length=8, max_length=64)] = "",
 ) -> Response:
-    """Redeem through ``POST /redemptions`` itself (same rules, same idempotency: the key was
-    drawn when the form was shown, so a double tap redeems once and shows the same answer)."""
+    """Redeem as ``POST /redemptions`` does (same rules, same idempotency: the key was drawn
+    when the form was shown, so a double tap redeems once and shows the same answer)."""
     try:
         body = redemption_body(code, amount, category)
-        answer = redemption_api.redeem(body, actor, rt, request, f"console-{redeem_key}")
-        result = RedemptionPublic.model_validate_json(bytes(answer.body))
+        outcome = redemption.redeem_once(
+            rt.db,
+            rt.clock,
+            actor,
+            offline_key(rt.settings).keyring,
+            body.request(),
+            idempotency_key(
+                actor, f"console-{redeem_key}", request, body.model_dump(mode="json")
+            ),
+            lambda done: (
+                201,
+                RedemptionPublic.of(done.redemption, done.customer_pays_fen).model_dump(
+                    mode="json"
+                ),
+            ),
+        )
+        result = RedemptionPublic.model_validate(outcome.body)
     except QuanError as exc:
         status = STATUS.get(exc.kind, 422)
         if is_htmx(request):

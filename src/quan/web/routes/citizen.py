@@ -2,12 +2,12 @@
 claim, claim or enter a lottery, see the lotteries entered and their results, and show a
 voucher's QR code at the counter.
 
-Sign-in and the code request run the API's own route functions (the same per-phone and per-IP
+Sign-in and the code request run the same use cases as the API (the same per-phone and per-IP
 limits, the same answers for registered and unregistered phones); the session cookie holds the
 citizen token they issue. A claim runs the claim service with an idempotency key drawn when the
 page was shown, so a double tap or a retried form gets the same voucher, never a second one.
-Entering a lottery runs the API's registration route (idempotent by itself: entering twice
-answers the first registration).
+Entering a lottery runs the registration use case (idempotent by itself: entering twice answers
+the first registration).
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request, Response
 
-from quan.api.deps import RuntimeDep
-from quan.api.errors import STATUS
-from quan.api.routes import citizen_sessions as session_api
-from quan.api.routes import lottery as lottery_api
-from quan.api.routes import wallet as wallet_api
-from quan.api.routes.citizens import citizen_keys
 from quan.api.schemas.citizens import OtpRequest, SessionRequest
 from quan.api.schemas.vouchers import WalletVoucher
 from quan.domain.auth import Actor, CitizenRole
+from quan.domain.citizens import parse_phone
 from quan.domain.claims import Channel
 from quan.domain.errors import NOT_FOUND, QuanError
-from quan.services import claims
+from quan.edge.deps import RuntimeDep, citizen_keys, client_ip
+from quan.edge.status import STATUS
+from quan.services.issuance import claims, lottery, wallet
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.people import otp
+from quan.services.people.rate_limits import spend
 from quan.web.i18n import request_lang
 from quan.web.qr import qr_svg
 from quan.web.routes.common import console_router
@@ -62,7 +62,14 @@ def request_code(
 ) -> Response:
     """Send a sign-in code; the next step asks for it whatever the phone (no account probing)."""
     try:
-        session_api.request_code(OtpRequest(phone=phone), request, rt, citizen_keys(rt))
+        body = OtpRequest(phone=phone)
+        parsed = parse_phone(body.phone)
+        spend(rt.throttle, otp.CODE_REQUESTS, client_ip(request))
+        with rt.db.write() as tx:
+            otp.request_code(
+                tx, rt.clock.now(), citizen_keys(rt), rt.throttle, phone=parsed,
+                purpose=body.purpose,
+            )
     except QuanError as exc:
         return render(request, "citizen/signin.html", _context(
             None, step="phone", phone=phone, error=exc.message(request_lang(request)),
@@ -80,8 +87,10 @@ def sign_in(
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        session = session_api.sign_in(
-            SessionRequest(phone=phone, code=code.strip()), rt, citizen_keys(rt)
+        body = SessionRequest(phone=phone, code=code.strip())
+        session = otp.sign_in(
+            rt.db, rt.clock, citizen_keys(rt), rt.throttle, rt.tokens,
+            phone=parse_phone(body.phone), code=body.code,
         )
     except QuanError as exc:
         return render(request, "citizen/signin.html", _context(
@@ -100,7 +109,11 @@ def signout(request: Request) -> Response:
 
 
 def _vouchers(actor: Actor, rt: RuntimeDep) -> list[WalletVoucher]:
-    return wallet_api.my_vouchers(actor, rt, limit=200).items
+    with rt.db.read() as tx:
+        entries, _ = wallet.wallet(
+            tx, actor.id, rt.clock.now(), limit=200, cursor=None, offline=offline_key(rt.settings)
+        )
+    return [WalletVoucher.of(e) for e in entries]
 
 
 def _wallet(request: Request, actor: Actor, rt: RuntimeDep, *, error: QuanError | None = None,
@@ -148,10 +161,11 @@ def claim(
 @router.post("/wallet/batches/{batch_id}/register")
 def enter_lottery(batch_id: str, request: Request, actor: CitizenPage,
                   rt: RuntimeDep) -> Response:
-    """Enter a lottery batch (``POST /batches/{id}/registrations``); a refusal (not eligible,
+    """Enter a lottery batch (as ``POST /batches/{id}/registrations``); a refusal (not eligible,
     registration closed, already drawn ...) is shown on the batch's card in words."""
     try:
-        lottery_api.register(batch_id, actor, rt)
+        with rt.db.write() as tx:
+            lottery.register(tx, rt.clock.now(), rt.settings, actor.id, batch_id)
     except QuanError as exc:
         return _wallet(request, actor, rt, error=exc, error_batch=batch_id,
                        status_code=STATUS.get(exc.kind, 409))

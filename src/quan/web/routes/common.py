@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import Connection
 
+from quan.api.schemas.batches import BatchPublic
+from quan.api.schemas.vouchers import VoucherTypePublic
 from quan.domain.auth import Actor, Role
+from quan.services.issuance import batches
 from quan.web.routing import ConsoleRoute
 from quan.web.session import Area, ConsoleAllow
 
@@ -47,3 +51,11 @@ def parse_yuan(text: str) -> int | None:
     if len(cents) > 2 or len(whole) > 12:
         return None
     return int(whole) * 100 + int(cents.ljust(2, "0") or "0")
+
+
+def batch_public(tx: Connection, batch: batches.Batch, *, with_type: bool = False) -> BatchPublic:
+    """A batch as the API shows it (what remains per pool; its voucher type when asked)."""
+    remaining, vt = batches.published_facts(tx, batch, with_type=with_type)
+    return BatchPublic.of(
+        batch, remaining=remaining, voucher_type=VoucherTypePublic.of(vt) if vt else None
+    )

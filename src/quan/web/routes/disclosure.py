@@ -8,16 +8,17 @@ from __future__ import annotations
 from fastapi import Request, Response
 from sqlalchemy import select
 
-from quan.api.deps import RuntimeDep
-from quan.api.routes import batches as batch_api
-from quan.api.routes import public as public_api
+from quan.api.schemas.public import ProgramDisclosure
 from quan.domain.programs import ProgramStatus
-from quan.services import programs
+from quan.edge.deps import RuntimeDep
+from quan.services.issuance import batches
+from quan.services.money import programs
+from quan.services.transparency import disclosure, transparency
 from quan.store.tables import programs as programs_table
 from quan.store.voucher_tables import batches as batches_table
 from quan.web import charts
 from quan.web.i18n import Translator, request_lang
-from quan.web.routes.common import console_router
+from quan.web.routes.common import batch_public, console_router
 from quan.web.templating import render
 
 router = console_router()
@@ -38,8 +39,9 @@ def disclosure_index(request: Request, rt: RuntimeDep) -> Response:
 
 @router.get("/disclosure/{program_id}")
 def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Response:
-    found = public_api.program_disclosure(program_id, rt)
+    pseudonymize = transparency.pseudonymizer(rt.settings)
     with rt.db.read() as tx:
+        found = ProgramDisclosure.of(disclosure.program_disclosure(tx, program_id, pseudonymize))
         batch_ids = tx.execute(
             select(batches_table.c.id)
             .where(
@@ -48,7 +50,9 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
             )
             .order_by(batches_table.c.id)
         ).scalars().all()
-    published = [batch_api.get_batch(bid, rt) for bid in batch_ids]
+        published = [
+            batch_public(tx, batches.get_batch(tx, bid), with_type=True) for bid in batch_ids
+        ]
     t = Translator(request_lang(request))
     m = found.money
     money_chart = charts.share_bar(

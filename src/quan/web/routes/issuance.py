@@ -1,8 +1,8 @@
 """Voucher types and batches in the operator console: define them, open and close batches.
 
 The forms are turned into the API's own request models (``VoucherTypeCreate``, ``BatchCreate``)
-and handed to the API's route functions, so a form is checked exactly like a JSON request and
-refused with the same codes. Opening a batch moves money; it runs the same service call as
+and handed to the same use cases as the API's, so a form is checked exactly like a JSON request
+and refused with the same codes. Opening a batch moves money; it runs the same service call as
 ``POST /batches/{id}/open``.
 """
 
@@ -15,18 +15,17 @@ from zoneinfo import ZoneInfo
 from fastapi import Form, Request, Response
 from pydantic import ValidationError
 
-from quan.api.deps import RuntimeDep
-from quan.api.routes import batches as batch_api
-from quan.api.routes import vouchers as voucher_api
 from quan.api.schemas.batches import BatchCreate
-from quan.api.schemas.vouchers import VoucherTypeCreate
+from quan.api.schemas.vouchers import VoucherTypeCreate, VoucherTypePublic
 from quan.domain.batches import Allocation
 from quan.domain.categories import CATEGORIES
 from quan.domain.citizens import IncomeGroup, PriorityGroup
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene
 from quan.domain.voucher_types import DiscountKind, ValidityPreset
-from quan.services import batches, programs
+from quan.edge.deps import RuntimeDep
+from quan.services.issuance import batches, voucher_types
+from quan.services.money import programs
 from quan.web.i18n import request_lang
 from quan.web.routes.common import OperatorPage, console_router, parse_yuan, staff_context
 from quan.web.routing import redirect
@@ -129,7 +128,9 @@ def create_voucher_type(
     }
     try:
         model = VoucherTypeCreate.model_validate({k: v for k, v in body.items() if v is not None})
-        voucher_api.create_voucher_type(program_id, model, actor, rt)
+        definition = model.model_dump(mode="json", exclude_none=True)
+        with rt.db.write() as tx:
+            voucher_types.create_voucher_type(tx, rt.clock.now(), actor, program_id, definition)
     except ValidationError as exc:
         with rt.db.read() as tx:
             program = programs.visible_program(tx, actor, program_id)
@@ -147,7 +148,9 @@ def create_voucher_type(
 
 def _batch_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
                 errors: list[str], rt: RuntimeDep, status_code: int = 200) -> Response:
-    types = voucher_api.list_voucher_types(program.id, actor, rt, limit=200).items
+    with rt.db.read() as tx:
+        found, _ = voucher_types.list_for_program(tx, actor, program.id, limit=200, cursor=None)
+    types = [VoucherTypePublic.of(vt) for vt in found]
     return render(
         request,
         "ops/batch_new.html",
@@ -281,7 +284,10 @@ def create_batch(
     }
     try:
         model = BatchCreate.model_validate({k: v for k, v in body.items() if v is not None})
-        batch_api.create_batch(program_id, model, actor, rt)
+        with rt.db.write() as tx:
+            batches.create_batch(
+                tx, rt.clock.now(), actor, model.command(program_id), settings=rt.settings
+            )
     except ValidationError as exc:
         return _batch_form(request, actor, program, values, _errors(exc), rt, 422)
     except QuanError as exc:

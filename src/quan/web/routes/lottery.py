@@ -1,11 +1,11 @@
 """Lottery batches (摇号) in the operator console: the registration, the draw, the public record.
 
-The page reads the lottery through the API's own route function (``GET /batches/{id}/lottery``:
-commitment, registrants, pools, and after the draw the seed and the winners), and the draw button
-runs the API's draw route (``POST /batches/{id}/lottery/draw``), so the console is refused with
-the same codes: before registration closes, twice, a batch that is not open or not a lottery.
-Auditors see the page without the button. The citizen's side (entering, the result) is in the
-wallet (:mod:`quan.web.routes.citizen`).
+The page reads the lottery's public record through the same use case as
+``GET /batches/{id}/lottery`` (commitment, registrants, pools, and after the draw the seed and the
+winners), and the draw button runs the draw as ``POST /batches/{id}/lottery/draw`` does, so the
+console is refused with the same codes: before registration closes, twice, a batch that is not
+open or not a lottery. Auditors see the page without the button. The citizen's side (entering,
+the result) is in the wallet (:mod:`quan.web.routes.citizen`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy import func, select
 
-from quan.api.deps import RuntimeDep
-from quan.api.errors import STATUS
-from quan.api.routes import lottery as lottery_api
-from quan.api.routes import programs as program_api
+from quan.api.schemas.lottery import LotteryPublic
 from quan.domain.auth import Actor
 from quan.domain.batches import BatchStatus
 from quan.domain.errors import QuanError
-from quan.services.batches import visible_batch
+from quan.edge.deps import RuntimeDep
+from quan.edge.status import STATUS
+from quan.services.issuance import lottery
+from quan.services.issuance.batches import visible_batch
+from quan.services.money.programs import visible_program
 from quan.store.voucher_tables import vouchers
 from quan.web.i18n import request_lang
 from quan.web.routes.common import (
@@ -48,8 +49,9 @@ def _page(request: Request, actor: Actor, rt: RuntimeDep, batch_id: str, *,
                 vouchers.c.batch_id == batch_id, vouchers.c.citizen_id.is_not(None)
             )
         ).scalar_one()
-    program = program_api.get_program(batch.program_id, actor, rt)
-    record = lottery_api.get_lottery(batch_id, rt)  # WRONG_ALLOCATION unless a lottery batch
+        program = visible_program(tx, actor, batch.program_id)
+    # WRONG_ALLOCATION unless a lottery batch
+    record = LotteryPublic.of(lottery.public_record(rt.db, rt.clock, rt.settings, batch_id))
     now = rt.clock.now()
     drawn = record.drawn_at is not None
     if drawn:
@@ -94,7 +96,9 @@ def draw(batch_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -
     """Reveal the seed and draw; winners get their vouchers at once. A refusal (too early,
     already drawn, batch not open) is shown on the lottery page in words, with its code."""
     try:
-        lottery_api.draw(batch_id, actor, rt)
+        with rt.db.write() as tx:
+            visible_batch(tx, actor, batch_id)
+            lottery.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)
     except QuanError as exc:
         return _page(request, actor, rt, batch_id, error=exc)
     return redirect(request, f"/ops/batches/{batch_id}/lottery?done=drawn")

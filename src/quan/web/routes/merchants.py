@@ -1,22 +1,24 @@
 """The merchant review queue: applications waiting, merchants due for re-review, one merchant's
 record and history, and the decision form (approve, reject, suspend, reinstate, renew).
 
-Reads call the API's route functions; the decision runs the same service as
-``POST /merchants/{id}/review`` (the reviewer's issuer scope, the reason rules, the SMS to the
+Reads and the decision run the same use cases as the API (the decision as
+``POST /merchants/{id}/review``: the reviewer's issuer scope, the reason rules, the SMS to the
 merchant and the event all come with it).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import Form, Request, Response
 
-from quan.api.deps import RuntimeDep
-from quan.api.routes import merchants as merchant_api
-from quan.api.schemas.merchants import ReviewCreate
+from quan.api.schemas.merchants import MerchantPublic, ReviewCreate, ReviewPublic
 from quan.domain.errors import QuanError
 from quan.domain.merchants import TRANSITIONS, Decision, MerchantStatus
+from quan.edge.deps import RuntimeDep
+from quan.services.merchants import merchants
 from quan.web.i18n import request_lang
 from quan.web.routes.common import (
     OperatorPage,
@@ -39,23 +41,27 @@ def review_queue(
 ) -> Response:
     if queue == "due":
         # Due now or within 30 days, so the re-reviews can be planned.
-        found = merchant_api.list_due_for_review(actor, rt, within_days=30, limit=200)
+        query = merchants.due_for_review(actor, by=rt.clock.now() + timedelta(days=30))
     else:
-        found = merchant_api.list_merchants(
-            actor, rt, limit=200, status=MerchantStatus(queue), issuer_id=None, category=None
+        query = merchants.listing(
+            actor, issuer_id=None, status=MerchantStatus(queue), category=None
         )
+    with rt.db.read() as tx:
+        found, more = merchants.page_of(tx, query, limit=200, cursor=None)
     return render(
         request,
         "ops/merchants.html",
-        staff_context(actor, merchants=found.items, queue=queue, more=found.next_cursor,
+        staff_context(actor, merchants=[MerchantPublic.of(m) for m in found], queue=queue,
+                      more=more,
                       queues=["submitted", "due", "approved", "suspended", "rejected"]),
     )
 
 
 def _merchant_page(request: Request, actor: StaffPage, rt: RuntimeDep, merchant_id: str,
                    error: str | None = None, status_code: int = 200) -> Response:
-    merchant = merchant_api.get_merchant(merchant_id, actor, rt)
-    history = merchant_api.list_reviews(merchant_id, actor, rt)
+    with rt.db.read() as tx:
+        merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, merchant_id))
+        history = [ReviewPublic(**asdict(r)) for r in merchants.reviews(tx, merchant_id)]
     decisions = list(TRANSITIONS[merchant.status]) if can_operate(actor) else []
     return render(
         request,
@@ -82,7 +88,12 @@ def review(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:
-        merchant_api.review(merchant_id, ReviewCreate(decision=decision, reason=reason), actor, rt)
+        body = ReviewCreate(decision=decision, reason=reason)
+        key = merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+        with rt.db.write() as tx:
+            merchants.review(
+                tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason
+            )
     except QuanError as exc:
         return _merchant_page(request, actor, rt, merchant_id,
                               error=exc.message(request_lang(request)), status_code=422)

@@ -1,9 +1,8 @@
 """The operator console: programs, a program's page (budget, ledger identity, voucher types,
 batches), its lifecycle, and its dashboard.
 
-Reads call the API's own route functions in-process (``quan.api.routes.*``) where they already
-assemble a view, so a page shows exactly what the API answers; writes call the same services
-as the API inside the same kind of transaction.
+Reads and writes call the same use cases as the API inside the same kind of transaction, and
+reads show the API's own views (``quan.api.schemas``), so a page shows what the API answers.
 """
 
 from __future__ import annotations
@@ -12,18 +11,19 @@ from typing import Literal
 
 from fastapi import Request, Response
 
-from quan.api.deps import RuntimeDep
-from quan.api.routes import batches as batch_api
-from quan.api.routes import programs as program_api
-from quan.api.routes import vouchers as voucher_api
+from quan.api.schemas.programs import BudgetPublic, ProgramPublic
+from quan.api.schemas.vouchers import VoucherTypePublic
 from quan.domain.programs import Action, ProgramStatus
-from quan.services import programs
+from quan.edge.deps import RuntimeDep
+from quan.services.issuance import batches, voucher_types
+from quan.services.money import programs
 from quan.store import ledger
 from quan.web import charts
 from quan.web.i18n import Translator, request_lang
 from quan.web.routes.common import (
     OperatorPage,
     StaffPage,
+    batch_public,
     can_operate,
     console_router,
     staff_context,
@@ -45,22 +45,35 @@ PROGRAM_ACTIONS: dict[ProgramStatus, tuple[Action, ...]] = {
 
 @router.get("/ops")
 def programs_page(request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
-    listed = program_api.list_programs(actor, rt, limit=200)
     with rt.db.read() as tx:
-        budgets = {p.id: ledger.budget(tx, p.id) for p in listed.items}
+        found, more = programs.list_visible(tx, actor, limit=200, cursor=None)
+    listed = [ProgramPublic.of(p) for p in found]
+    with rt.db.read() as tx:
+        budgets = {p.id: ledger.budget(tx, p.id) for p in listed}
     return render(
         request,
         "ops/programs.html",
-        staff_context(actor, programs=listed.items, budgets=budgets, more=listed.next_cursor),
+        staff_context(actor, programs=listed, budgets=budgets, more=more),
     )
 
 
 @router.get("/ops/programs/{program_id}")
 def program_page(program_id: str, request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
-    program = program_api.get_program(program_id, actor, rt)
-    budget = program_api.budget(program_id, actor, rt)
-    types = voucher_api.list_voucher_types(program_id, actor, rt, limit=200)
-    batch_page = batch_api.list_batches(program_id, actor, rt, limit=200)
+    with rt.db.read() as tx:
+        program = ProgramPublic.of(programs.visible_program(tx, actor, program_id))
+        budget = BudgetPublic.of(
+            program_id,
+            ledger.budget(tx, program_id),
+            programs.pending_contributions_fen(tx, program_id),
+        )
+        found_types, _ = voucher_types.list_for_program(
+            tx, actor, program_id, limit=200, cursor=None
+        )
+        found_batches, _ = batches.list_for_program(
+            tx, actor, program_id, limit=200, cursor=None
+        )
+        batch_list = [batch_public(tx, b) for b in found_batches]
+    types = [VoucherTypePublic.of(vt) for vt in found_types]
     t = Translator(request_lang(request))
     money = charts.share_bar(
         t("budget.where"),
@@ -80,8 +93,8 @@ def program_page(program_id: str, request: Request, actor: StaffPage, rt: Runtim
             program=program,
             budget=budget,
             money_chart=money,
-            voucher_types=types.items,
-            batches=batch_page.items,
+            voucher_types=types,
+            batches=batch_list,
             actions=PROGRAM_ACTIONS[program.status] if can_operate(actor) else (),
             operate=can_operate(actor),
             notice=request.query_params.get("done"),

@@ -1,7 +1,7 @@
 """Settlement in the console: the operator runs settlement up to a cut-off day, reads each run's
 statements, and downloads them (CSV) and the bank payout file; the merchant's cashier screen
-lists its own statements. Everything goes through the API's settlement route functions, so the
-same rules, scopes and records apply (the payout file export is recorded, as in the API)."""
+lists its own statements. Everything goes through the same settlement use cases and downloads
+as the API, so the same rules, scopes and records apply (the payout file export is recorded)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,22 @@ from zoneinfo import ZoneInfo
 from fastapi import Form, Request, Response
 from sqlalchemy import select
 
-from quan.api.deps import RuntimeDep
-from quan.api.routes import programs as program_api
-from quan.api.routes import settlements as settlement_api
-from quan.api.schemas.settlements import SettlementCreate, SettlementPublic, StatementDetail
+from quan.api.schemas.programs import ProgramPublic
+from quan.api.schemas.settlements import (
+    SettlementCreate,
+    SettlementPublic,
+    StatementDetail,
+    StatementLine,
+    StatementPublic,
+)
+from quan.domain.auth import Actor
 from quan.domain.errors import VALIDATION_FAILED, QuanError
-from quan.services import merchants
+from quan.edge import downloads
+from quan.edge.deps import RuntimeDep, idempotency_key
+from quan.services.merchants import merchants
+from quan.services.money.programs import visible_program
+from quan.services.runtime import Runtime
+from quan.services.settlement import settlement
 from quan.store.redemption_tables import settlement_runs, settlement_statements
 from quan.web.routes.cashier import TerminalPage
 from quan.web.routes.cashier import _context as cashier_context
@@ -35,11 +45,36 @@ from quan.web.templating import render
 router = console_router()
 
 
+def _run_and_program(
+    rt: Runtime, actor: Actor, settlement_id: str
+) -> tuple[SettlementPublic, ProgramPublic]:
+    with rt.db.read() as tx:
+        run = settlement.visible_run(tx, actor, settlement_id)
+        program = visible_program(tx, actor, run.program_id)
+    return SettlementPublic.of(run), ProgramPublic.of(program)
+
+
+def _detail(rt: Runtime, actor: Actor, settlement_id: str, merchant_id: str) -> StatementDetail:
+    """One merchant's statement with its first 200 lines (as the API's statement)."""
+    with rt.db.read() as tx:
+        found, row = settlement.merchant_statement(tx, actor, settlement_id, merchant_id)
+        lines, next_cursor = settlement.statement_lines(
+            tx, found, merchant_id, limit=200, cursor=None
+        )
+    return StatementDetail(
+        statement=StatementPublic.of(row),
+        lines=[StatementLine.of(r) for r in lines],
+        next_cursor=next_cursor,
+    )
+
+
 @router.get("/ops/programs/{program_id}/settlements")
 def settlements_page(program_id: str, request: Request, actor: StaffPage,
                      rt: RuntimeDep) -> Response:
-    program = program_api.get_program(program_id, actor, rt)
-    runs = settlement_api.list_settlements(program_id, actor, rt, limit=200).items
+    with rt.db.read() as tx:
+        program = ProgramPublic.of(visible_program(tx, actor, program_id))
+        found, _ = settlement.list_runs(tx, actor, program_id, limit=200, cursor=None)
+    runs = [SettlementPublic.of(r) for r in found]
     yesterday = (rt.clock.now().astimezone(ZoneInfo(program.timezone)) - timedelta(days=1)).date()
     return render(
         request,
@@ -64,45 +99,47 @@ def run_settlement(
         day = date.fromisoformat(cut_off_date) if cut_off_date else None
     except ValueError as exc:
         raise QuanError(VALIDATION_FAILED) from exc
-    answer = settlement_api.run_settlement(
-        program_id, SettlementCreate(cut_off_date=day), actor, rt, request, f"console-{run_key}"
+    body = SettlementCreate(cut_off_date=day)
+    outcome = settlement.run_once(
+        rt.db,
+        rt.clock,
+        actor,
+        program_id,
+        body.cut_off_date,
+        idempotency_key(actor, f"console-{run_key}", request, body.model_dump(mode="json")),
+        lambda done: (201, SettlementPublic.of(done).model_dump(mode="json")),
     )
-    run = SettlementPublic.model_validate_json(bytes(answer.body))
+    run = SettlementPublic.model_validate(outcome.body)
     return redirect(request, f"/ops/settlements/{run.id}")
 
 
 @router.get("/ops/settlements/{settlement_id}")
 def settlement_page(settlement_id: str, request: Request, actor: StaffPage,
                     rt: RuntimeDep) -> Response:
-    run = settlement_api.get_settlement(settlement_id, actor, rt)
-    program = program_api.get_program(run.program_id, actor, rt)
-    found = settlement_api.statements(settlement_id, actor, rt, format="json", limit=200)
-    assert not isinstance(found, Response)
+    run, program = _run_and_program(rt, actor, settlement_id)
     with rt.db.read() as tx:
-        names = merchants.names_of(tx, (s.merchant_id for s in found.items))
+        rows, _ = settlement.statement_rows(tx, actor, settlement_id, limit=200, cursor=None)
+        statements = [StatementPublic.of(r) for r in rows]
+        names = merchants.names_of(tx, (s.merchant_id for s in statements))
     return render(
         request,
         "ops/settlement.html",
-        staff_context(actor, run=run, program=program, statements=found.items, names=names,
+        staff_context(actor, run=run, program=program, statements=statements, names=names,
                       operate=can_operate(actor)),
     )
 
 
 @router.get("/ops/settlements/{settlement_id}/statements.csv")
 def statements_csv(settlement_id: str, actor: StaffPage, rt: RuntimeDep) -> Response:
-    answer = settlement_api.statements(settlement_id, actor, rt, format="csv")
-    assert isinstance(answer, Response)
-    return answer
+    return downloads.statements_csv(rt, actor, settlement_id)
 
 
 @router.get("/ops/settlements/{settlement_id}/statements/{merchant_id}")
 def merchant_statement_page(settlement_id: str, merchant_id: str, request: Request,
                             actor: StaffPage, rt: RuntimeDep) -> Response:
     """One merchant's statement: its figures and every redemption it settles."""
-    run = settlement_api.get_settlement(settlement_id, actor, rt)
-    program = program_api.get_program(run.program_id, actor, rt)
-    detail = settlement_api.statement(settlement_id, merchant_id, actor, rt)
-    assert isinstance(detail, StatementDetail)
+    run, program = _run_and_program(rt, actor, settlement_id)
+    detail = _detail(rt, actor, settlement_id, merchant_id)
     with rt.db.read() as tx:
         name = merchants.names_of(tx, [merchant_id]).get(merchant_id, merchant_id)
     return render(
@@ -116,15 +153,13 @@ def merchant_statement_page(settlement_id: str, merchant_id: str, request: Reque
 @router.get("/ops/settlements/{settlement_id}/statements/{merchant_id}/download.csv")
 def merchant_statement_csv(settlement_id: str, merchant_id: str, actor: StaffPage,
                            rt: RuntimeDep) -> Response:
-    answer = settlement_api.statement(settlement_id, merchant_id, actor, rt, format="csv")
-    assert isinstance(answer, Response)
-    return answer
+    return downloads.statement_lines_csv(rt, actor, settlement_id, merchant_id)
 
 
 @router.get("/ops/settlements/{settlement_id}/payout-file.csv")
 def payout_file(settlement_id: str, actor: OperatorPage, rt: RuntimeDep) -> Response:
     """Bank accounts in clear: operators and admins only, and the export is recorded."""
-    return settlement_api.payout_file(settlement_id, actor, rt)
+    return downloads.payout_csv(rt, actor, settlement_id)
 
 
 # --- the merchant's side -------------------------------------------------------------------
@@ -148,17 +183,13 @@ def my_statements(request: Request, actor: TerminalPage, rt: RuntimeDep) -> Resp
 @router.get("/cashier/statements/{settlement_id}")
 def my_statement(settlement_id: str, request: Request, actor: TerminalPage,
                  rt: RuntimeDep) -> Response:
-    detail = settlement_api.statement(settlement_id, actor.merchant_id or "", actor, rt)
-    assert isinstance(detail, StatementDetail)
+    detail = _detail(rt, actor, settlement_id, actor.merchant_id or "")
     return render(request, "cashier/statement.html",
                   cashier_context(actor, detail=detail, settlement_id=settlement_id))
 
 
 @router.get("/cashier/statements/{settlement_id}/download.csv")
 def my_statement_csv(settlement_id: str, actor: TerminalPage, rt: RuntimeDep) -> Response:
-    answer = settlement_api.statement(settlement_id, actor.merchant_id or "", actor, rt,
-                                      format="csv")
-    assert isinstance(answer, Response)
-    return answer
+    return downloads.statement_lines_csv(rt, actor, settlement_id, actor.merchant_id or "")
 
 

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import Form, Request, Response
 
-from quan.api.deps import RuntimeDep
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
-from quan.services import staff
+from quan.edge.deps import RuntimeDep
+from quan.services.people import staff
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, staff_context
 from quan.web.routing import redirect, safe_next

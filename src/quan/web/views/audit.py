@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy import Connection
 
 from quan.config import Settings
-from quan.services import transparency
+from quan.services.transparency import transparency
 from quan.store import log as log_store
 from quan.verify import Outcome, VerificationError, verify_log
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 from quan.domain.citizens import local_date
 from quan.domain.eligibility import region_name
 from quan.domain.ledger import Bucket, Budget
-from quan.services.programs import Program
+from quan.services.money.programs import Program
 from quan.store import ledger
 from quan.store.citizen_tables import citizens
 from quan.store.merchant_tables import merchants

@@ -19,9 +19,10 @@ from quan.domain.batches import Allocation
 from quan.domain.citizens import local_date
 from quan.domain.eligibility import evaluate
 from quan.domain.voucher_types import Discount
-from quan.services import batches as batch_service
-from quan.services import blacklist, citizens, voucher_types
-from quan.services.batches import Batch
+from quan.services.issuance import batches as batch_service
+from quan.services.issuance import voucher_types
+from quan.services.issuance.batches import Batch
+from quan.services.people import blacklist, citizens
 from quan.store.tables import programs
 from quan.store.voucher_tables import batches, vouchers
 from quan.web.views.lottery import registered_batches

@@ -1,0 +1,209 @@
+"""``quan``: the operator's command line (serve, migrate, accounts, ledger checks, demo)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from quan.cli import audit as cli_audit
+from quan.cli import bench as cli_bench
+from quan.cli import issuance as cli_issuance
+from quan.cli import report as cli_report
+from quan.cli import settlement as cli_settlement
+from quan.cli.citizens import citizens_app
+from quan.cli.lottery import app as lottery_app
+from quan.config import ConfigError, Settings, load_settings
+from quan.domain.auth import Role
+from quan.domain.errors import QuanError
+from quan.services.runtime import Runtime
+
+app = typer.Typer(
+    help="Quan (券): run service consumption voucher programs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+issuers_app = typer.Typer(help="Issuers (the bodies that run programs).", no_args_is_help=True)
+ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data for trying Quan out.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(issuers_app, name="issuers")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(demo_app, name="demo")
+app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
+app.add_typer(citizens_app, name="citizens")
+app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
+app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|list`
+app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
+app.add_typer(cli_report.app, name="report")  # `quan report fairness`
+app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _runtime() -> Runtime:
+    return Runtime.build(_settings())
+
+
+def _fail(exc: QuanError) -> typer.Exit:
+    err.print(f"[red]{exc.code}[/red]: {exc.message('en')} / {exc.message('zh')}")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: 1 on SQLite, 2 on PostgreSQL)"),
+    ] = None,
+) -> None:
+    """Serve the API and console (uvicorn, several workers on PostgreSQL)."""
+    import uvicorn
+
+    settings = _settings()
+    rt = Runtime.build(settings)
+    from quan.store.migrate import current_revision, head_revision
+
+    if current_revision(rt.db) != head_revision():
+        err.print("[red]the database schema is not current:[/red] run `quan db upgrade` first")
+        raise typer.Exit(2)
+    if workers is None:
+        # SQLite has one writer at a time: one process funnels writes better than several
+        # processes fighting for the lock.
+        workers = 1 if rt.db.dialect == "sqlite" else 2
+    rt.db.dispose()
+    out.print(f"Quan serving on http://{host}:{port} ({rt.db.dialect}, {workers} worker(s))")
+    uvicorn.run(
+        "quan.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply the schema migrations (safe to run again)."""
+    from quan.store.migrate import current_revision, upgrade
+
+    rt = _runtime()
+    upgrade(rt.db, revision)
+    out.print(f"database at revision {current_revision(rt.db)} ({rt.db.dialect})")
+
+
+@issuers_app.command("create")
+def issuers_create(
+    name: Annotated[str, typer.Option(help="e.g. 杭州市商务局")],
+    region_code: Annotated[str, typer.Option(help="6-digit GB/T 2260 code, e.g. 330100")],
+) -> None:
+    """Register an issuer and print its id."""
+    from quan.domain.auth import SYSTEM
+    from quan.services.money.issuers import create_issuer
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as tx:
+            issuer = create_issuer(tx, rt.clock.now(), SYSTEM, name=name, region_code=region_code)
+    except QuanError as exc:
+        raise _fail(exc) from exc
+    out.print(issuer.id)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Sign-in name (lower case)")],
+    role: Annotated[Role, typer.Option(help="admin | operator | auditor | agent")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="At least 12 characters; prompted for when omitted", show_default=False),
+    ] = None,
+    issuer: Annotated[
+        str | None, typer.Option(help="Issuer id (operators and agents belong to one)")
+    ] = None,
+) -> None:
+    """Create a staff account."""
+    from quan.services.people.staff import create_user
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    rt = _runtime()
+    try:
+        with rt.db.write() as tx:
+            user = create_user(
+                tx,
+                rt.clock.now(),
+                username=username,
+                password=password,
+                role=role,
+                issuer_id=issuer,
+            )
+    except QuanError as exc:
+        raise _fail(exc) from exc
+    out.print(f"created {user.role.value} {user.username} ({user.id})")
+
+
+@ledger_app.command("check")
+def ledger_check(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every violation")] = False,
+) -> None:
+    """Verify every ledger invariant over the whole database; exit 1 on any violation."""
+    from quan.services.money.ledger_check import check_ledger
+
+    rt = _runtime()
+    with rt.db.read() as tx:
+        report = check_ledger(tx)
+    out.print(report.summary(), highlight=False)
+    if not report.ok:
+        shown = report.violations if verbose else report.violations[:20]
+        for line in shown:
+            err.print(f"  - {line}", highlight=False)
+        if len(shown) < len(report.violations):
+            err.print(f"  ... {len(report.violations) - len(shown)} more (use --verbose)")
+        raise typer.Exit(1)
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Seed the demo issuer, accounts and funded program (idempotent) and print the sign-ins."""
+    from quan.services.demo import seed
+
+    settings = _settings()
+    if settings.is_production:
+        err.print("[red]refusing to seed demo accounts in production[/red]")
+        raise typer.Exit(2)
+    demo = seed(Runtime.build(settings))
+    table = Table(title="Quan demo accounts" + ("" if demo.created else " (already seeded)"))
+    for column in ("role", "username", "password"):
+        table.add_column(column)
+    for account in demo.accounts:
+        table.add_row(account.role, account.username, account.password)
+    out.print(table)
+    out.print(f"demo program: {demo.program_id}  (issuer {demo.issuer_id})")
+    out.print(
+        "sign in: POST http://127.0.0.1:8000/api/v1/auth/token · docs: http://127.0.0.1:8000/docs"
+    )
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

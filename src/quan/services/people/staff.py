@@ -1,0 +1,192 @@
+"""Staff accounts and sign-in: argon2 password hashes, throttled attempts, bearer tokens."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select
+
+from quan.cache.throttle import Throttle
+from quan.domain.auth import SYSTEM, Actor, Role
+from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.services.people.tokens import TokenSigner
+from quan.store.events import record_event
+from quan.store.ids import new_id
+from quan.store.tables import issuers, staff_users
+
+INVALID_CREDENTIALS = define(
+    "INVALID_CREDENTIALS",
+    Kind.UNAUTHORIZED,
+    zh="用户名或密码错误",
+    en="Wrong username or password",
+)
+TOO_MANY_ATTEMPTS = define(
+    "TOO_MANY_ATTEMPTS",
+    Kind.TOO_MANY,
+    zh="登录失败次数过多，请 {retry_after_seconds} 秒后再试",
+    en="Too many failed sign-ins; try again in {retry_after_seconds} seconds",
+)
+USERNAME_TAKEN = define(
+    "USERNAME_TAKEN",
+    Kind.CONFLICT,
+    zh="用户名 {username} 已存在",
+    en="Username {username} is taken",
+)
+WEAK_PASSWORD = define(
+    "WEAK_PASSWORD",
+    Kind.INVALID,
+    zh="密码至少需要 12 个字符",
+    en="The password must have at least 12 characters",
+)
+INVALID_USERNAME = define(
+    "INVALID_USERNAME",
+    Kind.INVALID,
+    zh="用户名须为 3–64 位小写字母、数字、点、下划线或连字符",
+    en="A username is 3–64 lower-case letters, digits, dots, underscores or hyphens",
+)
+ISSUER_REQUIRED = define(
+    "ISSUER_REQUIRED",
+    Kind.INVALID,
+    zh="操作员和协办员账号必须属于一个发放单位",
+    en="Operator and agent accounts must belong to an issuer",
+)
+
+MIN_PASSWORD = 12
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+_hasher = PasswordHasher()
+# Verified when the username does not exist, so that a wrong username costs as long as a wrong
+# password and response times do not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("quan-no-such-user-dummy-password")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffUser:
+    id: str
+    username: str
+    role: Role
+    issuer_id: str | None
+    display_name: str
+    active: bool
+    created_at: datetime
+
+    def actor(self) -> Actor:
+        return Actor(kind="staff", id=self.id, role=self.role.value, issuer_id=self.issuer_id)
+
+
+def _user(row: object) -> StaffUser:
+    m = row._mapping  # type: ignore[attr-defined]
+    return StaffUser(
+        id=m["id"],
+        username=m["username"],
+        role=Role(m["role"]),
+        issuer_id=m["issuer_id"],
+        display_name=m["display_name"],
+        active=m["active"],
+        created_at=m["created_at"],
+    )
+
+
+def create_user(
+    tx: Connection,
+    now: datetime,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    issuer_id: str | None,
+    display_name: str | None = None,
+    actor: Actor = SYSTEM,
+) -> StaffUser:
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise QuanError(INVALID_USERNAME)
+    if len(password) < MIN_PASSWORD:
+        raise QuanError(WEAK_PASSWORD)
+    if role in (Role.OPERATOR, Role.AGENT) and issuer_id is None:
+        raise QuanError(ISSUER_REQUIRED)
+    if (
+        issuer_id is not None
+        and tx.execute(select(issuers.c.id).where(issuers.c.id == issuer_id)).first() is None
+    ):
+        raise QuanError(NOT_FOUND, what=f"issuer {issuer_id}")
+    if tx.execute(select(staff_users.c.id).where(staff_users.c.username == username)).first():
+        raise QuanError(USERNAME_TAKEN, username=username)
+    user = StaffUser(
+        id=new_id("usr"),
+        username=username,
+        role=role,
+        issuer_id=issuer_id,
+        display_name=display_name or username,
+        active=True,
+        created_at=now,
+    )
+    tx.execute(
+        insert(staff_users).values(
+            id=user.id,
+            username=user.username,
+            password_hash=_hasher.hash(password),
+            role=role.value,
+            issuer_id=issuer_id,
+            display_name=user.display_name,
+            active=True,
+            created_at=now,
+        )
+    )
+    record_event(
+        tx,
+        type="staff.created",
+        actor=actor,
+        subject_type="staff",
+        subject_id=user.id,
+        at=now,
+        payload={"role": role.value, "issuer_id": issuer_id},
+    )
+    return user
+
+
+def get_user(tx: Connection, user_id: str) -> StaffUser | None:
+    row = tx.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    access_token: str
+    expires_at: datetime
+    user: StaffUser
+
+
+def sign_in(
+    tx: Connection,
+    now: datetime,
+    throttle: Throttle,
+    tokens: TokenSigner,
+    *,
+    username: str,
+    password: str,
+    max_attempts: int,
+    window_seconds: int,
+) -> SignedIn:
+    """Check a password; after ``max_attempts`` failures in the window, refuse without checking."""
+    username = username.strip().lower()
+    throttle_key = f"login:{username}"
+    if throttle.count(throttle_key) >= max_attempts:
+        raise QuanError(TOO_MANY_ATTEMPTS, retry_after_seconds=window_seconds)
+    row = tx.execute(select(staff_users).where(staff_users.c.username == username)).first()
+    stored_hash = row._mapping["password_hash"] if row else _DUMMY_HASH
+    try:
+        _hasher.verify(stored_hash, password)
+        ok = row is not None and bool(row._mapping["active"])
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None:
+        throttle.hit(throttle_key, window_seconds)
+        raise QuanError(INVALID_CREDENTIALS)
+    throttle.reset(throttle_key)
+    user = _user(row)
+    token, expires = tokens.issue("staff", user.id, now)
+    return SignedIn(token, expires, user)
