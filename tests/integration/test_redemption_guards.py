@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene as Channel
-from quan.services import redemption
-from quan.services.offline_keys import offline_key
+from quan.services.merchants.offline_keys import offline_key
+from quan.services.redemption import redemption
 from quan.store.db import Database
 from quan.store.redemption_tables import redemptions
 from quan.store.voucher_tables import vouchers
@@ -200,8 +200,8 @@ def test_a_redemption_that_waited_on_a_deactivation_is_refused_by_the_write(
     reads the deactivations as they were (none). Only the write's fresh look refuses it."""
     if db.dialect == "sqlite":
         pytest.skip("SQLite runs one writer at a time: the redemption starts after the commit")
-    from quan.services import deactivation
-    from quan.services.citizens import CitizenKeys
+    from quan.services.people.citizens import CitizenKeys
+    from quan.services.redemption import deactivation
 
     s = scene(world, holders=1)
     voucher_id = s.vouchers[0]["id"]
