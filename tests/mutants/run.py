@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     guards = [g for g in load() if not args.only or g.id in args.only]
     for guard in guards:
         resolve(ROOT, guard)  # a stale snippet fails before anything runs
+    commit = subprocess.run(  # the tree that is copied (uncommitted changes aside)
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="quan-mutants-") as tmp:
         trees = [copy_tree(Path(tmp) / str(i)) for i in range(max(args.jobs, 1))]
@@ -184,9 +187,6 @@ def main(argv: list[str] | None = None) -> int:
             results = list(pool.map(work, guards))
     elapsed = round(time.monotonic() - started, 1)
     killed = sum(r["status"] == "killed" for r in results)
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
     summary = {
         "commit": commit,
         "jobs": args.jobs,
