@@ -1,8 +1,8 @@
 """The data an end-to-end story starts from, prepared like an operator would before opening day.
 
-``quan db upgrade`` and ``quan demo seed`` (run as commands, as ``make run`` does) give the issuer,
-the operator, the auditor, the admin and one funded, active program. The service layer then adds
-what the story needs and the demo lacks: an approved merchant with a cashier terminal, merchant
+``quan db upgrade`` and ``quan demo seed`` (run as commands, as ``make run`` does) give the demo
+city program: its issuer, staff, funded active program, batches, shops and residents. The service
+layer then adds the story's own: an approved merchant with a cashier terminal, merchant
 applications waiting for review, and registered residents with phones (one per language run).
 """
 
@@ -94,7 +94,9 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
 
             shop = "杭州西湖知味小吃店"
             merchant_id = apply(shop, 1)
-            merchants.review(tx, now, operator, pii, merchant_id, Decision.APPROVE, "")
+            merchants.review(
+                tx, now, operator, pii, merchant_id, Decision.APPROVE, "", outbox_keys=keys.outbox
+            )
             _, terminal_key = terminals.create_terminal(tx, now, operator, merchant_id, "前台 1 号")
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
             for i, lang in enumerate(LANGS):

@@ -10,8 +10,11 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from quan import __version__
+from quan.api.schemas.common import Limit, Page
 from quan.channels import outbox
 from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
+from quan.services.people.citizens import CitizenKeys
+from quan.store.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["system"])
 dev_router = APIRouter(tags=["development"])
@@ -35,16 +38,26 @@ def health(rt: RuntimeDep) -> Health:
 class OutboxMessage(BaseModel):
     id: str
     channel: str
-    recipient: str
+    recipient: str | None  # None once purged (after the retention period)
     subject: str
-    body: str
+    body: str | None
     status: str
     created_at: datetime
 
 
-@dev_router.get("/dev/outbox", response_model=list[OutboxMessage])
-def dev_outbox(actor: AdminOnly, rt: RuntimeDep, limit: int = 50) -> list[OutboxMessage]:
-    """Messages the channels would have sent, newest first (development mode only)."""
+@dev_router.get("/dev/outbox", response_model=Page[OutboxMessage])
+def dev_outbox(
+    actor: AdminOnly, rt: RuntimeDep, limit: Limit = 50, cursor: str | None = None
+) -> Page[OutboxMessage]:
+    """Messages the channels would have sent, newest first, paged like every list (development
+    mode only), opened for display: the table itself holds them sealed."""
+    before = decode_cursor(cursor) if cursor else None
+    keys = CitizenKeys.from_settings(rt.settings).outbox
     with rt.db.read() as tx:
-        messages = outbox.newest(tx, min(max(limit, 1), 200))
-    return [OutboxMessage(**asdict(m)) for m in messages]
+        messages = outbox.newest(tx, keys, limit + 1, before=before)
+    more = len(messages) > limit
+    messages = messages[:limit]
+    return Page(
+        items=[OutboxMessage(**asdict(m)) for m in messages],
+        next_cursor=encode_cursor(messages[-1].id) if more else None,
+    )
