@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARDS = Path(__file__).with_name("guards.toml")
+TOP_ONLY = {"bench", "var"}
 SKIP = {
     ".venv",
     ".git",
@@ -90,7 +91,13 @@ def resolve(root: Path, guard: Guard) -> Path:
 
 def copy_tree(into: Path) -> Path:
     tree = into / "tree"
-    shutil.copytree(ROOT, tree, ignore=lambda _d, names: [n for n in names if n in SKIP])
+
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        # Only at the top: src/quan/bench is code, ./bench holds results.
+        top = Path(directory) == ROOT
+        return [n for n in names if n in SKIP and (top or n not in TOP_ONLY)]
+
+    shutil.copytree(ROOT, tree, ignore=ignore)
     return tree
 
 
