@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import Phase, settings
 from sqlalchemy import text
 
 from quan.api.app import create_app
@@ -34,6 +35,10 @@ from quan.services.runtime import Runtime
 from quan.store.db import Database
 from quan.store.migrate import upgrade
 from quan.store.schema import metadata
+
+# `make mutants` (tests/mutants/run.py) only needs to know that a property fails, not its
+# smallest counterexample: shrinking a stateful run against a database takes minutes.
+settings.register_profile("mutants", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 POSTGRES_URL = os.environ.get("QUAN_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("QUAN_TEST_REDIS_URL")
