@@ -9,8 +9,9 @@ The use cases are :mod:`~quan.services.settlement.running` (the barrier and the 
    and commits. It waits for every transaction that holds the lock redemptions take before they
    read the clock (:func:`quan.services.redemption.redemption.begin_recording`), so every
    redemption either committed before the barrier, or read a clock later than the barrier — and
-   the barrier comes after the cut-off (checked first). Nothing is ever recorded behind a settled window, without
-   holding up redemptions for longer than the barrier itself. SQLite serialises writers anyway.
+   the barrier comes after the cut-off (checked first). Nothing is ever recorded behind a
+   settled window, without holding up redemptions for longer than the barrier itself. SQLite
+   serialises writers anyway.
 2. **The run**, one transaction under the program's row lock (which reversals and payouts take
    too, so none of them interleaves): one ``INSERT … SELECT … GROUP BY merchant`` writes every
    statement — the window's unreversed redemptions, plus what the last run held — with the holds
