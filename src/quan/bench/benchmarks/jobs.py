@@ -3,7 +3,7 @@
 - ``grant-1m``: grant vouchers to 1,000,000 citizens of a segment (R5.4) — target ≤ 30 s. The
   grant job whole: choosing the segment among more citizens, issuing, one event per voucher.
 - ``lottery-10m``: draw the winners among 10,000,000 registrants — target ≤ 10 s. The draw job
-  whole (:func:`quan.services.issuance.lottery.draw`): registrants seeded in bulk SQL are read,
+  whole (:func:`quan.services.issuance.lottery_draw.draw`): registrants seeded in bulk SQL are read,
   digested,
   scored (quan-lottery-v1), the winners recorded and their vouchers issued.
 
@@ -177,13 +177,13 @@ def _granted_outside(rt: Runtime, batch_id: str, region: str) -> int:
 
 
 def run_lottery(ctx: BenchContext, params: Params) -> BenchResult:
-    """Time the draw job: :func:`quan.services.issuance.lottery.draw` over ``registrants``
+    """Time the draw job: :func:`quan.services.issuance.lottery_draw.draw` over ``registrants``
     registrations
     seeded in bulk SQL (every ``member_every``-th in the elderly group, which has a reserved
     quota), in one transaction as the draw route runs it: digest, scores (quan-lottery-v1),
     winners recorded, winners' vouchers issued."""
     from quan.bench import seed
-    from quan.services.issuance import lottery as lottery_service
+    from quan.services.issuance import lottery_draw
 
     count, winners = int(params["registrants"]), int(params["winners"])
     every, quota = int(params["member_every"]), int(params["reserved"])
@@ -202,7 +202,7 @@ def run_lottery(ctx: BenchContext, params: Params) -> BenchResult:
             at = closes_at + timedelta(seconds=1)
             started = time.perf_counter()
             with rt.db.write() as tx:
-                outcome = lottery_service.draw(tx, at, rt.settings, program.operator, batch_id)
+                outcome = lottery_draw.draw(tx, at, rt.settings, program.operator, batch_id)
             seconds = time.perf_counter() - started
             say(f"    drawn and issued in {seconds:.1f} s")
             checks = _lottery_checks(rt, batch_id, count, winners, outcome.issued)
@@ -221,7 +221,7 @@ def run_lottery(ctx: BenchContext, params: Params) -> BenchResult:
         checks=checks,
         params=params,
         notes=[
-            "the whole draw job: quan.services.issuance.lottery.draw in one transaction as"
+            "the whole draw job: quan.services.issuance.lottery_draw.draw in one transaction as"
             " POST /batches/{id}/lottery/draw runs it (stream the registrants, digest,"
             " quan-lottery-v1 scores, record the winners, issue the winners' vouchers),"
             " in-process",
