@@ -15,7 +15,8 @@ from quan.domain.blacklist import ReasonCode, Subject, SubjectType
 from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.voucher_code import validate
-from quan.services.issuance.issuing import Recipient, issue_many
+from quan.services.issuance.issued_rows import Recipient
+from quan.services.issuance.issuing import issue_many
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.people import blacklist
 from quan.store.schema import metadata

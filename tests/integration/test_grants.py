@@ -288,7 +288,7 @@ def test_a_grant_writes_one_issued_event_per_voucher_with_the_claim_payload(
     from sqlalchemy import select
 
     from quan.services.issuance.claims import issued_from_row
-    from quan.services.issuance.issuing import issued_payload
+    from quan.services.issuance.issued_rows import issued_payload
     from quan.store.tables import events
     from quan.store.voucher_tables import vouchers
 

@@ -20,7 +20,8 @@ from quan.domain.canonical import canonical_json
 from quan.domain.claims import BATCH_NOT_OPEN, Channel
 from quan.domain.errors import QuanError
 from quan.services.issuance.batches import Batch
-from quan.services.issuance.issuing import Issuance, IssueCount, Recipient, issue_counted
+from quan.services.issuance.issued_rows import IssueCount, Recipient
+from quan.services.issuance.issuing import Issuance, issue_counted
 from quan.services.issuance.lottery import (
     ALREADY_DRAWN,
     REGISTRATION_STILL_OPEN,
