@@ -46,10 +46,7 @@ from quan.services.issuance.claim_judge import (
     _look_postgresql,
 )
 from quan.services.issuance.claim_take import _record_claims, _take_all
-from quan.services.issuance.claims import (
-    ClaimOutcome,
-    claim_first_come,
-)
+from quan.services.issuance.claims import ClaimOutcome, claim_first_come
 from quan.store.db import Database
 
 

@@ -31,10 +31,7 @@ from quan.domain.errors import NOT_FOUND, UNAUTHORIZED, QuanError
 from quan.domain.programs import ProgramStatus
 from quan.services.idempotency import KEY_REUSED
 from quan.services.issuance.claim_cache import ClaimFacts
-from quan.services.issuance.claims import (
-    ClaimOutcome,
-    issued_from_row,
-)
+from quan.services.issuance.claims import ClaimOutcome, issued_from_row
 from quan.services.people import blacklist
 from quan.services.people.citizens import profile_of
 from quan.store.citizen_tables import blacklist_entries, citizens

@@ -21,10 +21,9 @@ from quan.services.issuance.claim_cache import ClaimCache, ClaimFacts
 from quan.services.issuance.claim_judge import (
     _Claimant,
 )
+from quan.services.issuance.claim_statements import ANY_LEFT, TAKE
 from quan.services.issuance.claims import (
-    ANY_LEFT,
     IN_FLIGHT_PAUSES,
-    TAKE,
     ClaimOutcome,
     citizen_actor,
     claim_payload,
