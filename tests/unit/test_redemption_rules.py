@@ -27,7 +27,7 @@ from quan.domain.redemption import (
     discount_fen,
     evaluate,
 )
-from quan.domain.voucher_types import parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
 
 # Wednesday 25 Nov 2026, 10:00 in Shanghai.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -36,7 +36,8 @@ from quan.domain.redemption import (
     Situation,
     VoucherFacts,
 )
-from quan.domain.voucher_types import VoucherTypeSpec, parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
+from quan.domain.voucher_types import VoucherTypeSpec
 from quan.services.people import blacklist
 from quan.services.people.blacklist import in_force_at
 from quan.services.redemption.redemption import CODE_OR_TOKEN, VOUCHER_NOT_FOUND, RedeemRequest
