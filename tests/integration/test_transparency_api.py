@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from quan.domain import merkle
+from quan.domain import merkle, merkle_verify
 from quan.domain.checkpoint import parse_and_verify, parse_verifier_key
 from quan.services.runtime import Runtime
 from quan.store import log as log_store
@@ -67,7 +67,7 @@ def test_entries_are_the_leaf_bytes_and_hash_to_the_signed_root(client: TestClie
     size, root = _head(client)
     leaves = entry_bytes(client, 0, size - 1)
     assert len(leaves) == 13
-    assert merkle.root_from_leaf_hashes(merkle.leaf_hash(d) for d in leaves) == root
+    assert merkle_verify.root_from_leaf_hashes(merkle.leaf_hash(d) for d in leaves) == root
     # end is inclusive, and any window gives the same bytes
     assert entry_bytes(client, 4, 4) == leaves[4:5]
     assert entry_bytes(client, 3, 9) == leaves[3:10]
@@ -90,13 +90,13 @@ def test_every_inclusion_proof_leads_to_the_signed_root(client: TestClient) -> N
     size, root = _head(client)
     leaves = [merkle.leaf_hash(d) for d in entry_bytes(client, 0, size - 1)]
     for tree_size in (1, 5, 8, 13):
-        tree_root = merkle.root_from_leaf_hashes(leaves[:tree_size])
+        tree_root = merkle_verify.root_from_leaf_hashes(leaves[:tree_size])
         for index in range(tree_size):
             body = client.get(
                 f"{AUDIT}/proofs/inclusion", params={"index": index, "tree_size": tree_size}
             ).json()
             assert (body["leaf_index"], body["tree_size"]) == (index, tree_size)
-            merkle.verify_inclusion(
+            merkle_verify.verify_inclusion(
                 leaves[index], index, tree_size, _b64s(body["hashes"]), tree_root
             )
     assert tree_root == root
@@ -112,12 +112,12 @@ def test_every_consistency_proof_shows_the_log_only_grew(client: TestClient) -> 
                 f"{AUDIT}/proofs/consistency", params={"first": first, "second": second}
             ).json()
             assert (body["first"], body["second"]) == (first, second)
-            merkle.verify_consistency(
+            merkle_verify.verify_consistency(
                 first,
                 second,
                 _b64s(body["hashes"]),
-                merkle.root_from_leaf_hashes(leaves[:first]),
-                merkle.root_from_leaf_hashes(leaves[:second]),
+                merkle_verify.root_from_leaf_hashes(leaves[:first]),
+                merkle_verify.root_from_leaf_hashes(leaves[:second]),
             )
 
 
@@ -156,10 +156,10 @@ def test_upper_nodes_served_from_memory_give_the_same_proofs(
     # so its proof is answered from memory without a query.
     assert reader.queries == before + size - 1
     for index, proof in enumerate(first):
-        merkle.verify_inclusion(leaves[index], index, size, proof, root)
+        merkle_verify.verify_inclusion(leaves[index], index, size, proof, root)
     body = client.get(f"{AUDIT}/proofs/consistency", params={"first": 4, "second": size}).json()
-    merkle.verify_consistency(
-        4, size, _b64s(body["hashes"]), merkle.root_from_leaf_hashes(leaves[:4]), root
+    merkle_verify.verify_consistency(
+        4, size, _b64s(body["hashes"]), merkle_verify.root_from_leaf_hashes(leaves[:4]), root
     )
 
 

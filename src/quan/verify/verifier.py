@@ -32,7 +32,8 @@ import httpx
 from quan.domain.canonical import canonical_bytes
 from quan.domain.checkpoint import Checkpoint, CheckpointError, parse_and_verify, parse_verifier_key
 from quan.domain.log_leaf import PSEUDONYM_PREFIX, clean_payload, looks_personal
-from quan.domain.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
+from quan.domain.merkle import MerkleProofError, leaf_hash
+from quan.domain.merkle_verify import verify_consistency, verify_inclusion
 from quan.verify import state as state_file
 from quan.verify.client import LogClient
 from quan.verify.compact import CompactRange

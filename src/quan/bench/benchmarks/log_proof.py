@@ -28,7 +28,7 @@ from quan.bench.databases import SQLITE
 from quan.bench.load import LoadSpec, RequestItem
 from quan.bench.registry import Benchmark, Params
 from quan.bench.stats import percentile
-from quan.domain import merkle
+from quan.domain import merkle, merkle_verify
 from quan.domain.checkpoint import Checkpoint, sign_checkpoint
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
@@ -85,7 +85,7 @@ def server_times(rt: Runtime, size: int, root: bytes, proofs: int) -> tuple[list
         proof = transparency.inclusion_proof(rt.db, index, size)  # what the route runs
         times.append((time.perf_counter() - started) * 1000)
         try:
-            merkle.verify_inclusion(leaf_hash(index), index, size, proof, root)
+            merkle_verify.verify_inclusion(leaf_hash(index), index, size, proof, root)
         except merkle.MerkleProofError:
             invalid += 1
     return times, invalid
