@@ -197,7 +197,8 @@ def test_segment_rules_select_in_sql_exactly_whom_python_would(world: World) -> 
     from sqlalchemy import insert, select
 
     from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date
-    from quan.domain.eligibility import holds, parse_rule
+    from quan.domain.eligibility import holds
+    from quan.domain.eligibility_json import parse_rule
     from quan.store.citizen_tables import citizens
     from quan.store.ids import new_id
 

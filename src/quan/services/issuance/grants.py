@@ -50,8 +50,8 @@ from quan.domain.eligibility import (
     RegionIn,
     Rule,
     holds,
-    parse_rule,
 )
+from quan.domain.eligibility_json import parse_rule
 from quan.domain.errors import Kind, QuanError, define
 from quan.services.issuance.batches import visible_batch
 from quan.services.issuance.issued_rows import Recipient
