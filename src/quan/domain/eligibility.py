@@ -20,7 +20,8 @@ everyone. Each node is an object with exactly one key::
 ``INVALID_ELIGIBILITY_RULE`` with the ``path`` of the offending node and a ``reason``;
 :func:`rule_to_json` gives the canonical form back (``parse_rule(rule_to_json(r)) == r``).
 :func:`render` says a rule in zh-CN or English for the public batch page, and :func:`evaluate`
-decides for one citizen, returning the failing node (its path and its text) so that every ``NOT_ELIGIBLE`` refusal names the rule that failed.
+decides for one citizen, returning the failing node (its path and its text) so that every
+``NOT_ELIGIBLE`` refusal names the rule that failed.
 
 Age is counted on the calendar date in the program's time zone, which the caller passes in.
 """
