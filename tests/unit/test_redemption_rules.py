@@ -14,7 +14,8 @@ from quan.domain.blacklist import BlacklistEntry, ReasonCode, Subject, SubjectTy
 from quan.domain.errors import QuanError
 from quan.domain.merchants import MerchantStatus, Scene
 from quan.domain.programs import ProgramStatus
-from quan.domain.redemption import (
+from quan.domain.redemption import check, discount_fen, evaluate
+from quan.domain.redemption_situation import (
     Applied,
     MerchantFacts,
     Order,
@@ -23,9 +24,6 @@ from quan.domain.redemption import (
     Refusal,
     Situation,
     VoucherFacts,
-    check,
-    discount_fen,
-    evaluate,
 )
 from quan.domain.voucher_type_json import parse_voucher_type
 

@@ -35,7 +35,7 @@ from quan.domain.auth import Actor
 from quan.domain.errors import Kind, QuanError, define
 from quan.domain.merchants import Scene
 from quan.domain.offline_token import TokenClaims
-from quan.domain.redemption import Order
+from quan.domain.redemption_situation import Order
 from quan.services.redemption.redeem import redeem_locked, terminal_of
 from quan.services.redemption.redemption import (
     VOUCHER_NOT_FOUND,

@@ -42,11 +42,8 @@ from sqlalchemy.exc import IntegrityError
 from quan.clock import Clock
 from quan.domain.auth import Actor
 from quan.domain.errors import FORBIDDEN, QuanError
-from quan.domain.redemption import (
-    ALREADY_REDEEMED,
-    Order,
-    check,
-)
+from quan.domain.redemption import check
+from quan.domain.redemption_situation import ALREADY_REDEEMED, Order
 from quan.services import idempotency
 from quan.services.idempotency import IdempotencyKey, Outcome
 from quan.services.redemption.redemption import Redeemed, RedeemRequest, Redemption, begin_recording

@@ -28,7 +28,7 @@ from quan.domain.blacklist import BlacklistEntry
 from quan.domain.errors import QuanError
 from quan.domain.merchants import MerchantStatus, Scene
 from quan.domain.programs import ProgramStatus
-from quan.domain.redemption import (
+from quan.domain.redemption_situation import (
     MerchantFacts,
     Order,
     OrderSoFar,

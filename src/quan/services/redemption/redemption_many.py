@@ -28,7 +28,8 @@ from sqlalchemy import Connection
 
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
-from quan.domain.redemption import Order, check
+from quan.domain.redemption import check
+from quan.domain.redemption_situation import Order
 from quan.services.redemption.redeem import terminal_of
 from quan.services.redemption.redemption import (
     VOUCHER_NOT_FOUND,

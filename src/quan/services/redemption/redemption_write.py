@@ -28,9 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from quan.domain.auth import Actor
 from quan.domain.canonical import canonical_json
 from quan.domain.ledger import Bucket, JournalEntry, Posting, transfer
-from quan.domain.redemption import (
-    Applied,
-)
+from quan.domain.redemption_situation import Applied
 from quan.services.redemption.redemption import Redemption, _from_mapping
 from quan.services.redemption.redemption_facts import _Loaded
 from quan.store import ledger

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Select, and_, func, literal, select
 
 from quan.domain.ledger import Budget
 from quan.domain.log_leaf import Pseudonymize, clean_payload
-from quan.domain.redemption import REDEEMED
+from quan.domain.redemption_situation import REDEEMED
 from quan.services.money.issuers import get_issuer
 from quan.services.money.programs import Program, get_program
 from quan.store import ledger
