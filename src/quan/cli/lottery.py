@@ -17,6 +17,7 @@ import typer
 
 from quan.domain import lottery as algo
 from quan.domain.errors import QuanError
+from quan.domain.lottery_verify import verify_draw
 
 app = typer.Typer(help="The verifiable lottery (quan-lottery-v1).", no_args_is_help=True)
 
@@ -89,7 +90,7 @@ def check(record: dict[str, Any], registrants: list[dict[str, Any]]) -> list[str
     pools = [*reserved, algo.Pool(general[0]["name"], base + released)]
     published = record.get("winners") or {}
     try:
-        mismatches = algo.verify_draw(
+        mismatches = verify_draw(
             record["commitment"], seed, entries, pools, published, record["registrants_digest"]
         )
     except QuanError as exc:
