@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from quan.domain import merkle, merkle_verify
 from quan.domain.checkpoint import parse_and_verify, parse_verifier_key
 from quan.services.runtime import Runtime
-from quan.store import log as log_store
+from quan.store import log_read
 from quan.store.db import Database
 from tests.conftest import START
 from tests.integration.transparency_fixtures import add_events, entry_bytes, sequence
@@ -123,7 +123,7 @@ def test_every_consistency_proof_shows_the_log_only_grew(client: TestClient) -> 
 
 @pytest.mark.usefixtures("log_of_13")
 def test_a_proof_reads_the_tree_with_one_query(client: TestClient, db: Database) -> None:
-    reader = log_store.public_reader(db)
+    reader = log_read.public_reader(db)
     client.get(f"{AUDIT}/proofs/inclusion", params={"index": 0, "tree_size": 13})
     start = reader.queries  # the published size is known from now on
     client.get(f"{AUDIT}/proofs/inclusion", params={"index": 6, "tree_size": 13})
@@ -138,7 +138,7 @@ def test_upper_nodes_served_from_memory_give_the_same_proofs(
 ) -> None:
     size, root = _head(client)
     leaves = [merkle.leaf_hash(d) for d in entry_bytes(client, 0, size - 1)]
-    reader = log_store.public_reader(db)
+    reader = log_read.public_reader(db)
     reader.cached_min_level = 1  # the default (level 10) is beyond a tree this small
 
     def inclusion(index: int) -> list[bytes]:

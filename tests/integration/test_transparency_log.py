@@ -26,6 +26,7 @@ from quan.jobs import lease, sequencer
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import log as log_store
+from quan.store import log_read
 from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.log_tables import log_checkpoints, log_entries, log_nodes, log_queue
@@ -93,7 +94,7 @@ def test_each_batch_signs_a_checkpoint_whose_root_is_the_tree_of_the_entries(
             assert signed.size == head.tree_size
             assert signed.root == bytes(head.root_hash)
             assert signed.root == merkle_verify.root_from_leaf_hashes(hashes[: head.tree_size])
-            assert signed.root == merkle.root(head.tree_size, log_store.NodeStore(tx))
+            assert signed.root == merkle.root(head.tree_size, log_read.NodeStore(tx))
 
 
 def test_the_stored_tree_is_exactly_the_complete_subtrees_of_the_leaves(
