@@ -4,7 +4,8 @@
   bounded context), each of whose ``__init__`` says what it owns and which wings it may use;
 - no import circle inside ``quan.services`` (imports inside functions count: a lazy import
   hides a circle, it does not break it);
-- the console calls services, never the API's route functions.
+- the console calls services, never the API's route functions;
+- every module reads in one sitting: at most 400 lines (migrations are history, not reading).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SERVICES = SRC / "services"
 
 # Shared plumbing every wing uses; anything else belongs in a wing.
 PLUMBING = {"__init__", "runtime", "idempotency"}
+MAX_LINES = 400
 # services/demo.py is turning into its own wing (services/demo/) on another branch.
 PENDING_MOVES = {"demo"}
 
@@ -129,3 +131,13 @@ def test_the_console_never_imports_the_api_routes() -> None:
         if target == "quan.api.routes" or target.startswith("quan.api.routes.")
     ]
     assert offenders == []
+
+
+def test_no_module_passes_400_lines() -> None:
+    long = {
+        str(path.relative_to(SRC)): lines
+        for path in sorted(SRC.rglob("*.py"))
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, "split these by use case"
