@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,6 +122,20 @@ def test_services_top_level_holds_only_plumbing_and_wings() -> None:
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
         assert doc, f"services/{wing.name}/__init__.py: say what it owns"
         assert "May use" in doc, f"services/{wing.name}/__init__.py: say which wings it may use"
+
+
+def test_each_wing_uses_only_the_wings_its_docstring_names() -> None:
+    wings = {p.name for p in SERVICES.iterdir() if (p / "__init__.py").is_file()}
+    for wing in sorted(wings):
+        doc = ast.get_docstring(ast.parse((SERVICES / wing / "__init__.py").read_text()))
+        allowed = set(re.findall(r"``(\w+)``", (doc or "").partition("May use")[2])) & wings
+        used = {
+            target.split(".")[2]
+            for path in (SERVICES / wing).rglob("*.py")
+            for target in imported_names(path)
+            if target.startswith("quan.services.") and target.split(".")[2] in wings
+        } - {wing}
+        assert used <= allowed, f"services/{wing} uses {sorted(used - allowed)}: say so or don't"
 
 
 def test_the_console_never_imports_the_api_routes() -> None:
