@@ -1,11 +1,17 @@
-# Quan — the two commands: `make run` (try it) and `make test` (the whole suite).
+# Quan — the two commands: `make run` (try it) and `make test` (the whole suite); `make` alone
+# lists every target (the `## make …` lines below).
+.DEFAULT_GOAL := help
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit serve clean
+.PHONY: help run test install lint typecheck unit clean
+
+## make help: list the targets (the default goal)
+help:
+	@sed -n 's/^## make /make /p' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Quan needs Python 3.11 or newer on PATH"; exit 1; }
@@ -16,13 +22,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+## make install: create .venv and install Quan with its test tools (again when pyproject.toml changes)
 install: $(STAMP)
 
-## make run: install, migrate, seed the demo, serve on http://127.0.0.1:8000 (SQLite under ./var/)
+## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: install
 	$(BIN)/quan db upgrade
 	$(BIN)/quan demo seed
-	$(BIN)/quan serve
+	$(BIN)/quan serve --host $(HOST) --port $(PORT)
 
 ## make test: lint, type-check and run every test (PostgreSQL/Redis tests need QUAN_TEST_*_URL)
 ## TEST_WORKERS: pytest-xdist processes (each has its own PostgreSQL schema and SQLite files).
@@ -30,19 +39,23 @@ TEST_WORKERS ?= auto
 test: install lint typecheck
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
 
+## make lint: ruff over src and tests
 lint: install
 	$(BIN)/ruff check src tests
 
+## make typecheck: mypy --strict
 typecheck: install
 	$(BIN)/mypy
 
+## make unit: the pure tests only (tests/unit, no database server needed)
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
+## make clean: remove .venv, var/ (the demo database!) and the tools' caches
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
 
-## make bench: the benchmark suite (issue 7) → docs/benchmarks.md and bench/results/*.json.
+## make bench: the benchmark suite → docs/benchmarks.md and bench/results/*.json.
 ## Needs wrk (installed here with apt-get when missing) and PostgreSQL (QUAN_BENCH_POSTGRES_URL,
 ## default postgresql://postgres@127.0.0.1:5432/postgres; started like .ci/run does when down).
 ## BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--db sqlite --only health".

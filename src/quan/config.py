@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     # Terminals' redemptions that arrive together commit together too (quan.api.redeem_route),
     # in micro-batches bounded by the two settings above; off, each runs its own transaction.
     redeem_batching: bool = True
+    # Development only: run the clock this far ahead (+3d, -2h, +1d12h) so time-bound steps
+    # (settlement cut-off, lottery draw, expiry, recycling) can be tried in one sitting; `quan dev
+    # clock advance` adds to it while the server runs. Refused in production (docs/development.md).
+    dev_clock_offset: str | None = None
+    # The interactive API reference (/docs, Swagger UI served from the package, no CDN) and
+    # /openapi.json. Unset: on in development and test, off in production, where the API's
+    # shape is published in docs/api.md and need not be served by every public instance.
+    api_docs: bool | None = None
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @property
     def resolved_database_url(self) -> str:
@@ -91,6 +103,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings, fill embedded secrets, and refuse unsafe production configuration."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    _check_dev_clock(settings)
     if settings.is_production:
         _refuse_weak_secrets(settings)
         if settings.database_url is None:
@@ -101,6 +114,34 @@ def load_settings(**overrides: object) -> Settings:
         stored = _embedded_secrets(settings.var_dir)
         settings = settings.model_copy(update={n: SecretStr(stored[n]) for n in missing})
     return settings
+
+
+def _check_dev_clock(settings: Settings) -> None:
+    if settings.dev_clock_offset is None:
+        return
+    if settings.is_production:
+        raise ConfigError(
+            "refusing to start in production: QUAN_DEV_CLOCK_OFFSET is set — the development"
+            " clock must never move a live program's time; unset it"
+            " / 生产环境拒绝启动：设置了 QUAN_DEV_CLOCK_OFFSET（开发用时钟偏移），"
+            "它不能改变正式项目的时间，请删除该设置"
+        )
+    from quan.clock import parse_offset
+
+    try:
+        parse_offset(settings.dev_clock_offset)
+    except ValueError as exc:
+        raise ConfigError(
+            f"QUAN_DEV_CLOCK_OFFSET: {exc} / QUAN_DEV_CLOCK_OFFSET 格式无效，"
+            "应写作 +3d、-2h、+1d12h（单位 w d h m s）"
+        ) from exc
+
+
+def dev_clock_path(settings: Settings) -> Path:
+    """Where ``quan dev clock advance`` keeps its offset (read by every development process)."""
+    from quan.clock import OFFSET_FILE
+
+    return settings.var_dir / OFFSET_FILE
 
 
 def _refuse_weak_secrets(settings: Settings) -> None:

@@ -89,7 +89,7 @@ class Server:
         for _ in range(50):
             messages = httpx.get(
                 f"{self.url}/api/v1/dev/outbox", headers={"Authorization": f"Bearer {token}"}
-            ).json()
+            ).json()["items"]
             for message in messages:
                 if message["recipient"] == phone and "验证码" in message["body"]:
                     digits = "".join(c if c.isdigit() else " " for c in message["body"]).split()

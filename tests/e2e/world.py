@@ -1,8 +1,8 @@
 """The data an end-to-end story starts from, prepared like an operator would before opening day.
 
-``quan db upgrade`` and ``quan demo seed`` (run as commands, as ``make run`` does) give the issuer,
-the operator, the auditor, the admin and one funded, active program. The service layer then adds
-what the story needs and the demo lacks: an approved merchant with a cashier terminal, merchant
+``quan db upgrade`` and ``quan demo seed`` (run as commands, as ``make run`` does) give the demo
+city program: its issuer, staff, funded active program, batches, shops and residents. The service
+layer then adds the story's own: an approved merchant with a cashier terminal, merchant
 applications waiting for review, and registered residents with phones (one per language run).
 """
 

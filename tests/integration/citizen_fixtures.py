@@ -41,7 +41,9 @@ def sms_to(world: World, phone: str) -> list[dict[str, Any]]:
     """Messages the outbox holds for ``phone``, newest first (through the dev endpoint)."""
     response = world.get("admin", "/dev/outbox", limit=200)
     assert response.status_code == 200, response.text
-    return [m for m in response.json() if m["channel"] == "sms" and m["recipient"] == phone]
+    return [
+        m for m in response.json()["items"] if m["channel"] == "sms" and m["recipient"] == phone
+    ]
 
 
 def last_code(world: World, phone: str) -> str:

@@ -37,7 +37,7 @@ def _citizen_with_phone(world: World, phone: str = PHONE) -> str:
 
 
 def _last_code(world: World, phone: str) -> str:
-    messages = world.get("admin", "/dev/outbox", limit=50).json()
+    messages = world.get("admin", "/dev/outbox", limit=50).json()["items"]
     body = next(m["body"] for m in messages if m["recipient"] == phone)
     return next(w for w in "".join(c if c.isdigit() else " " for c in body).split()
                 if len(w) == 6)

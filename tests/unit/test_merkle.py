@@ -1,4 +1,4 @@
-"""Rules of the RFC 9162 Merkle log: shared test vectors, a naive reference, and tampering."""
+"""Rules of the RFC 9162 Merkle log: RFC 9162 test vectors, a naive reference, and tampering."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ from quan.domain.merkle_verify import (
     verify_inclusion,
 )
 
-# The repository root's parent holds the shared folder: /work/main -> /work/shared locally, and
-# the same sibling layout in CI.
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "merkle"
+# The RFC 9162 vectors travel with the repository (tests/testdata/merkle, Apache-2.0, origin in
+# its README): a test never reads outside the repository.
+VECTORS = Path(__file__).resolve().parents[1] / "testdata" / "merkle"
 
 
 # --- reference implementation: RFC 9162 §2.1 written as literally as possible ----------------
@@ -111,7 +111,7 @@ def flip_bit(value: bytes, bit: int) -> bytes:
     return bytes(data)
 
 
-# --- shared RFC 9162 vectors (transparency-dev/merkle testdata) ------------------------------
+# --- RFC 9162 vectors (transparency-dev/merkle testdata, copied into tests/testdata) ----
 
 
 def _vector_params(kind: str) -> list[Any]:
@@ -136,7 +136,7 @@ def _b64_list(values: list[str] | None) -> list[bytes]:
     return [_b64(v) for v in values or []]
 
 
-def test_shared_vector_folder_is_present_with_both_kinds() -> None:
+def test_vector_folder_is_present_with_both_kinds() -> None:
     assert VECTORS.is_dir(), f"Merkle test vectors not found at {VECTORS}"
     assert len(list((VECTORS / "inclusion").glob("*/*.json"))) > 50
     assert len(list((VECTORS / "consistency").glob("*/*.json"))) > 50

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from quan import __version__
-from quan.api import claim_route, errors, redeem_route
+from quan.api import api_docs, claim_route, errors, redeem_route
 from quan.api.lean import Lane
 from quan.api.routes import (
     admin,
@@ -191,8 +191,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title="Quan API",
         version=__version__,
         description=DESCRIPTION,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
+        docs_url=None,  # served below from the package's own Swagger UI files (works offline)
         redoc_url=None,
     )
     app.state.runtime = runtime
@@ -201,6 +201,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(_api_router(settings.env == "production"))
     app.include_router(pages.router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
+    if settings.api_docs_enabled:
+        api_docs.install(app)
     app.add_middleware(BodyLimit)
     # Outermost: the lean paths of claims and redemptions (quan.api.lean).
     redeem_route.install(app, runtime)

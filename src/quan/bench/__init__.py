@@ -1,4 +1,4 @@
-"""The benchmark suite (issue 7): every hot path measured against this machine's ceilings.
+"""The benchmark suite: every hot path measured against this machine's ceilings.
 
 The suite starts the server the way production runs it (``quan serve`` in its own process, on a
 fresh PostgreSQL database or SQLite file), loads it from the same box with wrk (or an asyncio
@@ -16,5 +16,5 @@ Layout:
 - ``registry``, ``context``, ``seed``, ``benchmarks/``: the benchmarks and what they share;
   ``claim_path``, ``redeem_path``, ``scale``: seeding and reading back the claim and
   redemption paths.
-- ``targets``, ``report``, ``suite``: issue 7's targets, ``docs/benchmarks.md``, ``make bench``.
+- ``targets``, ``report``, ``suite``: the targets, ``docs/benchmarks.md``, ``make bench``.
 """

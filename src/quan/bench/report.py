@@ -202,7 +202,7 @@ def _results(record: RunRecord) -> list[str]:
 
 def _targets(record: RunRecord) -> list[str]:
     lines = [
-        "## Targets (issue 7; PostgreSQL, this machine, same run)",
+        "## Targets (PostgreSQL, this machine, same run)",
         "",
         "| target | measured | needed | verdict | |",
         "|---|---|---|---|---|",

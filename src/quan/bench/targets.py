@@ -1,4 +1,4 @@
-"""The targets of issue 7 and whether a run hit them.
+"""The benchmark targets and whether a run hit them.
 
 Targets are stated for PostgreSQL on this 2-core machine; a target relative to a ceiling is
 judged against the ceiling measured in the same run. A target whose benchmark did not produce

@@ -49,8 +49,12 @@ def enqueue(
     return message_id
 
 
-def newest(tx: Connection, limit: int = 50) -> list[Message]:
-    rows = tx.execute(select(outbox).order_by(outbox.c.id.desc()).limit(limit))
+def newest(tx: Connection, limit: int = 50, before: str | None = None) -> list[Message]:
+    """Newest first; ``before``: only messages older than that id (the next page)."""
+    query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(outbox.c.id < before)
+    rows = tx.execute(query)
     return [
         Message(r.id, r.channel, r.recipient, r.subject, r.body, r.status, r.created_at)
         for r in rows

@@ -1,4 +1,4 @@
-"""``quan bench``: the benchmark suite (issue 7) from the command line.
+"""``quan bench``: the benchmark suite from the command line.
 
 ``quan bench list`` names the benchmarks and their parameters; ``quan bench NAME`` runs one
 (with the ceilings, on PostgreSQL and SQLite unless ``--db`` says otherwise);
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from quan.bench.suite import RunRecord
 
 app = typer.Typer(
-    help="Benchmarks against this machine's ceilings (issue 7).", no_args_is_help=True
+    help="Benchmarks against this machine's ceilings.", no_args_is_help=True
 )
 out = Console()
 err = Console(stderr=True)
@@ -127,7 +127,7 @@ def _finish(
 def _summary(record: RunRecord) -> None:
     table = Table(title="Quan benchmarks")
     for column in ("benchmark", "database", "status", "throughput", "ratios", "checks"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for kind, ceilings in record.ceilings.items():
         for c in ceilings.measured.values():
             table.add_row(f"ceiling {c.name}", kind, "ok", f"{c.per_s:,.0f} {c.unit}", "", "")
@@ -148,7 +148,7 @@ def list_benchmarks() -> None:
 
     table = Table(title="quan bench NAME")
     for column in ("name", "what", "parameters", "state"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for bench in ALL.values():
         params = ", ".join(
             f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in bench.params.items()

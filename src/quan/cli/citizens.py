@@ -108,7 +108,7 @@ def import_file(
     if result.error_rows:
         table = Table(title="rows refused")
         for column in ("row", "field", "code", "reason"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for row in result.error_rows[:SHOWN_ROWS]:
             table.add_row(str(row.row), row.field, row.code, row.reason or "")
         out.print(table)
@@ -139,7 +139,7 @@ def list_imports(limit: Annotated[int, typer.Option(min=1, max=200)] = 20) -> No
         ).all()
     table = Table(title="citizen imports")
     for column in ("id", "when", "by", "file", "rows", "created", "dup", "refused", "repeat of"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(
             r.id,

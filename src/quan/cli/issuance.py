@@ -81,6 +81,8 @@ def show(batch_id: Annotated[str, typer.Argument(help="Batch id (bat_…)")]) ->
         raise typer.Exit(1) from exc
     r = batch.rules
     table = Table(title=f"batch {batch.id} ({batch.status.value})", show_header=False)
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")  # ids and dates whole, never cut
     rows = [
         ("allocation", r.allocation.value),
         ("quantity", f"{r.quantity} × {batch.unit_fen} fen"),

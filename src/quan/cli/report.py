@@ -90,7 +90,7 @@ def _print(data: dict[str, Any]) -> None:
         "redeemed",
         "flag",
     ):
-        groups.add_column(column)
+        groups.add_column(column, overflow="fold")
     for g in data["groups"]:
         groups.add_row(
             g["group"],
@@ -114,7 +114,7 @@ def _print(data: dict[str, Any]) -> None:
         "redeemed",
         "flag",
     ):
-        regions.add_column(column)
+        regions.add_column(column, overflow="fold")
     for r in data["regions"]:
         regions.add_row(
             r["region_code"],

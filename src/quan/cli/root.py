@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from quan import __version__
 from quan.cli import audit as cli_audit
 from quan.cli import bench as cli_bench
 from quan.cli import issuance as cli_issuance
@@ -25,17 +27,27 @@ app = typer.Typer(
     help="Quan (券): run service consumption voucher programs.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: flags read as flags (--dry-run, not --dry-run <bool>) and docstrings are
+    # re-flowed to the terminal instead of keeping their source line breaks.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 issuers_app = typer.Typer(help="Issuers (the bodies that run programs).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data for trying Quan out.", no_args_is_help=True)
+dev_app = typer.Typer(help="Development helpers (refused in production).", no_args_is_help=True)
+clock_app = typer.Typer(
+    help="The development clock: move time forward to try cut-offs, draws and expiry.",
+    no_args_is_help=True,
+)
+dev_app.add_typer(clock_app, name="clock")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(issuers_app, name="issuers")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(demo_app, name="demo")
+app.add_typer(dev_app, name="dev")  # `quan dev clock show|advance|reset`
 app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
 app.add_typer(citizens_app, name="citizens")
 app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
@@ -46,6 +58,24 @@ app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"quan {__version__}", highlight=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Quan (券): run service consumption voucher programs."""
 
 
 def _settings() -> Settings:
@@ -184,24 +214,95 @@ def ledger_check(
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Seed the demo issuer, accounts and funded program (idempotent) and print the sign-ins."""
-    from quan.services.demo import seed
+    """Seed the demo city program (idempotent) and print how to sign in as every role."""
+    import time
+
+    from quan.services.demo.seed import seed
 
     settings = _settings()
     if settings.is_production:
         err.print("[red]refusing to seed demo accounts in production[/red]")
         raise typer.Exit(2)
-    demo = seed(Runtime.build(settings))
-    table = Table(title="Quan demo accounts" + ("" if demo.created else " (already seeded)"))
-    for column in ("role", "username", "password"):
-        table.add_column(column)
-    for account in demo.accounts:
-        table.add_row(account.role, account.username, account.password)
-    out.print(table)
-    out.print(f"demo program: {demo.program_id}  (issuer {demo.issuer_id})")
+    started = time.monotonic()
+    try:
+        demo = seed(Runtime.build(settings))
+    except QuanError as exc:
+        raise _fail(exc) from exc
+    took = f" in {time.monotonic() - started:.1f} s" if demo.created else " (already seeded)"
+    # Lines, not a table: passwords and keys must come out whole, to be copied (never folded).
+    say = functools.partial(out.print, highlight=False, soft_wrap=True)
+    say("Quan demo — how to sign in as every role (development only):")
+    for row in demo.sign_ins:
+        say(f"  {row.role}: {row.who}\n      {row.how}")
+    say(f"demo program: {demo.program_id or '—'} (issuer {demo.issuer_id}){took}")
+    say("console: http://127.0.0.1:8000/ · API reference: http://127.0.0.1:8000/docs")
+
+
+def _dev_settings() -> Settings:
+    settings = _settings()
+    if settings.is_production:
+        err.print(
+            "[red]refusing in production:[/red] the development clock never moves a live program's"
+            " time / 生产环境不允许调整开发时钟"
+        )
+        raise typer.Exit(2)
+    return settings
+
+
+def _show_clock(settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    from quan.clock import format_offset
+    from quan.services.runtime import runtime_clock
+
+    clock = runtime_clock(settings)
+    now = clock.now()
+    offset = now - datetime.now(UTC)
+    shown = format_offset(timedelta(seconds=round(offset.total_seconds())))
     out.print(
-        "sign in: POST http://127.0.0.1:8000/api/v1/auth/token · docs: http://127.0.0.1:8000/docs"
+        f"now {now.isoformat(timespec='seconds')} UTC"
+        f" ({now.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} Asia/Shanghai),"
+        f" offset {shown}",
+        highlight=False,
     )
+
+
+@clock_app.command("show")
+def clock_show() -> None:
+    """Print the development clock's time and its offset from the system clock."""
+    _show_clock(_dev_settings())
+
+
+@clock_app.command("advance")
+def clock_advance(
+    by: Annotated[str, typer.Argument(help="How far, e.g. +1d, 2h, 1d12h (units w d h m s)")],
+) -> None:
+    """Move the development clock forward; a running server follows within a second."""
+    from quan.clock import parse_offset, read_offset_file, write_offset_file
+    from quan.config import dev_clock_path
+
+    settings = _dev_settings()
+    try:
+        delta = parse_offset(by)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if delta < timedelta(0):
+        err.print("[red]the clock only moves forward here; use `quan dev clock reset`[/red]")
+        raise typer.Exit(2)
+    path = dev_clock_path(settings)
+    write_offset_file(path, read_offset_file(path) + delta)
+    _show_clock(settings)
+
+
+@clock_app.command("reset")
+def clock_reset() -> None:
+    """Forget what `advance` added (QUAN_DEV_CLOCK_OFFSET, if set, still applies)."""
+    from quan.config import dev_clock_path
+
+    settings = _dev_settings()
+    dev_clock_path(settings).unlink(missing_ok=True)
+    _show_clock(settings)
 
 
 def main() -> None:

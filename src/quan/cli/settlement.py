@@ -117,6 +117,8 @@ def _show(run: SettlementRun) -> None:
     table = Table(
         title=f"settlement {run.id} (program {run.program_id}, run {run.seq})", show_header=False
     )
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")  # ids and dates whole, never cut
     start = run.window_start.isoformat() if run.window_start else "the beginning"
     rows = [
         ("window", f"{start} – {run.cut_off.isoformat()} (up to {run.cut_off_date})"),
@@ -169,8 +171,12 @@ def verify(
     except QuanError as exc:
         raise _fail(exc) from exc
     from quan.clock import SystemClock
+    from quan.services.runtime import runtime_clock
 
-    now = SystemClock().now()
+    try:  # the development clock, when it is moved; the system's wherever settings fail
+        now = runtime_clock(load_settings()).now()
+    except ConfigError:
+        now = SystemClock().now()
     state = (
         "not yet valid"
         if now < claims.valid_from
@@ -190,6 +196,8 @@ def verify(
         + ("" if claims.scope_listed else " (list checked by the server)")
     )
     table = Table(title="genuine voucher token", show_header=False)
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")  # ids and dates whole, never cut
     for name, shown in (
         ("voucher", claims.voucher_id),
         ("value", value),

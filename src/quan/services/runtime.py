@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quan.cache.throttle import Throttle, make_throttle
-from quan.clock import Clock, SystemClock
-from quan.config import Settings
+from quan.clock import Clock, OffsetClock, SystemClock, parse_offset
+from quan.config import Settings, dev_clock_path
 from quan.services.people.tokens import TokenSigner
 from quan.store.db import Database
 
@@ -26,7 +26,15 @@ class Runtime:
         return cls(
             settings=settings,
             db=db or Database(settings.resolved_database_url, pool_size=settings.db_pool_size),
-            clock=clock or SystemClock(),
+            clock=clock or runtime_clock(settings),
             throttle=make_throttle(settings.redis_url),
             tokens=TokenSigner(settings.secret_bytes("secret_key"), settings.token_ttl_seconds),
         )
+
+
+def runtime_clock(settings: Settings) -> Clock:
+    """The system clock in production; elsewhere the development clock, which is the system clock
+    until ``QUAN_DEV_CLOCK_OFFSET`` or ``quan dev clock advance`` moves it."""
+    if settings.is_production:
+        return SystemClock()
+    return OffsetClock(parse_offset(settings.dev_clock_offset or "0"), dev_clock_path(settings))

@@ -10,8 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from quan import __version__
+from quan.api.schemas.common import Limit, Page
 from quan.channels import outbox
 from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
+from quan.store.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["system"])
 dev_router = APIRouter(tags=["development"])
@@ -42,9 +44,18 @@ class OutboxMessage(BaseModel):
     created_at: datetime
 
 
-@dev_router.get("/dev/outbox", response_model=list[OutboxMessage])
-def dev_outbox(actor: AdminOnly, rt: RuntimeDep, limit: int = 50) -> list[OutboxMessage]:
-    """Messages the channels would have sent, newest first (development mode only)."""
+@dev_router.get("/dev/outbox", response_model=Page[OutboxMessage])
+def dev_outbox(
+    actor: AdminOnly, rt: RuntimeDep, limit: Limit = 50, cursor: str | None = None
+) -> Page[OutboxMessage]:
+    """Messages the channels would have sent, newest first, paged like every list (development
+    mode only)."""
+    before = decode_cursor(cursor) if cursor else None
     with rt.db.read() as tx:
-        messages = outbox.newest(tx, min(max(limit, 1), 200))
-    return [OutboxMessage(**asdict(m)) for m in messages]
+        messages = outbox.newest(tx, limit + 1, before)
+    more = len(messages) > limit
+    messages = messages[:limit]
+    return Page(
+        items=[OutboxMessage(**asdict(m)) for m in messages],
+        next_cursor=encode_cursor(messages[-1].id) if more else None,
+    )

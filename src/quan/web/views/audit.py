@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import Connection
 
 from quan.config import Settings
+from quan.services.runtime import runtime_clock
 from quan.services.transparency import transparency
 from quan.store import log as log_store
 from quan.verify import Outcome, VerificationError, verify_log
@@ -73,7 +74,7 @@ def state_path(settings: Settings) -> Path:
 
 def verify(http: httpx.Client, settings: Settings) -> Verification:
     """Run the verifier against the site ``http`` points at; never raises for a failed log."""
-    now = datetime.now(UTC)
+    now = runtime_clock(settings).now()
     try:
         outcome = verify_log(http, state_path=state_path(settings))
     except VerificationError as exc:
