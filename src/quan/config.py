@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # How long after a voucher's validity ends the expiry job still leaves it active, so that an
     # offline redemption made while it was valid can be synced late (services.issuance.recycling).
     offline_sync_grace_hours: int = Field(default=72, ge=0)
+    # How long an outbox message's (sealed) recipient and body are kept before they are erased.
+    outbox_retention_hours: int = Field(default=24, ge=1, le=24 * 90)
+    # Personal-data reveals per staff member: a minute's rate, and a day's count beyond which
+    # each reveal needs a second person's approval (quan.services.people.reveals).
+    reveal_per_minute: int = Field(default=10, ge=1)
+    reveal_daily_threshold: int = Field(default=20, ge=0)
     # First-come claims that arrive together commit together (see quan.api.claim_route); off,
     # every claim runs its own transaction through the regular route.
     claim_batching: bool = True

@@ -35,6 +35,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 issuers_app = typer.Typer(help="Issuers (the bodies that run programs).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Messages waiting to be sent (sealed).", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data for trying Quan out.", no_args_is_help=True)
 dev_app = typer.Typer(help="Development helpers (refused in production).", no_args_is_help=True)
 clock_app = typer.Typer(
@@ -46,6 +47,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(issuers_app, name="issuers")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dev_app, name="dev")  # `quan dev clock show|advance|reset`
 app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
@@ -190,6 +192,20 @@ def users_create(
     except QuanError as exc:
         raise _fail(exc) from exc
     out.print(f"created {user.role.value} {user.username} ({user.id})")
+
+
+@outbox_app.command("purge")
+def outbox_purge() -> None:
+    """Erase the sealed recipient and body of every message older than
+    QUAN_OUTBOX_RETENTION_HOURS (each new message already erases up to 100 of them)."""
+    from quan.channels import outbox
+    from quan.services.people.citizens import CitizenKeys
+
+    rt = _runtime()
+    keys = CitizenKeys.from_settings(rt.settings).outbox
+    with rt.db.write() as tx:
+        erased = outbox.purge(tx, rt.clock.now(), keys)
+    out.print(f"erased {erased} message(s) older than {rt.settings.outbox_retention_hours} h")
 
 
 @ledger_app.command("check")

@@ -12,6 +12,7 @@ from quan.domain.categories import check_categories
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene, is_region_code
 from quan.domain.money import MAX_AMOUNT_FEN
+from quan.domain.names import check_name
 from quan.domain.voucher_types import (
     INVALID_DISCOUNT,
     INVALID_MAX_PER_ORDER,
@@ -224,9 +225,9 @@ def _usage(data: Mapping[str, Any]) -> UsageWindows:
 
 def parse_voucher_type(data: Mapping[str, Any]) -> VoucherTypeSpec:
     """Validate a definition (API input or stored JSON) and return it; raises with a code."""
-    name = " ".join(str(data.get("name") or "").split())
-    if not name or len(name) > NAME_LENGTH:
-        raise QuanError(INVALID_VOUCHER_TYPE_NAME)
+    name = check_name(
+        str(data.get("name") or ""), max_length=NAME_LENGTH, error=INVALID_VOUCHER_TYPE_NAME
+    )
     max_per_order = data.get("max_per_order", 1)
     if not _int(max_per_order) or not 1 <= max_per_order <= MAX_PER_ORDER:
         raise QuanError(INVALID_MAX_PER_ORDER)

@@ -243,13 +243,21 @@ outbox = Table(
     metadata,
     _id(),
     Column("channel", Text, nullable=False),  # sms | email | webhook
-    Column("recipient", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
+    # Sealed (AES-GCM) and hashed: a phone number and a sign-in code are never in clear here
+    # (quan.channels.outbox). All three are erased after the retention period (purged_at).
+    Column("recipient_hash", Text, nullable=True, index=True),
+    Column("recipient_enc", Text, nullable=True),
+    Column("subject", Text, nullable=False),  # the message's kind, e.g. citizen.otp.login
+    Column("body_enc", Text, nullable=True),
     Column("status", Text, nullable=False),  # pending | sent | failed
     Column("attempts", Integer, nullable=False),
     _created(),
     Column("sent_at", UtcDateTime, nullable=True),
+    Column("purged_at", UtcDateTime, nullable=True),
+    CheckConstraint(
+        "(purged_at IS NULL) = (body_enc IS NOT NULL AND recipient_enc IS NOT NULL)",
+        name="sealed_until_purged",
+    ),
 )
 
 job_leases = Table(

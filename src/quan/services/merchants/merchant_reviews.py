@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from quan.channels import outbox
+from quan.channels.outbox import OutboxKeys
 from quan.domain import merchants as rules
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
@@ -36,9 +37,11 @@ def review(
     merchant_id: str,
     decision: Decision,
     reason: str,
+    *,
+    outbox_keys: OutboxKeys,
 ) -> Merchant:
     """A reviewer's decision: attributed, kept in the review history, evented, and told to the
-    merchant's contact phone."""
+    merchant's contact phone (through the sealed outbox, ``outbox_keys``)."""
     merchant = visible_merchant(tx, actor, merchant_id, for_update=True)
     reason = reason.strip()
     outcome = rules.review(merchant.status, decision, reason, now=now)
@@ -92,7 +95,7 @@ def review(
             "next_review_due_at": due.isoformat() if due else None,
         },
     )
-    _notify(tx, now, key, merchant_id, decision, reason)
+    _notify(tx, now, key, outbox_keys, merchant_id, decision, reason)
     return get_merchant(tx, merchant_id)
 
 
@@ -106,7 +109,13 @@ _PAST = {
 
 
 def _notify(
-    tx: Connection, now: datetime, key: bytes, merchant_id: str, decision: Decision, reason: str
+    tx: Connection,
+    now: datetime,
+    key: bytes,
+    outbox_keys: OutboxKeys,
+    merchant_id: str,
+    decision: Decision,
+    reason: str,
 ) -> None:
     token = tx.execute(
         select(merchants.c.contact_phone_token).where(merchants.c.id == merchant_id)
@@ -114,6 +123,7 @@ def _notify(
     outbox.enqueue(
         tx,
         now,
+        outbox_keys,
         channel="sms",
         recipient=pii.decrypt(key, token, _aad(merchant_id, "contact_phone")),
         subject=f"merchant.{_PAST[decision]}",

@@ -185,6 +185,7 @@ def _notify(
     outbox.enqueue(
         tx,
         now,
+        keys.outbox,
         channel="sms",
         recipient=phone,
         subject=f"voucher.{what}",
