@@ -65,6 +65,9 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
         "pii_key": _secret(),
         "log_signing_key": _secret(),
         "approval_threshold_fen": 1_000_000,  # ¥10,000
+        # The suite written for quan-lottery-v1 keeps testing it (v1 draws stay verifiable);
+        # the v2 tests (tests/integration/test_lottery_v2.py) ask for v2, the default.
+        "lottery_algorithm": "quan-lottery-v1",
     }
     values.update(overrides)
     return Settings(**values)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # Terminals' redemptions that arrive together commit together too (quan.api.redeem_route),
     # in micro-batches bounded by the two settings above; off, each runs its own transaction.
     redeem_batching: bool = True
+    # The algorithm of lotteries created from now on (docs/lottery.md). quan-lottery-v2 binds the
+    # registrants in the transparency log before the seed means anything; v1 stays for
+    # deployments whose partners' verifiers do not read v2 yet (each lottery names its own).
+    lottery_algorithm: Literal["quan-lottery-v1", "quan-lottery-v2"] = "quan-lottery-v2"
     # Development only: run the clock this far ahead (+3d, -2h, +1d12h) so time-bound steps
     # (settlement cut-off, lottery draw, expiry, recycling) can be tried in one sitting; `quan dev
     # clock advance` adds to it while the server runs. Refused in production (docs/development.md).

@@ -85,9 +85,12 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "share_link.created": ("batch_id", "channel"),
         # Lottery: tickets are public (the draw is checked from them); groups are not.
         "lottery.committed": ("commitment", "algorithm"),
-        "lottery.registered": ("registration_id", "tickets"),
+        # quan-lottery-v2 registers (pseudonym, tickets): the log fixes the registrant list.
+        "lottery.registered": ("registration_id", "tickets", "pseudonym"),
+        "lottery.beacon": ("beacon", "source", "close_size", "close_root", "members_digest"),
         "lottery.drawn": (
-            "seed", "commitment", "registrants_digest", "registrants", "winners", "issued",
+            "seed", "secret", "algorithm", "commitment", "registrants_digest", "registrants",
+            "winners", "issued",
         ),
         # Merchants, terminals, offline redemption, settlement: organisations and money.
         "merchant.applied": ("issuer_id", "region_code", "categories", "scenes"),

@@ -159,6 +159,70 @@ OPERATIONS: Final[dict[str, tuple[str, str]]] = {
     "lottery.public_record": ("公开摇号记录（JSON）", "The public lottery record (JSON)"),
     "lottery.registrant_list": ("公开报名名单（JSON）", "The public registrant list (JSON)"),
     "lottery.algorithm": ("算法：{algorithm}", "Algorithm: {algorithm}"),
+    # quan-lottery-v2: the public value a second person enters after the close
+    "lottery.beacon": ("公开随机值", "Public random value"),
+    "lottery.beacon_text": (
+        "报名截止后，由创建本批次以外的另一名工作人员录入一个截止前还不存在的公开值"
+        "（如某公开随机信标某一轮的输出，或某日正式公布的数字），并注明来源。"
+        "种子由承诺的秘密、截止时的日志签名检查点和该值共同算出，任何人都无法事先操纵结果。",
+        "After registration closes, someone other than whoever created this batch enters a "
+        "public value that did not exist before the close (a named public randomness beacon's "
+        "round, or an official figure published on a named date), with its source. The seed "
+        "mixes the committed secret, the log's signed checkpoint at the close and this value, "
+        "so nobody can steer the result in advance.",
+    ),
+    "lottery.beacon_value": ("公开值（按原样填写）", "Value (exactly as published)"),
+    "lottery.beacon_source": ("来源", "Source"),
+    "lottery.beacon_source_hint": (
+        "例如：drand quicknet 第 1234567 轮",
+        "e.g. drand quicknet round 1234567",
+    ),
+    "lottery.beacon_submit": ("录入公开随机值", "Enter the public value"),
+    "lottery.beacon_not_yet": (
+        "报名 {closes} 截止后才能录入。",
+        "It can be entered once registration closes at {closes}.",
+    ),
+    "lottery.beacon_other_person": (
+        "您创建了本批次（或其承诺值），须由另一名工作人员录入公开随机值。",
+        "You created this batch (or its commitment): another member of staff must enter the "
+        "public value.",
+    ),
+    "lottery.beacon_recorded_by": ("录入人", "Entered by"),
+    "lottery.beacon_recorded_at": ("录入时间", "Entered at"),
+    "lottery.close_checkpoint": ("截止时的日志检查点", "Log checkpoint at the close"),
+    "lottery.close_checkpoint_text": (
+        "第一个包含本批次全部报名记录的已签名检查点：大小 {size}，根哈希如下。",
+        "The first signed checkpoint holding every registration of this batch: size {size}, "
+        "root hash below.",
+    ),
+    "lottery.secret": ("公开的秘密", "Revealed secret"),
+    "lottery.commitment_text_v2": (
+        "秘密的哈希值，在第一个人报名前公布；摇号时公开的秘密必须与之相符。",
+        "The hash of the secret, published before the first registration; the secret the draw "
+        "reveals must match it.",
+    ),
+    "lottery.seed_text_v2": (
+        "秘密的 SHA-256 等于承诺值；种子 = SHA-256(\"quan-lottery-v2\" ‖ 秘密 ‖ 截止检查点根哈希 ‖ "
+        "公开随机值)，截止前任何人都无法知道。",
+        "The secret's SHA-256 equals the commitment; the seed is SHA-256(\"quan-lottery-v2\" ‖ "
+        "secret ‖ close checkpoint root ‖ public value), which nobody could know before the close.",
+    ),
+    "lottery.done_beacon": (
+        "公开随机值已录入，截止检查点已确定；现在可以摇号。",
+        "The public value is entered and the close checkpoint fixed; the lottery can be drawn.",
+    ),
+    "lottery.blocked_no_beacon": (
+        "须先由另一名工作人员录入公开随机值。",
+        "A second person must enter the public value first.",
+    ),
+    "lottery.intro_v2": (
+        "报名前已公布承诺值（秘密的 SHA-256）；每条报名都写入透明日志；"
+        "截止后由另一人录入公开随机值，再摇号并公开秘密。任何人都可以从日志重建报名名单并重算中签结果。",
+        "The commitment (the SHA-256 of a secret) was published before anyone registered; every "
+        "registration is written to the transparency log; after the close a second person "
+        "enters a public random value, then the draw reveals the secret. Anyone can rebuild the "
+        "registrant list from the log and recompute the winners.",
+    ),
     "pool.general": ("普通", "General"),
     "pool.elderly": ("老年人", "Elderly"),
     "pool.disabled": ("残疾人", "Disabled"),

@@ -14,11 +14,13 @@ from sqlalchemy import Connection, Text, bindparam, func, select, update
 
 from quan.config import Settings
 from quan.domain import lottery as algo
+from quan.domain import lottery_v2 as v2
 from quan.domain.auth import Actor
 from quan.domain.batches import GENERAL, BatchStatus
 from quan.domain.canonical import canonical_json
 from quan.domain.claims import BATCH_NOT_OPEN, Channel
 from quan.domain.errors import QuanError
+from quan.services.issuance import lottery_v2
 from quan.services.issuance.batches import Batch
 from quan.services.issuance.issued_rows import IssueCount, Recipient
 from quan.services.issuance.issuing import Issuance, issue_counted
@@ -72,6 +74,12 @@ def draw(
         raise QuanError(ALREADY_DRAWN, drawn_at=row.drawn_at.isoformat())
     if now < batch.rules.claim_closes_at:
         raise QuanError(REGISTRATION_STILL_OPEN, closes_at=batch.rules.claim_closes_at.isoformat())
+    sealed = bytes.fromhex(pii.decrypt(seed_key(settings), row.seed_sealed, batch_id))
+    if algo.commitment(sealed) != row.commitment:
+        raise RuntimeError("the sealed seed does not match the published commitment")
+    v2_secret = sealed if row.algorithm == v2.ALGORITHM else None
+    # v2: the secret mixed with the close checkpoint and the beacon (refused without a beacon).
+    seed = sealed if v2_secret is None else lottery_v2.draw_seed(row, v2_secret)
     d = lottery_draws.c
     won_race = tx.execute(
         update(lottery_draws)
@@ -81,9 +89,6 @@ def draw(
     if not won_race:
         drawn_at = tx.execute(select(d.drawn_at).where(d.batch_id == batch_id)).scalar()
         raise QuanError(ALREADY_DRAWN, drawn_at=drawn_at.isoformat() if drawn_at else "")
-    seed = bytes.fromhex(pii.decrypt(seed_key(settings), row.seed_sealed, batch_id))
-    if algo.commitment(seed) != row.commitment:
-        raise RuntimeError("the sealed seed does not match the published commitment")
     planned = _planned_pools(batch)
     drawn = _draw_in_postgres(tx, batch_id, seed, planned) if _on_postgres(tx) else None
     if drawn is None:
@@ -102,6 +107,7 @@ def draw(
         .where(d.batch_id == batch_id)
         .values(
             seed=seed.hex(),
+            secret=None if v2_secret is None else v2_secret.hex(),
             registrants_digest=drawn.digest,
             registrants=drawn.count,
             pools=canonical_json(published),
@@ -117,6 +123,7 @@ def draw(
         at=now,
         payload={
             "seed": seed.hex(),
+            **({} if v2_secret is None else {"secret": v2_secret.hex(), "algorithm": v2.ALGORITHM}),
             "commitment": row.commitment,
             "registrants_digest": drawn.digest,
             "registrants": drawn.count,
