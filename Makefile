@@ -17,13 +17,26 @@ $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Quan needs Python 3.11 or newer on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+## make install: the locked dependencies (requirements/lock.txt: pinned, every file hashed), then
+## Quan itself without resolving anything (--no-deps) and built by the locked setuptools.
+LOCK := requirements/lock.txt
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 ## make install: create .venv and install Quan with its test tools (again when pyproject.toml changes)
 install: $(STAMP)
+
+## make lock: re-resolve pyproject.toml's ranges into requirements/lock.txt (uv, installed here
+## from the hashed requirements/uv.txt). LOCK_ARGS=--upgrade moves every pin to the newest allowed.
+.PHONY: lock
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra test --universal \
+		--python-version 3.11 --generate-hashes --quiet $(LOCK_ARGS) -o $(LOCK)
+	$(BIN)/uv pip compile requirements/uv.in --universal --python-version 3.11 \
+		--generate-hashes --quiet $(LOCK_ARGS) -o requirements/uv.txt
 
 ## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/)
 HOST ?= 127.0.0.1

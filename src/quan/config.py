@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The secrets Quan signs, encrypts and hashes with. Each is 32 random bytes, base64-encoded.
@@ -23,6 +23,12 @@ SECRET_NAMES = ("secret_key", "pii_key", "log_signing_key")
 
 # Values that must never be accepted in production (copied from examples and docs).
 KNOWN_DEFAULTS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "test"})
+
+# A key of 32 random bytes has about 28 distinct byte values (and one below 16 distinct values
+# turns up once in ~10^12 draws), so fewer distinct bytes than this means a typed, repeated or
+# patterned key (``0000…``, ``abababab…``), not a random one.
+MIN_DISTINCT_BYTES = 16
+ENVIRONMENTS = ("development", "production", "test")
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +48,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None  # signs bearer tokens
     pii_key: SecretStr | None = None  # encrypts and hashes personal data
     log_signing_key: SecretStr | None = None  # Ed25519 seed of the transparency log
+    # Rotation of the personal-data encryption keys (docs/operations.md#rotating-keys): the key new
+    # values are sealed with (default: pii_key) and the retired ones (comma-separated base64)
+    # that still open values the re-encryption job has not reached.
+    pii_sealing_key: SecretStr | None = None
+    pii_retired_keys: SecretStr | None = None
     # Contributions and returns above this many fen need a second person's approval.
     approval_threshold_fen: int = Field(default=100_000_000, ge=0)  # ¥1,000,000
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
@@ -88,6 +99,12 @@ class Settings(BaseSettings):
     def api_docs_enabled(self) -> bool:
         return self.api_docs if self.api_docs is not None else not self.is_production
 
+    @field_validator("env", mode="before")
+    @classmethod
+    def _normalise_env(cls, value: object) -> object:
+        # ``QUAN_ENV=Production`` or `` production `` mean production, not a traceback.
+        return value.strip().lower() if isinstance(value, str) else value
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -109,10 +126,22 @@ class Settings(BaseSettings):
             decoded = raw.encode()
         return decoded
 
+    def retired_pii_keys(self) -> list[bytes]:
+        if self.pii_retired_keys is None:
+            return []
+        parts = [p.strip() for p in self.pii_retired_keys.get_secret_value().split(",")]
+        try:
+            return [base64.b64decode(p, validate=True) for p in parts if p]
+        except ValueError as exc:
+            raise ConfigError("QUAN_PII_RETIRED_KEYS must be base64 keys, comma-separated") from exc
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, fill embedded secrets, and refuse unsafe production configuration."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
     _check_dev_clock(settings)
     if settings.is_production:
         _refuse_weak_secrets(settings)
@@ -124,6 +153,23 @@ def load_settings(**overrides: object) -> Settings:
         stored = _embedded_secrets(settings.var_dir)
         settings = settings.model_copy(update={n: SecretStr(stored[n]) for n in missing})
     return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad variable, naming it, in English and Chinese (no traceback)."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"QUAN_{field.upper()}"
+        if field == "env":
+            allowed = ", ".join(ENVIRONMENTS)
+            lines.append(
+                f"{variable} must be one of {allowed} / {variable} 只能是 {allowed} 之一"
+                f" (got {error.get('input')!r})"
+            )
+        else:
+            lines.append(f"{variable}: {error['msg']} / {variable} 的值无效")
+    return "; ".join(lines)
 
 
 def _check_dev_clock(settings: Settings) -> None:
@@ -156,16 +202,36 @@ def dev_clock_path(settings: Settings) -> Path:
 
 def _refuse_weak_secrets(settings: Settings) -> None:
     problems = []
+    seen: dict[bytes, str] = {}
     for name in SECRET_NAMES:
+        variable = f"QUAN_{name.upper()}"
         value: SecretStr | None = getattr(settings, name)
         if value is None:
-            problems.append(f"QUAN_{name.upper()} is not set")
-        elif value.get_secret_value().strip().lower() in KNOWN_DEFAULTS:
-            problems.append(f"QUAN_{name.upper()} is a known default value")
-        elif len(settings.secret_bytes(name)) < 32:
-            problems.append(f"QUAN_{name.upper()} must hold at least 32 bytes (base64)")
+            problems.append(f"{variable} is not set / 未设置 {variable}")
+            continue
+        key = settings.secret_bytes(name)
+        if value.get_secret_value().strip().lower() in KNOWN_DEFAULTS:
+            problems.append(f"{variable} is a known default value / {variable} 是公开的默认值")
+        elif len(key) < 32:
+            problems.append(
+                f"{variable} must hold at least 32 bytes (base64) / {variable} 至少需要 32 字节"
+            )
+        elif len(set(key)) < MIN_DISTINCT_BYTES:
+            problems.append(
+                f"{variable} is not random (all zero, repeated or patterned); generate one with "
+                f"`openssl rand -base64 32` / {variable} 不是随机密钥（全零、重复或有规律），"
+                "请用 `openssl rand -base64 32` 生成"
+            )
+        elif key in seen:
+            problems.append(
+                f"{variable} is the same key as QUAN_{seen[key].upper()}; each secret needs its "
+                f"own key / {variable} 与 QUAN_{seen[key].upper()} 相同，每个密钥必须各不相同"
+            )
+        seen.setdefault(key, name)
     if problems:
-        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        raise ConfigError(
+            "refusing to start in production / 拒绝以生产模式启动: " + "; ".join(problems)
+        )
 
 
 def _embedded_secrets(var_dir: Path) -> dict[str, str]:

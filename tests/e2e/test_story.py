@@ -431,6 +431,35 @@ class Story:
         self.shot(page, "log-entries")
         context.close()
 
+    def admin_disables_and_enables_an_account(self) -> None:
+        """The admin's staff page: disable the operator (confirmed in a dialog), whose sessions
+        end at once, enable it again, and sign out (which ends the admin's session too)."""
+        t = self.t
+        context = self.context(DESK)
+        page = context.new_page()
+        self.staff_sign_in(page, "admin", "/ops/staff")
+        questions: list[str] = []
+
+        def accept(dialog: Any) -> None:
+            questions.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", accept)
+        row = "[data-test=account-demo-operator]"
+        assert t("staff.active") in page.inner_text(row)
+        self.shot(page, "staff")
+        page.click("[data-test=disable-demo-operator]")
+        page.wait_for_selector("[data-test=notice]")
+        assert questions == [t("staff.confirm_disable", username="demo-operator")]
+        assert t("staff.disabled") in page.inner_text(row)
+        page.click("[data-test=enable-demo-operator]")
+        page.wait_for_selector("[data-test=enable-demo-operator]", state="detached")
+        assert t("staff.active") in page.inner_text(row)
+        page.click("[data-test=sign-out]")
+        page.goto(self.url + "/ops/staff")
+        assert "/signin" in page.url
+        context.close()
+
     def public_reads_the_disclosure(self, batch_id: str) -> None:
         context = self.context(PHONE, is_mobile=True)
         page = context.new_page()
@@ -465,4 +494,5 @@ def test_the_whole_story_in_a_real_browser(
     story.operator_settles(page)
     operator.close()
     story.auditor_verifies()
+    story.admin_disables_and_enables_an_account()
     story.public_reads_the_disclosure(batch_id)

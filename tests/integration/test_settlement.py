@@ -370,12 +370,14 @@ def test_a_reversal_racing_a_settlement_is_either_excluded_or_netted(world: Worl
         return settle(world, s) if i == 0 else reverse(world, s.shop.headers(), made["id"])
 
     run, reversal = race(2, attempt)
-    assert run.status_code == 201, run.text
     assert reversal.status_code == 201, reversal.text
     if reversal.json()["outcome"] == "restored":  # first: the run never saw it
-        assert run.json()["redemption_count"] == 0
+        # … and found nothing to settle, so it recorded no (empty) run.
+        assert (run.status_code, run.json()["code"]) == (409, "NOTHING_TO_SETTLE"), run.text
+        assert rows(world, "settlement_runs") == 0
         assert rows(world, "settlement_deductions") == 0
     else:  # after the run: netted by the merchant's next statement
+        assert run.status_code == 201, run.text
         assert run.json()["redemption_count"] == 1
         assert rows(world, "settlement_deductions") == 1
     assert_books_ok(world)

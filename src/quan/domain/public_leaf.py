@@ -72,6 +72,8 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "voucher.issued": (*_CLAIM, "citizen"),
         "voucher.assisted_issued": ("batch_id", "citizen_id", "channel"),
         "voucher.printed": (),
+        # A reprint is said with its count (reprints are rare and audited), not its reason.
+        "voucher.reprinted": ("reprint", "limit"),
         "voucher.share_claimed": ("batch_id", "link_id", "sharer_id", "share_channel"),
         "voucher.deactivated": ("deactivation_id",),
         "voucher.reactivated": ("deactivation_id",),
@@ -117,6 +119,11 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "settlement.payout_file_exported": ("rows", "amount_fen"),
         # Staff and people: that something happened, by whom on the staff side; never why.
         "staff.created": ("role", "issuer_id"),
+        "staff.deactivated": (),
+        "staff.reactivated": (),
+        "staff.sessions_revoked": (),
+        "staff.signed_out": (),
+        "citizen.presence_code_sent": (),
         "citizen.registered": ("via",),
         "citizen.personal_data_revealed": (),
         "citizen.reveal_approved": ("requested_by",),

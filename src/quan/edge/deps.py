@@ -69,7 +69,8 @@ def authenticate(runtime: Runtime, credentials: HTTPAuthorizationCredentials | N
         if claims is None or claims.subject_kind != "staff":
             raise QuanError(UNAUTHORIZED)
         user = staff.get_user(tx, claims.subject_id)
-    if user is None or not user.active:
+    # A token older than the account's last revocation (disable, revoke, sign-out) is dead.
+    if user is None or not user.active or user.token_version != claims.version:
         raise QuanError(UNAUTHORIZED)
     return user.actor()
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from quan.jobs import lease
+from quan.services.operations import log_keys
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import log as log_store
@@ -88,7 +89,13 @@ def run_once(
         raise ValueError("batch_size must be at least 1")
     if not lease.acquire(rt.db, LEASE_NAME, holder, rt.clock.now(), LEASE_TTL):
         return RunResult(ran=False)
-    key = transparency.LogKey.from_settings(rt.settings)
+    try:
+        with rt.db.write() as tx:  # the configured key, checked against (or starting) the history
+            key = log_keys.signing_key(tx, rt.clock.now(), rt.settings)
+    except Exception:
+        # A retired or unknown key signs nothing; the next run (after a restart) takes over.
+        lease.release(rt.db, LEASE_NAME, holder, rt.clock.now())
+        raise
     pseudonymize = transparency.pseudonymizer(rt.settings)
     appended = 0
     batch: transparency.SequencedBatch | None = None

@@ -107,6 +107,9 @@ staff_users = Table(
     Column("issuer_id", Text, ForeignKey("issuers.id"), nullable=True),
     Column("display_name", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    # Signed into every token; disabling, revoking sessions or signing out increments it, so
+    # every token issued before stops working at once and re-enabling revives none of them.
+    Column("token_version", Integer, nullable=False, server_default="0"),
     _created(),
     _one_of("role", ROLES, "role"),
 )

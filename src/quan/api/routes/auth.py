@@ -34,6 +34,14 @@ def issue_token(body: TokenRequest, rt: RuntimeDep) -> TokenPublic:
     )
 
 
+@router.post("/auth/signout", status_code=204, response_model=None)
+def sign_out(actor: Annotated[Actor, Depends(Allow(*Role))], rt: RuntimeDep) -> None:
+    """End the caller's sessions: this token and every other of the account stop working now
+    (the account's token version goes up; ``staff.signed_out``)."""
+    with rt.db.write() as tx:
+        staff.sign_out(tx, rt.clock.now(), actor)
+
+
 @router.get("/me", response_model=MePublic)
 def me(
     actor: Annotated[Actor, Depends(Allow(*Role))],

@@ -26,6 +26,7 @@ from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
 from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader
 from quan.services.merchants import merchant_reviews, merchants, terminals
+from quan.services.people import pii
 from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 
@@ -39,8 +40,8 @@ OwnerOrStaffReader = Annotated[Actor, Depends(Allow(*STAFF_READERS, PartnerRole.
 MerchantSelf = Annotated[Actor, Depends(Allow(PartnerRole.MERCHANT, PartnerRole.TERMINAL))]
 
 
-def pii_key(rt: Runtime) -> bytes:
-    return merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+def pii_key(rt: Runtime) -> pii.Keyring:
+    return merchants.sealing_key(rt.settings)
 
 
 def outbox_keys(rt: Runtime) -> OutboxKeys:

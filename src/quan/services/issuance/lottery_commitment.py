@@ -38,9 +38,9 @@ class _Batch(Protocol):
     def program_id(self) -> str: ...
 
 
-def seed_key(settings: Settings) -> bytes:
-    """The key the seed is sealed under (HKDF of ``pii_key``; never published)."""
-    return pii.derive_key(settings.secret_bytes("pii_key"), SEED_PURPOSE)
+def seed_key(settings: Settings) -> pii.Keyring:
+    """The keys the seed is sealed under (HKDF of the sealing key; never published; rotatable)."""
+    return pii.keyring(settings, SEED_PURPOSE)
 
 
 def commit(tx: Connection, now: datetime, settings: Settings, actor: Actor, batch: _Batch) -> Any:

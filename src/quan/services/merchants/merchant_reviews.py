@@ -33,7 +33,7 @@ def review(
     tx: Connection,
     now: datetime,
     actor: Actor,
-    key: bytes,
+    key: pii.Key,
     merchant_id: str,
     decision: Decision,
     reason: str,
@@ -111,7 +111,7 @@ _PAST = {
 def _notify(
     tx: Connection,
     now: datetime,
-    key: bytes,
+    key: pii.Key,
     outbox_keys: OutboxKeys,
     merchant_id: str,
     decision: Decision,

@@ -85,6 +85,7 @@ OTP_TOO_MANY_ATTEMPTS = define(
 class Purpose(StrEnum):
     LOGIN = "login"
     REGISTER = "register"
+    PRESENCE = "presence"  # read out to an agent at the desk; never good for signing in
 
 
 class Check(StrEnum):
@@ -135,6 +136,9 @@ _SIGNATURE = "【Quan 服务消费券】"
 _SMS = {
     Purpose.LOGIN: _SIGNATURE + "登录验证码 {code}，5 分钟内有效。如非本人操作，请忽略本短信。",
     Purpose.REGISTER: _SIGNATURE + "注册验证码 {code}，5 分钟内有效。如非本人操作，请忽略本短信。",
+    Purpose.PRESENCE: _SIGNATURE
+    + "服务点工作人员正在为您办理消费券，本人在场时请将验证码 {code} 告知工作人员，"
+    "5 分钟内有效。如您不在服务点，请勿告知任何人。",
 }
 _ALREADY_REGISTERED_SMS = (
     _SIGNATURE + "有人尝试用本手机号注册。本号码已注册，请直接用验证码登录；如非本人操作，请忽略。"
@@ -169,6 +173,19 @@ def request_code(
             subject="citizen.register.already_registered",
             body=_ALREADY_REGISTERED_SMS,
         )
+    return CodeSent(int(CODE_TTL.total_seconds()), RESEND.window_seconds)
+
+
+def request_presence_code(
+    tx: Connection, now: datetime, keys: CitizenKeys, throttle: Throttle, *, phone: str
+) -> CodeSent:
+    """Send a presence code to a registered citizen's phone (the agent never sees the number),
+    under the same send limits as any code."""
+    phone_hash = keys.phone_hash(phone)
+    who = f"{Purpose.PRESENCE.value}:{phone_hash}"
+    spend(throttle, RESEND, who)
+    spend(throttle, HOURLY, who)
+    _issue(tx, now, keys, phone, phone_hash, Purpose.PRESENCE)
     return CodeSent(int(CODE_TTL.total_seconds()), RESEND.window_seconds)
 
 

@@ -8,11 +8,11 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from quan.cache.throttle import Throttle
-from quan.domain.auth import SYSTEM, Actor, Role
-from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.domain.auth import OTHER_ISSUER, SYSTEM, Actor, Role
+from quan.domain.errors import FORBIDDEN, NOT_FOUND, Kind, QuanError, define
 from quan.domain.names import check_name
 from quan.services.people.tokens import TokenSigner
 from quan.store.events import record_event
@@ -73,6 +73,7 @@ class StaffUser:
     display_name: str
     active: bool
     created_at: datetime
+    token_version: int = 0
 
     def actor(self) -> Actor:
         return Actor(kind="staff", id=self.id, role=self.role.value, issuer_id=self.issuer_id)
@@ -88,6 +89,7 @@ def _user(row: object) -> StaffUser:
         display_name=m["display_name"],
         active=m["active"],
         created_at=m["created_at"],
+        token_version=int(m["token_version"]),
     )
 
 
@@ -149,9 +151,22 @@ def create_user(
     return user
 
 
+def user_from_row(row: object) -> StaffUser:
+    return _user(row)
+
+
 def get_user(tx: Connection, user_id: str) -> StaffUser | None:
     row = tx.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     return _user(row) if row else None
+
+
+def find_by_username(tx: Connection, username: str) -> StaffUser:
+    row = tx.execute(
+        select(staff_users).where(staff_users.c.username == username.strip().lower())
+    ).first()
+    if row is None:
+        raise QuanError(NOT_FOUND, what=f"staff account {username}")
+    return _user(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,5 +204,86 @@ def sign_in(
         raise QuanError(INVALID_CREDENTIALS)
     throttle.reset(throttle_key)
     user = _user(row)
-    token, expires = tokens.issue("staff", user.id, now)
+    token, expires = tokens.issue("staff", user.id, now, version=user.token_version)
     return SignedIn(token, expires, user)
+
+
+# --- disabling, revoking, signing out ----------------------------------------------------------
+
+CANNOT_DISABLE_SELF = define(
+    "CANNOT_DISABLE_SELF",
+    Kind.CONFLICT,
+    zh="不能停用自己的账号",
+    en="You cannot disable your own account",
+)
+
+
+def manageable_user(tx: Connection, actor: Actor, user_id: str) -> StaffUser:
+    """A staff account an admin may manage: any, for an admin of no issuer; else only the
+    accounts of the admin's own issuer (others look like other issuers' resources)."""
+    if actor.role != Role.ADMIN.value and actor.kind != "system":
+        raise QuanError(FORBIDDEN)
+    user = get_user(tx, user_id)
+    if user is None:
+        raise QuanError(NOT_FOUND, what=f"staff account {user_id}")
+    if actor.issuer_id is not None and user.issuer_id != actor.issuer_id:
+        raise QuanError(OTHER_ISSUER)
+    return user
+
+
+def _bump(
+    tx: Connection, now: datetime, actor: Actor, user_id: str, kind: str, **values: object
+) -> StaffUser:
+    """Raise the token version (ending every session) and record why, in one statement."""
+    tx.execute(
+        update(staff_users)
+        .where(staff_users.c.id == user_id)
+        .values(token_version=staff_users.c.token_version + 1, **values)
+    )
+    record_event(
+        tx,
+        type=f"staff.{kind}",
+        actor=actor,
+        subject_type="staff",
+        subject_id=user_id,
+        at=now,
+        payload={},
+    )
+    user = get_user(tx, user_id)
+    assert user is not None
+    return user
+
+
+def set_active(
+    tx: Connection, now: datetime, actor: Actor, user_id: str, active: bool
+) -> StaffUser:
+    """Disable (and end every session) or enable an account; enabling revives no old token."""
+    user = manageable_user(tx, actor, user_id)
+    if not active and user.id == actor.id:
+        raise QuanError(CANNOT_DISABLE_SELF)
+    if user.active == active:
+        return user
+    if active:
+        tx.execute(update(staff_users).where(staff_users.c.id == user_id).values(active=True))
+        record_event(
+            tx,
+            type="staff.reactivated",
+            actor=actor,
+            subject_type="staff",
+            subject_id=user_id,
+            at=now,
+            payload={},
+        )
+        return get_user(tx, user_id) or user
+    return _bump(tx, now, actor, user_id, "deactivated", active=False)
+
+
+def revoke_sessions(tx: Connection, now: datetime, actor: Actor, user_id: str) -> StaffUser:
+    """End every session of an account (a lost laptop, a leaked token); it can sign in again."""
+    manageable_user(tx, actor, user_id)
+    return _bump(tx, now, actor, user_id, "sessions_revoked")
+
+
+def sign_out(tx: Connection, now: datetime, actor: Actor) -> None:
+    """The account's own sign-out: every token it holds stops working now."""
+    _bump(tx, now, actor, actor.id, "signed_out")

@@ -29,6 +29,7 @@ from quan.domain.settlement import (
 )
 from quan.services.merchants import merchants as merchant_service
 from quan.services.money.programs import visible_program
+from quan.services.people import pii
 from quan.services.settlement.settlement import Payout, get_run, visible_run
 from quan.store.events import record_event
 from quan.store.ids import new_id
@@ -139,7 +140,7 @@ def _post_payout(
 
 
 def payout_file(
-    tx: Connection, now: datetime, actor: Actor, key: bytes, settlement_id: str
+    tx: Connection, now: datetime, actor: Actor, key: pii.Key, settlement_id: str
 ) -> list[dict[str, Any]]:
     """The pending payouts with each merchant's bank account in clear, for the bank.
 

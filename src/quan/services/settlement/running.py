@@ -22,6 +22,7 @@ from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
 from quan.domain.ledger import Bucket, JournalEntry, Posting
 from quan.domain.settlement import (
+    NOTHING_TO_SETTLE,
     SETTLEMENT_EXISTS,
     Window,
     default_cut_off_date,
@@ -68,6 +69,7 @@ def plan(
         day,
         program.timezone,
         now=now,
+        starts_at=program.starts_at,
         last_cut_off_date=last.cut_off_date if last else None,
         last_cut_off=last.cut_off if last else None,
     )
@@ -145,6 +147,10 @@ def run(
     ).one()
     names = ("merchants", "redemption_count", "window_fen", "carried_fen", "held_fen", "payout_fen")
     values = {name: int(v) for name, v in zip(names, totals, strict=True)}
+    if values["merchants"] == 0 and remainder == 0:
+        # No statement and nothing released: the run would only move the cut-off forward.
+        # Raising rolls the whole transaction back; the next run covers these days anyway.
+        raise QuanError(NOTHING_TO_SETTLE, cut_off_date=day.isoformat())
     tx.execute(
         update(settlement_runs)
         .where(settlement_runs.c.id == run_id)

@@ -90,7 +90,7 @@ def review(
 ) -> Response:
     try:
         body = ReviewCreate(decision=decision, reason=reason)
-        key = merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+        key = merchants.sealing_key(rt.settings)
         with rt.db.write() as tx:
             merchant_reviews.review(
                 tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason,

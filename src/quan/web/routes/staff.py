@@ -17,12 +17,17 @@ from quan.services.people import staff
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, staff_context
 from quan.web.routing import redirect, safe_next
-from quan.web.session import Area, end_session, start_session
+from quan.web.session import Area, end_session, optional_actor, start_session
 from quan.web.templating import render
 
 router = console_router()
 
-HOME_BY_ROLE = {Role.ADMIN: "/ops", Role.OPERATOR: "/ops", Role.AUDITOR: "/auditor"}
+HOME_BY_ROLE = {
+    Role.ADMIN: "/ops",
+    Role.OPERATOR: "/ops",
+    Role.AUDITOR: "/auditor",
+    Role.AGENT: "/desk",
+}
 
 
 @router.get("/signin")
@@ -65,7 +70,13 @@ def signin(
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
+def signout(request: Request, rt: RuntimeDep) -> Response:
+    # End the sessions on the server too (token version), not only this browser's cookie: a
+    # copied cookie stops working at the same moment.
+    actor = optional_actor(request, Area.STAFF, *Role)
+    if actor is not None:
+        with rt.db.write() as tx:
+            staff.sign_out(tx, rt.clock.now(), actor)
     response = redirect(request, "/")
     end_session(response, Area.STAFF)
     return response
