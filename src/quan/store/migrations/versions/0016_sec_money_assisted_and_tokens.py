@@ -1,7 +1,7 @@
 """assisted acts, presence codes, token versions
 
-Revision ID: 0015_sec_money
-Revises: 0014_lottery_v2
+Revision ID: 0016_sec_money
+Revises: 0015
 
 - ``assisted_issues``: the print right of each voucher an agent issued at the desk (who, until
   when, how many prints and reprints), so staff never see a code they did not hand over.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_sec_money"
-down_revision: str | None = "0014_lottery_v2"
+revision: str = "0016_sec_money"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
