@@ -22,7 +22,7 @@ from quan.domain.auth import Actor
 from quan.domain.citizens import RegistrationInput, validate_registration
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
-from quan.services.merchants import merchants, terminals
+from quan.services.merchants import merchant_reviews, merchants, terminals
 from quan.services.people import citizens, staff
 from quan.services.runtime import Runtime
 from quan.store.tables import programs, staff_users
@@ -94,7 +94,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
 
             shop = "杭州西湖知味小吃店"
             merchant_id = apply(shop, 1)
-            merchants.review(
+            merchant_reviews.review(
                 tx, now, operator, pii, merchant_id, Decision.APPROVE, "", outbox_keys=keys.outbox
             )
             _, terminal_key = terminals.create_terminal(tx, now, operator, merchant_id, "前台 1 号")

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from quan.domain import offline_token
-from quan.domain.voucher_types import parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
 from quan.services.money.ledger_check import check_ledger
 from quan.store.schema import metadata
 from tests.conftest import START, World

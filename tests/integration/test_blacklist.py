@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 
 from quan.domain.blacklist import BlacklistEntry, ReasonCode, Subject, SubjectType, is_blocked
 from quan.domain.errors import QuanError
-from quan.services.people import blacklist
+from quan.services.people import blacklist, blacklist_decisions
 from quan.store.citizen_tables import blacklist_appeals, blacklist_entries
 from quan.store.tables import events
 from tests.conftest import World
@@ -273,7 +273,9 @@ def test_concurrent_appeals_leave_exactly_one_pending(world: World, alice: dict[
         barrier.wait()
         try:
             with runtime.db.write() as tx:
-                blacklist.file_appeal(tx, runtime.clock.now(), operator, entry_id, f"申诉 {i}")
+                blacklist_decisions.file_appeal(
+                    tx, runtime.clock.now(), operator, entry_id, f"申诉 {i}"
+                )
             result = "filed"
         except QuanError as exc:
             result = exc.code
@@ -299,7 +301,7 @@ def test_concurrent_bars_of_one_citizen_leave_one_entry(
     barrier = threading.Barrier(5)
     outcomes: list[str] = []
     lock = threading.Lock()
-    cmd = blacklist.NewEntry(
+    cmd = blacklist_decisions.NewEntry(
         subject=Subject(SubjectType.CITIZEN, alice["id"]),
         reason_code=ReasonCode.ABUSE,
         reason="并发",
@@ -309,7 +311,7 @@ def test_concurrent_bars_of_one_citizen_leave_one_entry(
         barrier.wait()
         try:
             with runtime.db.write() as tx:
-                blacklist.add_entry(tx, runtime.clock.now(), operator, cmd)
+                blacklist_decisions.add_entry(tx, runtime.clock.now(), operator, cmd)
             result = "added"
         except QuanError as exc:
             result = exc.code

@@ -15,9 +15,10 @@ from quan.domain.blacklist import ReasonCode, Subject, SubjectType
 from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.voucher_code import validate
-from quan.services.issuance.issuing import Recipient, issue_many
+from quan.services.issuance.issued_rows import Recipient
+from quan.services.issuance.issuing import issue_many
 from quan.services.merchants.offline_keys import offline_key
-from quan.services.people import blacklist
+from quan.services.people import blacklist_decisions
 from quan.store.schema import metadata
 from quan.store.tables import events, journal_entries
 from quan.store.voucher_tables import vouchers
@@ -226,11 +227,11 @@ def test_a_blacklisted_citizen_cannot_claim(world: World) -> None:
     cid = register(world)
     rt = world.runtime
     with rt.db.write() as tx:
-        listing = blacklist.add_entry(
+        listing = blacklist_decisions.add_entry(
             tx,
             rt.clock.now(),
             world.users["operator"].actor(),
-            blacklist.NewEntry(
+            blacklist_decisions.NewEntry(
                 subject=Subject(SubjectType.CITIZEN, cid),
                 reason_code=ReasonCode.ABUSE,
                 reason="批量刷券",

@@ -28,8 +28,9 @@ from quan.api.app import create_app
 from quan.clock import FixedClock
 from quan.domain.canonical import canonical_json
 from quan.domain.claims import Channel
-from quan.services.issuance.claim_batch import ClaimRequest, claim_together
+from quan.services.issuance.claim_batch import claim_together
 from quan.services.issuance.claim_cache import ClaimCache
+from quan.services.issuance.claim_judge import ClaimRequest
 from quan.services.issuance.claims import ClaimOutcome, claim_payload, issued_from_row
 from quan.store.db import Database
 from quan.store.tables import events

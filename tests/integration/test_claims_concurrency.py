@@ -22,7 +22,7 @@ from quan.domain.claims import Channel
 from quan.domain.errors import QuanError
 from quan.domain.ledger import Bucket
 from quan.services.issuance import batches as batch_service
-from quan.services.issuance import claims, issuing, recycling
+from quan.services.issuance import claims, issued_rows, issuing, recycling
 from quan.services.issuance.claim_cache import ClaimCache
 from quan.services.issuance.claims import ClaimOutcome
 from quan.store.db import Database
@@ -266,14 +266,14 @@ def test_two_bulk_issuances_racing_on_one_batch_stay_within_it(
     people = register_many(world, 40)
     actor = world.users["operator"].actor()
 
-    def grant(recipients: list[str]) -> issuing.IssueReport:
+    def grant(recipients: list[str]) -> issued_rows.IssueReport:
         with wide.write() as tx:
             return issuing.issue_many(
                 tx,
                 NOW,
                 actor,
                 bid,
-                [issuing.Recipient(c) for c in recipients],
+                [issued_rows.Recipient(c) for c in recipients],
                 channel=Channel.GRANT,
             )
 
@@ -281,7 +281,7 @@ def test_two_bulk_issuances_racing_on_one_batch_stay_within_it(
     results = race(lambda: grant(people[:25]), lambda: grant(people[15:]))
     issued = 0
     for r in results:
-        if isinstance(r, issuing.IssueReport):
+        if isinstance(r, issued_rows.IssueReport):
             issued += len(r.issued)
         else:  # a segment overlapping a concurrent grant may lose the unique-key race
             assert "uq_vouchers_claimant" in str(r), r

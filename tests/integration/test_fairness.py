@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date
-from quan.domain.eligibility import holds, parse_rule
+from quan.domain.eligibility import holds
+from quan.domain.eligibility_json import parse_rule
 from quan.services.issuance.fairness import rule_predicate
 from quan.store.citizen_tables import citizens
 from tests.conftest import World

@@ -238,7 +238,8 @@ def test_segment_rules_select_in_sql_exactly_whom_python_would(world: World) -> 
     from sqlalchemy import insert, select
 
     from quan.domain.citizens import CitizenProfile, IncomeGroup, local_date
-    from quan.domain.eligibility import holds, parse_rule
+    from quan.domain.eligibility import holds
+    from quan.domain.eligibility_json import parse_rule
     from quan.store.citizen_tables import citizens
     from quan.store.ids import new_id
 
@@ -329,7 +330,7 @@ def test_a_grant_writes_one_issued_event_per_voucher_with_the_claim_payload(
     from sqlalchemy import select
 
     from quan.services.issuance.claims import issued_from_row
-    from quan.services.issuance.issuing import issued_payload
+    from quan.services.issuance.issued_rows import issued_payload
     from quan.store.tables import events
     from quan.store.voucher_tables import vouchers
 

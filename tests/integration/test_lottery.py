@@ -19,6 +19,7 @@ from sqlalchemy import select
 from quan.cli.lottery import run, verify_with
 from quan.domain.errors import QuanError
 from quan.services.issuance import lottery as lottery_service
+from quan.services.issuance import lottery_draw, lottery_pools
 from quan.store.db import Database
 from quan.store.lottery_tables import lottery_registrations
 from tests.conftest import START, World
@@ -300,10 +301,10 @@ def test_two_draws_racing_draw_once(world: World, wide: Database) -> None:
 
     def attempt() -> Any:
         with wide.write() as tx:
-            return lottery_service.draw(tx, now, settings, actor, bid)
+            return lottery_draw.draw(tx, now, settings, actor, bid)
 
     results = race(attempt, attempt)
-    drawn = [r for r in results if isinstance(r, lottery_service.DrawOutcome)]
+    drawn = [r for r in results if isinstance(r, lottery_draw.DrawOutcome)]
     refused = [r for r in results if isinstance(r, QuanError)]
     assert len(drawn) == 1, results
     assert len(refused) == 1, results
@@ -378,7 +379,7 @@ def test_measure_a_large_draw(world: World) -> None:
     actor = world.users["operator"].actor()
     started = time.perf_counter()
     with world.runtime.db.write() as tx:
-        outcome = lottery_service.draw(
+        outcome = lottery_draw.draw(
             tx, world.runtime.clock.now(), world.runtime.settings, actor, bid
         )
     elapsed = time.perf_counter() - started
@@ -503,7 +504,7 @@ def _recomputed(world: World, bid: str) -> tuple[dict[str, Any], list[dict[str, 
         {"name": p["name"], "reserved": p["reserved"], "base_k": p["base_k"]}
         for p in _published_pools(world, bid)
     ]
-    pools, _ = lottery_service.plan_pools(planned, entries, bytes.fromhex(record["seed"]))
+    pools, _ = lottery_pools.plan_pools(planned, entries, bytes.fromhex(record["seed"]))
     digest = algo.registrants_digest([algo.Registrant(p, t) for p, t, _ in entries])
     return record, pools, digest
 
@@ -535,7 +536,7 @@ def test_the_database_scores_draw_exactly_as_the_algorithm(
         def python_draw(*args: Any) -> Any:
             raise AssertionError("PostgreSQL drew in Python")
 
-        monkeypatch.setattr(lottery_service, "_draw_in_python", python_draw)
+        monkeypatch.setattr(lottery_draw, "_draw_in_python", python_draw)
     advance(world, DAY)
     drawn = draw(world, bid)
     assert drawn.status_code == 200, drawn.text
@@ -560,13 +561,13 @@ def test_tickets_beyond_the_sql_scores_fall_back_to_the_python_draw(
     bid = lottery_batch(world, quantity=20, reserved=elderly_quota(5))
     _registrants_inserted(world, bid, [12 if i % 9 == 0 else 1 for i in range(200)])
     calls: list[str] = []
-    in_python = lottery_service._draw_in_python
+    in_python = lottery_draw._draw_in_python
 
     def spy(*args: Any) -> Any:
         calls.append("python")
         return in_python(*args)
 
-    monkeypatch.setattr(lottery_service, "_draw_in_python", spy)
+    monkeypatch.setattr(lottery_draw, "_draw_in_python", spy)
     advance(world, DAY)
     assert draw(world, bid).status_code == 200
     assert calls == ["python"]

@@ -25,7 +25,8 @@ from sqlalchemy.exc import OperationalError
 from quan.api.app import create_app
 from quan.domain.canonical import canonical_json
 from quan.services.redemption import redeem_batch
-from quan.services.redemption.redemption import _payload, redemption_from_row
+from quan.services.redemption.redemption import redemption_from_row
+from quan.services.redemption.redemption_write import _payload
 from quan.store.redemption_tables import redemptions
 from quan.store.tables import events
 from tests import aio

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from quan.domain import merkle
+from quan.domain import merkle, merkle_verify
 from quan.domain.checkpoint import parse_and_verify, parse_verifier_key
 from quan.services.runtime import Runtime
-from quan.store import log as log_store
+from quan.store import log_read
 from quan.store.db import Database
 from tests.conftest import START
 from tests.integration.transparency_fixtures import add_events, entry_bytes, sequence
@@ -67,7 +67,7 @@ def test_entries_are_the_leaf_bytes_and_hash_to_the_signed_root(client: TestClie
     size, root = _head(client)
     leaves = entry_bytes(client, 0, size - 1)
     assert len(leaves) == 13
-    assert merkle.root_from_leaf_hashes(merkle.leaf_hash(d) for d in leaves) == root
+    assert merkle_verify.root_from_leaf_hashes(merkle.leaf_hash(d) for d in leaves) == root
     # end is inclusive, and any window gives the same bytes
     assert entry_bytes(client, 4, 4) == leaves[4:5]
     assert entry_bytes(client, 3, 9) == leaves[3:10]
@@ -90,13 +90,13 @@ def test_every_inclusion_proof_leads_to_the_signed_root(client: TestClient) -> N
     size, root = _head(client)
     leaves = [merkle.leaf_hash(d) for d in entry_bytes(client, 0, size - 1)]
     for tree_size in (1, 5, 8, 13):
-        tree_root = merkle.root_from_leaf_hashes(leaves[:tree_size])
+        tree_root = merkle_verify.root_from_leaf_hashes(leaves[:tree_size])
         for index in range(tree_size):
             body = client.get(
                 f"{AUDIT}/proofs/inclusion", params={"index": index, "tree_size": tree_size}
             ).json()
             assert (body["leaf_index"], body["tree_size"]) == (index, tree_size)
-            merkle.verify_inclusion(
+            merkle_verify.verify_inclusion(
                 leaves[index], index, tree_size, _b64s(body["hashes"]), tree_root
             )
     assert tree_root == root
@@ -112,18 +112,18 @@ def test_every_consistency_proof_shows_the_log_only_grew(client: TestClient) -> 
                 f"{AUDIT}/proofs/consistency", params={"first": first, "second": second}
             ).json()
             assert (body["first"], body["second"]) == (first, second)
-            merkle.verify_consistency(
+            merkle_verify.verify_consistency(
                 first,
                 second,
                 _b64s(body["hashes"]),
-                merkle.root_from_leaf_hashes(leaves[:first]),
-                merkle.root_from_leaf_hashes(leaves[:second]),
+                merkle_verify.root_from_leaf_hashes(leaves[:first]),
+                merkle_verify.root_from_leaf_hashes(leaves[:second]),
             )
 
 
 @pytest.mark.usefixtures("log_of_13")
 def test_a_proof_reads_the_tree_with_one_query(client: TestClient, db: Database) -> None:
-    reader = log_store.public_reader(db)
+    reader = log_read.public_reader(db)
     client.get(f"{AUDIT}/proofs/inclusion", params={"index": 0, "tree_size": 13})
     start = reader.queries  # the published size is known from now on
     client.get(f"{AUDIT}/proofs/inclusion", params={"index": 6, "tree_size": 13})
@@ -138,7 +138,7 @@ def test_upper_nodes_served_from_memory_give_the_same_proofs(
 ) -> None:
     size, root = _head(client)
     leaves = [merkle.leaf_hash(d) for d in entry_bytes(client, 0, size - 1)]
-    reader = log_store.public_reader(db)
+    reader = log_read.public_reader(db)
     reader.cached_min_level = 1  # the default (level 10) is beyond a tree this small
 
     def inclusion(index: int) -> list[bytes]:
@@ -156,10 +156,10 @@ def test_upper_nodes_served_from_memory_give_the_same_proofs(
     # so its proof is answered from memory without a query.
     assert reader.queries == before + size - 1
     for index, proof in enumerate(first):
-        merkle.verify_inclusion(leaves[index], index, size, proof, root)
+        merkle_verify.verify_inclusion(leaves[index], index, size, proof, root)
     body = client.get(f"{AUDIT}/proofs/consistency", params={"first": 4, "second": size}).json()
-    merkle.verify_consistency(
-        4, size, _b64s(body["hashes"]), merkle.root_from_leaf_hashes(leaves[:4]), root
+    merkle_verify.verify_consistency(
+        4, size, _b64s(body["hashes"]), merkle_verify.root_from_leaf_hashes(leaves[:4]), root
     )
 
 

@@ -19,13 +19,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from quan.api.app import create_app
 from quan.clock import FixedClock
-from quan.domain import merkle
+from quan.domain import merkle, merkle_verify
 from quan.domain.auth import SYSTEM
 from quan.domain.checkpoint import parse_and_verify
 from quan.jobs import lease, sequencer
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import log as log_store
+from quan.store import log_read
 from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.log_tables import log_checkpoints, log_entries, log_nodes, log_queue
@@ -92,8 +93,8 @@ def test_each_batch_signs_a_checkpoint_whose_root_is_the_tree_of_the_entries(
             signed = parse_and_verify(head.note, key.name, key.public_key, origin=key.origin)
             assert signed.size == head.tree_size
             assert signed.root == bytes(head.root_hash)
-            assert signed.root == merkle.root_from_leaf_hashes(hashes[: head.tree_size])
-            assert signed.root == merkle.root(head.tree_size, log_store.NodeStore(tx))
+            assert signed.root == merkle_verify.root_from_leaf_hashes(hashes[: head.tree_size])
+            assert signed.root == merkle.root(head.tree_size, log_read.NodeStore(tx))
 
 
 def test_the_stored_tree_is_exactly_the_complete_subtrees_of_the_leaves(
@@ -101,7 +102,7 @@ def test_the_stored_tree_is_exactly_the_complete_subtrees_of_the_leaves(
 ) -> None:
     add_events(db, 37, START)
     sequence(runtime, batch_size=6)
-    reference = merkle.DictNodeStore()
+    reference = merkle_verify.DictNodeStore()
     reference.append(_leaf_hashes(runtime, 37))
     with db.read() as tx:
         stored = {
@@ -206,7 +207,7 @@ def test_two_sequencers_started_together_append_each_event_once(
     with db.read() as tx:
         head = log_store.latest_checkpoint(tx)
     assert head is not None
-    assert head.root_hash == merkle.root_from_leaf_hashes(_leaf_hashes(runtime, 60))
+    assert head.root_hash == merkle_verify.root_from_leaf_hashes(_leaf_hashes(runtime, 60))
 
 
 def test_two_sequencing_transactions_past_the_lease_cannot_fork_the_log(

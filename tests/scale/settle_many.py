@@ -5,7 +5,7 @@
 Seeds, in a schema of its own (dropped at the end), one program with ``N`` live redemptions
 spread over 10,000 merchants and 100 batches — inserted set-based with foreign-key triggers off
 (``session_replication_role = replica``; the rows the keys point at are not what is measured) —
-then times ``services.settlement.settlement.settle`` for the day, and prints redemptions per second.
+then times ``services.settlement.running.settle`` for the day, and prints redemptions per second.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from quan.clock import FixedClock
 from quan.domain.auth import SYSTEM
-from quan.services.settlement import settlement
+from quan.services.settlement import running
 from quan.store.db import Database
 from quan.store.migrate import upgrade
 
@@ -89,7 +89,7 @@ def main() -> None:
         seed(db, count)
         clock = FixedClock(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
         started = time.perf_counter()
-        run = settlement.settle(db, clock, SYSTEM, "prg_scale", DAY)
+        run = running.settle(db, clock, SYSTEM, "prg_scale", DAY)
         took = time.perf_counter() - started
         print(
             f"settled {run.redemption_count:,} redemptions for {run.merchants:,} merchants "

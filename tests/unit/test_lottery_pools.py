@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from quan.domain import lottery as algo
-from quan.services.issuance.lottery import plan_pools
+from quan.services.issuance.lottery_pools import plan_pools
 
 
 def two_draws(

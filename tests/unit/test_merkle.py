@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from quan.domain import merkle
 from quan.domain.merkle import (
     EMPTY_ROOT,
-    DictNodeStore,
     MerkleProofError,
     MissingNodeError,
     NodeKey,
@@ -30,6 +29,9 @@ from quan.domain.merkle import (
     node_hash,
     nodes_to_append,
     root,
+)
+from quan.domain.merkle_verify import (
+    DictNodeStore,
     root_from_inclusion_proof,
     root_from_leaf_hashes,
     verify_consistency,

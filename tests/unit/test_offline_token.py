@@ -17,7 +17,8 @@ from quan.domain.categories import CATEGORIES
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene
 from quan.domain.offline_token import TokenClaims, claims_for, key_id_of, sign, verify
-from quan.domain.voucher_types import ScopeKind, parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
+from quan.domain.voucher_types import ScopeKind
 from quan.store.ids import new_id
 from quan.terminal import TerminalProfile, Till, judge, load_keyring
 from quan.terminal.keys import KeyringError

@@ -22,7 +22,7 @@ from quan.domain.lottery import pseudonym as lottery_pseudonym
 from quan.domain.programs import ProgramStatus
 from quan.domain.pseudonyms import citizen_pseudonym, program_key
 from quan.domain.public_leaf import DISCLOSED, NEVER_PUBLIC, PublicView, names_a_citizen
-from quan.services.merchants.merchants import _PAST
+from quan.services.merchants.merchant_reviews import _PAST
 from quan.services.people import pii
 from quan.verify.verifier import check_leaf
 

@@ -14,7 +14,8 @@ from quan.domain.blacklist import BlacklistEntry, ReasonCode, Subject, SubjectTy
 from quan.domain.errors import QuanError
 from quan.domain.merchants import MerchantStatus, Scene
 from quan.domain.programs import ProgramStatus
-from quan.domain.redemption import (
+from quan.domain.redemption import check, discount_fen, evaluate
+from quan.domain.redemption_situation import (
     Applied,
     MerchantFacts,
     Order,
@@ -23,11 +24,8 @@ from quan.domain.redemption import (
     Refusal,
     Situation,
     VoucherFacts,
-    check,
-    discount_fen,
-    evaluate,
 )
-from quan.domain.voucher_types import parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
 
 # Wednesday 25 Nov 2026, 10:00 in Shanghai.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from quan.domain.canonical import canonical_bytes
 from quan.domain.log_leaf import LogEvent, Pseudonymizer, encode_leaf
-from quan.domain.merkle import DictNodeStore, frontier_keys, leaf_hash, root_from_leaf_hashes
+from quan.domain.merkle import frontier_keys, leaf_hash
+from quan.domain.merkle_verify import DictNodeStore, root_from_leaf_hashes
 from quan.verify.compact import CompactRange
 from quan.verify.errors import MALFORMED_ENTRY, VerificationError
 from quan.verify.verifier import check_leaf

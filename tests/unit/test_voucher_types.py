@@ -11,13 +11,8 @@ from hypothesis import strategies as st
 
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene
-from quan.domain.voucher_types import (
-    DiscountKind,
-    ScopeKind,
-    Validity,
-    parse_voucher_type,
-    voucher_type_to_json,
-)
+from quan.domain.voucher_type_json import parse_voucher_type, voucher_type_to_json
+from quan.domain.voucher_types import DiscountKind, ScopeKind, Validity
 
 FIXED: dict[str, Any] = {
     "name": "餐饮满100减30",

@@ -35,13 +35,9 @@ from quan.api.schemas.batches import ClaimCreate, VoucherReceipt
 from quan.domain.batches import CLAIM_NOT_OPEN_YET, CLAIM_WINDOW_OVER, Allocation
 from quan.domain.claims import SOLD_OUT, WRONG_ALLOCATION, Channel
 from quan.domain.errors import QuanError
-from quan.services.issuance.claim_batch import (
-    ClaimRequest,
-    ClaimResult,
-    claim_together,
-    replays_or_refusal,
-)
+from quan.services.issuance.claim_batch import claim_together
 from quan.services.issuance.claim_cache import DEFAULT_CACHE, ClaimCache, ClaimFacts
+from quan.services.issuance.claim_judge import ClaimRequest, ClaimResult, replays_or_refusal
 from quan.services.issuance.claims import ClaimOutcome, check_key
 from quan.services.issuance.wallet import receipt_qr
 from quan.services.merchants.offline_keys import offline_key

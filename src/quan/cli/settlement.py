@@ -69,7 +69,7 @@ def settle(
     payouts are then confirmed by an operator (POST /settlements/{id}/payouts)."""
     from quan.domain.auth import SYSTEM
     from quan.jobs.lease import acquire, release
-    from quan.services.settlement import settlement
+    from quan.services.settlement import running
     from quan.store.tables import programs
 
     if (program is None) == (not every):
@@ -102,7 +102,7 @@ def settle(
         for program_id in targets:
             try:
                 with out.status(f"settling {program_id} …"):
-                    run = settlement.settle(rt.db, rt.clock, SYSTEM, program_id, day)
+                    run = running.settle(rt.db, rt.clock, SYSTEM, program_id, day)
             except QuanError as exc:
                 if every and exc.code in SKIPPED_BY_ALL:
                     continue

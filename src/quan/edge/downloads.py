@@ -14,7 +14,7 @@ from quan.domain.auth import Actor
 from quan.domain.settlement import LINE_COLUMNS, PAYOUT_COLUMNS, STATEMENT_COLUMNS, to_csv
 from quan.services.merchants import merchants
 from quan.services.runtime import Runtime
-from quan.services.settlement import settlement
+from quan.services.settlement import payouts, settlement
 from quan.store.db import Database
 from quan.store.redemption_tables import redemptions, settlement_statements
 
@@ -89,5 +89,5 @@ def payout_csv(rt: Runtime, actor: Actor, settlement_id: str) -> Response:
     """The pending payouts with bank accounts in clear, for the bank; the export is recorded."""
     key = merchants.sealing_key(rt.settings)
     with rt.db.write() as tx:
-        rows = settlement.payout_file(tx, rt.clock.now(), actor, key, settlement_id)
+        rows = payouts.payout_file(tx, rt.clock.now(), actor, key, settlement_id)
     return csv_response(to_csv(PAYOUT_COLUMNS, rows), f"payouts-{settlement_id}.csv")

@@ -68,7 +68,7 @@ voucher_types = Table(
     Column("valid_from", UtcDateTime, nullable=True),
     Column("valid_until", UtcDateTime, nullable=True),
     Column("valid_days", Integer, nullable=True),
-    # The whole definition as canonical JSON (quan.domain.voucher_types.voucher_type_to_json):
+    # The whole definition as canonical JSON (quan.domain.voucher_type_json.voucher_type_to_json):
     # what redemption enforces and what the transparency log records.
     Column("definition", Text, nullable=False),
     Column("created_by", Text, nullable=False),

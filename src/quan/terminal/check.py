@@ -14,14 +14,14 @@ from datetime import datetime
 
 from quan.domain.merchants import Scene, region_within
 from quan.domain.offline_token import TokenClaims, tag
-from quan.domain.redemption import (
+from quan.domain.redemption import discount_fen
+from quan.domain.redemption_situation import (
     BELOW_MIN_SPEND,
     OUT_OF_SCOPE,
     VOUCHER_EXPIRED,
     VOUCHER_NOT_YET_VALID,
     ZERO_DISCOUNT,
     Refusal,
-    discount_fen,
 )
 from quan.domain.voucher_types import ScopeKind
 

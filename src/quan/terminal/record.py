@@ -17,7 +17,7 @@ from typing import Any
 
 from quan.domain import offline_token
 from quan.domain.merchants import Scene
-from quan.domain.redemption import ALREADY_REDEEMED, Refusal
+from quan.domain.redemption_situation import ALREADY_REDEEMED, Refusal
 from quan.terminal.check import Decision, TerminalProfile, judge
 from quan.terminal.keys import Keyring
 

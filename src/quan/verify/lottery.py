@@ -33,7 +33,9 @@ from quan.domain import lottery as algo
 from quan.domain import lottery_v2 as v2
 from quan.domain.checkpoint import CheckpointError, parse_and_verify, parse_verifier_key
 from quan.domain.errors import QuanError
-from quan.domain.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
+from quan.domain.lottery_verify import verify_draw
+from quan.domain.merkle import MerkleProofError, leaf_hash
+from quan.domain.merkle_verify import verify_consistency, verify_inclusion
 from quan.verify.client import LogClient
 from quan.verify.compact import CompactRange
 from quan.verify.errors import BAD_SIGNATURE, VerificationError
@@ -73,7 +75,7 @@ def winners_problems(
     pools = [*reserved, algo.Pool(general[0]["name"], base + released)]
     published = record.get("winners") or {}
     try:
-        mismatches = algo.verify_draw(
+        mismatches = verify_draw(
             commitment, seed, entries, pools, published, record["registrants_digest"]
         )
     except QuanError as exc:

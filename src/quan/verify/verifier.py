@@ -39,7 +39,8 @@ from quan.domain.canonical import canonical_bytes
 from quan.domain.checkpoint import Checkpoint, CheckpointError, parse_verifier_key
 from quan.domain.log_keys import HistoryEntry, check_history, verify_checkpoint
 from quan.domain.log_leaf import LEGACY_VERSION, PSEUDONYM_PREFIX, clean_payload, looks_personal
-from quan.domain.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
+from quan.domain.merkle import MerkleProofError, leaf_hash
+from quan.domain.merkle_verify import verify_consistency, verify_inclusion
 from quan.domain.public_leaf import names_a_citizen
 from quan.verify import state as state_file
 from quan.verify.client import LogClient

@@ -19,7 +19,7 @@ from quan.api.schemas.citizens import OtpAccepted
 from quan.api.schemas.common import Body
 from quan.domain.auth import Actor, Role
 from quan.edge.deps import Allow, IdempotencyHeader, KeysDep, RuntimeDep
-from quan.services.issuance import assisted, assisted_acts
+from quan.services.issuance import assisted, assisted_acts, assisted_print
 from quan.services.issuance.assisted_acts import Presence, ReprintReason
 
 router = APIRouter(tags=["assisted"])
@@ -100,7 +100,7 @@ def assisted_claim(
 
 
 def _document(page: assisted.Printable, fmt: str) -> Response:
-    content, media_type = assisted.render(page, fmt)
+    content, media_type = assisted_print.render(page, fmt)
     return Response(
         content,
         media_type=media_type,

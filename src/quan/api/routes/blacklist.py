@@ -22,7 +22,7 @@ from quan.domain.auth import Actor, CitizenRole, Role
 from quan.domain.blacklist import Subject, SubjectType
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.edge.deps import Allow, RuntimeDep
-from quan.services.people import blacklist
+from quan.services.people import blacklist, blacklist_decisions
 from quan.services.people.blacklist import Listing
 from quan.store.citizen_tables import blacklist_entries
 from quan.store.pagination import page
@@ -65,7 +65,7 @@ def _public(listing: Listing, now: datetime) -> BlacklistEntryPublic:
 def add(body: BlacklistCreate, actor: Decider, rt: RuntimeDep) -> BlacklistEntryPublic:
     """Bar a citizen or a merchant from claiming and redeeming, from ``starts_at`` (now) until
     ``ends_at`` (or until lifted). ``ALREADY_BLACKLISTED`` if an entry already covers the period."""
-    cmd = blacklist.NewEntry(
+    cmd = blacklist_decisions.NewEntry(
         subject=Subject(body.subject_type, body.subject_id),
         reason_code=body.reason_code,
         reason=body.reason,
@@ -74,7 +74,7 @@ def add(body: BlacklistCreate, actor: Decider, rt: RuntimeDep) -> BlacklistEntry
     )
     now = rt.clock.now()
     with rt.db.write() as tx:
-        listing = blacklist.add_entry(tx, now, actor, cmd)
+        listing = blacklist_decisions.add_entry(tx, now, actor, cmd)
     return _public(listing, now)
 
 
@@ -123,7 +123,7 @@ def lift(entry_id: str, body: LiftRequest, actor: Decider, rt: RuntimeDep) -> Bl
     """End an entry now (a pending appeal is closed as overturned)."""
     now = rt.clock.now()
     with rt.db.write() as tx:
-        listing = blacklist.lift(tx, now, actor, entry_id, body.reason)
+        listing = blacklist_decisions.lift(tx, now, actor, entry_id, body.reason)
     return _public(listing, now)
 
 
@@ -137,10 +137,12 @@ def appeal(
         raise QuanError(FORBIDDEN)
     now = rt.clock.now()
     with rt.db.write() as tx:
-        listing = blacklist.file_appeal(tx, now, actor, entry_id, body.statement)
+        listing = blacklist_decisions.file_appeal(tx, now, actor, entry_id, body.statement)
         if body.outcome is not None:
             reason = body.decision_reason or body.statement
-            listing = blacklist.decide_appeal(tx, now, actor, entry_id, body.outcome, reason)
+            listing = blacklist_decisions.decide_appeal(
+                tx, now, actor, entry_id, body.outcome, reason
+            )
     return _public(listing, now)
 
 
@@ -151,5 +153,7 @@ def decide(
     """Decide the pending appeal: ``upheld`` keeps the entry; ``overturned`` lifts it now."""
     now = rt.clock.now()
     with rt.db.write() as tx:
-        listing = blacklist.decide_appeal(tx, now, actor, entry_id, body.outcome, body.reason)
+        listing = blacklist_decisions.decide_appeal(
+            tx, now, actor, entry_id, body.outcome, body.reason
+        )
     return _public(listing, now)

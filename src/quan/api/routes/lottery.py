@@ -18,7 +18,7 @@ from quan.api.schemas.lottery import (
 )
 from quan.domain.auth import Actor, CitizenRole
 from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep
-from quan.services.issuance import lottery
+from quan.services.issuance import lottery, lottery_draw
 from quan.services.issuance.batches import visible_batch
 
 router = APIRouter(tags=["lottery"])
@@ -95,7 +95,7 @@ def draw(batch_id: str, actor: OperatorOrAdmin, rt: RuntimeDep) -> DrawOut:
     ``LOTTERY_BEACON_NOT_RECORDED`` (quan-lottery-v2), ``BATCH_NOT_OPEN``, ``WRONG_ALLOCATION``."""
     with rt.db.write() as tx:
         visible_batch(tx, actor, batch_id)
-        outcome = lottery.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)
+        outcome = lottery_draw.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)
     return DrawOut(
         lottery=LotteryPublic.of(outcome.lottery),
         issued=outcome.issued,

@@ -25,7 +25,7 @@ from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
 from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader, client_ip
-from quan.services.merchants import merchants, terminals
+from quan.services.merchants import merchant_reviews, merchants, terminals
 from quan.services.people import pii
 from quan.services.people.citizens import CitizenKeys
 from quan.services.people.rate_limits import RateLimit, spend
@@ -145,7 +145,7 @@ def review(
     reject an application; suspend, reinstate, or renew after the periodic re-review. Reject
     and suspend need a reason, which the merchant is told."""
     with rt.db.write() as tx:
-        merchant = merchants.review(
+        merchant = merchant_reviews.review(
             tx,
             rt.clock.now(),
             actor,
@@ -163,5 +163,5 @@ def list_reviews(merchant_id: str, actor: OwnerOrStaffReader, rt: RuntimeDep) ->
     """Every decision on the merchant, oldest first, with who took it and why."""
     with rt.db.read() as tx:
         merchants.visible_merchant(tx, actor, merchant_id)
-        history = merchants.reviews(tx, merchant_id)
+        history = merchant_reviews.reviews(tx, merchant_id)
     return [ReviewPublic(**asdict(r)) for r in history]

@@ -30,6 +30,7 @@ from quan.services import idempotency
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.people.citizens import CitizenKeys
 from quan.services.redemption import deactivation, redemption, redemption_policy, reversal
+from quan.services.redemption.redeem import redeem_once
 
 router = APIRouter(tags=["redemption"])
 
@@ -70,7 +71,7 @@ def redeem(
     same ``Idempotency-Key`` (scoped to this terminal) gets the first answer again."""
     req = body.request()
     keyring = offline_key(rt.settings).keyring
-    outcome = redemption.redeem_once(
+    outcome = redeem_once(
         rt.db,
         rt.clock,
         actor,

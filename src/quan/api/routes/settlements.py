@@ -31,7 +31,7 @@ from quan.edge.deps import (
     idempotency_key,
 )
 from quan.edge.downloads import CSV, payout_csv, statement_lines_csv, statements_csv
-from quan.services.settlement import settlement
+from quan.services.settlement import payouts, running, settlement
 
 router = APIRouter(tags=["settlement"])
 
@@ -56,7 +56,7 @@ def run_settlement(
     """Settle the program up to the end of ``cut_off_date`` (local; default yesterday): one
     statement per merchant with what it is owed, what is held and why, and what is to be paid."""
     idem = idempotency_key(actor, idempotency_key_header, request, body.model_dump(mode="json"))
-    outcome = settlement.run_once(
+    outcome = running.run_once(
         rt.db,
         rt.clock,
         actor,
@@ -159,7 +159,7 @@ def mark_paid(
     """Record that the bank paid the pending statements (all, or ``merchant_ids``): their payouts
     move from owed to paid. Whoever ran the settlement cannot confirm its payouts."""
     with rt.db.write() as tx:
-        done = settlement.mark_paid(
+        done = payouts.mark_paid(
             tx,
             rt.clock.now(),
             actor,

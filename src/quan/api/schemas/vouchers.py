@@ -15,13 +15,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 from quan.api.schemas.common import AmountFen, Body, Name
 from quan.domain.merchants import Scene
 from quan.domain.money import MAX_AMOUNT_FEN
-from quan.domain.voucher_types import (
-    DiscountKind,
-    ScopeKind,
-    ValidityPreset,
-    describe_validity,
-    voucher_type_to_json,
-)
+from quan.domain.voucher_type_json import voucher_type_to_json
+from quan.domain.voucher_types import DiscountKind, ScopeKind, ValidityPreset, describe_validity
 from quan.services.issuance.voucher_types import VoucherType
 from quan.services.issuance.wallet import WalletEntry
 

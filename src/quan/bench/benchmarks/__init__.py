@@ -5,9 +5,10 @@ from __future__ import annotations
 from quan.bench.benchmarks.claims import CLAIM_FLOOD, SCALE
 from quan.bench.benchmarks.contribution import BENCHMARK as CONTRIBUTION
 from quan.bench.benchmarks.health import BENCHMARK as HEALTH
-from quan.bench.benchmarks.jobs import GRANT, LOTTERY
+from quan.bench.benchmarks.jobs import GRANT
 from quan.bench.benchmarks.log_proof import BENCHMARK as LOG_PROOF
 from quan.bench.benchmarks.log_sequence import BENCHMARK as LOG_SEQUENCE
+from quan.bench.benchmarks.lottery_job import LOTTERY
 from quan.bench.benchmarks.public_load import BENCHMARK as PUBLIC_LOAD
 from quan.bench.benchmarks.redeem import BENCHMARK as REDEEM
 from quan.bench.benchmarks.settle import SETTLE

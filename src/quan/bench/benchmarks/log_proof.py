@@ -28,11 +28,12 @@ from quan.bench.databases import SQLITE
 from quan.bench.load import LoadSpec, RequestItem
 from quan.bench.registry import Benchmark, Params
 from quan.bench.stats import percentile
-from quan.domain import merkle
+from quan.domain import merkle, merkle_verify
 from quan.domain.checkpoint import Checkpoint, sign_checkpoint
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import log as log_store
+from quan.store import log_read
 
 _CHUNK = 200_000  # leaves appended per transaction while building
 
@@ -54,7 +55,7 @@ def build_log(rt: Runtime, entries: int) -> bytes:
         count = min(_CHUNK, entries - size)
         hashes = list(_leaf_hashes(size, size + count))
         with rt.db.write() as tx:
-            created = merkle.nodes_to_append(size, hashes, log_store.NodeStore(tx))
+            created = merkle.nodes_to_append(size, hashes, log_read.NodeStore(tx))
             # Event ids far above any real event: log_entries.event_id is unique, not a key.
             first_event = 10**12 + size
             log_store.append(
@@ -68,7 +69,7 @@ def build_log(rt: Runtime, entries: int) -> bytes:
         if size % 2_000_000 < _CHUNK:
             say(f"    built {size:,} / {entries:,} leaves ({time.perf_counter() - started:.0f} s)")
     with rt.db.write() as tx:
-        root = merkle.root(size, log_store.NodeStore(tx))
+        root = merkle.root(size, log_read.NodeStore(tx))
         note = sign_checkpoint(Checkpoint(key.origin, size, root), key.name, key.private_key)
         log_store.save_checkpoint(tx, tree_size=size, root_hash=root, note=note, at=rt.clock.now())
     return root
@@ -85,7 +86,7 @@ def server_times(rt: Runtime, size: int, root: bytes, proofs: int) -> tuple[list
         proof = transparency.inclusion_proof(rt.db, index, size)  # what the route runs
         times.append((time.perf_counter() - started) * 1000)
         try:
-            merkle.verify_inclusion(leaf_hash(index), index, size, proof, root)
+            merkle_verify.verify_inclusion(leaf_hash(index), index, size, proof, root)
         except merkle.MerkleProofError:
             invalid += 1
     return times, invalid

@@ -13,7 +13,7 @@ Seeding (not timed), PostgreSQL, with the books whole so that ``quan ledger chec
    (``reserved:<batch> → payable:<merchant>``) with its two postings.
 
 Timed: the settlement job as its scheduler runs it (``quan settle``: the job lease, then
-:func:`quan.services.settlement.settlement.settle` — plan, barrier, one run transaction) for the
+:func:`quan.services.settlement.running.settle` — plan, barrier, one run transaction) for the
 day the
 redemptions were recorded. Read back: the statements' redemption count equals the redemptions
 (``unsettled`` must be 0), and ``quan ledger check`` over the whole database (``ledger_violations``
@@ -240,7 +240,7 @@ def run_settle(ctx: BenchContext, params: Params) -> BenchResult:
     from quan.domain.auth import SYSTEM
     from quan.jobs.lease import acquire, release
     from quan.services.money.ledger_check import check_ledger
-    from quan.services.settlement import settlement
+    from quan.services.settlement import running
     from quan.store.redemption_tables import redemptions, settlement_statements
 
     count, merchant_count = int(params["redemptions"]), int(params["merchants"])
@@ -259,7 +259,7 @@ def run_settle(ctx: BenchContext, params: Params) -> BenchResult:
             if not acquire(rt.db, LEASE, holder, clock.now(), timedelta(minutes=30)):
                 raise RuntimeError("the settlement lease is held")
             try:
-                done = settlement.settle(rt.db, clock, SYSTEM, program_id, day)
+                done = running.settle(rt.db, clock, SYSTEM, program_id, day)
             finally:
                 release(rt.db, LEASE, holder, clock.now())
             seconds = time.perf_counter() - started
@@ -300,7 +300,7 @@ def run_settle(ctx: BenchContext, params: Params) -> BenchResult:
         },
         params=params,
         notes=[
-            "quan.services.settlement.settlement.settle under the job lease, as `quan settle`"
+            "quan.services.settlement.running.settle under the job lease, as `quan settle`"
             " runs it; seeding in bulk SQL (not timed); `ledger_check_s` is quan ledger check"
             " afterwards"
         ],

@@ -25,9 +25,9 @@ from quan.services.issuance import claims, lottery
 from quan.services.issuance.claim_cache import ClaimCache
 from quan.services.issuance.claims import IssuedVoucher
 from quan.services.merchants.offline_keys import offline_key
-from quan.services.redemption import redemption
+from quan.services.redemption import redeem, redemption
 from quan.services.runtime import Runtime
-from quan.services.settlement import settlement
+from quan.services.settlement import payouts, running
 
 
 def claim_all(
@@ -83,7 +83,7 @@ def _redeem_one(
         voucher_code=voucher.code,
         order_ref=f"POS-{at:%m%d}-{i + 1:04d}",  # one order per voucher
     )
-    redemption.redeem(tx, at, shop.cashier, keyring, request)
+    redeem.redeem(tx, at, shop.cashier, keyring, request)
 
 
 def settle_and_pay(
@@ -91,7 +91,7 @@ def settle_and_pay(
     settle_at: datetime, paid_at: datetime,
 ) -> str:  # fmt: skip
     """The operator settles ``day`` (local); the second operator records the bank's payment."""
-    run = settlement.settle(rt.db, FixedClock(settle_at), operator, program_id, day)
+    run = running.settle(rt.db, FixedClock(settle_at), operator, program_id, day)
     with rt.db.write() as tx:
-        settlement.mark_paid(tx, paid_at, checker, run.id, payment_ref="ICBC-DEMO-0001")
+        payouts.mark_paid(tx, paid_at, checker, run.id, payment_ref="ICBC-DEMO-0001")
     return run.id

@@ -16,7 +16,7 @@ from quan.channels.outbox import OutboxKeys
 from quan.domain.auth import Actor
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
-from quan.services.merchants import merchants, terminals
+from quan.services.merchants import merchant_reviews, merchants, terminals
 from quan.services.people.api_keys import ApiKeyOwner
 
 
@@ -83,7 +83,7 @@ def open_shops(
     opened = []
     for n, shop in enumerate(APPROVED, start=1):
         merchant_id = _apply(tx, now, pii, issuer_id, shop, n)
-        merchants.review(
+        merchant_reviews.review(
             tx, now, operator, pii, merchant_id, Decision.APPROVE, "资料齐全",
             outbox_keys=outbox_keys,
         )

@@ -39,7 +39,8 @@ from quan.domain.batches import (
 )
 from quan.domain.canonical import canonical_json
 from quan.domain.citizens import PriorityGroup
-from quan.domain.eligibility import Rule, parse_rule, rule_to_json
+from quan.domain.eligibility import Rule, rule_to_json
+from quan.domain.eligibility_json import parse_rule
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.domain.ledger import Bucket
 from quan.domain.names import check_name

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, select
 
 from quan.domain.batches import BatchRules, BatchStatus
 from quan.domain.eligibility import Rule
-from quan.domain.voucher_types import Validity, VoucherTypeSpec, parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
+from quan.domain.voucher_types import Validity, VoucherTypeSpec
 from quan.services.issuance.batches import get_batch
 from quan.store.db import Database
 from quan.store.tables import programs

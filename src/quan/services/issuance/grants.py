@@ -50,11 +50,12 @@ from quan.domain.eligibility import (
     RegionIn,
     Rule,
     holds,
-    parse_rule,
 )
+from quan.domain.eligibility_json import parse_rule
 from quan.domain.errors import Kind, QuanError, define
 from quan.services.issuance.batches import visible_batch
-from quan.services.issuance.issuing import Issuance, Recipient
+from quan.services.issuance.issued_rows import Recipient
+from quan.services.issuance.issuing import Issuance
 from quan.services.people import blacklist
 from quan.services.people.citizens import profile_of
 from quan.store.citizen_tables import blacklist_entries, citizens

@@ -20,12 +20,8 @@ from quan.domain.auth import Actor, require_issuer
 from quan.domain.canonical import canonical_json
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
 from quan.domain.programs import PROGRAM_CLOSED, ProgramStatus
-from quan.domain.voucher_types import (
-    ScopeKind,
-    VoucherTypeSpec,
-    parse_voucher_type,
-    voucher_type_to_json,
-)
+from quan.domain.voucher_type_json import parse_voucher_type, voucher_type_to_json
+from quan.domain.voucher_types import ScopeKind, VoucherTypeSpec
 from quan.services.money.programs import get_program, visible_program
 from quan.store.events import record_event
 from quan.store.ids import new_id

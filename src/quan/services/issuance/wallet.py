@@ -14,7 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from quan.domain.voucher_types import VoucherTypeSpec, parse_voucher_type
+from quan.domain.voucher_type_json import parse_voucher_type
+from quan.domain.voucher_types import VoucherTypeSpec
 from quan.services.merchants.offline_keys import OfflineKey
 from quan.services.redemption.deactivation import deactivated_among
 from quan.store.pagination import page

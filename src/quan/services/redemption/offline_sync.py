@@ -35,15 +35,14 @@ from quan.domain.auth import Actor
 from quan.domain.errors import Kind, QuanError, define
 from quan.domain.merchants import Scene
 from quan.domain.offline_token import TokenClaims
-from quan.domain.redemption import Order
+from quan.domain.redemption_situation import Order
+from quan.services.redemption.redeem import redeem_locked, terminal_of
 from quan.services.redemption.redemption import (
     VOUCHER_NOT_FOUND,
     get_redemption,
     live_redemption_of,
-    lock_voucher,
-    redeem_locked,
-    terminal_of,
 )
+from quan.services.redemption.redemption_facts import lock_voucher
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.redemption_tables import (

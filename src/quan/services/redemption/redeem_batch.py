@@ -10,7 +10,7 @@ passed the rules is written by one more (:mod:`quan.services.redemption.redempti
 request is
 answered only once it is durable.
 
-Every guarantee of :func:`quan.services.redemption.redemption.redeem` holds, from the same
+Every guarantee of :func:`quan.services.redemption.redeem.redeem` holds, from the same
 mechanisms:
 the voucher row is locked ``FOR UPDATE`` and the write takes it only while ``active``, so two
 attempts on one voucher (in one micro-batch or in two) give one redemption; the
@@ -46,7 +46,7 @@ from quan.domain.order_details import check_details, check_order_ref
 from quan.services import idempotency
 from quan.services.idempotency import Held, IdempotencyKey, Outcome
 from quan.services.merchants import terminals
-from quan.services.redemption import redemption, redemption_many
+from quan.services.redemption import redeem, redemption, redemption_many
 from quan.services.redemption.redemption_many import ManyResult, Wanted
 from quan.store.db import Database
 from quan.store.tables import idempotency_keys
@@ -108,7 +108,7 @@ def redeem_alone(
 
         def work(tx: Connection) -> redemption.Redeemed:
             redemption.begin_recording(tx)
-            return redemption.redeem(tx, clock.now(), actor, keyring, req)
+            return redeem.redeem(tx, clock.now(), actor, keyring, req)
 
         return idempotency.run(db, clock, idem, work, render)
     except Exception as exc:  # the request's answer: a refusal, or the failure
@@ -216,7 +216,7 @@ class _Batch:
         try:
             if done is None:
                 with self.alone():
-                    done = redemption.redeem(self.tx, self.now, p.actor, self.keyring, p.request)
+                    done = redeem.redeem(self.tx, self.now, p.actor, self.keyring, p.request)
             if isinstance(done, QuanError):
                 raise done
             status, body = self.render(done)

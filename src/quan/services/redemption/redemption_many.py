@@ -1,17 +1,15 @@
 """Many redemptions of distinct vouchers judged and recorded with a handful of statements
 (PostgreSQL), for the micro-batches of :mod:`quan.services.redemption.redeem_batch`.
 
-:func:`quan.services.redemption.redemption.redeem` takes two round trips per voucher: the locking
-read of
-its facts and the write. Here one statement locks and reads the facts of every voucher of the
-micro-batch (in id order, each with its own merchant), the rules judge each in Python exactly
+:func:`quan.services.redemption.redeem.redeem` takes two round trips per voucher: the locking
+read of its facts and the write. Here one statement locks and reads the facts of every voucher of
+the micro-batch (in id order, each with its own merchant), the rules judge each in Python exactly
 as they judge one, and one more statement writes all that passed (the write a redemption alone
-takes, :func:`quan.services.redemption.redemption.write_rows`, over all their rows) and says which
-took
-their voucher.
+takes, :func:`quan.services.redemption.redemption_write.write_rows`, over all their rows) and
+says which took their voucher.
 
 What this path does not do it hands back (``None``) for
-:func:`~quan.services.redemption.redemption.redeem`
+:func:`~quan.services.redemption.redeem.redeem`
 to do alone, in the same transaction and after the rest: a voucher named twice (the later
 request), orders with an ``order_ref`` (stacking is judged against the order so far), vouchers
 under a daily cap (judged against the holder's day), and a write that did not take its voucher
@@ -30,19 +28,24 @@ from sqlalchemy import Connection
 
 from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
-from quan.domain.redemption import Order, check
+from quan.domain.redemption import check
+from quan.domain.redemption_situation import Order
+from quan.services.redemption.redeem import terminal_of
 from quan.services.redemption.redemption import (
     VOUCHER_NOT_FOUND,
     Redeemed,
     RedeemRequest,
-    _entry,
     _from_mapping,
-    _payload,
-    _redemption_row,
+)
+from quan.services.redemption.redemption_facts import (
     facts_many_statement,
     loaded_from_row,
-    terminal_of,
     voucher_target,
+)
+from quan.services.redemption.redemption_write import (
+    _entry,
+    _payload,
+    _redemption_row,
     write_params,
     write_rows,
 )

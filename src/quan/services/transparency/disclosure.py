@@ -21,10 +21,10 @@ from sqlalchemy import Connection, Select, and_, func, literal, select
 
 from quan.domain.ledger import Budget
 from quan.domain.log_leaf import Pseudonymize, public_payload
-from quan.domain.redemption import REDEEMED
+from quan.domain.redemption_situation import REDEEMED
 from quan.services.money.issuers import get_issuer
 from quan.services.money.programs import Program, get_program
-from quan.store import ledger
+from quan.store import ledger, log_read
 from quan.store import log as log_store
 from quan.store.citizen_tables import citizens
 from quan.store.merchant_tables import merchants
@@ -183,7 +183,7 @@ def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymi
             checkpoint=head.note,
             unsequenced_events=log_store.queued_count(tx, program_id),
         )
-    rows = log_store.subject_events(tx, program_id, RULE_SUBJECTS, MAX_RULE_CHANGES + 1)
+    rows = log_read.subject_events(tx, program_id, RULE_SUBJECTS, MAX_RULE_CHANGES + 1)
     changes = [
         RuleChange(
             event_id=int(row.id),

@@ -39,6 +39,7 @@ from quan.domain.log_leaf import (
     leaf_bytes,
 )
 from quan.store import log as store
+from quan.store import log_read
 from quan.store.db import Database
 from quan.store.log import StoredCheckpoint
 
@@ -192,7 +193,7 @@ def sequence_batch(
             )
             write_entries(event_ids[start : start + _HASH_CHUNK], chunk)
             hashes.extend(chunk)
-    reader = store.NodeStore(tx)
+    reader = log_read.NodeStore(tx)
     # Leaves are stored with their entries (log_entries), so only the upper nodes are wanted.
     created = merkle.nodes_to_append(size, hashes, reader, leaves=False)
     store.finish_append(tx, event_ids=event_ids, nodes=created)
@@ -289,7 +290,7 @@ def entries(tx: Connection, start: int, end: int, pseudonymize: Pseudonymize) ->
     end = min(end, start + MAX_ENTRIES_PER_PAGE - 1)
     projected_from = store.first_index_of(tx, LEAF_VERSION)
     out: list[Entry] = []
-    for stored in store.entries(tx, start, end):
+    for stored in log_read.entries(tx, start, end):
         version = LEAF_VERSION if stored.index >= projected_from else LEGACY_VERSION
         leaf = encode_leaf(stored.event, pseudonymize, version)
         if merkle.leaf_hash(leaf.data) != stored.leaf_hash:
@@ -305,12 +306,12 @@ def entries(tx: Connection, start: int, end: int, pseudonymize: Pseudonymize) ->
 def inclusion_proof(db: Database, index: int, tree_size: int) -> list[bytes]:
     """RFC 9162 audit path of leaf ``index`` in the published tree of ``tree_size`` leaves.
 
-    Reads through the process's :class:`quan.store.log.PublicLogReader`: at most one query for
+    Reads through the process's :class:`quan.store.log_read.PublicLogReader`: at most one query for
     the nodes, and none for the published size unless ``tree_size`` is larger than the largest
     this process has seen.
     """
     _non_negative(index=index, tree_size=tree_size)
-    reader = store.public_reader(db)
+    reader = log_read.public_reader(db)
     _published(reader, "tree_size", tree_size)
     if index >= tree_size:
         raise QuanError(LOG_INVALID_RANGE, reason=INDEX_NOT_IN_TREE)
@@ -320,7 +321,7 @@ def inclusion_proof(db: Database, index: int, tree_size: int) -> list[bytes]:
 def consistency_proof(db: Database, first: int, second: int) -> list[bytes]:
     """RFC 9162 proof that the tree of ``first`` leaves is a prefix of the one of ``second``."""
     _non_negative(first=first, second=second)
-    reader = store.public_reader(db)
+    reader = log_read.public_reader(db)
     _published(reader, "second", second)
     if first > second:
         raise QuanError(LOG_INVALID_RANGE, reason=FIRST_AFTER_SECOND)
@@ -330,7 +331,7 @@ def consistency_proof(db: Database, first: int, second: int) -> list[bytes]:
     return merkle.consistency_proof(first, second, reader)
 
 
-def _published(reader: store.PublicLogReader, field: str, tree_size: int) -> None:
+def _published(reader: log_read.PublicLogReader, field: str, tree_size: int) -> None:
     """Proofs are for trees the log has published, never for a size it has not signed."""
     size = reader.published_size(tree_size)
     if size is None:

@@ -26,7 +26,7 @@ from quan.edge.deps import Allow, RuntimeDep, idempotency_key
 from quan.edge.status import STATUS
 from quan.services.merchants import merchants
 from quan.services.merchants.offline_keys import offline_key
-from quan.services.redemption import redemption
+from quan.services.redemption.redeem import redeem_once
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, parse_yuan
 from quan.web.routing import is_htmx, redirect
@@ -132,7 +132,7 @@ def redeem(
     when the form was shown, so a double tap redeems once and shows the same answer)."""
     try:
         body = redemption_body(code, amount, category)
-        outcome = redemption.redeem_once(
+        outcome = redeem_once(
             rt.db,
             rt.clock,
             actor,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from quan.domain.auth import Actor, Role
 from quan.edge.deps import KeysDep, RuntimeDep
-from quan.services.issuance import assisted, assisted_acts
+from quan.services.issuance import assisted, assisted_acts, assisted_print
 from quan.services.issuance.assisted_acts import Presence, ReprintReason
 from quan.store.tables import programs
 from quan.store.voucher_tables import batches
@@ -88,7 +88,7 @@ def issue(
 def print_voucher(voucher_id: str, actor: AgentPage, rt: RuntimeDep) -> Response:
     with rt.db.write() as tx:
         page = assisted.printable(tx, rt.clock.now(), actor, voucher_id)
-    content, media_type = assisted.render(page, "pdf")
+    content, media_type = assisted_print.render(page, "pdf")
     return Response(content, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
@@ -106,5 +106,5 @@ def reprint(
         rt.db, rt.clock, actor, voucher_id,
         keys=keys, throttle=rt.throttle, proof=_proof(otp_code, resident_id), reason=reason,
     )
-    content, media_type = assisted.render(page, "pdf")
+    content, media_type = assisted_print.render(page, "pdf")
     return Response(content, media_type=media_type, headers={"Cache-Control": "no-store"})

@@ -27,7 +27,7 @@ from quan.domain.batches import BatchStatus
 from quan.domain.errors import QuanError
 from quan.edge.deps import RuntimeDep
 from quan.edge.status import STATUS
-from quan.services.issuance import lottery
+from quan.services.issuance import lottery, lottery_draw
 from quan.services.issuance.batches import visible_batch
 from quan.services.issuance.lottery_v2 import makers
 from quan.services.money.programs import visible_program
@@ -112,7 +112,7 @@ def draw(batch_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -
     try:
         with rt.db.write() as tx:
             visible_batch(tx, actor, batch_id)
-            lottery.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)
+            lottery_draw.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)
     except QuanError as exc:
         return _page(request, actor, rt, batch_id, error=exc)
     return redirect(request, f"/ops/batches/{batch_id}/lottery?done=drawn")

@@ -18,7 +18,7 @@ from quan.api.schemas.merchants import MerchantPublic, ReviewCreate, ReviewPubli
 from quan.domain.errors import QuanError
 from quan.domain.merchants import TRANSITIONS, Decision, MerchantStatus
 from quan.edge.deps import RuntimeDep
-from quan.services.merchants import merchants
+from quan.services.merchants import merchant_reviews, merchants
 from quan.services.people.citizens import CitizenKeys
 from quan.web.i18n import request_lang
 from quan.web.routes.common import (
@@ -62,7 +62,7 @@ def _merchant_page(request: Request, actor: StaffPage, rt: RuntimeDep, merchant_
                    error: str | None = None, status_code: int = 200) -> Response:
     with rt.db.read() as tx:
         merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, merchant_id))
-        history = [ReviewPublic(**asdict(r)) for r in merchants.reviews(tx, merchant_id)]
+        history = [ReviewPublic(**asdict(r)) for r in merchant_reviews.reviews(tx, merchant_id)]
     decisions = list(TRANSITIONS[merchant.status]) if can_operate(actor) else []
     return render(
         request,
@@ -92,7 +92,7 @@ def review(
         body = ReviewCreate(decision=decision, reason=reason)
         key = merchants.sealing_key(rt.settings)
         with rt.db.write() as tx:
-            merchants.review(
+            merchant_reviews.review(
                 tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason,
                 outbox_keys=CitizenKeys.from_settings(rt.settings).outbox,
             )

@@ -28,7 +28,7 @@ from quan.edge.deps import RuntimeDep, idempotency_key
 from quan.services.merchants import merchants
 from quan.services.money.programs import visible_program
 from quan.services.runtime import Runtime
-from quan.services.settlement import settlement
+from quan.services.settlement import running, settlement
 from quan.store.redemption_tables import settlement_runs, settlement_statements
 from quan.web.routes.cashier import TerminalPage
 from quan.web.routes.cashier import _context as cashier_context
@@ -100,7 +100,7 @@ def run_settlement(
     except ValueError as exc:
         raise QuanError(VALIDATION_FAILED) from exc
     body = SettlementCreate(cut_off_date=day)
-    outcome = settlement.run_once(
+    outcome = running.run_once(
         rt.db,
         rt.clock,
         actor,
