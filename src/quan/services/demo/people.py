@@ -8,12 +8,11 @@ or older (the elderly priority group), some live in low-income households, a few
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from quan.domain.csv_export import csv_text
 from quan.domain.resident_id import check_character
 
 COUNT = 300
@@ -77,13 +76,9 @@ def residents(today: date) -> list[Resident]:
 
 def eligibility_csv(people: list[Resident]) -> bytes:
     """The list as a bureau would upload it (``quan citizens import``'s format)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ("resident_id", "name", "phone", "region_code", "income_group", "disability_grade")
+    header = ("resident_id", "name", "phone", "region_code", "income_group", "disability_grade")
+    rows = (
+        (p.resident_id, p.name, p.phone, p.region_code, p.income_group, p.disability_grade)
+        for p in people
     )
-    for p in people:
-        writer.writerow(
-            (p.resident_id, p.name, p.phone, p.region_code, p.income_group, p.disability_grade)
-        )
-    return out.getvalue().encode("utf-8")
+    return csv_text(header, rows).encode("utf-8")
