@@ -24,7 +24,7 @@ from quan.domain.auth import Actor
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Scene as Channel
 from quan.services.merchants.offline_keys import offline_key
-from quan.services.redemption import redemption
+from quan.services.redemption import redeem, redemption, redemption_facts
 from quan.store.db import Database
 from quan.store.redemption_tables import redemptions
 from quan.store.voucher_tables import vouchers
@@ -76,7 +76,7 @@ def service_redeem(
     with database.write() as tx:
         redemption.begin_recording(tx)
         now = world.runtime.clock.now()
-        return redemption.redeem(tx, now, terminal(shop), keyring, req)
+        return redeem.redeem(tx, now, terminal(shop), keyring, req)
 
 
 def outcome(results: list[Any]) -> Counter[str]:
@@ -125,9 +125,9 @@ def test_terminals_racing_on_one_voucher_at_the_service_level_redeem_it_once(
 
 
 def _after_first_read(monkeypatch: pytest.MonkeyPatch, name: str, parties: int) -> None:
-    """Make ``redemption.<name>`` wait, on each thread's first call, until every racing thread
+    """Make ``redemption_facts.<name>`` wait, on each thread's first call, until every racing thread
     has read: all of them then act on the same stale facts (a retry reads fresh, unhindered)."""
-    original: Callable[..., Any] = getattr(redemption, name)
+    original: Callable[..., Any] = getattr(redemption_facts, name)
     barrier = threading.Barrier(parties, timeout=30)
     seen = threading.local()
 
@@ -138,7 +138,7 @@ def _after_first_read(monkeypatch: pytest.MonkeyPatch, name: str, parties: int) 
             barrier.wait()
         return found
 
-    monkeypatch.setattr(redemption, name, held)
+    monkeypatch.setattr(redemption_facts, name, held)
 
 
 def test_two_terminals_stacking_on_one_order_after_reading_it_empty_record_one(
