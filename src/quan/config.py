@@ -218,7 +218,10 @@ def dev_clock_path(settings: Settings) -> Path:
 def _refuse_weak_secrets(settings: Settings) -> None:
     problems = []
     seen: dict[bytes, str] = {}
-    for name in SECRET_NAMES:
+    # The sealing key is optional (it defaults to one derived from QUAN_PII_KEY), but once set
+    # it seals every personal value and must be as strong and as separate as the others.
+    optional = ("pii_sealing_key",) if settings.pii_sealing_key is not None else ()
+    for name in SECRET_NAMES + optional:
         variable = f"QUAN_{name.upper()}"
         value: SecretStr | None = getattr(settings, name)
         if value is None:
@@ -243,6 +246,14 @@ def _refuse_weak_secrets(settings: Settings) -> None:
                 f"own key / {variable} 与 QUAN_{seen[key].upper()} 相同，每个密钥必须各不相同"
             )
         seen.setdefault(key, name)
+    if settings.lottery_algorithm != "quan-lottery-v2":
+        # v1 lets whoever knows the seed at batch creation add registrants after seeing it;
+        # production draws only what no operator can grind (v1 draws stay verifiable).
+        problems.append(
+            "QUAN_LOTTERY_ALGORITHM must be quan-lottery-v2 in production (v1 can be ground by"
+            " an operator) / 生产环境中 QUAN_LOTTERY_ALGORITHM 必须为 quan-lottery-v2"
+            "（v1 可被操作人员操纵）"
+        )
     if problems:
         raise ConfigError(
             "refusing to start in production / 拒绝以生产模式启动: " + "; ".join(problems)

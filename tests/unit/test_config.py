@@ -143,3 +143,21 @@ def test_the_cli_reports_a_bad_environment_without_a_traceback(
     assert result.exit_code == 2
     assert "QUAN_SECRET_KEY is not random" in result.output
     assert "Traceback" not in result.output
+
+
+def test_production_refuses_a_weak_or_reused_sealing_key() -> None:
+    weak = base64.b64encode(bytes(32)).decode()
+    with pytest.raises(ConfigError, match="QUAN_PII_SEALING_KEY is not random"):
+        load_settings(**_production(pii_sealing_key=weak))
+    with pytest.raises(ConfigError, match="QUAN_PII_SEALING_KEY is the same key as QUAN_SECRET"):
+        load_settings(**_production(pii_sealing_key=GOOD))
+    assert load_settings(**_production(pii_sealing_key=_good())).is_production
+
+
+def test_production_draws_only_lotteries_no_operator_can_grind(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="QUAN_LOTTERY_ALGORITHM must be quan-lottery-v2"):
+        load_settings(**_production(lottery_algorithm="quan-lottery-v1"))
+    assert load_settings(**_production()).lottery_algorithm == "quan-lottery-v2"
+    # Development keeps v1 selectable (partners' verifiers that do not read v2 yet, the tests).
+    v1 = load_settings(var_dir=tmp_path, lottery_algorithm="quan-lottery-v1")
+    assert v1.lottery_algorithm == "quan-lottery-v1"
