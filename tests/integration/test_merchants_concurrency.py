@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from quan.domain.errors import QuanError
 from quan.domain.merchants import Decision, MerchantStatus, Scene
 from quan.edge.status import STATUS
+from quan.services.merchants import merchant_reviews as merchant_reviews_service
 from quan.services.merchants import merchants as merchant_service
+from quan.services.people.citizens import CitizenKeys
 from quan.store.db import Database
 from quan.store.merchant_tables import merchant_reviews, merchants
 from quan.store.tables import events
@@ -60,8 +62,15 @@ def test_two_operators_reviewing_one_application_at_once_one_wins_the_other_gets
     def decide(i: int) -> Callable[[], merchant_service.Merchant]:
         def work() -> merchant_service.Merchant:
             with rt.db.write() as tx:
-                return merchant_service.review(
-                    tx, rt.clock.now(), reviewers[i], key, merchant["id"], decisions[i], "理由"
+                return merchant_reviews_service.review(
+                    tx,
+                    rt.clock.now(),
+                    reviewers[i],
+                    key,
+                    merchant["id"],
+                    decisions[i],
+                    "理由",
+                    outbox_keys=CitizenKeys.from_settings(rt.settings).outbox,
                 )
 
         return work

@@ -16,9 +16,13 @@ from tests.integration.test_settlement import TO_MIDNIGHT, settle
 @pytest.mark.parametrize(
     ("day", "status", "code"),
     [
-        ("0001-01-01", 422, "CUT_OFF_BEFORE_START"),
+        # Dates outside 1900–2999 never reach the service: the edge refuses them for every
+        # route (tests/integration/test_edge_input.py); inside, the service's own rules speak.
+        ("0001-01-01", 422, "VALIDATION_FAILED"),
+        ("1900-01-01", 422, "CUT_OFF_BEFORE_START"),
         ("2026-11-24", 422, "CUT_OFF_BEFORE_START"),  # the program starts on the 25th
-        ("9999-12-31", 409, "CUT_OFF_NOT_PASSED"),
+        ("2999-12-31", 409, "CUT_OFF_NOT_PASSED"),
+        ("9999-12-31", 422, "VALIDATION_FAILED"),
     ],
 )
 def test_a_cut_off_outside_the_programs_life_is_refused(

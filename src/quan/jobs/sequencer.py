@@ -116,7 +116,7 @@ def _heartbeat(rt: Runtime, holder: str) -> Iterator[threading.Event]:
                     lost.set()
                     return
             except Exception:
-                log.warning("could not renew the sequencer lease", exc_info=True)
+                log_failure(log, "could not renew the sequencer lease", level=logging.WARNING)
 
     thread = threading.Thread(target=beat, name="quan-log-lease", daemon=True)
     thread.start()
