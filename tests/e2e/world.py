@@ -94,7 +94,9 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
 
             shop = "杭州西湖知味小吃店"
             merchant_id = apply(shop, 1)
-            merchants.review(tx, now, operator, pii, merchant_id, Decision.APPROVE, "")
+            merchants.review(
+                tx, now, operator, pii, merchant_id, Decision.APPROVE, "", outbox_keys=keys.outbox
+            )
             _, terminal_key = terminals.create_terminal(tx, now, operator, merchant_id, "前台 1 号")
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
             for i, lang in enumerate(LANGS):

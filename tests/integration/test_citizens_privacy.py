@@ -48,7 +48,7 @@ def _busy_day(world: World) -> None:
     assert wrong.status_code == 401
     found = world.post("agent", "/citizens/lookup", {"resident_id": ALICE.resident_id})
     cid = found.json()["id"]
-    revealed = world.post("operator", f"/citizens/{cid}/reveal", {"purpose": "dispute"})
+    revealed = world.post("admin", f"/citizens/{cid}/reveal", {"purpose": "dispute"})
     assert revealed.status_code == 200
     barred = world.post(
         "operator",

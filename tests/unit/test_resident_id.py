@@ -167,9 +167,9 @@ def test_refusal_is_an_invalid_input_error_that_does_not_carry_the_number() -> N
     assert "resident ID number is not valid" in error.message("en")
 
 
-def test_mask_keeps_the_first_three_and_last_two_characters() -> None:
-    assert mask_resident_id("11010519491231002X") == "110*************2X"
-    assert mask_resident_id("11010519491231002x") == "110*************2X"
+def test_mask_keeps_only_the_first_three_characters() -> None:
+    assert mask_resident_id("11010519491231002X") == "110" + "*" * 15
+    assert mask_resident_id("11010519491231002x") == "110" + "*" * 15
 
 
 def test_mask_hides_short_text_entirely() -> None:

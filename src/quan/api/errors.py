@@ -30,6 +30,7 @@ from quan.domain.errors import (
     define,
 )
 from quan.edge.status import STATUS
+from quan.store.db import log_failure
 
 log = logging.getLogger("quan.api")
 
@@ -183,5 +184,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        log_failure(log, "unexpected error on %s %s", request.method, request.url.path, exc=exc)
         return problem(request, INTERNAL, status=500)

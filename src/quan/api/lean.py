@@ -28,7 +28,7 @@ from quan.api.errors import BUSY, CONFLICT, INTERNAL, error_headers, language_of
 from quan.api.microbatch import MicroBatcher
 from quan.domain.errors import ErrorSpec, QuanError
 from quan.services.runtime import Runtime
-from quan.store.db import Database
+from quan.store.db import Database, log_failure
 
 log = logging.getLogger("quan.api")
 
@@ -203,7 +203,7 @@ class LeanPath:
         except PassOn:
             raise
         except Exception:
-            log.exception("unexpected error on POST %s", call.path)
+            log_failure(log, "unexpected error on POST %s", call.path)
             return problem(call, INTERNAL, {}, None, status=500)
         headers = [(b"content-type", b"application/json")]
         if replayed:

@@ -16,6 +16,7 @@ from quan.cli import bench as cli_bench
 from quan.cli import issuance as cli_issuance
 from quan.cli import report as cli_report
 from quan.cli import settlement as cli_settlement
+from quan.cli import worker as cli_worker
 from quan.cli.citizens import citizens_app
 from quan.cli.lottery import app as lottery_app
 from quan.config import ConfigError, Settings, load_settings
@@ -35,6 +36,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 issuers_app = typer.Typer(help="Issuers (the bodies that run programs).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Messages waiting to be sent (sealed).", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data for trying Quan out.", no_args_is_help=True)
 dev_app = typer.Typer(help="Development helpers (refused in production).", no_args_is_help=True)
 clock_app = typer.Typer(
@@ -46,11 +48,13 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(issuers_app, name="issuers")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dev_app, name="dev")  # `quan dev clock show|advance|reset`
 app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
 app.add_typer(citizens_app, name="citizens")
-app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
+app.add_typer(cli_issuance.app)  # `quan jobs recycle|status`, `quan batches show`
+app.add_typer(cli_worker.app)  # `quan worker`
 app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|list`
 app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
 app.add_typer(cli_report.app, name="report")  # `quan report fairness`
@@ -190,6 +194,20 @@ def users_create(
     except QuanError as exc:
         raise _fail(exc) from exc
     out.print(f"created {user.role.value} {user.username} ({user.id})")
+
+
+@outbox_app.command("purge")
+def outbox_purge() -> None:
+    """Erase the sealed recipient and body of every message older than
+    QUAN_OUTBOX_RETENTION_HOURS (each new message already erases up to 100 of them)."""
+    from quan.channels import outbox
+    from quan.services.people.citizens import CitizenKeys
+
+    rt = _runtime()
+    keys = CitizenKeys.from_settings(rt.settings).outbox
+    with rt.db.write() as tx:
+        erased = outbox.purge(tx, rt.clock.now(), keys)
+    out.print(f"erased {erased} message(s) older than {rt.settings.outbox_retention_hours} h")
 
 
 @ledger_app.command("check")

@@ -23,6 +23,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from quan.domain.errors import Kind, QuanError, define
+from quan.domain.names import check_name
 from quan.domain.resident_id import ResidentId, is_known_region_code, parse_resident_id
 
 T = TypeVar("T")
@@ -172,10 +173,10 @@ def parse_name(text: str) -> str:
     Digits are refused because a name with digits is almost always a shifted column (an ID or
     phone number typed where the name belongs), and that must not be stored as a name.
     """
-    name = " ".join(unicodedata.normalize("NFKC", text).split())
-    if not 1 <= len(name) <= MAX_NAME_LENGTH:
-        raise QuanError(INVALID_NAME)
-    if any(c.isdigit() or unicodedata.category(c).startswith("C") for c in name):
+    name = check_name(
+        unicodedata.normalize("NFKC", text), max_length=MAX_NAME_LENGTH, error=INVALID_NAME
+    )
+    if any(c.isdigit() for c in name):
         raise QuanError(INVALID_NAME)
     return name
 

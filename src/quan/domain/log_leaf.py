@@ -1,11 +1,13 @@
 """What one transparency-log entry is: the leaf bytes of an event, and the personal-data guard.
 
-A leaf is the event as canonical JSON (sorted keys, no insignificant whitespace, UTF-8; see
-:mod:`quan.domain.canonical`), format version 1::
+A leaf is the event's public projection (:mod:`quan.domain.public_leaf`: the payload keys its
+type discloses, citizens as per-program pseudonyms) as canonical JSON (sorted keys, no
+insignificant whitespace, UTF-8; see :mod:`quan.domain.canonical`), format version 2 (version 1,
+the event unprojected, is kept for entries appended before the change)::
 
     {"actor": "staff:usr_…", "event_id": 42, "occurred_at": "2026-11-25T02:00:00.000000Z",
      "payload": {…}, "program_id": "prg_…" | null, "subject": {"id": "prg_…", "type": "program"},
-     "type": "program.created", "v": 1}
+     "type": "program.created", "v": 2}
 
 ``occurred_at`` is UTC with exactly six fractional digits and a ``Z``, so both databases give the
 same bytes. The leaf is a pure function of the event row and the pseudonym key, which is what lets
@@ -42,9 +44,14 @@ from functools import lru_cache
 from typing import Any, Final
 
 from quan.domain.canonical import canonical_bytes
+from quan.domain.public_leaf import PublicView
 from quan.domain.resident_id import check_character
 
-LEAF_VERSION: Final = 1
+LEAF_VERSION: Final = 2
+"""Leaves of events appended from now on: the public projection (citizens pseudonymised)."""
+LEGACY_VERSION: Final = 1
+"""Leaves of entries appended before format 2: the event as stored, served unchanged so that
+their hashes (which every verifier holds) still match."""
 
 PSEUDONYM_PREFIX: Final = "psn:"
 
@@ -108,12 +115,15 @@ class Leaf:
 
 
 class Pseudonymizer:
-    """Keyed pseudonyms for personal values: ``psn:`` + 32 hex digits of HMAC-SHA256."""
+    """Keyed pseudonyms for personal values: ``psn:`` + 32 hex digits of HMAC-SHA256; and, as
+    :attr:`public`, the projection of events onto format-2 leaves (keyed by ``master``, the
+    personal-data key, so that its citizen pseudonyms are the lottery's)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, master: bytes | None = None) -> None:
         if len(key) < 16:
             raise ValueError("the pseudonym key must have at least 16 bytes")
         self._key = key
+        self.public = PublicView(key if master is None else master)
 
     def __call__(self, value: Any) -> str:
         text = value if isinstance(value, str) else canonical_bytes(value).decode("utf-8")
@@ -156,8 +166,10 @@ if _c_make_encoder is not None:  # pragma: no branch - CPython ships the acceler
     _payload_json = _payload_json_fast
 
 
-def encode_leaf(event: LogEvent, pseudonymize: Pseudonymize) -> Leaf:
-    """The leaf of ``event``, with any personal data pseudonymised."""
+def encode_leaf(
+    event: LogEvent, pseudonymize: Pseudonymize, version: int = LEAF_VERSION
+) -> Leaf:
+    """The leaf of ``event`` in format ``version``, with any personal data pseudonymised."""
     touched: list[str] = []
     data = leaf_bytes(
         event.id,
@@ -170,6 +182,7 @@ def encode_leaf(event: LogEvent, pseudonymize: Pseudonymize) -> Leaf:
         format_time(event.occurred_at),
         pseudonymize,
         touched,
+        version,
     )
     return Leaf(data, tuple(touched))
 
@@ -185,12 +198,17 @@ def leaf_bytes(
     occurred_at: str,
     pseudonymize: Pseudonymize,
     touched: list[str],
+    version: int = LEAF_VERSION,
 ) -> bytes:
     """:func:`encode_leaf` from the event's fields, for the sequencer's hot loop.
 
     ``occurred_at`` is already formatted (:func:`format_time`); the paths of pseudonymised values
     are appended to ``touched``.
     """
+    if version != LEGACY_VERSION:
+        actor, subject_id, payload = _public(pseudonymize).project(
+            event_id, type_, actor, subject_type, subject_id, program_id, payload
+        )
     cleaned = _clean(payload, "payload", subject_type in PERSON_SUBJECTS, pseudonymize, touched)
     if looks_personal(subject_id):
         subject_id = pseudonymize(subject_id)
@@ -202,26 +220,60 @@ def leaf_bytes(
         f'"occurred_at":"{occurred_at}","payload":{_payload_json(cleaned)},'
         f'"program_id":{program},'
         f'"subject":{{"id":{_string(subject_id)},"type":{_string(subject_type)}}},'
-        f'"type":{_string(type_)},"v":{LEAF_VERSION}}}'
+        f'"type":{_string(type_)},"v":{int(version)}}}'
     ).encode()
 
 
-def leaf_document(event: LogEvent, pseudonymize: Pseudonymize) -> dict[str, Any]:
+def _public(pseudonymize: Pseudonymize) -> PublicView:
+    public = getattr(pseudonymize, "public", None)
+    if not isinstance(public, PublicView):
+        raise TypeError("format-2 leaves need a Pseudonymizer (with its public view)")
+    return public
+
+
+def leaf_document(
+    event: LogEvent, pseudonymize: Pseudonymize, version: int = LEAF_VERSION
+) -> dict[str, Any]:
     """The leaf as a document: what :func:`encode_leaf` writes, before encoding."""
-    payload, _ = clean_payload(event.payload, event.subject_type, pseudonymize)
-    subject_id = event.subject_id
+    actor, subject_id, projected = event.actor, event.subject_id, event.payload
+    if version != LEGACY_VERSION:
+        actor, subject_id, projected = _public(pseudonymize).project(
+            event.id,
+            event.type,
+            event.actor,
+            event.subject_type,
+            event.subject_id,
+            event.program_id,
+            event.payload,
+        )
+    payload, _ = clean_payload(projected, event.subject_type, pseudonymize)
     if looks_personal(subject_id):
         subject_id = pseudonymize(subject_id)
     return {
-        "v": LEAF_VERSION,
+        "v": version,
         "event_id": event.id,
         "type": event.type,
-        "actor": event.actor,
+        "actor": actor,
         "subject": {"type": event.subject_type, "id": subject_id},
         "program_id": event.program_id,
         "payload": payload,
         "occurred_at": format_time(event.occurred_at),
     }
+
+
+def public_payload(
+    type_: str,
+    subject_type: str,
+    program_id: str | None,
+    payload: Mapping[str, Any],
+    pseudonymize: Pseudonymize,
+    event_id: int = 0,
+) -> dict[str, Any]:
+    """The payload as a format-2 leaf shows it (for public pages that quote events)."""
+    _, _, projected = _public(pseudonymize).project(
+        event_id, type_, "", subject_type, "", program_id, payload
+    )
+    return clean_payload(projected, subject_type, pseudonymize)[0]
 
 
 def clean_payload(

@@ -24,6 +24,8 @@ from enum import StrEnum
 
 from quan.domain.auth import Actor, PartnerRole, require_issuer
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.domain.names import check_name as check_text_name
+from quan.domain.names import has_control_characters
 
 
 class MerchantStatus(StrEnum):
@@ -138,10 +140,7 @@ class ReviewOutcome:
 
 
 def check_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not name or len(name) > NAME_LENGTH:
-        raise QuanError(INVALID_NAME)
-    return name
+    return check_text_name(name, max_length=NAME_LENGTH, error=INVALID_NAME)
 
 
 def check_scenes(scenes: Collection[Scene]) -> frozenset[Scene]:
@@ -152,6 +151,8 @@ def check_scenes(scenes: Collection[Scene]) -> frozenset[Scene]:
 
 def parse_bank_account(bank_name: str, account_number: str) -> BankAccount:
     """Spaces and hyphens, as printed on cards and account letters, are dropped."""
+    if has_control_characters(bank_name):
+        raise QuanError(INVALID_BANK_ACCOUNT, reason="bank_name")
     bank_name = " ".join(bank_name.split())
     if not bank_name or len(bank_name) > BANK_NAME_LENGTH:
         raise QuanError(INVALID_BANK_ACCOUNT, reason="bank_name")

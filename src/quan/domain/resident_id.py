@@ -118,14 +118,19 @@ def is_known_region_code(code: str) -> bool:
 
 
 def mask_resident_id(number: str) -> str:
-    """The number for display: first 3 and last 2 characters kept, the rest as ``*``.
+    """The number for display: the first 3 characters kept (the province and city, which the
+    stored region code tells anyway), the rest as ``*``.
 
-    Anything too short to mask meaningfully is masked entirely, so that a typo never leaks.
+    No tail: the birth date and the region are stored in clear for eligibility, and with them
+    the last two characters (a sequence digit and the check character) narrowed a number down
+    to about ten candidates (issue 13, I3); without them about a thousand remain, and only the
+    keyed hash, which needs the server's key, tells which. Anything too short to mask
+    meaningfully is masked entirely, so that a typo never leaks.
     """
     shown = _normalize(number)
     if len(shown) < 8:
         return "*" * len(shown)
-    return shown[:3] + "*" * (len(shown) - 5) + shown[-2:]
+    return shown[:3] + "*" * (len(shown) - 3)
 
 
 def _normalize(text: str) -> str:

@@ -22,8 +22,6 @@ not be the one who ran the settlement (a scheduled run, by the system, may be ma
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from quan.domain.csv_export import csv_text
 from quan.domain.errors import Kind, QuanError, define
 from quan.domain.merchants import MerchantStatus
 from quan.domain.money import format_yuan
@@ -226,30 +225,11 @@ PAYOUT_COLUMNS = (
 
 
 def to_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]], *, header: bool = True) -> str:
-    """CSV with a header, UTF-8 text, ``\\r\\n`` line ends (what spreadsheet programs expect);
-    ``header=False`` gives more rows of the same file (for streaming).
-
-    Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) get a
-    leading apostrophe: receipt numbers and cashier names are typed by merchants.
+    """CSV with a header (``header=False`` gives more rows of the same file, for streaming),
+    through the one export writer (:func:`quan.domain.csv_export.csv_text`): receipt numbers
+    and cashier names are typed by merchants, so formula-leading cells are defused.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if header:
-        writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    text = str(value)
-    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    return csv_text(columns if header else None, ([row.get(c) for c in columns] for row in rows))
 
 
 def payout_row(

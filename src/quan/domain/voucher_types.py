@@ -32,6 +32,7 @@ from quan.domain.categories import check_categories
 from quan.domain.errors import Kind, QuanError, define
 from quan.domain.merchants import Scene, is_region_code
 from quan.domain.money import MAX_AMOUNT_FEN, format_yuan
+from quan.domain.names import check_name
 
 MAX_VALID_DAYS = 1095
 MAX_PER_ORDER = 20
@@ -413,9 +414,9 @@ def _usage(data: Mapping[str, Any]) -> UsageWindows:
 
 def parse_voucher_type(data: Mapping[str, Any]) -> VoucherTypeSpec:
     """Validate a definition (API input or stored JSON) and return it; raises with a code."""
-    name = " ".join(str(data.get("name") or "").split())
-    if not name or len(name) > NAME_LENGTH:
-        raise QuanError(INVALID_VOUCHER_TYPE_NAME)
+    name = check_name(
+        str(data.get("name") or ""), max_length=NAME_LENGTH, error=INVALID_VOUCHER_TYPE_NAME
+    )
     max_per_order = data.get("max_per_order", 1)
     if not _int(max_per_order) or not 1 <= max_per_order <= MAX_PER_ORDER:
         raise QuanError(INVALID_MAX_PER_ORDER)
@@ -454,9 +455,7 @@ def voucher_type_to_json(spec: VoucherTypeSpec) -> dict[str, Any]:
         "valid_days": v.valid_days,
         "validity_preset": v.preset.value if v.preset else None,
         "weekdays": list(u.weekdays),
-        "hours": [
-            {"start": _hhmm(w.start_minute), "end": _hhmm(w.end_minute)} for w in u.hours
-        ],
+        "hours": [{"start": _hhmm(w.start_minute), "end": _hhmm(w.end_minute)} for w in u.hours],
         "excluded_dates": [x.isoformat() for x in u.excluded_dates],
         "max_per_order": spec.max_per_order,
     }

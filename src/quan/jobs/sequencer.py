@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from logging import WARNING
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ from quan.jobs import lease
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import log as log_store
+from quan.store.db import log_failure
 from quan.store.log import QueuedEvent
 
 log = logging.getLogger("quan.jobs.sequencer")
@@ -159,7 +161,9 @@ def _result(pending: Future[list[QueuedEvent]] | None) -> list[QueuedEvent] | No
         return pending.result()
     except Exception:
         # Only an optimisation: the batch reads the queue itself.
-        log.warning("reading the next batch ahead failed; reading it in the batch", exc_info=True)
+        log_failure(
+            log, "reading the next batch ahead failed; reading it in the batch", level=WARNING
+        )
         return None
 
 
@@ -178,13 +182,13 @@ def run_forever(
             try:
                 run_once(rt, holder=holder, batch_size=batch_size, keep_lease=True)
             except Exception:
-                log.exception("log sequencer run failed; retrying in %.0f s", interval)
+                log_failure(log, "log sequencer run failed; retrying in %.0f s", interval)
             stop.wait(interval)
     finally:
         try:
             lease.release(rt.db, LEASE_NAME, holder, rt.clock.now())
         except Exception:
-            log.exception("could not release the sequencer lease; it expires by itself")
+            log_failure(log, "could not release the sequencer lease; it expires by itself")
 
 
 @asynccontextmanager

@@ -112,6 +112,24 @@ citizen_otps = Table(
     Index("ix_citizen_otps_phone", "phone_hash", "purpose", "id"),
 )
 
+# Reveals beyond a person's daily threshold wait for a second person (quan.services.people.
+# reveals): one row per request; approved once, used once.
+reveal_requests = Table(
+    "reveal_requests",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("citizen_id", Text, ForeignKey("citizens.id"), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("issuer_id", Text, ForeignKey("issuers.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("approved_by", Text, nullable=True),
+    Column("approved_at", UtcDateTime, nullable=True),
+    Column("used_at", UtcDateTime, nullable=True),
+    CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", name="two_people"),
+    CheckConstraint("used_at IS NULL OR approved_at IS NOT NULL", name="used_when_approved"),
+)
+
 blacklist_entries = Table(
     "blacklist_entries",
     metadata,

@@ -9,14 +9,19 @@ READ on PostgreSQL), which is what whole-database checks such as ``quan ledger c
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
+import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_PRAGMAS = (
@@ -35,6 +40,76 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+# Where PostgreSQL's primary messages quote a value: ``…for type integer: "x"`` and
+# ``value "x" is out of range…``.
+_QUOTED_TAIL = re.compile(r':\s*"(?:[^"\\]|\\.)*"\s*$')
+_QUOTED_VALUE = re.compile(r'value "(?:[^"\\]|\\.)*"')
+
+
+def _hide_driver_values(context: ExceptionContext) -> None:
+    """Take the values out of a database error's message, whoever prints it later.
+
+    PostgreSQL's message repeats the refused row (``DETAIL: Failing row contains (…)``,
+    ``Key (x)=(…)``) and some primary messages end with the value (``invalid input syntax for
+    type integer: "…"``): personal data. The message keeps the driver's class and primary text;
+    ``exc.orig`` (SQLSTATE, constraint name) is untouched for code that branches on it.
+    """
+    exc = context.sqlalchemy_exception
+    orig = context.original_exception
+    if exc is None or not isinstance(exc, DBAPIError):
+        return
+    primary = str(orig).split("\n", 1)[0]
+    if type(orig).__module__.startswith("psycopg"):
+        primary = _QUOTED_TAIL.sub(': "…"', _QUOTED_VALUE.sub('value "…"', primary))
+    exc.args = (f"({type(orig).__module__}.{type(orig).__name__}) {primary}", *exc.args[1:])
+
+
+def describe_db_error(exc: BaseException) -> str | None:
+    """What may be logged of a database error: its class, SQLSTATE and constraint, no values.
+
+    ``None`` when ``exc`` (or an exception it was raised from) is not a database error. The
+    driver's own message is left out on purpose: PostgreSQL's DETAIL repeats the refused row
+    (``Failing row contains (…)``) and the key (``Key (x)=(…)``), i.e. personal data.
+    """
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, DBAPIError):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    orig = seen.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) if diag is not None else None
+    table = getattr(diag, "table_name", None) if diag is not None else None
+    return (
+        f"{type(seen).__name__} ({type(orig).__name__}) sqlstate={sqlstate} "
+        f"table={table} constraint={constraint}"
+    )
+
+
+def log_failure(
+    logger: logging.Logger,
+    message: str,
+    *args: object,
+    exc: BaseException | None = None,
+    level: int = logging.ERROR,
+) -> None:
+    """``logger.exception`` for ``exc`` (default: the one being handled), minus its values.
+
+    Every place that logs an exception goes through here (a test holds the code to it): a
+    database error is logged as its class, SQLSTATE, constraint and stack frames, never its
+    message; anything else with its usual traceback.
+    """
+    if exc is None:
+        exc = sys.exc_info()[1]
+    described = describe_db_error(exc) if exc is not None else None
+    if described is None:
+        logger.log(level, message, *args, exc_info=exc)
+        return
+    frames = "".join(traceback.format_tb(exc.__traceback__ if exc else None))
+    logger.log(level, message + ": %s\n%s", *args, described, frames)
 
 
 class Database:
@@ -63,9 +138,13 @@ class Database:
                 # turn it off (a dead connection still invalidates the pool on first use).
                 pool_pre_ping=pre_ping,
                 connect_args=connect_args,
+                # Parameters are personal data (names, phones, sealed tokens): never in an
+                # exception's text, so never in a log line (see log_failure).
+                hide_parameters=True,
             )
         else:
             raise ValueError(f"unsupported database: {self.dialect}")
+        event.listen(self.engine, "handle_error", _hide_driver_values)
 
     @staticmethod
     def _sqlite_engine(path: str | None) -> Engine:
@@ -77,6 +156,7 @@ class Database:
             connect_args={"check_same_thread": False, "timeout": 15},
             pool_size=20,
             max_overflow=20,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")

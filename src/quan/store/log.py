@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from quan.domain.log_leaf import LogEvent, format_time
 from quan.domain.merkle import Node, NodeKey
 from quan.store.db import Database
-from quan.store.log_tables import log_checkpoints, log_entries, log_queue
+from quan.store.log_tables import log_checkpoints, log_entries, log_formats, log_queue
 from quan.store.tables import events
 
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -53,6 +53,14 @@ def _checkpoint(row: AnyRow) -> StoredCheckpoint:
         note=row.note,
         created_at=row.created_at,
     )
+
+
+def first_index_of(tx: Connection, version: int) -> int:
+    """The log index from which leaves are in format ``version`` (0 when not recorded)."""
+    found = tx.execute(
+        select(log_formats.c.first_index).where(log_formats.c.version == version)
+    ).scalar()
+    return 0 if found is None else int(found)
 
 
 def latest_checkpoint(tx: Connection) -> StoredCheckpoint | None:

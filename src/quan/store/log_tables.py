@@ -69,4 +69,14 @@ log_checkpoints = Table(
     CheckConstraint("tree_size >= 0", name="size"),
 )
 
+# From which log index on leaves are written in a format (migration 0013: format 2, the public
+# projection, from the size the log had then). No row: every leaf is in the newest format.
+log_formats = Table(
+    "log_formats",
+    metadata,
+    Column("version", SmallInteger, primary_key=True, autoincrement=False),
+    Column("first_index", BigInteger, nullable=False),
+    CheckConstraint("first_index >= 0", name="first_index"),
+)
+
 APPEND_ONLY = ("log_entries", "log_nodes", "log_checkpoints")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -243,13 +244,32 @@ outbox = Table(
     metadata,
     _id(),
     Column("channel", Text, nullable=False),  # sms | email | webhook
-    Column("recipient", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("status", Text, nullable=False),  # pending | sent | failed
+    # Sealed (AES-GCM) and hashed: a phone number and a sign-in code are never in clear here
+    # (quan.channels.outbox). All three are erased after the retention period (purged_at).
+    Column("recipient_hash", Text, nullable=True, index=True),
+    Column("recipient_enc", Text, nullable=True),
+    Column("subject", Text, nullable=False),  # the message's kind, e.g. citizen.otp.login
+    Column("body_enc", Text, nullable=True),
+    # queued | sending | delivered | failed (retried at next_attempt_at) | dead
+    # (quan.services.delivery.relay)
+    Column("status", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
     _created(),
-    Column("sent_at", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),  # when a provider accepted it
+    Column("purged_at", UtcDateTime, nullable=True),
+    # The template's parameters (JSON), sealed like the body: a sign-in code is one of them.
+    Column("params_enc", Text, nullable=True),
+    # When the relay may (next) take the row: due for queued and failed rows, the end of the
+    # sending lease for a sending one; NULL once delivered or dead.
+    Column("next_attempt_at", UtcDateTime, nullable=True, index=True),
+    Column("last_error", Text, nullable=True),  # a status code or error class, no personal data
+    CheckConstraint(
+        "(purged_at IS NULL) = (body_enc IS NOT NULL AND recipient_enc IS NOT NULL)",
+        name="sealed_until_purged",
+    ),
+    CheckConstraint(
+        "status IN ('queued', 'sending', 'delivered', 'failed', 'dead')", name="status"
+    ),
 )
 
 job_leases = Table(
@@ -258,6 +278,24 @@ job_leases = Table(
     Column("name", Text, primary_key=True),
     Column("holder", Text, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# What each scheduled job did last (quan.jobs.registry): written by the worker that ran it.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("interval_seconds", Float, nullable=False),
+    Column("last_started_at", UtcDateTime, nullable=True),
+    Column("last_finished_at", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("next_run_at", UtcDateTime, nullable=True),
+    Column("runs", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("last_holder", Text, nullable=True),
+    Column("last_duration_ms", Integer, nullable=True),
 )
 
 # Tables whose rows are history: written once, never updated or deleted (database triggers).

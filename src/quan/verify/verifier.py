@@ -31,8 +31,9 @@ import httpx
 
 from quan.domain.canonical import canonical_bytes
 from quan.domain.checkpoint import Checkpoint, CheckpointError, parse_and_verify, parse_verifier_key
-from quan.domain.log_leaf import PSEUDONYM_PREFIX, clean_payload, looks_personal
+from quan.domain.log_leaf import LEGACY_VERSION, PSEUDONYM_PREFIX, clean_payload, looks_personal
 from quan.domain.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
+from quan.domain.public_leaf import names_a_citizen
 from quan.verify import state as state_file
 from quan.verify.client import LogClient
 from quan.verify.compact import CompactRange
@@ -276,3 +277,7 @@ def check_leaf(index: int, data: bytes) -> None:
         raise VerificationError(
             MALFORMED_ENTRY, f"entry {index} carries personal data in clear (at {shown})"
         )
+    # Format 2 names citizens by per-program pseudonyms only: a stable citizen id would link
+    # one person's records across programs (format 1 entries predate the rule).
+    if document.get("v") != LEGACY_VERSION and names_a_citizen(data.decode("utf-8")):
+        raise VerificationError(MALFORMED_ENTRY, f"entry {index} names a citizen by a stable id")

@@ -44,7 +44,7 @@ from quan.edge.deps import (
     authenticate,
     client_ip,
 )
-from quan.services.people import citizens, otp
+from quan.services.people import citizens, otp, reveals
 from quan.services.people.citizens import Channel, Citizen
 from quan.services.people.rate_limits import RateLimit, spend
 from quan.store.citizen_tables import citizens as citizens_table
@@ -225,12 +225,35 @@ def reveal(
     keys: KeysDep,
 ) -> CitizenRevealed:
     """Personal data in clear, for a stated purpose; the reveal itself is recorded as the event
-    ``citizen.personal_data_revealed`` (who, when, which fields, why)."""
+    ``citizen.personal_data_revealed`` (who, when, which fields, why). Only citizens of the
+    operator's issuer region, at most ``QUAN_REVEAL_PER_MINUTE`` a minute, and beyond
+    ``QUAN_REVEAL_DAILY_THRESHOLD`` a day only with a second person's approval
+    (``409 REVEAL_NEEDS_APPROVAL`` files the request; reveal again with ``approval_id``)."""
+    limits = reveals.RevealLimits(rt.settings.reveal_per_minute, rt.settings.reveal_daily_threshold)
+    now = rt.clock.now()
     with rt.db.write() as tx:
-        clear = citizens.reveal(tx, rt.clock.now(), actor, keys, citizen_id, body.purpose)
+        filed = reveals.admit(
+            tx, now, actor, rt.throttle, limits, citizen_id=citizen_id,
+            purpose=body.purpose.value, approval_id=body.approval_id,
+        )  # fmt: skip
+        clear = None if filed else citizens.reveal(tx, now, actor, keys, citizen_id, body.purpose)
+    if filed is not None or clear is None:
+        raise reveals.needs_approval(limits, filed or "")
     return CitizenRevealed(
         id=citizen_id, resident_id=clear.resident_id, name=clear.name, phone=clear.phone
     )
+
+
+@router.post("/reveal-requests/{request_id}/approve", status_code=204)
+def approve_reveal(
+    request_id: str,
+    actor: Annotated[Actor, Depends(Allow(Role.ADMIN, Role.OPERATOR))],
+    rt: RuntimeDep,
+) -> None:
+    """A second person's approval of a reveal beyond the requester's daily threshold (another
+    operator of the same issuer, or an admin; never the requester)."""
+    with rt.db.write() as tx:
+        reveals.approve(tx, rt.clock.now(), actor, request_id)
 
 
 @router.get("/me/citizen", response_model=CitizenSelf)

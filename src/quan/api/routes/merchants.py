@@ -19,12 +19,14 @@ from quan.api.schemas.merchants import (
     ReviewCreate,
     ReviewPublic,
 )
+from quan.channels.outbox import OutboxKeys
 from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
 from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader
 from quan.services.merchants import merchants, terminals
+from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 
 router = APIRouter(tags=["merchants"])
@@ -39,6 +41,10 @@ MerchantSelf = Annotated[Actor, Depends(Allow(PartnerRole.MERCHANT, PartnerRole.
 
 def pii_key(rt: Runtime) -> bytes:
     return merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+
+
+def outbox_keys(rt: Runtime) -> OutboxKeys:
+    return CitizenKeys.from_settings(rt.settings).outbox
 
 
 @router.get("/categories", response_model=list[CategoryPublic], dependencies=[Depends(PUBLIC)])
@@ -134,7 +140,14 @@ def review(
     and suspend need a reason, which the merchant is told."""
     with rt.db.write() as tx:
         merchant = merchants.review(
-            tx, rt.clock.now(), actor, pii_key(rt), merchant_id, body.decision, body.reason
+            tx,
+            rt.clock.now(),
+            actor,
+            pii_key(rt),
+            merchant_id,
+            body.decision,
+            body.reason,
+            outbox_keys=outbox_keys(rt),
         )
     return MerchantPublic.of(merchant)
 

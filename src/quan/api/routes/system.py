@@ -13,6 +13,7 @@ from quan import __version__
 from quan.api.schemas.common import Limit, Page
 from quan.channels import outbox
 from quan.edge.deps import PUBLIC, AdminOnly, RuntimeDep
+from quan.services.people.citizens import CitizenKeys
 from quan.store.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["system"])
@@ -37,9 +38,9 @@ def health(rt: RuntimeDep) -> Health:
 class OutboxMessage(BaseModel):
     id: str
     channel: str
-    recipient: str
+    recipient: str | None  # None once purged (after the retention period)
     subject: str
-    body: str
+    body: str | None
     status: str
     created_at: datetime
 
@@ -48,11 +49,12 @@ class OutboxMessage(BaseModel):
 def dev_outbox(
     actor: AdminOnly, rt: RuntimeDep, limit: Limit = 50, cursor: str | None = None
 ) -> Page[OutboxMessage]:
-    """Messages the channels would have sent, newest first, paged like every list (development
-    mode only)."""
+    """Messages the channels would have sent, newest first, paged like every list, opened for
+    display (development mode only: the table itself holds them sealed)."""
+    keys = CitizenKeys.from_settings(rt.settings).outbox
     before = decode_cursor(cursor) if cursor else None
     with rt.db.read() as tx:
-        messages = outbox.newest(tx, limit + 1, before)
+        messages = outbox.newest(tx, keys, limit + 1, before=before)
     more = len(messages) > limit
     messages = messages[:limit]
     return Page(

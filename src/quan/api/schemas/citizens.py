@@ -97,6 +97,8 @@ class CitizenLookup(Body):
 
 class RevealRequest(Body):
     purpose: RevealPurpose
+    # A second person's approval (reveal_request_id of REVEAL_NEEDS_APPROVAL, approved).
+    approval_id: Annotated[str | None, StringConstraints(max_length=64)] = None
 
 
 class CitizenRevealed(BaseModel):

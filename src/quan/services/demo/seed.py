@@ -99,7 +99,9 @@ def _build(rt: Runtime, line: Timeline, stored: dict[str, object]) -> Demo:
         pending = program.fund(
             tx, setup, operator, issuer_id, program_id, settings.approval_threshold_fen
         )
-        opened = shops.open_shops(tx, setup, operator, pii, issuer_id)
+        opened = shops.open_shops(
+            tx, setup, operator, pii, issuer_id, citizens.CitizenKeys.from_settings(settings).outbox
+        )
     stored["terminal"] = {"merchant": opened[0].name, "key": opened[0].terminal_key}
     stored["citizen_phone"] = people.phone(people.SHOWN)
     stored["pending_contribution"] = pending

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from quan.channels.outbox import OutboxKeys
 from quan.domain.auth import Actor
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
@@ -72,16 +73,28 @@ def _apply(tx: Connection, now: datetime, pii: bytes, issuer_id: str, shop: Shop
 
 
 def open_shops(
-    tx: Connection, now: datetime, operator: Actor, pii: bytes, issuer_id: str
+    tx: Connection,
+    now: datetime,
+    operator: Actor,
+    pii: bytes,
+    issuer_id: str,
+    outbox_keys: OutboxKeys,
 ) -> list[OpenShop]:
     opened = []
     for n, shop in enumerate(APPROVED, start=1):
         merchant_id = _apply(tx, now, pii, issuer_id, shop, n)
-        merchants.review(tx, now, operator, pii, merchant_id, Decision.APPROVE, "资料齐全")
-        terminal, key = terminals.create_terminal(tx, now, operator, merchant_id, "收银台 1 号")
-        cashier = terminals.actor_for_key(
-            tx, ApiKeyOwner(terminal.key_id, "terminal", terminal.id)
+        merchants.review(
+            tx,
+            now,
+            operator,
+            pii,
+            merchant_id,
+            Decision.APPROVE,
+            "资料齐全",
+            outbox_keys=outbox_keys,
         )
+        terminal, key = terminals.create_terminal(tx, now, operator, merchant_id, "收银台 1 号")
+        cashier = terminals.actor_for_key(tx, ApiKeyOwner(terminal.key_id, "terminal", terminal.id))
         assert cashier is not None  # just created, not revoked
         opened.append(OpenShop(merchant_id, shop.name, shop.category, terminal.id, key, cashier))
     _apply(tx, now, pii, issuer_id, WAITING, len(APPROVED) + 1)  # waits for the operator's review

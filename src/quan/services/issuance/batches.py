@@ -42,6 +42,7 @@ from quan.domain.citizens import PriorityGroup
 from quan.domain.eligibility import Rule, parse_rule, rule_to_json
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.domain.ledger import Bucket
+from quan.domain.names import check_name
 from quan.domain.programs import PROGRAM_CLOSED, ProgramStatus
 from quan.domain.voucher_code import RANDOM_BYTES, new_code
 from quan.services.issuance.lottery_commitment import commit
@@ -203,7 +204,7 @@ def create_batch(
             id=batch_id,
             program_id=program.id,
             voucher_type_id=vt.id,
-            name=cmd.name,
+            name=check_name(cmd.name, field="name", max_length=100) if cmd.name else "",
             allocation=cmd.allocation.value,
             status=BatchStatus.DRAFT.value,
             quantity=cmd.quantity,

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from quan.channels import outbox
+from quan.channels.outbox import OutboxKeys
 from quan.domain import merchants as rules
 from quan.domain.auth import Actor, PartnerRole, require_issuer
 from quan.domain.categories import check_categories
@@ -289,9 +290,11 @@ def review(
     merchant_id: str,
     decision: Decision,
     reason: str,
+    *,
+    outbox_keys: OutboxKeys,
 ) -> Merchant:
     """A reviewer's decision: attributed, kept in the review history, evented, and told to the
-    merchant's contact phone."""
+    merchant's contact phone (through the sealed outbox, ``outbox_keys``)."""
     merchant = visible_merchant(tx, actor, merchant_id, for_update=True)
     reason = reason.strip()
     outcome = rules.review(merchant.status, decision, reason, now=now)
@@ -345,7 +348,7 @@ def review(
             "next_review_due_at": due.isoformat() if due else None,
         },
     )
-    _notify(tx, now, key, merchant_id, decision, reason)
+    _notify(tx, now, key, outbox_keys, merchant_id, decision, reason)
     return get_merchant(tx, merchant_id)
 
 
@@ -359,7 +362,13 @@ _PAST = {
 
 
 def _notify(
-    tx: Connection, now: datetime, key: bytes, merchant_id: str, decision: Decision, reason: str
+    tx: Connection,
+    now: datetime,
+    key: bytes,
+    outbox_keys: OutboxKeys,
+    merchant_id: str,
+    decision: Decision,
+    reason: str,
 ) -> None:
     token = tx.execute(
         select(merchants.c.contact_phone_token).where(merchants.c.id == merchant_id)
@@ -367,10 +376,12 @@ def _notify(
     outbox.enqueue(
         tx,
         now,
+        outbox_keys,
         channel="sms",
         recipient=pii.decrypt(key, token, _aad(merchant_id, "contact_phone")),
         subject=f"merchant.{_PAST[decision]}",
         body=NOTICES[decision].format(reason=reason),
+        params={"reason": reason},
     )
 
 

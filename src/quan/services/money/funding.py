@@ -26,6 +26,7 @@ from quan.domain.funding import (
     needs_approval,
 )
 from quan.domain.ledger import Bucket
+from quan.domain.names import check_name
 from quan.domain.programs import PROGRAM_CLOSED, accepts_money
 from quan.services.money.programs import visible_program
 from quan.store import ledger
@@ -88,6 +89,7 @@ def create_funder(
     tx: Connection, now: datetime, actor: Actor, *, issuer_id: str, name: str, kind: FunderKind
 ) -> Funder:
     require_issuer(actor, issuer_id)
+    name = check_name(name)
     exists = tx.execute(
         select(funders.c.id).where(funders.c.issuer_id == issuer_id, funders.c.name == name)
     ).first()

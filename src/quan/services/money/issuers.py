@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select
 
 from quan.domain.auth import Actor
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.domain.names import check_name
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.tables import issuers
@@ -40,6 +41,7 @@ def create_issuer(
 ) -> Issuer:
     if not _REGION.match(region_code):
         raise QuanError(INVALID_REGION)
+    name = check_name(name)
     if tx.execute(select(issuers.c.id).where(issuers.c.name == name)).first():
         raise QuanError(ISSUER_EXISTS, name=name)
     issuer = Issuer(new_id("iss"), name, region_code, now)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from quan.domain.auth import Actor, require_issuer
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.domain.funding import Direction, MovementStatus
+from quan.domain.names import check_name
 from quan.domain.programs import Action, ProgramStatus, check_window, next_status
 from quan.services.money.issuers import get_issuer
 from quan.store.events import record_event
@@ -65,7 +66,7 @@ def create_program(tx: Connection, now: datetime, actor: Actor, cmd: NewProgram)
     program = Program(
         id=new_id("prg"),
         issuer_id=cmd.issuer_id,
-        name=cmd.name,
+        name=check_name(cmd.name),
         description=cmd.description,
         timezone=cmd.timezone,
         # Stored and answered in UTC; rules read them in the program's own time zone.

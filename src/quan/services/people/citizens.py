@@ -10,12 +10,13 @@ and nothing is written. Events carry the citizen's id and the channel, never per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Insert, select
 
+from quan.channels.outbox import DEFAULT_RETENTION, OutboxKeys
 from quan.config import Settings
 from quan.domain.auth import Actor, CitizenRole, Role
 from quan.domain.citizens import (
@@ -78,19 +79,25 @@ class CitizenKeys:
     resident_id_lookup: bytes
     phone_lookup: bytes
     otp: bytes
+    outbox: OutboxKeys  # the SMS citizens are sent go through the sealed outbox
 
     @classmethod
-    def from_master(cls, master: bytes) -> CitizenKeys:
+    def from_master(
+        cls, master: bytes, outbox_retention: timedelta = DEFAULT_RETENTION
+    ) -> CitizenKeys:
         return cls(
             sealing=pii.derive_key(master, "aes-gcm/citizen"),
             resident_id_lookup=pii.derive_key(master, "hmac/citizen-resident-id"),
             phone_lookup=pii.derive_key(master, "hmac/citizen-phone"),
             otp=pii.derive_key(master, "hmac/citizen-otp"),
+            outbox=OutboxKeys.from_master(master, outbox_retention),
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CitizenKeys:
-        return cls.from_master(settings.secret_bytes("pii_key"))
+        return cls.from_master(
+            settings.secret_bytes("pii_key"), timedelta(hours=settings.outbox_retention_hours)
+        )
 
     def resident_id_hash(self, number: str) -> str:
         return pii.lookup_hash(self.resident_id_lookup, number)

@@ -49,6 +49,13 @@ FAILURES = RateLimit("otp.verify.failures", attempts=MAX_ATTEMPTS, window_second
 # platform send SMS to many phones (the edges spend it before :func:`request_code`).
 CODE_REQUESTS = RateLimit("citizens.otp.ip", attempts=30, window_seconds=3600)
 
+SELF_REGISTRATION_REFUSED = define(
+    "SELF_REGISTRATION_REFUSED",
+    Kind.CONFLICT,
+    zh="无法在线完成注册，验证码已失效。请携带身份证到社区服务中心办理",
+    en="The registration cannot be completed online and the code is used up; please bring "
+    "your ID card to a service centre",
+)
 OTP_INVALID = define(
     "OTP_INVALID",
     Kind.UNAUTHORIZED,
@@ -156,6 +163,7 @@ def request_code(
         outbox.enqueue(
             tx,
             now,
+            keys.outbox,
             channel="sms",
             recipient=phone,
             subject="citizen.register.already_registered",
@@ -189,10 +197,12 @@ def _issue(
     outbox.enqueue(
         tx,
         now,
+        keys.outbox,
         channel="sms",
         recipient=phone,
         subject=f"citizen.otp.{purpose.value}",
         body=_SMS[purpose].format(code=code),
+        params={"code": code},
     )
 
 
@@ -301,17 +311,31 @@ def register_with_code(
     """Self-registration: the phone is proved by its registration code in the same transaction
     that creates the account, and the new citizen is signed in.
 
-    A wrong code is counted (and committed) before it is refused; a refused registration
-    (already registered) rolls back, so the code can be used again with corrected data.
+    A wrong code is counted (and committed) before it is refused. A right code is consumed
+    in the same transaction whatever follows: one code, one attempt. Were a refused
+    registration to roll the consumption back, one code would let its holder try ID number
+    after ID number and learn which are registered (issue 13, I6). The refusal itself is
+    :data:`SELF_REGISTRATION_REFUSED`, which names neither the account nor which of the ID
+    number and the phone is taken.
     """
     if registration.phone is None or code is None:
         raise QuanError(PHONE_CODE_REQUIRED)
     now = clock.now()
+    refused: QuanError | None = None
     with db.write() as tx:
         check = check_code(
             tx, now, keys, throttle, phone=registration.phone, purpose=Purpose.REGISTER, code=code
         )
-        citizen = register(tx, now, None, keys, registration) if check.accepted else None
+        citizen = None
+        if check.accepted:
+            try:
+                # Writes nothing when refused (INSERT … ON CONFLICT DO NOTHING), so the
+                # transaction still commits the code's consumption.
+                citizen = register(tx, now, None, keys, registration)
+            except QuanError as error:
+                refused = error
+    if refused is not None:
+        raise QuanError(SELF_REGISTRATION_REFUSED) from None
     if citizen is None:
         raise check.refusal()
     token, expires = tokens.issue("citizen", citizen.id, now)

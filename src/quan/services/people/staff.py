@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select
 from quan.cache.throttle import Throttle
 from quan.domain.auth import SYSTEM, Actor, Role
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.domain.names import check_name
 from quan.services.people.tokens import TokenSigner
 from quan.store.events import record_event
 from quan.store.ids import new_id
@@ -120,7 +121,7 @@ def create_user(
         username=username,
         role=role,
         issuer_id=issuer_id,
-        display_name=display_name or username,
+        display_name=check_name(display_name or username, field="display_name"),
         active=True,
         created_at=now,
     )

@@ -185,10 +185,12 @@ def _notify(
     outbox.enqueue(
         tx,
         now,
+        keys.outbox,
         channel="sms",
         recipient=phone,
         subject=f"voucher.{what}",
         body=NOTICES[what].format(tail=code[-4:], reason=reason),
+        params={"tail": code[-4:], "reason": reason},
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Select, and_, func, literal, select
 
 from quan.domain.ledger import Budget
-from quan.domain.log_leaf import Pseudonymize, clean_payload
+from quan.domain.log_leaf import Pseudonymize, public_payload
 from quan.domain.redemption import REDEEMED
 from quan.services.money.issuers import get_issuer
 from quan.services.money.programs import Program, get_program
@@ -190,7 +190,10 @@ def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymi
             log_index=None if row.log_index is None else int(row.log_index),
             type=row.type,
             occurred_at=row.occurred_at,
-            payload=clean_payload(json.loads(row.payload), row.subject_type, pseudonymize)[0],
+            payload=public_payload(
+                row.type, row.subject_type, program_id, json.loads(row.payload), pseudonymize,
+                int(row.id),
+            ),
         )
         for row in rows[:MAX_RULE_CHANGES]
     ]

@@ -30,7 +30,14 @@ from quan.config import ConfigError, Settings
 from quan.domain import merkle
 from quan.domain.checkpoint import Checkpoint, format_verifier_key, sign_checkpoint
 from quan.domain.errors import Kind, QuanError, define
-from quan.domain.log_leaf import Pseudonymize, Pseudonymizer, encode_leaf, leaf_bytes
+from quan.domain.log_leaf import (
+    LEAF_VERSION,
+    LEGACY_VERSION,
+    Pseudonymize,
+    Pseudonymizer,
+    encode_leaf,
+    leaf_bytes,
+)
 from quan.store import log as store
 from quan.store.db import Database
 from quan.store.log import StoredCheckpoint
@@ -114,9 +121,12 @@ class LogKey:
 
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
-    """Pseudonyms for personal values that reach a leaf, keyed from the personal-data key."""
+    """Pseudonyms for personal values that reach a leaf, and the public projection of events
+    (citizens as per-program pseudonyms, the lottery's), keyed from the personal-data key."""
     pii_key = settings.secret_bytes("pii_key")
-    return Pseudonymizer(hmac.new(pii_key, _PSEUDONYM_CONTEXT, hashlib.sha256).digest())
+    return Pseudonymizer(
+        hmac.new(pii_key, _PSEUDONYM_CONTEXT, hashlib.sha256).digest(), master=pii_key
+    )
 
 
 # --- sequencing ----------------------------------------------------------------------------------
@@ -172,11 +182,14 @@ def sequence_batch(
         return SequencedBatch(0, head.tree_size, head.root_hash)
 
     event_ids = [event[0] for event in queued]
+    projected_from = store.first_index_of(tx, LEAF_VERSION)
     hashes: list[bytes] = []
     # Entries stream to the database chunk by chunk while the next chunk is hashed.
     with store.appending(tx, size) as write_entries:
         for start in range(0, len(queued), _HASH_CHUNK):
-            chunk = _leaf_hashes(queued[start : start + _HASH_CHUNK], pseudonymize)
+            chunk = _leaf_hashes(
+                queued[start : start + _HASH_CHUNK], pseudonymize, size + start, projected_from
+            )
             write_entries(event_ids[start : start + _HASH_CHUNK], chunk)
             hashes.extend(chunk)
     reader = store.NodeStore(tx)
@@ -189,13 +202,25 @@ def sequence_batch(
     return SequencedBatch(batch.appended, batch.tree_size, batch.root_hash, queued[-1][0])
 
 
-def _leaf_hashes(queued: list[store.QueuedEvent], pseudonymize: Pseudonymize) -> list[bytes]:
-    """The leaf hash of each queued event: the sequencer's inner loop, kept tight."""
+def _leaf_hashes(
+    queued: list[store.QueuedEvent],
+    pseudonymize: Pseudonymize,
+    first_index: int = 0,
+    projected_from: int = 0,
+) -> list[bytes]:
+    """The leaf hash of each queued event: the sequencer's inner loop, kept tight.
+
+    ``first_index`` is the log index of the first; entries from ``projected_from`` on are in
+    format 2 (all of them, once the migration has run: it records the log's size then).
+    """
     sha256 = hashlib.sha256
     loads = json.loads
     hashes: list[bytes] = []
     append = hashes.append
-    for event_id, type_, actor, subject_type, subject_id, program_id, payload, at in queued:
+    legacy = max(projected_from - first_index, 0)  # how many of these predate format 2
+    for n, (event_id, type_, actor, subject_type, subject_id, program_id, payload, at) in (
+        enumerate(queued)
+    ):
         touched: list[str] = []
         data = leaf_bytes(
             event_id,
@@ -208,6 +233,7 @@ def _leaf_hashes(queued: list[store.QueuedEvent], pseudonymize: Pseudonymize) ->
             at,
             pseudonymize,
             touched,
+            LEGACY_VERSION if n < legacy else LEAF_VERSION,
         )
         if touched:
             # The paths only: the values are exactly what must not reach a log line either.
@@ -261,9 +287,11 @@ def entries(tx: Connection, start: int, end: int, pseudonymize: Pseudonymize) ->
         if value >= size:
             raise QuanError(LOG_BEYOND_TREE_SIZE, field=field, value=value, tree_size=size)
     end = min(end, start + MAX_ENTRIES_PER_PAGE - 1)
+    projected_from = store.first_index_of(tx, LEAF_VERSION)
     out: list[Entry] = []
     for stored in store.entries(tx, start, end):
-        leaf = encode_leaf(stored.event, pseudonymize)
+        version = LEAF_VERSION if stored.index >= projected_from else LEGACY_VERSION
+        leaf = encode_leaf(stored.event, pseudonymize, version)
         if merkle.leaf_hash(leaf.data) != stored.leaf_hash:
             log.error(
                 "log entry %s (event %s) no longer matches its leaf hash",

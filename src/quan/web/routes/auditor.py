@@ -6,16 +6,15 @@ Open to admins and auditors, like ``GET /events``; the log endpoints themselves 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 
+from quan.domain.csv_export import csv_text
 from quan.edge.deps import RuntimeDep
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
@@ -82,7 +81,12 @@ def entries_page(
         request,
         "audit/entries.html",
         staff_context(
-            actor, "audit", rows=list(reversed(rows)), size=size, start=start, end=end,
+            actor,
+            "audit",
+            rows=list(reversed(rows)),
+            size=size,
+            start=start,
+            end=end,
             page=audit.PAGE,
         ),
     )
@@ -127,27 +131,44 @@ def export_entries(actor: AuditorPage, rt: RuntimeDep) -> Response:
 @router.get("/auditor/export/budgets.csv")
 def export_budgets(actor: AuditorPage, rt: RuntimeDep) -> Response:
     """Every program's budget figures from the ledger, in fen, read in one snapshot."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["program_id", "name", "status", "funded_fen", "available_fen", "reserved_fen",
-         "payable_fen", "paid_fen", "returned_fen", "identity_holds"]
-    )
+    lines: list[list[Any]] = []
+    header = [
+        "program_id",
+        "name",
+        "status",
+        "funded_fen",
+        "available_fen",
+        "reserved_fen",
+        "payable_fen",
+        "paid_fen",
+        "returned_fen",
+        "identity_holds",
+    ]
     with rt.db.read() as tx:
         rows = tx.execute(
-            select(programs_table.c.id, programs_table.c.name, programs_table.c.status)
-            .order_by(programs_table.c.id)
+            select(programs_table.c.id, programs_table.c.name, programs_table.c.status).order_by(
+                programs_table.c.id
+            )
         ).all()
         for pid, name, status in rows:
             b = ledger.budget(tx, pid)
-            writer.writerow(
-                [pid, name, status, b.funded_fen, b.available_fen, b.reserved_fen,
-                 b.payable_fen, b.paid_fen, b.returned_fen, str(b.identity_holds).lower()]
+            lines.append(
+                [
+                    pid,
+                    name,
+                    status,
+                    b.funded_fen,
+                    b.available_fen,
+                    b.reserved_fen,
+                    b.payable_fen,
+                    b.paid_fen,
+                    b.returned_fen,
+                    b.identity_holds,
+                ]
             )
     # A byte-order mark, so that Excel opens the Chinese names as UTF-8.
     return Response(
-        "\ufeff" + out.getvalue(),
+        "\ufeff" + csv_text(header, lines),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="quan-budgets.csv"'},
     )
-

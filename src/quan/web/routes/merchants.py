@@ -19,6 +19,7 @@ from quan.domain.errors import QuanError
 from quan.domain.merchants import TRANSITIONS, Decision, MerchantStatus
 from quan.edge.deps import RuntimeDep
 from quan.services.merchants import merchants
+from quan.services.people.citizens import CitizenKeys
 from quan.web.i18n import request_lang
 from quan.web.routes.common import (
     OperatorPage,
@@ -92,7 +93,8 @@ def review(
         key = merchants.pii_key(rt.settings.secret_bytes("pii_key"))
         with rt.db.write() as tx:
             merchants.review(
-                tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason
+                tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason,
+                outbox_keys=CitizenKeys.from_settings(rt.settings).outbox,
             )
     except QuanError as exc:
         return _merchant_page(request, actor, rt, merchant_id,

@@ -1,0 +1,144 @@
+"""Privacy scan (issue 26, issue 13): a scenario touches several citizens in every way the
+platform knows (self-registration with an SMS code, registration by an operator, an eligibility
+import, sign-in codes, lookups, a reveal, claims, the log, the auditor's exports); then every
+personal value of every one of them (ID number, name, phone, each sign-in code they were sent)
+is looked for in every table, in every log line the server wrote, in every access-log line (the
+request lines a server logs: method, path and query), in every export and in the public log.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from quan.store.schema import metadata
+from tests.citizen_samples import Person, csv_bytes, resident_id
+from tests.conftest import World
+from tests.integration.citizen_fixtures import ask_code, body, last_code, session
+from tests.integration.issuance_fixtures import claim, open_fcfs_batch
+from tests.integration.transparency_fixtures import sequence
+
+
+def _person(n: int, name: str) -> Person:
+    return Person(
+        resident_id=resident_id("330106", date(1950 + n, 3, 1 + n), 100 + n),
+        name=name,
+        phone=f"1377000{n:04d}",
+        region_code="330106",
+        income_group="low_income",
+        disability_grade="2",
+    )
+
+
+SELF, STAFF, IMPORTED = _person(1, "欧阳明远"), _person(2, "司马静怡"), _person(3, "诸葛晓峰")
+EVERYONE = (SELF, STAFF, IMPORTED)
+
+
+def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    access: list[str] = []
+    world.client.event_hooks["request"].append(
+        lambda request: access.append(f"{request.method} {request.url.raw_path.decode()}")
+    )
+    codes: list[str] = []
+    exports: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        # Three ways in.
+        assert ask_code(world, SELF.phone, "register").status_code == 202
+        codes.append(last_code(world, SELF.phone))
+        made = world.client.post("/api/v1/citizens", json=body(SELF, otp_code=codes[-1]))
+        assert made.status_code == 201, made.text
+        assert world.post("operator", "/citizens", body(STAFF)).status_code == 201
+        imported = world.client.post(
+            "/api/v1/citizens/imports",
+            content=csv_bytes([IMPORTED]),
+            headers=world.headers("operator", **{"Content-Type": "text/csv"}),
+        )
+        assert imported.status_code in (200, 201), imported.text
+        # Each signs in; one is refused once with a wrong code.
+        ids = {}
+        for p in EVERYONE:
+            assert ask_code(world, p.phone).status_code == 202
+            codes.append(last_code(world, p.phone))
+            if p is STAFF:
+                wrong = f"{(int(codes[-1]) + 1) % 1_000_000:06d}"
+                assert session(world, p.phone, wrong).status_code == 401
+            signed = session(world, p.phone, codes[-1])
+            assert signed.status_code == 200, signed.text
+            ids[p] = signed.json()["citizen_id"]
+        # Staff find and look at them.
+        for p in EVERYONE:
+            found = world.post("agent", "/citizens/lookup", {"resident_id": p.resident_id})
+            assert found.status_code == 200, found.text
+        assert world.post(
+            "operator", f"/citizens/{ids[STAFF]}/reveal", {"purpose": "identity_check"}
+        ).status_code == 200
+        # They claim; the log is sequenced; the auditor exports.
+        _, bid = open_fcfs_batch(world, quantity=5)
+        for p in EVERYONE:
+            assert claim(world, ids[p], bid).status_code == 201
+        sequence(world.runtime)
+        size = int(world.client.get("/api/v1/audit/checkpoint").text.splitlines()[1])
+        entries = world.client.get("/api/v1/audit/entries", params={"start": 0, "end": size - 1})
+        exports.extend(base64.b64decode(e["data"]).decode() for e in entries.json())
+        auditor = world.headers("auditor")
+        exports.append(world.client.get("/api/v1/events", headers=auditor).text)
+        from tests.integration.console_fixtures import staff_session
+
+        staff_session(world, "auditor")
+        for path in ("/auditor/export/budgets.csv", "/auditor/export/log-entries.jsonl"):
+            answer = world.client.get(path)
+            assert answer.status_code == 200, path
+            exports.append(answer.text)
+
+    tables = _every_table(world)
+    logged = "\n".join(
+        r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+        for r in caplog.records
+    )
+    places = {"tables": tables, "server log": logged, "access log": "\n".join(access),
+              "exports and public log": "\n".join(exports)}  # fmt: skip
+    values = [v for p in EVERYONE for v in (p.resident_id, p.name, p.phone)]
+    leaks = [
+        (where, _shown(value))
+        for where, text in places.items()
+        for value in values
+        if value in text
+    ] + [
+        (where, "sign-in code")
+        for where, text in places.items()
+        for code in codes
+        if re.search(rf"(?<![0-9A-Za-z._:+-]){code}(?![0-9A-Za-z])", text)
+    ]
+    assert len(codes) == 4
+    assert tables
+    assert leaks == []
+
+
+def _shown(value: str) -> str:
+    return value[:3] + "…"  # a failure message must not print the value either
+
+
+def _every_table(world: World) -> str:
+    cells: list[str] = []
+    with world.runtime.db.read() as tx:
+        for table in metadata.sorted_tables:
+            for row in tx.execute(select(table)):
+                cells.extend(_text(v) for v in row if v is not None)
+    return "\n".join(cells)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    return str(value)
+
+
+
