@@ -25,13 +25,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 ## make install: create .venv and install Quan with its test tools (again when pyproject.toml changes)
 install: $(STAMP)
 
-## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/)
+## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/) with one worker
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: install
 	$(BIN)/quan db upgrade
 	$(BIN)/quan demo seed
-	$(BIN)/quan serve --host $(HOST) --port $(PORT)
+	@# The server and one worker (outbox relay, log sequencer, recycling, purge) together; Ctrl-C
+	@# stops both (the trap kills the worker whichever way the server ends).
+	@$(BIN)/quan worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null; wait $$WORKER' EXIT INT TERM; \
+		$(BIN)/quan serve --host $(HOST) --port $(PORT)
 
 ## make test: lint, type-check and run every test (PostgreSQL/Redis tests need QUAN_TEST_*_URL)
 ## TEST_WORKERS: pytest-xdist processes (each has its own PostgreSQL schema and SQLite files).

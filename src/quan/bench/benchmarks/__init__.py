@@ -9,6 +9,7 @@ from quan.bench.benchmarks.jobs import GRANT, LOTTERY
 from quan.bench.benchmarks.log_proof import BENCHMARK as LOG_PROOF
 from quan.bench.benchmarks.log_sequence import BENCHMARK as LOG_SEQUENCE
 from quan.bench.benchmarks.redeem import BENCHMARK as REDEEM
+from quan.bench.benchmarks.relay import BENCHMARK as RELAY
 from quan.bench.benchmarks.settle import SETTLE
 from quan.bench.registry import Benchmark
 
@@ -25,5 +26,6 @@ ALL: dict[str, Benchmark] = {
         SETTLE,
         LOG_SEQUENCE,
         LOG_PROOF,
+        RELAY,
     )
 }
