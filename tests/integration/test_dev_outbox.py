@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from quan.channels import outbox
+from quan.services.people.citizens import CitizenKeys
 from tests.conftest import World
 
 
 def test_outbox_is_paged_newest_first_like_every_other_list(world: World) -> None:
+    keys = CitizenKeys.from_settings(world.runtime.settings).outbox
     with world.runtime.db.write() as tx:
         ids = [
             outbox.enqueue(
-                tx, world.runtime.clock.now(), channel="sms", recipient=f"1380000000{i}",
+                tx, world.runtime.clock.now(), keys, channel="sms", recipient=f"1380000000{i}",
                 subject="", body=f"code {i}",
             )
             for i in range(5)

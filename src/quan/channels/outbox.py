@@ -153,8 +153,8 @@ def newest(
     before: str | None = None,
     recipient: str | None = None,
 ) -> list[Message]:
-    """The newest messages, opened (development only), optionally to one recipient;
-    ``before``: only messages older than that id (the next page)."""
+    """The newest messages, opened (development only): ``before`` only messages older than that
+    id (the next page); ``recipient`` only those to one recipient (by its keyed hash)."""
     query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
     if before is not None:
         query = query.where(outbox.c.id < before)

@@ -49,10 +49,10 @@ class OutboxMessage(BaseModel):
 def dev_outbox(
     actor: AdminOnly, rt: RuntimeDep, limit: Limit = 50, cursor: str | None = None
 ) -> Page[OutboxMessage]:
-    """Messages the channels would have sent, newest first, paged like every list, opened for
-    display (development mode only: the table itself holds them sealed)."""
-    keys = CitizenKeys.from_settings(rt.settings).outbox
+    """Messages the channels would have sent, newest first, paged like every list (development
+    mode only), opened for display: the table itself holds them sealed."""
     before = decode_cursor(cursor) if cursor else None
+    keys = CitizenKeys.from_settings(rt.settings).outbox
     with rt.db.read() as tx:
         messages = outbox.newest(tx, keys, limit + 1, before=before)
     more = len(messages) > limit
