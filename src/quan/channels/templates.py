@@ -66,13 +66,13 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
 }
 
 
-def render(kind: str, locale: str, params: Mapping[str, str], fallback: str) -> str:
-    """The kind's text in ``locale`` with ``params``; ``fallback`` (the text as queued) when
+def render(kind: str, locale: str, params: Mapping[str, str]) -> str | None:
+    """The kind's text in ``locale`` with ``params``; ``None`` (send the text as queued) when
     the kind has no template or the parameters do not fill it."""
     texts = TEMPLATES.get(kind)
     if texts is None:
-        return fallback
+        return None
     try:
         return texts.get(locale, texts["zh-CN"]).format(**params)
     except (KeyError, IndexError):
-        return fallback
+        return None

@@ -102,7 +102,7 @@ def run(ctx: BenchContext, params: Params) -> BenchResult:
                 )
                 relay = build(dataclasses.replace(rt, settings=settings))
                 started = time.perf_counter()
-                while relay.run_batch(rt.clock.now()).claimed:
+                while relay.drain(rt.clock.now, 60.0).claimed:
                     pass
                 seconds = time.perf_counter() - started
                 relay.close()

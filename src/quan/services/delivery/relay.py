@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 
 from quan.channels import templates
 from quan.channels.outbox import OutboxKeys, _aad
@@ -87,6 +88,13 @@ class RelayRun:
     failed: int = 0
     dead: int = 0
     stale: int = 0  # outcomes not recorded: the row was taken again after the lease expired
+
+    def add(self, other: RelayRun) -> None:
+        self.claimed += other.claimed
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.dead += other.dead
+        self.stale += other.stale
 
 
 def claim(
@@ -170,7 +178,6 @@ class Relay:
 
     def _open(self, row: Claimed) -> Outgoing:
         to = pii.decrypt(self.keys.sealing, row.recipient_enc, _aad(row.id, "recipient"))
-        body = pii.decrypt(self.keys.sealing, row.body_enc, _aad(row.id, "body"))
         params: dict[str, str] = {}
         if row.params_enc is not None:
             params = json.loads(
@@ -183,7 +190,9 @@ class Relay:
             kind=row.kind,
             template=self.template_ids.get(row.kind, row.kind),
             params=params,
-            text=templates.render(row.kind, self.locale, params, body),
+            # The body is opened only when the kind has no template (or it does not fill).
+            text=templates.render(row.kind, self.locale, params)
+            or pii.decrypt(self.keys.sealing, row.body_enc, _aad(row.id, "body")),
         )
 
     def _send(self, row: Claimed) -> Result:
@@ -193,17 +202,45 @@ class Relay:
             log.warning("provider failed on message %s: %s", row.id, type(exc).__name__)
             return Result(Outcome.RETRY, type(exc).__name__)
 
+    def _send_all(self, rows: list[Claimed]) -> list[Result]:
+        if len(rows) == 1 or self.concurrency == 1:
+            return [self._send(row) for row in rows]
+        return list(self._executor().map(self._send, rows))
+
+    def drain(self, clock: Callable[[], datetime], budget: float) -> RelayRun:
+        """Batches until nothing is due or ``budget`` seconds are spent, pipelined: the next
+        batch is claimed, and this one's outcomes recorded, while a batch is being sent."""
+        total = RelayRun()
+        deadline = time.monotonic() + budget
+        rows = claim(self.db, clock(), self.providers, self.batch, self.schedule.visibility)
+        if not rows:
+            return total
+        with ThreadPoolExecutor(1, thread_name_prefix="quan-relay-batch") as lane:
+            sending = lane.submit(self._send_all, rows)
+            while True:
+                more = time.monotonic() < deadline and len(rows) == self.batch
+                following = (
+                    claim(self.db, clock(), self.providers, self.batch, self.schedule.visibility)
+                    if more
+                    else []
+                )
+                results = sending.result()
+                if following:
+                    sending = lane.submit(self._send_all, following)
+                run = RelayRun(claimed=len(rows))
+                self._record(clock(), rows, results, run)
+                total.add(run)
+                if not following:
+                    return total
+                rows = following
+
     def run_batch(self, now: datetime) -> RelayRun:
         """Claim one batch, send it concurrently, record the outcomes."""
         rows = claim(self.db, now, self.providers, self.batch, self.schedule.visibility)
         run = RelayRun(claimed=len(rows))
         if not rows:
             return run
-        if len(rows) == 1 or self.concurrency == 1:
-            results = [self._send(row) for row in rows]
-        else:
-            results = list(self._executor().map(self._send, rows))
-        self._record(now, rows, results, run)
+        self._record(now, rows, self._send_all(rows), run)
         return run
 
     def _record(
@@ -228,34 +265,47 @@ class Relay:
             & (outbox.c.attempts == bindparam("m_attempts"))
             & (outbox.c.status == "sending")
         )
-        done = {"status": "delivered", "sent_at": now, "next_attempt_at": None, "last_error": None}
-        erased = {
+        done: dict[str, Any] = {
+            "status": "delivered",
+            "sent_at": now,
+            "next_attempt_at": None,
+            "last_error": None,
+        }
+        erased: dict[str, Any] = {
             "recipient_hash": None,
             "recipient_enc": None,
             "body_enc": None,
             "params_enc": None,
             "purged_at": func.coalesce(outbox.c.purged_at, now),
         }
+        failed: dict[str, Any] = {
+            "status": "failed",
+            "next_attempt_at": bindparam("m_due"),
+            "last_error": bindparam("m_error"),
+        }
+        gone: dict[str, Any] = {
+            "status": "dead",
+            "next_attempt_at": None,
+            "last_error": bindparam("m_error"),
+        }
         with self.db.write() as tx:
             recorded = 0
-            for params, values in (
-                (delivered, {**done, **erased}),
-                (kept, done),
-                (
-                    retried,
-                    {
-                        "status": "failed",
-                        "next_attempt_at": bindparam("m_due"),
-                        "last_error": bindparam("m_error"),
-                    },
-                ),
-                (
-                    dead,
-                    {"status": "dead", "next_attempt_at": None, "last_error": bindparam("m_error")},
-                ),
-            ):
+            # The common outcome in one statement: (id, attempts) IN (…) is the same fence.
+            for params, values in ((delivered, {**done, **erased}), (kept, done)):
                 if params:
-                    count = tx.execute(update(outbox).where(fence).values(**values), params)
+                    pairs = [(p["m_id"], p["m_attempts"]) for p in params]
+                    count = tx.execute(
+                        update(outbox)
+                        .where(
+                            tuple_(outbox.c.id, outbox.c.attempts).in_(pairs),
+                            outbox.c.status == "sending",
+                        )
+                        .values(**values)
+                    )
+                    recorded += max(count.rowcount or 0, 0)
+            for params, values in ((retried, failed), (dead, gone)):
+                for one in params:  # fewer: one statement each keeps the row count exact
+                    count = tx.execute(update(outbox).where(fence).values(**values), one)
                     recorded += max(count.rowcount or 0, 0)
         run.delivered = len(delivered) + len(kept)
         run.failed = len(retried)

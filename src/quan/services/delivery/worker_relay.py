@@ -5,7 +5,6 @@ spent, so that the worker records the run and comes back)."""
 from __future__ import annotations
 
 import logging
-import time
 
 from quan.services.delivery import providers
 from quan.services.delivery.relay import Relay, Schedule
@@ -43,15 +42,7 @@ class RelayJob:
     def __call__(self, rt: Runtime, holder: str) -> int:
         if self._relay is None:
             self._relay = build(rt)
-        relay = self._relay
-        handled = 0
-        deadline = time.monotonic() + PASS_BUDGET_SECONDS
-        while time.monotonic() < deadline:
-            run = relay.run_batch(rt.clock.now())
-            handled += run.claimed
-            if run.claimed < relay.batch:
-                break
-        return handled
+        return self._relay.drain(rt.clock.now, PASS_BUDGET_SECONDS).claimed
 
     def close(self) -> None:
         if self._relay is not None:

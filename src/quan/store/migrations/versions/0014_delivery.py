@@ -11,6 +11,9 @@ constraint keeps the statuses to the five the relay knows. Rows still sealed are
 
 **Job runs.** ``job_runs``: what each scheduled job of ``quan worker`` did last (last and next
 run, failures), for ``GET /api/v1/jobs`` and ``quan jobs status``.
+
+**Purge step.** ``ix_outbox_sealed_created`` (partial: sealed rows only): the bounded purge
+step each enqueue runs scanned the whole outbox without it.
 """
 
 from collections.abc import Sequence
@@ -45,6 +48,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox") as table:
         table.create_index("ix_outbox_next_attempt_at", ["next_attempt_at"], unique=False)
+        table.create_index(
+            "ix_outbox_sealed_created",
+            ["created_at"],
+            unique=False,
+            postgresql_where=sa.text("purged_at IS NULL"),
+            sqlite_where=sa.text("purged_at IS NULL"),
+        )
         table.create_check_constraint(
             "status", "status IN ('queued', 'sending', 'delivered', 'failed', 'dead')"
         )
@@ -74,6 +84,7 @@ def downgrade() -> None:
     op.execute(sa.text("UPDATE outbox SET status = 'sent' WHERE status = 'delivered'"))
     with op.batch_alter_table("outbox") as table:
         table.drop_constraint(op.f("ck_outbox_status"), type_="check")
+        table.drop_index("ix_outbox_sealed_created")
         table.drop_index("ix_outbox_next_attempt_at")
         table.drop_column("last_error")
         table.drop_column("next_attempt_at")
