@@ -26,6 +26,8 @@ from quan.services.runtime import Runtime
 from quan.store.tables import outbox
 from tests.integration.delivery_sinks import MailHandler, MailLog, SinkLog, http_sink
 
+# QUAN_DELIVERY_MESSAGES=10000 runs the delivery drill at the size (docs/delivery.md).
+MESSAGES = int(os.environ.get("QUAN_DELIVERY_MESSAGES", "250"))
 FAST = Schedule(max_attempts=40, base=0.01, cap=0.05, visibility=5.0)
 
 
@@ -71,7 +73,7 @@ def _relay(rt: Runtime, providers: dict[str, Provider], schedule: Schedule = FAS
     )
 
 
-def _drain(relay: Relay, deadline: float = 120.0) -> None:
+def _drain(relay: Relay, deadline: float = 120.0 + MESSAGES / 20) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         relay.run_batch(datetime.now(UTC))
@@ -112,7 +114,7 @@ def test_every_message_is_delivered_once_under_its_id_through_a_failing_gateway_
     controller = Controller(MailHandler(mail), hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
-        sms = _queue(runtime, 250)
+        sms = _queue(runtime, MESSAGES)
         emails = _queue(runtime, 50, channel="email", start=1000)
         relay = _relay(
             runtime,

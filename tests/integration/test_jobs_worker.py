@@ -130,3 +130,35 @@ def test_jobs_status_is_for_staff_and_counts_the_outbox(world: World) -> None:
     assert "13900000002" not in response.text
     assert "654321" not in response.text
     assert world.get("agent", "/jobs").status_code == 403
+
+
+def test_the_jobs_page_shows_each_job_and_the_outbox_in_both_languages(world: World) -> None:
+    from quan.web.i18n import LANG_COOKIE
+    from tests.integration.console_fixtures import staff_session
+
+    keys = CitizenKeys.from_settings(world.runtime.settings).outbox
+    with world.runtime.db.write() as tx:
+        box.enqueue(
+            tx,
+            world.runtime.clock.now(),
+            keys,
+            channel="sms",
+            recipient="13900000003",
+            subject="citizen.otp.login",
+            body="code 111222",
+            params={"code": "111222"},
+        )
+    run_job(world.runtime, Job("log-sequencer", 1.0, lambda rt, holder: 0), "w")
+    staff_session(world, "auditor")
+    page = world.client.get("/ops/jobs")
+    assert page.status_code == 200
+    assert "后台任务与消息发送" in page.text
+    assert 'data-job="outbox-relay"' in page.text
+    assert 'data-job="log-sequencer"' in page.text
+    assert '<td class="num" data-status="queued">1</td>' in page.text
+    assert "13900000003" not in page.text
+    assert "111222" not in page.text
+    world.client.cookies.set(LANG_COOKIE, "en")
+    assert "Background jobs and message delivery" in world.client.get("/ops/jobs").text
+    staff_session(world, "agent")
+    assert world.client.get("/ops/jobs", follow_redirects=False).status_code != 200

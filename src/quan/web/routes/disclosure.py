@@ -42,14 +42,18 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
     pseudonymize = transparency.pseudonymizer(rt.settings)
     with rt.db.read() as tx:
         found = ProgramDisclosure.of(disclosure.program_disclosure(tx, program_id, pseudonymize))
-        batch_ids = tx.execute(
-            select(batches_table.c.id)
-            .where(
-                batches_table.c.program_id == program_id,
-                batches_table.c.status != "draft",
+        batch_ids = (
+            tx.execute(
+                select(batches_table.c.id)
+                .where(
+                    batches_table.c.program_id == program_id,
+                    batches_table.c.status != "draft",
+                )
+                .order_by(batches_table.c.id)
             )
-            .order_by(batches_table.c.id)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         published = [
             batch_public(tx, batches.get_batch(tx, bid), with_type=True) for bid in batch_ids
         ]
