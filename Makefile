@@ -34,7 +34,7 @@ run: install
 	@# The server and one worker (outbox relay, log sequencer, recycling, purge) together; Ctrl-C
 	@# stops both (the trap kills the worker whichever way the server ends).
 	@$(BIN)/quan worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null; wait $$WORKER' EXIT INT TERM; \
-		$(BIN)/quan serve --host $(HOST) --port $(PORT)
+		QUAN_EMBEDDED_SEQUENCER=false $(BIN)/quan serve --host $(HOST) --port $(PORT)
 
 ## make test: lint, type-check and run every test (PostgreSQL/Redis tests need QUAN_TEST_*_URL)
 ## TEST_WORKERS: pytest-xdist processes (each has its own PostgreSQL schema and SQLite files).

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     delivery_visibility_seconds: float = Field(default=60.0, gt=0)
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     delivery_concurrency: int = Field(default=32, ge=1, le=256)
+    # Development: `quan serve` also runs the log sequencer in a thread, so that a server alone
+    # publishes its events; `make run` turns it off because its worker runs the sequencer.
+    embedded_sequencer: bool = True
     # Personal-data reveals per staff member: a minute's rate, and a day's count beyond which
     # each reveal needs a second person's approval (quan.services.people.reveals).
     reveal_per_minute: int = Field(default=10, ge=1)
