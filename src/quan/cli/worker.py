@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from quan.cli.issuance import _runtime, jobs_app
+from quan.config import ConfigError
 
 app = typer.Typer(add_completion=False)
 out = Console()
@@ -40,6 +41,13 @@ def worker(
             "[red]the database schema is not current:[/red] run `quan db upgrade` first"
         )
         raise typer.Exit(2)
+    try:  # a provider set up wrong stops the worker now, not at every relay run
+        from quan.services.delivery.providers import from_settings
+
+        from_settings(rt.settings)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     jobs = default_jobs()
     if only:
         unknown = set(only) - {job.name for job in jobs}

@@ -121,6 +121,27 @@ class HttpSmsProvider:
         if conn is not None:
             conn.close()
 
+    def _post(self, body: bytes, headers: dict[str, str]) -> int:
+        reused = getattr(self._local, "conn", None) is not None
+        try:
+            return self._exchange(body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            # The gateway closed an idle kept-alive connection: once more on a new one (the
+            # idempotency key covers the case where the first request did arrive).
+            self._drop()
+            return self._exchange(body, headers)
+
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> int:
+        conn = self._connection()
+        conn.request("POST", self._path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.will_close:
+            self._drop()
+        return response.status
+
     def send(self, message: Outgoing) -> Result:
         body = json.dumps(
             {
@@ -137,13 +158,7 @@ class HttpSmsProvider:
             "Idempotency-Key": message.message_id,
         }
         try:
-            conn = self._connection()
-            conn.request("POST", self._path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            status = response.status
-            if response.will_close:
-                self._drop()
+            status = self._post(body, headers)
         except TimeoutError:
             self._drop()
             return Result(Outcome.RETRY, "timeout")
