@@ -17,13 +17,26 @@ $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Quan needs Python 3.11 or newer on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+## make install: the locked dependencies (requirements/lock.txt: pinned, every file hashed), then
+## Quan itself without resolving anything (--no-deps) and built by the locked setuptools.
+LOCK := requirements/lock.txt
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 ## make install: create .venv and install Quan with its test tools (again when pyproject.toml changes)
 install: $(STAMP)
+
+## make lock: re-resolve pyproject.toml's ranges into requirements/lock.txt (uv, installed here
+## from the hashed requirements/uv.txt). LOCK_ARGS=--upgrade moves every pin to the newest allowed.
+.PHONY: lock
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra test --universal \
+		--python-version 3.11 --generate-hashes --quiet $(LOCK_ARGS) -o $(LOCK)
+	$(BIN)/uv pip compile requirements/uv.in --universal --python-version 3.11 \
+		--generate-hashes --quiet $(LOCK_ARGS) -o requirements/uv.txt
 
 ## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/) with one worker
 HOST ?= 127.0.0.1
@@ -41,6 +54,14 @@ run: install
 TEST_WORKERS ?= auto
 test: install lint typecheck
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
+
+## make mutants: remove each guard of tests/mutants/guards.toml in a copy of the tree; a test must fail
+# Its tests run on SQLite and PostgreSQL; it fails if any mutant survives (about 25 min, see
+# docs/development.md). MUTANTS_ARGS passes options, e.g. MUTANTS_ARGS="--only grant-to-everyone".
+.PHONY: mutants
+mutants: install
+	QUAN_TEST_POSTGRES_URL="$${QUAN_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
+		$(BIN)/python -m tests.mutants.run $(MUTANTS_ARGS)
 
 ## make lint: ruff over src and tests
 lint: install

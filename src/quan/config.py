@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The secrets Quan signs, encrypts and hashes with. Each is 32 random bytes, base64-encoded.
@@ -23,6 +23,12 @@ SECRET_NAMES = ("secret_key", "pii_key", "log_signing_key")
 
 # Values that must never be accepted in production (copied from examples and docs).
 KNOWN_DEFAULTS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "test"})
+
+# A key of 32 random bytes has about 28 distinct byte values (and one below 16 distinct values
+# turns up once in ~10^12 draws), so fewer distinct bytes than this means a typed, repeated or
+# patterned key (``0000…``, ``abababab…``), not a random one.
+MIN_DISTINCT_BYTES = 16
+ENVIRONMENTS = ("development", "production", "test")
 
 
 class ConfigError(RuntimeError):
@@ -42,12 +48,32 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None  # signs bearer tokens
     pii_key: SecretStr | None = None  # encrypts and hashes personal data
     log_signing_key: SecretStr | None = None  # Ed25519 seed of the transparency log
+    # Rotation of the personal-data encryption keys (docs/operations.md#rotating-keys): the key new
+    # values are sealed with (default: pii_key) and the retired ones (comma-separated base64)
+    # that still open values the re-encryption job has not reached.
+    pii_sealing_key: SecretStr | None = None
+    pii_retired_keys: SecretStr | None = None
     # Contributions and returns above this many fen need a second person's approval.
     approval_threshold_fen: int = Field(default=100_000_000, ge=0)  # ¥1,000,000
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
-    # Failed sign-ins allowed per username in the throttle window before 429.
+    # Staff sign-in (quan.services.people.guesses): failures per username in the window before
+    # each further attempt waits (1, 2, 4 … s, at most login_max_delay_seconds; never a lockout),
+    # and attempts per client address in the window before that address gets 429.
     login_attempts: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=900, gt=0)
+    login_max_delay_seconds: int = Field(default=30, gt=0)
+    login_ip_attempts: int = Field(default=30, gt=0)
+    # Public pages (program disclosure, API and console) are served from snapshots at most this
+    # many seconds old, refreshed in the background (0: read the database on every request).
+    public_snapshot_seconds: float = Field(default=5.0, ge=0)
+    # Requests without credentials one API process serves at once; more get 503 + Retry-After.
+    anonymous_concurrency: int = Field(default=16, gt=0)
+    # Anonymous merchant applications per client address per hour.
+    merchant_applications_per_hour: int = Field(default=10, gt=0)
+    # A request body must have arrived this long after the request began (slow-body attacks);
+    # uploads (eligibility lists) get longer.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_timeout_seconds: float = Field(default=600.0, gt=0)
     # How long after a redemption its terminal (or an operator) may still reverse it; settlement
     # ends the window earlier for redemptions it has settled.
     reversal_window_seconds: int = Field(default=24 * 3600, ge=0)
@@ -92,6 +118,10 @@ class Settings(BaseSettings):
     # Terminals' redemptions that arrive together commit together too (quan.api.redeem_route),
     # in micro-batches bounded by the two settings above; off, each runs its own transaction.
     redeem_batching: bool = True
+    # The algorithm of lotteries created from now on (docs/lottery.md). quan-lottery-v2 binds the
+    # registrants in the transparency log before the seed means anything; v1 stays for
+    # deployments whose partners' verifiers do not read v2 yet (each lottery names its own).
+    lottery_algorithm: Literal["quan-lottery-v1", "quan-lottery-v2"] = "quan-lottery-v2"
     # Development only: run the clock this far ahead (+3d, -2h, +1d12h) so time-bound steps
     # (settlement cut-off, lottery draw, expiry, recycling) can be tried in one sitting; `quan dev
     # clock advance` adds to it while the server runs. Refused in production (docs/development.md).
@@ -104,6 +134,12 @@ class Settings(BaseSettings):
     @property
     def api_docs_enabled(self) -> bool:
         return self.api_docs if self.api_docs is not None else not self.is_production
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _normalise_env(cls, value: object) -> object:
+        # ``QUAN_ENV=Production`` or `` production `` mean production, not a traceback.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def resolved_database_url(self) -> str:
@@ -126,10 +162,22 @@ class Settings(BaseSettings):
             decoded = raw.encode()
         return decoded
 
+    def retired_pii_keys(self) -> list[bytes]:
+        if self.pii_retired_keys is None:
+            return []
+        parts = [p.strip() for p in self.pii_retired_keys.get_secret_value().split(",")]
+        try:
+            return [base64.b64decode(p, validate=True) for p in parts if p]
+        except ValueError as exc:
+            raise ConfigError("QUAN_PII_RETIRED_KEYS must be base64 keys, comma-separated") from exc
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, fill embedded secrets, and refuse unsafe production configuration."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
     _check_dev_clock(settings)
     if settings.is_production:
         _refuse_weak_secrets(settings)
@@ -141,6 +189,23 @@ def load_settings(**overrides: object) -> Settings:
         stored = _embedded_secrets(settings.var_dir)
         settings = settings.model_copy(update={n: SecretStr(stored[n]) for n in missing})
     return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad variable, naming it, in English and Chinese (no traceback)."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"QUAN_{field.upper()}"
+        if field == "env":
+            allowed = ", ".join(ENVIRONMENTS)
+            lines.append(
+                f"{variable} must be one of {allowed} / {variable} 只能是 {allowed} 之一"
+                f" (got {error.get('input')!r})"
+            )
+        else:
+            lines.append(f"{variable}: {error['msg']} / {variable} 的值无效")
+    return "; ".join(lines)
 
 
 def _check_dev_clock(settings: Settings) -> None:
@@ -173,16 +238,36 @@ def dev_clock_path(settings: Settings) -> Path:
 
 def _refuse_weak_secrets(settings: Settings) -> None:
     problems = []
+    seen: dict[bytes, str] = {}
     for name in SECRET_NAMES:
+        variable = f"QUAN_{name.upper()}"
         value: SecretStr | None = getattr(settings, name)
         if value is None:
-            problems.append(f"QUAN_{name.upper()} is not set")
-        elif value.get_secret_value().strip().lower() in KNOWN_DEFAULTS:
-            problems.append(f"QUAN_{name.upper()} is a known default value")
-        elif len(settings.secret_bytes(name)) < 32:
-            problems.append(f"QUAN_{name.upper()} must hold at least 32 bytes (base64)")
+            problems.append(f"{variable} is not set / 未设置 {variable}")
+            continue
+        key = settings.secret_bytes(name)
+        if value.get_secret_value().strip().lower() in KNOWN_DEFAULTS:
+            problems.append(f"{variable} is a known default value / {variable} 是公开的默认值")
+        elif len(key) < 32:
+            problems.append(
+                f"{variable} must hold at least 32 bytes (base64) / {variable} 至少需要 32 字节"
+            )
+        elif len(set(key)) < MIN_DISTINCT_BYTES:
+            problems.append(
+                f"{variable} is not random (all zero, repeated or patterned); generate one with "
+                f"`openssl rand -base64 32` / {variable} 不是随机密钥（全零、重复或有规律），"
+                "请用 `openssl rand -base64 32` 生成"
+            )
+        elif key in seen:
+            problems.append(
+                f"{variable} is the same key as QUAN_{seen[key].upper()}; each secret needs its "
+                f"own key / {variable} 与 QUAN_{seen[key].upper()} 相同，每个密钥必须各不相同"
+            )
+        seen.setdefault(key, name)
     if problems:
-        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        raise ConfigError(
+            "refusing to start in production / 拒绝以生产模式启动: " + "; ".join(problems)
+        )
 
 
 def _embedded_secrets(var_dir: Path) -> dict[str, str]:

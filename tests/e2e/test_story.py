@@ -4,10 +4,13 @@ An operator creates a voucher type and a batch and opens it, opens a lottery bat
 approves a merchant waiting for review; a resident signs in by SMS code on a phone (360×740),
 claims, and enters the lottery; a cashier redeems at the counter; the operator sees it on the
 dashboard. The next day (the server's clock moves forward) the operator runs settlement and
-downloads the merchant's statement, which holds the redemption, and draws the lottery (the seed
-revealed, one winner, how to verify it); the resident signs in again and finds the voucher the
-draw gave. The auditor's verification of the transparency log is green; anyone reads the
-disclosure page. Every screen is saved under ``test-artifacts/screens/`` (git-ignored).
+downloads the merchant's statement, which holds the redemption, and draws the lottery
+(quan-lottery-v2: after registration closes the operator, who created it, is told a second
+person must enter the public random value; the admin enters it; the draw reveals the secret and
+the seed, one winner, how to verify it, and ``quan lottery verify`` agrees from outside, from the
+log); the resident signs in again and finds the voucher the draw gave. The auditor's
+verification of the transparency log is green; anyone reads the disclosure page. Every screen is
+saved under ``test-artifacts/screens/`` (git-ignored).
 
 The cashier refuses an order below the minimum spend, redeems ¥120 (¥30 off, the customer pays
 ¥90), and is refused the same voucher twice; the dashboard shows the redemption and its spend.
@@ -16,12 +19,15 @@ The cashier refuses an order below the minimum spend, redeems ¥120 (¥30 off, t
 from __future__ import annotations
 
 import csv
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from quan.cli.lottery import verify_with
 from quan.web.i18n import Translator, category_name
 from tests.e2e.conftest import Server
 
@@ -49,6 +55,7 @@ class Story:
         self.type_name = "餐饮满100减30" if lang == "zh" else "Dining: ¥30 off ¥100"
         self.batch_name = "第一轮（中文）" if lang == "zh" else "Round one (English)"
         self.lottery_name = "摇号轮（中文）" if lang == "zh" else "Lottery round (English)"
+        self.beacon = "8d4f0b2c6e1a3957" if lang == "zh" else "2b7e151628aed2a6"
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -265,12 +272,46 @@ class Story:
             ("catering", "12000", "3000")
         ]
 
+    def operator_waits_for_the_second_person(self, page: Any, lottery_id: str) -> None:
+        """Registration has closed: the operator who created the lottery cannot enter its
+        public value, and the draw waits for it."""
+        t = self.t
+        self.sign_in_again(page, "operator", f"/ops/batches/{lottery_id}/lottery")
+        told = page.inner_text("[data-test=beacon-other-person]")
+        assert t("lottery.beacon_other_person") in told
+        assert page.locator("[data-test=beacon-form]").count() == 0
+        assert t("lottery.blocked_no_beacon") in page.inner_text("[data-test=draw-blocked]")
+        self.shot(page, "lottery-waiting-for-the-beacon")
+
+    def admin_enters_the_beacon(self, lottery_id: str) -> None:
+        """The second person (the admin) enters the public value and its source."""
+        t = self.t
+        context = self.context(DESK)
+        page = context.new_page()
+        self.staff_sign_in(page, "admin", f"/ops/batches/{lottery_id}/lottery")
+        source = (
+            "drand quicknet 第 1234567 轮" if self.lang == "zh" else "drand quicknet round 1234567"
+        )
+        page.fill("[data-test=beacon-form] input[name=value]", self.beacon)
+        page.fill("[data-test=beacon-form] input[name=source]", source)
+        self.shot(page, "lottery-beacon-form")
+        page.click("[data-test=enter-beacon]")
+        page.wait_for_selector("[data-test=beacon-value]")
+        assert page.inner_text("[data-test=notice]") == t("lottery.done_beacon")
+        assert page.inner_text("[data-test=beacon-value]").strip() == self.beacon
+        assert page.inner_text("[data-test=beacon-source]").strip() == source
+        assert page.inner_text("[data-test=beacon-by]").startswith("staff:")
+        assert page.locator("[data-test=close-root]").inner_text().strip().endswith("=")
+        self.shot(page, "lottery-beacon-entered")
+        context.close()
+
     def operator_draws(self, page: Any, lottery_id: str) -> None:
         t = self.t
         path = f"/ops/batches/{lottery_id}/lottery"
         self.sign_in_again(page, "operator", path)
         assert page.inner_text("[data-test=registrants] dd") == "1"
         commitment = page.inner_text("[data-test=commitment]").strip()
+        assert page.inner_text("[data-test=beacon-value]").strip() == self.beacon
         page.click("[data-test=draw]")
         page.wait_for_selector("[data-test=seed]")
         assert page.inner_text("[data-test=notice]") == t(
@@ -280,6 +321,7 @@ class Story:
         assert page.inner_text("[data-test=winners] dd") == "1"
         seed = page.inner_text("[data-test=seed]").strip()
         assert len(seed) == 64
+        assert len(page.inner_text("[data-test=secret]").strip()) == 64
         assert page.inner_text("[data-test=commitment]").strip() == commitment
         command = page.inner_text("[data-test=verify-command]")
         assert command.strip() == f"quan lottery verify --url {self.url} --batch {lottery_id}"
@@ -296,6 +338,15 @@ class Story:
         page.set_viewport_size(DESK)
         record = page.get_attribute("[data-test=public-record]", "href")
         assert record == f"/api/v1/batches/{lottery_id}/lottery"
+        # The outsider's verifier, from the log: the development server sequences it every
+        # second, so the draw's events may need a moment to be logged.
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            for _ in range(40):
+                problems = verify_with(client, lottery_id)
+                if not problems:
+                    break
+                time.sleep(0.25)
+        assert problems == []
 
     def citizen_sees_the_lottery_result(self, lottery_id: str) -> None:
         """Back on the phone (the session is hours old, not a day): the result, and the voucher."""
@@ -380,6 +431,35 @@ class Story:
         self.shot(page, "log-entries")
         context.close()
 
+    def admin_disables_and_enables_an_account(self) -> None:
+        """The admin's staff page: disable the operator (confirmed in a dialog), whose sessions
+        end at once, enable it again, and sign out (which ends the admin's session too)."""
+        t = self.t
+        context = self.context(DESK)
+        page = context.new_page()
+        self.staff_sign_in(page, "admin", "/ops/staff")
+        questions: list[str] = []
+
+        def accept(dialog: Any) -> None:
+            questions.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", accept)
+        row = "[data-test=account-demo-operator]"
+        assert t("staff.active") in page.inner_text(row)
+        self.shot(page, "staff")
+        page.click("[data-test=disable-demo-operator]")
+        page.wait_for_selector("[data-test=notice]")
+        assert questions == [t("staff.confirm_disable", username="demo-operator")]
+        assert t("staff.disabled") in page.inner_text(row)
+        page.click("[data-test=enable-demo-operator]")
+        page.wait_for_selector("[data-test=enable-demo-operator]", state="detached")
+        assert t("staff.active") in page.inner_text(row)
+        page.click("[data-test=sign-out]")
+        page.goto(self.url + "/ops/staff")
+        assert "/signin" in page.url
+        context.close()
+
     def public_reads_the_disclosure(self, batch_id: str) -> None:
         context = self.context(PHONE, is_mobile=True)
         page = context.new_page()
@@ -406,10 +486,13 @@ def test_the_whole_story_in_a_real_browser(
     story.cashier_at_the_counter(code)
     story.operator_sees_the_dashboard(page)
     server.advance(AN_HOUR)  # the lottery's registration closes; sessions are still valid
+    story.operator_waits_for_the_second_person(page, lottery_id)
+    story.admin_enters_the_beacon(lottery_id)
     story.operator_draws(page, lottery_id)
     story.citizen_sees_the_lottery_result(lottery_id)
     server.advance(NEXT_DAY)  # the redemption's day is over; the operator signs in again
     story.operator_settles(page)
     operator.close()
     story.auditor_verifies()
+    story.admin_disables_and_enables_an_account()
     story.public_reads_the_disclosure(batch_id)

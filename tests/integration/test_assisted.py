@@ -14,6 +14,7 @@ import segno
 from sqlalchemy import select
 
 from quan.domain.voucher_code import validate
+from quan.services.people.citizens import CitizenKeys, open_personal_data
 from quan.store.tables import events
 from tests.conftest import World
 from tests.integration.citizen_fixtures import person
@@ -27,8 +28,16 @@ from tests.integration.issuance_fixtures import (
 )
 
 
+def present(world: World, citizen_id: str) -> dict[str, str]:
+    """The citizen at the desk: the ID card number typed from the card."""
+    keys = CitizenKeys.from_settings(world.runtime.settings)
+    with world.runtime.db.read() as tx:
+        return {"resident_id": open_personal_data(tx, keys, citizen_id).resident_id}
+
+
 def _issue(world: World, who: str, bid: str, citizen_id: str, **headers: str) -> Any:
-    return world.post(who, f"/batches/{bid}/assisted-claims", {"citizen_id": citizen_id}, **headers)
+    body = {"citizen_id": citizen_id, **present(world, citizen_id)}
+    return world.post(who, f"/batches/{bid}/assisted-claims", body, **headers)
 
 
 def _events(world: World, type_: str) -> list[Any]:
@@ -144,7 +153,7 @@ def test_printable_png_is_a_valid_image_with_the_qr_and_no_personal_data(world: 
 
 def test_printable_pdf_carries_the_typable_code_value_and_validity(world: World) -> None:
     voucher = _issued_voucher(world)
-    response = world.get("operator", f"/vouchers/{voucher['id']}/printable", format="pdf")
+    response = world.get("agent", f"/vouchers/{voucher['id']}/printable", format="pdf")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     pdf = response.content
@@ -168,6 +177,8 @@ def test_printing_is_for_staff_of_the_issuer_and_issued_vouchers_only(world: Wor
     path = f"/vouchers/{voucher['id']}/printable"
     assert world.get("outsider", path).status_code == 403
     assert world.get("auditor", path).status_code == 403
+    assert world.get("operator", path).status_code == 403  # operators see no codes at all
+    assert world.get("admin", path).status_code == 403
     assert world.get("agent", "/vouchers/v_missing/printable").status_code == 404
     assert world.get("agent", path, format="gif").status_code == 422
     with world.runtime.db.read() as tx:

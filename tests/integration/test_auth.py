@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -106,16 +107,21 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(world: World) -> No
     assert wrong.json()["code"] == unknown.json()["code"] == "INVALID_CREDENTIALS"
 
 
-def test_repeated_failed_sign_ins_are_throttled_even_with_the_right_password(world: World) -> None:
+def test_repeated_failed_sign_ins_slow_the_account_down_without_locking_it(world: World) -> None:
     attempts = world.runtime.settings.login_attempts
-    for _ in range(attempts):
-        world.client.post("/api/v1/auth/token", json={"username": "op2", "password": "wrong"})
+    for _ in range(attempts + 1):  # the free failures, then one through the account's gate
+        wrong = world.client.post("/api/v1/auth/token", json={"username": "op2", "password": "x"})
+        assert wrong.status_code == 401
     blocked = world.client.post(
         "/api/v1/auth/token", json={"username": "op2", "password": PASSWORD}
     )
     assert blocked.status_code == 429
     assert blocked.json()["code"] == "TOO_MANY_ATTEMPTS"
-    assert "Retry-After" in blocked.headers
+    wait = int(blocked.headers["Retry-After"])
+    assert 0 < wait <= world.runtime.settings.login_max_delay_seconds
+    world.runtime.clock.advance(timedelta(seconds=wait))  # type: ignore[attr-defined]
+    owner = world.client.post("/api/v1/auth/token", json={"username": "op2", "password": PASSWORD})
+    assert owner.status_code == 200, owner.text
 
 
 def test_a_forged_or_expired_token_is_refused(world: World, client: TestClient) -> None:

@@ -118,8 +118,8 @@ def test_after_five_wrong_codes_even_the_right_one_is_refused(world: World) -> N
 def test_an_unknown_phone_is_locked_out_after_five_tries_just_like_a_known_one(
     world: World,
 ) -> None:
-    for _ in range(otp.MAX_ATTEMPTS):
-        session(world, STRANGER.phone, "123456")
+    for _ in range(otp.MAX_ATTEMPTS + 1):  # the free failures, then one through the gate
+        assert session(world, STRANGER.phone, "123456").json()["code"] == "OTP_INVALID"
     blocked = session(world, STRANGER.phone, "123456")
     assert blocked.json()["code"] == "OTP_TOO_MANY_ATTEMPTS"
 
@@ -132,7 +132,9 @@ def test_the_attempt_limit_holds_without_the_throttle(world: World) -> None:
     throttle = world.runtime.throttle
     for _ in range(otp.MAX_ATTEMPTS):
         session(world, ALICE.phone, other(code))
-        throttle.reset(otp.FAILURES.key(f"login:{_phone_hash(world, ALICE.phone)}"))
+        for counter in ("failures", "gate", "ip"):
+            name = _phone_hash(world, ALICE.phone) if counter != "ip" else "testclient"
+            throttle.reset(f"otp.login:{counter}:{name}")
     assert session(world, ALICE.phone, code).json()["code"] == "OTP_TOO_MANY_ATTEMPTS"
 
 
@@ -191,6 +193,7 @@ def test_one_code_used_concurrently_signs_in_exactly_once(world: World) -> None:
                 runtime.tokens,
                 phone=ALICE.phone,
                 code=code,
+                ip="203.0.113.7",
             )
             outcome = "signed_in"
         except Exception as exc:  # QuanError expected; anything else fails the count

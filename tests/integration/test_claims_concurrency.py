@@ -151,7 +151,11 @@ def test_a_reserved_quota_holds_under_a_race(world: World, wide: Database) -> No
     elderly_pool_holders = {cid for pool, cid in rows if pool == "elderly"}
     assert len(elderly_pool_holders) == 8
     assert elderly_pool_holders <= set(old)
-    assert sum(1 for _, cid in rows if cid in set(young)) <= 12
+    # The other 12 went to the general pool, one each to 12 distinct citizens, young or old.
+    assert (
+        sorted(pool for pool, cid in rows if cid is not None) == ["elderly"] * 8 + ["general"] * 12
+    )
+    assert len({cid for _, cid in rows if cid is not None}) == 20
     assert_ledger_ok(world)
 
 
@@ -221,9 +225,7 @@ def _claim_in_process(
     results.put(outcomes)
 
 
-def test_worker_processes_racing_for_one_batch_never_oversell(
-    world: World, db: Database
-) -> None:
+def test_worker_processes_racing_for_one_batch_never_oversell(world: World, db: Database) -> None:
     _, bid = open_fcfs_batch(world, quantity=30)
     people = register_many(world, 96)
     cid_twice = people[0]  # also races itself across processes
@@ -267,7 +269,11 @@ def test_two_bulk_issuances_racing_on_one_batch_stay_within_it(
     def grant(recipients: list[str]) -> issuing.IssueReport:
         with wide.write() as tx:
             return issuing.issue_many(
-                tx, NOW, actor, bid, [issuing.Recipient(c) for c in recipients],
+                tx,
+                NOW,
+                actor,
+                bid,
+                [issuing.Recipient(c) for c in recipients],
                 channel=Channel.GRANT,
             )
 
@@ -282,3 +288,23 @@ def test_two_bulk_issuances_racing_on_one_batch_stay_within_it(
     assert held(wide, bid)["active"] == issued <= 30
     assert held(wide, bid)["holders"] == issued
     assert_ledger_ok(world)
+
+
+def test_the_database_holds_one_voucher_per_claim_key(world: World, wide: Database) -> None:
+    """``UNIQUE (citizen_id, claim_key)``: whatever the service above it does, a second voucher
+    of the citizen cannot carry a key already used."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    _, bid = open_fcfs_batch(world, quantity=5, per_citizen_limit=3)
+    cid = register(world)
+    cache = ClaimCache()
+    first = claimer(wide, cid, bid, cache, key="k-1")()
+    second = claimer(wide, cid, bid, cache)()
+    assert first.voucher.id != second.voucher.id
+    refused = r"uq_vouchers_claim_key|vouchers\.citizen_id, vouchers\.claim_key"
+    with pytest.raises(IntegrityError, match=refused), wide.write() as tx:
+        tx.execute(
+            update(vouchers).where(vouchers.c.id == second.voucher.id).values(claim_key="k-1")
+        )
+    assert held(wide, bid) == {"active": 2, "unclaimed": 3, "holders": 1}

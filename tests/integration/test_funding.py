@@ -131,7 +131,10 @@ def test_a_closed_program_takes_no_contributions_but_can_return_money(world: Wor
 def test_a_big_return_waits_for_approval_and_is_checked_again_then(world: World) -> None:
     program, funder = world.program(), world.funder()
     contribute(world, program, funder, THRESHOLD)
-    contribute(world, program, funder, THRESHOLD)
+    # The day's unchecked allowance is used up, so the second one waits for the checker too.
+    second = contribute(world, program, funder, THRESHOLD).json()
+    assert second["status"] == "pending_approval"
+    assert world.post("checker", f"/contributions/{second['id']}/approve", {}).status_code == 200
     pending = world.post(
         "operator",
         f"/programs/{program['id']}/returns",

@@ -146,3 +146,25 @@ def test_concurrent_approvals_of_one_contribution_post_it_once(world: World) -> 
         w.join()
     assert sorted(statuses) == [200, 409]
     assert world.budget(pid)["funded_fen"] == 5_000_000
+
+
+def test_the_database_keeps_one_answer_per_key(world: World) -> None:
+    """``(scope, key)`` is the primary key of the stored answers: whatever serialises (or fails
+    to serialise) two requests above it, a second answer for one key is refused."""
+    import pytest
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from quan.services import idempotency
+    from quan.store.tables import idempotency_keys
+
+    key = idempotency.IdempotencyKey("staff:someone", "once", "0" * 64)
+    clock = world.runtime.clock
+    with world.runtime.db.write() as tx:
+        tx.execute(insert(idempotency_keys).values(idempotency.stored_row(key, 201, {}, clock)))
+    refused = r"pk_idempotency_keys|idempotency_keys\.scope"
+    with pytest.raises(IntegrityError, match=refused), world.runtime.db.write() as tx:
+        tx.execute(insert(idempotency_keys).values(idempotency.stored_row(key, 409, {}, clock)))
+    with world.runtime.db.read() as tx:
+        stored = tx.execute(select(func.count()).select_from(idempotency_keys)).scalar_one()
+    assert stored == 1

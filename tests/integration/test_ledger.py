@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from quan.services.money.ledger_check import check_ledger
 from quan.store.db import Database
@@ -41,6 +41,27 @@ def test_history_tables_refuse_updates_and_deletes(world: World, table: str) -> 
     for statement in (f"UPDATE {table} SET {column[table]}", f"DELETE FROM {table}"):
         with pytest.raises(DBAPIError, match="append-only"), db.write() as tx:
             tx.execute(text(statement))
+
+
+def test_one_cause_posts_once_whatever_the_caller_does(world: World) -> None:
+    """``(kind, source_type, source_id)`` is unique in the database: a second entry for one
+    cause is refused even when written straight past the services."""
+    pid = _funded(world)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    entry = {
+        "program_id": pid,
+        "kind": "contribution",
+        "source_type": "test",
+        "source_id": "cause-1",
+        "memo": "",
+        "created_by": "test",
+        "created_at": now,
+    }
+    with world.runtime.db.write() as tx:
+        tx.execute(insert(journal_entries).values(id="je_first", **entry))
+    refused = r"uq_journal_entries_source|journal_entries\.kind"
+    with pytest.raises(IntegrityError, match=refused), world.runtime.db.write() as tx:
+        tx.execute(insert(journal_entries).values(id="je_second", **entry))
 
 
 def _inject(world: World, program_id: str, amounts: list[tuple[str, str, int]]) -> None:

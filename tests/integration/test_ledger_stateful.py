@@ -62,65 +62,121 @@ def run_machine(db: Database) -> None:
                     for i in range(2)
                 ]
             self.pending: list[str] = []
+            self.decided: list[str] = []
             self.expected_funded = 0
             self.expected_returned = 0
+            # What each funder has put in and not had back (approved movements only).
+            self.net = [0, 0]
 
-        def _request(self, direction: Direction, funder: int, amount: int) -> Any:
+        @property
+        def available(self) -> int:
+            return self.expected_funded - self.expected_returned
+
+        def _return_refusal(self, funder: int, amount: int) -> str | None:
+            """The rule of domain.funding.check_return, on the model: which code, if any."""
+            if amount > self.available:
+                return "INSUFFICIENT_BUDGET"
+            if amount > self.net[funder]:
+                return "EXCEEDS_FUNDER_CONTRIBUTION"
+            return None
+
+        def _count(self, direction: Direction, funder: int, amount: int) -> None:
+            if direction is Direction.CONTRIBUTION:
+                self.expected_funded += amount
+                self.net[funder] += amount
+            else:
+                self.expected_returned += amount
+                self.net[funder] -= amount
+
+        def _request(self, direction: Direction, funder: int, amount: int) -> None:
+            """Request a movement; a return the model refuses must be refused with its code,
+            and one it allows must go through (pending above the threshold, else counted)."""
+            expected = (
+                None
+                if direction is Direction.CONTRIBUTION
+                else (self._return_refusal(funder, amount))
+            )
             cmd = funding.MovementRequest(
                 self.program.id, self.funders[funder], direction, amount, "note"
             )
             try:
                 with db.write() as tx:
-                    return funding.request_movement(
+                    movement = funding.request_movement(
                         tx, self.now, self.maker, cmd, threshold_fen=THRESHOLD
                     )
             except QuanError as exc:
-                assert exc.code in {"INSUFFICIENT_BUDGET", "EXCEEDS_FUNDER_CONTRIBUTION"}  # noqa: PT017
-                return None
+                assert exc.code == expected, (exc.code, expected)  # noqa: PT017
+                return
+            assert expected is None, f"{direction.value} of {amount} was not refused ({expected})"
+            if amount > THRESHOLD:
+                assert movement.status.value == "pending_approval"
+                self.pending.append(movement.id)
+            else:
+                assert movement.status.value == "approved"
+                self._count(direction, funder, amount)
 
         @rule(funder=st.integers(0, 1), amount=st.integers(1, 2 * THRESHOLD))
         def contribute(self, funder: int, amount: int) -> None:
-            movement = self._request(Direction.CONTRIBUTION, funder, amount)
-            if movement.status.value == "pending_approval":
-                self.pending.append(movement.id)
-            else:
-                self.expected_funded += amount
+            self._request(Direction.CONTRIBUTION, funder, amount)
 
-        @rule(funder=st.integers(0, 1), amount=st.integers(1, 2 * THRESHOLD))
+        @rule(funder=st.integers(0, 1), amount=st.integers(1, 3 * THRESHOLD))
         def give_back(self, funder: int, amount: int) -> None:
-            movement = self._request(Direction.RETURN, funder, amount)
-            if movement is None:
-                return
-            if movement.status.value == "pending_approval":
-                self.pending.append(movement.id)
-            else:
-                self.expected_returned += amount
+            self._request(Direction.RETURN, funder, amount)
+
+        def _decide(self, actor: Actor, movement_id: str, approve: bool) -> Any:
+            with db.read() as tx:
+                movement = funding.get_movement(tx, movement_id)
+            with db.write() as tx:
+                funding.decide(
+                    tx,
+                    self.now,
+                    actor,
+                    movement_id,
+                    direction=movement.direction,
+                    approve=approve,
+                    reason="checked",
+                )
+            return movement
 
         @rule(approve=st.booleans(), pick=st.integers(0, 100))
         def decide(self, approve: bool, pick: int) -> None:
             if not self.pending:
                 return
-            movement_id = self.pending.pop(pick % len(self.pending))
+            movement_id = self.pending[pick % len(self.pending)]
             with db.read() as tx:
                 movement = funding.get_movement(tx, movement_id)
+            funder = self.funders.index(movement.funder_id)
+            expected = None
+            if approve and movement.direction is Direction.RETURN:
+                expected = self._return_refusal(funder, movement.amount_fen)
             try:
-                with db.write() as tx:
-                    funding.decide(
-                        tx,
-                        self.now,
-                        self.checker,
-                        movement_id,
-                        direction=movement.direction,
-                        approve=approve,
-                        reason="checked",
-                    )
+                self._decide(self.checker, movement_id, approve)
             except QuanError as exc:
-                assert exc.code in {"INSUFFICIENT_BUDGET", "EXCEEDS_FUNDER_CONTRIBUTION"}  # noqa: PT017
+                assert exc.code == expected, (exc.code, expected)  # noqa: PT017
+                return  # refused: it stays pending
+            assert expected is None, f"approving {movement_id} was not refused ({expected})"
+            self.pending.remove(movement_id)
+            self.decided.append(movement_id)
+            if approve:
+                self._count(movement.direction, funder, movement.amount_fen)
+
+        @rule(pick=st.integers(0, 100), approve=st.booleans())
+        def maker_decides_own(self, pick: int, approve: bool) -> None:
+            """Maker-checker: whoever asked may not decide, either way."""
+            if not self.pending:
                 return
-            if approve and movement.direction is Direction.CONTRIBUTION:
-                self.expected_funded += movement.amount_fen
-            elif approve:
-                self.expected_returned += movement.amount_fen
+            with pytest.raises(QuanError) as refused:
+                self._decide(self.maker, self.pending[pick % len(self.pending)], approve)
+            assert refused.value.code == "MAKER_CHECKER_SAME_PERSON"
+
+        @rule(pick=st.integers(0, 100), approve=st.booleans())
+        def decide_again(self, pick: int, approve: bool) -> None:
+            """A decided movement is never decided again (nothing posts twice)."""
+            if not self.decided:
+                return
+            with pytest.raises(QuanError) as refused:
+                self._decide(self.checker, self.decided[pick % len(self.decided)], approve)
+            assert refused.value.code == "MOVEMENT_NOT_PENDING"
 
         @invariant()
         def ledger_holds(self) -> None:
@@ -133,11 +189,14 @@ def run_machine(db: Database) -> None:
             assert budget.identity_holds
             assert budget.funded_fen == self.expected_funded
             assert budget.returned_fen == self.expected_returned
-            assert budget.available_fen == self.expected_funded - self.expected_returned
+            assert budget.available_fen == self.available
+            with db.read() as tx:
+                nets = [funding.funder_net_fen(tx, self.program.id, f) for f in self.funders]
+            assert nets == self.net
 
     LedgerMachine.TestCase.settings = settings(
-        max_examples=12,
-        stateful_step_count=15,
+        max_examples=15,
+        stateful_step_count=20,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

@@ -37,6 +37,7 @@ def _snapshot(world: World) -> dict[str, int]:
         return {
             t.name: int(tx.execute(select(func.count()).select_from(t)).scalar_one())
             for t in metadata.sorted_tables
+            if t.name != "throttle_counters"  # attempt counters: not the application's state
         }
 
 
@@ -433,3 +434,15 @@ def test_stored_times_come_back_in_utc(world: World) -> None:
         stored = merchant_service.get_merchant(tx, merchant["id"])
     assert stored.reviewed_at is not None
     assert stored.reviewed_at.tzinfo == UTC
+
+
+def test_anonymous_applications_are_limited_per_address(world: World) -> None:
+    world.runtime.settings.merchant_applications_per_hour = 10
+    answers = [
+        world.client.post(
+            "/api/v1/merchants", json=application(world)
+        ).status_code
+        for i in range(11)
+    ]
+    assert answers[:10] == [201] * 10
+    assert answers[10] == 429

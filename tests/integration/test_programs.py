@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import World
 
 
@@ -83,3 +85,22 @@ def test_operators_list_only_their_issuers_programs(world: World) -> None:
     assert theirs["id"] not in listed
     everything = {p["id"] for p in world.get("auditor", "/programs").json()["items"]}
     assert {mine["id"], theirs["id"]} <= everything
+
+
+@pytest.mark.parametrize(
+    "zone", ["localtime", "Factory", "Etc/GMT+8", "PRC", "posix/Asia/Shanghai"]
+)
+def test_a_program_time_zone_must_be_an_area_city_zone(world: World, zone: str) -> None:
+    response = world.post(
+        "operator",
+        "/programs",
+        {
+            "name": "x",
+            "timezone": zone,
+            "starts_at": "2026-12-01T00:00:00+08:00",
+            "ends_at": "2027-01-01T00:00:00+08:00",
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "INVALID_TIMEZONE"

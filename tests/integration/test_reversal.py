@@ -217,8 +217,11 @@ def test_a_deduction_waits_for_a_window_that_owes_the_merchant_enough(world: Wor
     _settle(world, s, "2026-11-25")
     assert reverse(world, s.shop.headers(), made["id"]).status_code == 201
     issuance.advance(world, timedelta(days=1))
-    quiet = _settle(world, s, "2026-11-26")  # nothing redeemed: nothing to net against
-    assert _statement(world, quiet, s.shop.merchant_id) is None
+    # Nothing redeemed on the 26th: nothing to net against, so no (empty) run is recorded.
+    quiet = world.post(
+        "operator", f"/programs/{s.program_id}/settlements", {"cut_off_date": "2026-11-26"}
+    )
+    assert (quiet.status_code, quiet.json()["code"]) == (409, "NOTHING_TO_SETTLE")
     assert rows(world, "settlement_deductions", settlement_id=None) == 1
     assert_books_ok(world)
     assert redeem(world, s.shop, code=s.codes[1]).status_code == 201

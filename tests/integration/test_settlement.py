@@ -370,12 +370,40 @@ def test_a_reversal_racing_a_settlement_is_either_excluded_or_netted(world: Worl
         return settle(world, s) if i == 0 else reverse(world, s.shop.headers(), made["id"])
 
     run, reversal = race(2, attempt)
-    assert run.status_code == 201, run.text
     assert reversal.status_code == 201, reversal.text
     if reversal.json()["outcome"] == "restored":  # first: the run never saw it
-        assert run.json()["redemption_count"] == 0
+        # … and found nothing to settle, so it recorded no (empty) run.
+        assert (run.status_code, run.json()["code"]) == (409, "NOTHING_TO_SETTLE"), run.text
+        assert rows(world, "settlement_runs") == 0
         assert rows(world, "settlement_deductions") == 0
     else:  # after the run: netted by the merchant's next statement
+        assert run.status_code == 201, run.text
         assert run.json()["redemption_count"] == 1
         assert rows(world, "settlement_deductions") == 1
     assert_books_ok(world)
+
+
+def test_the_database_holds_one_run_per_program_and_day(world: World) -> None:
+    """``UNIQUE (program_id, cut_off_date)``: whatever lock or check above it is got round, a
+    second run of a settled day is refused by the database."""
+    import pytest
+    from sqlalchemy import insert, select
+    from sqlalchemy.exc import IntegrityError
+
+    from quan.store.redemption_tables import settlement_runs
+
+    s = scene(world)
+    redeem(world, s.shop, code=s.codes[0])
+    issuance.advance(world, TO_MIDNIGHT)
+    run = settle(world, s).json()
+    with world.runtime.db.read() as tx:
+        row = dict(
+            tx.execute(select(settlement_runs).where(settlement_runs.c.id == run["id"]))
+            .one()
+            ._mapping
+        )
+    row.update(id=f"{run['id']}x", seq=row["seq"] + 1)
+    refused = r"uq_settlement_runs_date|settlement_runs\.program_id, settlement_runs\.cut_off_date"
+    with pytest.raises(IntegrityError, match=refused), world.runtime.db.write() as tx:
+        tx.execute(insert(settlement_runs).values(**row))
+    assert rows(world, "settlement_runs") == 1

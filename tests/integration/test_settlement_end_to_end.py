@@ -22,6 +22,7 @@ from tests.integration.redemption_fixtures import (
     open_shop,
     redeem,
     reverse,
+    scene,
 )
 
 runner = CliRunner()
@@ -120,11 +121,16 @@ def test_claim_redeem_refund_redeem_offline_sync_settle_and_pay(world: World, cl
 
 
 def test_quan_settle_all_skips_programs_already_settled(world: World, cli: None) -> None:
-    pid = issuance.funded_program(world)
-    first = runner.invoke(app, ["settle", "--all", "--cut-off", "2026-11-24"])
+    s = scene(world)
+    pid = s.program_id
+    idle = issuance.funded_program(world)  # nothing redeemed: skipped, no empty run recorded
+    assert redeem(world, s.shop, code=s.codes[0]).status_code == 201
+    issuance.advance(world, timedelta(hours=14, minutes=2))
+    first = runner.invoke(app, ["settle", "--all", "--cut-off", "2026-11-25"])
     assert first.exit_code == 0, first.output
-    again = runner.invoke(app, ["settle", "--all", "--cut-off", "2026-11-24"])
+    again = runner.invoke(app, ["settle", "--all", "--cut-off", "2026-11-25"])
     assert again.exit_code == 0, again.output
     assert len(world.get("operator", f"/programs/{pid}/settlements").json()["items"]) == 1
+    assert world.get("operator", f"/programs/{idle}/settlements").json()["items"] == []
     both = runner.invoke(app, ["settle", "--program", pid, "--all"])
     assert both.exit_code == 2

@@ -405,3 +405,20 @@ def test_outside_development_the_api_process_leaves_sequencing_to_the_job(
     with TestClient(create_app(runtime=runtime)) as client:
         assert client.get("/api/v1/audit/checkpoint").status_code == 404
     assert _log(db) == []
+
+
+def test_the_database_appends_each_event_to_the_log_once(runtime: Runtime, db: Database) -> None:
+    """``log_entries.event_id`` is unique: whatever lease or check above it is got round, an
+    event already in the log cannot be appended at another index."""
+    add_events(db, 2, START)
+    sequence(runtime)
+    with db.engine.connect() as conn:
+        last = conn.execute(select(func.max(log_entries.c.log_index))).scalar_one()
+        event_id = conn.execute(
+            select(log_entries.c.event_id).where(log_entries.c.log_index == last)
+        ).scalar_one()
+    refused = r"uq_log_entries_event_id|log_entries\.event_id"
+    with pytest.raises(IntegrityError, match=refused), db.engine.begin() as conn:
+        conn.execute(
+            insert(log_entries).values(log_index=last + 1, event_id=event_id, leaf_hash=b"x" * 32)
+        )

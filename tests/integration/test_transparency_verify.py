@@ -195,11 +195,17 @@ def test_a_log_rebuilt_with_another_history_is_refused_as_a_fork(
 
 @pytest.mark.usefixtures("log_of_21")
 def test_a_log_that_changes_its_key_is_refused(
-    runtime: Runtime, db: Database, client: TestClient, tmp_path: Path
+    runtime: Runtime, db: Database, client: TestClient, tmp_path: Path, unlock: AppendOnlyLifter
 ) -> None:
     state = tmp_path / "state.json"
     verify_log(client, state_path=state)
+    # Another key takes over the log without an endorsement by the pinned one (rotations are
+    # tested in test_key_rotation.py): its history starts with itself.
+    unlock("log_keys")
+    tamper(db, "DELETE FROM log_keys")
     impostor = Runtime.build(make_settings(tmp_path, db.url), clock=runtime.clock, db=db)
+    add_events(db, 1, START)
+    sequence(impostor)
     with TestClient(create_app(runtime=impostor)) as other:
         error = _refused(other, reasons.KEY_CHANGED, state_path=state)
     assert "pins" in error.message

@@ -21,6 +21,8 @@ from quan.config import ConfigError, dev_clock_path, load_settings
 from quan.services.runtime import runtime_clock
 
 GOOD = base64.b64encode(os.urandom(32)).decode()
+# Production refuses one key reused for several secrets: each gets its own.
+OTHER, THIRD = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +72,7 @@ def test_production_refuses_to_start_with_a_dev_clock_offset_in_both_languages()
 def test_production_runs_on_the_system_clock_even_with_an_offset_file(tmp_path: Path) -> None:
     settings = load_settings(
         env="production", var_dir=tmp_path, database_url="postgresql://x/y",
-        secret_key=GOOD, pii_key=GOOD, log_signing_key=GOOD,
+        secret_key=GOOD, pii_key=OTHER, log_signing_key=THIRD,
     )
     write_offset_file(dev_clock_path(settings), timedelta(days=30))
     assert isinstance(runtime_clock(settings), SystemClock)

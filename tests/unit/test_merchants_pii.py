@@ -14,6 +14,7 @@ from quan.services.people.pii import (
     decrypt,
     derive_key,
     encrypt,
+    key_id,
     lookup_hash,
     mask_phone,
     mask_tail,
@@ -36,7 +37,7 @@ def test_the_token_hides_the_value_and_never_repeats() -> None:
     )
     assert first != second  # a fresh nonce each time: equal values do not look equal
     assert "6222021234567890123" not in first
-    assert first.startswith("v1.")
+    assert first.startswith(f"v2.{key_id(KEY)}.")  # the key id names the key that sealed it
 
 
 def test_a_token_sealed_for_another_row_or_field_does_not_decrypt() -> None:
@@ -55,10 +56,12 @@ def test_another_key_or_purpose_does_not_decrypt() -> None:
 
 def test_a_tampered_or_foreign_token_is_refused() -> None:
     token = encrypt(KEY, "13812345678", AAD)
-    raw = bytearray(base64.urlsafe_b64decode(token[3:]))
+    prefix, body = token.rsplit(".", 1)
+    raw = bytearray(base64.urlsafe_b64decode(body))
     raw[-1] ^= 1
-    tampered = "v1." + base64.urlsafe_b64encode(bytes(raw)).decode()
-    for bad in (tampered, "v2." + token[3:], "v1.", "v1.!!!", "v1.AAAA", "plain text"):
+    tampered = f"{prefix}.{base64.urlsafe_b64encode(bytes(raw)).decode()}"
+    bad_tokens = (tampered, "v3." + token[3:], "v2." + body, "v2.", "v1.!!!", "v1.AAAA", "plain")
+    for bad in (*bad_tokens, f"v2.{key_id(KEY)}.", f"v2.{key_id(KEY)}.!!!", "v1."):
         with pytest.raises(DecryptionError):
             decrypt(KEY, bad, AAD)
 

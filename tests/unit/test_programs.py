@@ -60,3 +60,18 @@ def test_empty_window_is_refused() -> None:
     with pytest.raises(QuanError) as info:
         check_window("Asia/Shanghai", LATER, NOW)
     assert info.value.code == "INVALID_WINDOW"
+
+
+@pytest.mark.parametrize(
+    "zone", ["localtime", "Factory", "posixrules", "posix/Asia/Shanghai", "right/UTC", "Etc/GMT+8",
+             "PRC", "US/Eastern", "GMT", "Asia", "Asia/"]
+)
+def test_only_area_city_zones_and_utc_are_accepted(zone: str) -> None:
+    with pytest.raises(QuanError) as caught:
+        check_window(zone, NOW, LATER)
+    assert caught.value.code == "INVALID_TIMEZONE"
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/Argentina/Buenos_Aires", "UTC"])
+def test_region_zones_are_accepted(zone: str) -> None:
+    check_window(zone, NOW, LATER)

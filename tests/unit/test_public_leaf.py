@@ -49,6 +49,7 @@ FAMILIES = {
         if s is not MovementStatus.PENDING_APPROVAL
     },
     "merchant.{_PAST[decision]}": {f"merchant.{p}" for p in _PAST.values()},
+    "staff.{kind}": {f"staff.{k}" for k in ("deactivated", "sessions_revoked", "signed_out")},
 }
 
 

@@ -27,6 +27,7 @@ from quan.domain.settlement import (
 )
 
 SHANGHAI = "Asia/Shanghai"
+STARTED = datetime(2026, 11, 1, tzinfo=UTC)  # the program's start
 
 
 def test_a_cut_off_is_the_local_midnight_after_the_day() -> None:
@@ -46,13 +47,15 @@ def test_a_day_is_settled_only_once_it_is_over_by_the_safety_margin() -> None:
     cut_off = cut_off_for(date(2026, 11, 25), SHANGHAI)
     with pytest.raises(QuanError) as caught:
         next_window(
-            date(2026, 11, 25), SHANGHAI, now=cut_off, last_cut_off_date=None, last_cut_off=None
+            date(2026, 11, 25), SHANGHAI, now=cut_off, starts_at=STARTED,
+            last_cut_off_date=None, last_cut_off=None
         )
     assert caught.value.code == "CUT_OFF_NOT_PASSED"
     window = next_window(
         date(2026, 11, 25),
         SHANGHAI,
         now=cut_off + SAFETY_MARGIN,
+        starts_at=STARTED,
         last_cut_off_date=None,
         last_cut_off=None,
     )
@@ -66,6 +69,7 @@ def test_the_next_window_starts_where_the_last_ended_and_must_move_forward() -> 
         date(2026, 11, 26),
         SHANGHAI,
         now=now,
+        starts_at=STARTED,
         last_cut_off_date=date(2026, 11, 24),
         last_cut_off=last,
     )
@@ -76,10 +80,35 @@ def test_the_next_window_starts_where_the_last_ended_and_must_move_forward() -> 
             date(2026, 11, 24),
             SHANGHAI,
             now=now,
+            starts_at=STARTED,
             last_cut_off_date=date(2026, 11, 24),
             last_cut_off=last,
         )
     assert caught.value.params["last_cut_off_date"] == "2026-11-24"
+
+
+@pytest.mark.parametrize(
+    ("day", "code"),
+    [
+        (date(1, 1, 1), "CUT_OFF_BEFORE_START"),
+        (date(2026, 10, 31), "CUT_OFF_BEFORE_START"),  # the day before the local start date
+        (date(9999, 12, 31), "CUT_OFF_NOT_PASSED"),
+        (date(2026, 12, 2), "CUT_OFF_NOT_PASSED"),
+    ],
+)
+def test_cut_offs_outside_the_programs_life_are_refused_without_overflow(
+    day: date, code: str
+) -> None:
+    with pytest.raises(QuanError) as caught:
+        next_window(
+            day,
+            "Pacific/Kiritimati",  # +14:00: 0001-01-01 there is before year 1 in UTC
+            now=datetime(2026, 12, 1, tzinfo=UTC),
+            starts_at=STARTED,
+            last_cut_off_date=None,
+            last_cut_off=None,
+        )
+    assert caught.value.code == code
 
 
 def test_a_window_is_half_open() -> None:

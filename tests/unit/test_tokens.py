@@ -33,3 +33,18 @@ def test_tampered_token_is_refused() -> None:
     assert signer.verify(token[:-2], NOW) is None
     assert signer.verify("garbage", NOW) is None
     assert signer.verify("qt1.!!!.???", NOW) is None
+
+
+def test_a_token_carries_the_accounts_token_version() -> None:
+    from datetime import UTC, datetime
+
+    from quan.services.people.tokens import TokenSigner
+
+    signer = TokenSigner(b"k" * 32, 3600)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    old, _ = signer.issue("staff", "usr_1", now)
+    new, _ = signer.issue("staff", "usr_1", now, version=3)
+    old_claims, new_claims = signer.verify(old, now), signer.verify(new, now)
+    assert old_claims is not None
+    assert new_claims is not None
+    assert (old_claims.version, new_claims.version) == (0, 3)

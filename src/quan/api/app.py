@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from quan import __version__
 from quan.api import api_docs, claim_route, errors, redeem_route
+from quan.api.edge import Edge
 from quan.api.lean import Lane
 from quan.api.routes import (
     admin,
@@ -41,9 +42,11 @@ from quan.api.routes import (
     vouchers,
     wallet,
 )
+from quan.api.snapshots import AnonymousLimit, Snapshots
 from quan.config import Settings, load_settings
 from quan.services.runtime import Runtime
 from quan.web import pages
+from quan.web.session import Area
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: no legitimate request is larger; a huge one is refused early
@@ -209,6 +212,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Outermost: the lean paths of claims and redemptions (quan.api.lean).
     redeem_route.install(app, runtime)
     claim_route.install(app, runtime)
+    app.state.snapshots = Snapshots(settings.public_snapshot_seconds)
+    app.add_middleware(
+        AnonymousLimit,
+        limit=settings.anonymous_concurrency,
+        session_cookies=tuple(area.value[0] for area in Area),
+    )
+    # Outermost of all: input no route could store, JSON too deep, bodies too slow (edge.py).
+    app.add_middleware(
+        Edge,
+        body_seconds=settings.body_timeout_seconds,
+        upload_seconds=settings.upload_timeout_seconds,
+    )
     return app
 
 

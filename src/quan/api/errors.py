@@ -15,9 +15,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from quan.api.edge import refusal_of
 from quan.domain.errors import (
     FORBIDDEN,
     MALFORMED_REQUEST,
@@ -154,8 +156,28 @@ def install(app: FastAPI) -> None:
             return problem(request, MALFORMED_REQUEST, extra={"errors": errors})
         return problem(request, VALIDATION_FAILED, extra={"errors": errors})
 
+    @app.exception_handler(ValidationError)
+    async def _model_invalid(request: Request, exc: ValidationError) -> JSONResponse:
+        # A schema built from other input than a request body (the console's forms build the
+        # API's bodies) refused it: the same 422 as a body the route validated.
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""),
+             "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return problem(request, VALIDATION_FAILED, extra={"errors": errors})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        refused = refusal_of(request.scope)
+        if refused is not None:  # the edge refused the body while the route read it
+            return problem(
+                request,
+                refused.spec,
+                status=refused.status,
+                params=refused.params,
+                headers={"Connection": "close"} if refused.status == 408 else None,
+            )
         if request.scope.get("quan.body_too_large") or exc.status_code == 413:
             return problem(request, PAYLOAD_TOO_LARGE, status=413)
         if exc.status_code == 400:

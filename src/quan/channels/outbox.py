@@ -42,18 +42,29 @@ PURGE_STEP: Final = 100
 """Rows erased by the purge step each enqueue runs: bounded, so a message costs O(1)."""
 
 
+SEALING_PURPOSE: Final = "aes-gcm/outbox"
+SEALED_FIELDS: Final = {"recipient_enc": "recipient", "body_enc": "body"}
+"""Encrypted columns of ``outbox`` and the field name their associated data carries (the
+re-encryption job, quan.services.operations.pii_rotation, walks them after a key rotation)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxKeys:
     """The outbox's sealing and lookup keys (derived from ``Settings.pii_key``) and retention."""
 
-    sealing: bytes
+    sealing: pii.Key  # a keyring from the settings (rotatable); the lookup key never rotates
     recipient_lookup: bytes
     retention: timedelta = DEFAULT_RETENTION
 
     @classmethod
-    def from_master(cls, master: bytes, retention: timedelta = DEFAULT_RETENTION) -> OutboxKeys:
+    def from_master(
+        cls,
+        master: bytes,
+        retention: timedelta = DEFAULT_RETENTION,
+        sealing: pii.Key | None = None,
+    ) -> OutboxKeys:
         return cls(
-            sealing=pii.derive_key(master, "aes-gcm/outbox"),
+            sealing=sealing or pii.derive_key(master, SEALING_PURPOSE),
             recipient_lookup=pii.derive_key(master, "hmac/outbox-recipient"),
             retention=retention,
         )
@@ -81,7 +92,7 @@ class Message:
         return f"Message(id={self.id!r}, subject={self.subject!r}, status={self.status!r})"
 
 
-def _aad(message_id: str, field: str) -> str:
+def sealing_aad(message_id: str, field: str) -> str:
     return f"outbox:{message_id}:{field}"
 
 
@@ -109,11 +120,13 @@ def enqueue(
             id=message_id,
             channel=channel,
             recipient_hash=keys.recipient_hash(recipient),
-            recipient_enc=pii.encrypt(keys.sealing, recipient, _aad(message_id, "recipient")),
+            recipient_enc=pii.encrypt(
+                keys.sealing, recipient, sealing_aad(message_id, "recipient")
+            ),
             subject=subject,
-            body_enc=pii.encrypt(keys.sealing, body, _aad(message_id, "body")),
+            body_enc=pii.encrypt(keys.sealing, body, sealing_aad(message_id, "body")),
             params_enc=pii.encrypt(
-                keys.sealing, json.dumps(dict(params or {})), _aad(message_id, "params")
+                keys.sealing, json.dumps(dict(params or {})), sealing_aad(message_id, "params")
             ),
             status="queued",
             attempts=0,
@@ -177,4 +190,4 @@ def newest(
 def _open(keys: OutboxKeys, token: str | None, message_id: str, field: str) -> str | None:
     if token is None:
         return None
-    return pii.decrypt(keys.sealing, token, _aad(message_id, field))
+    return pii.decrypt(keys.sealing, token, sealing_aad(message_id, field))

@@ -14,6 +14,7 @@ from quan import __version__
 from quan.cli import audit as cli_audit
 from quan.cli import bench as cli_bench
 from quan.cli import issuance as cli_issuance
+from quan.cli import operations as cli_operations
 from quan.cli import report as cli_report
 from quan.cli import settlement as cli_settlement
 from quan.cli import worker as cli_worker
@@ -59,6 +60,7 @@ app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|li
 app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
 app.add_typer(cli_report.app, name="report")  # `quan report fairness`
 app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
+app.add_typer(cli_operations.app)  # `quan backup create|restore`, `quan keys …`
 
 out = Console()
 err = Console(stderr=True)
@@ -194,6 +196,44 @@ def users_create(
     except QuanError as exc:
         raise _fail(exc) from exc
     out.print(f"created {user.role.value} {user.username} ({user.id})")
+
+
+def _account(username: str, change: str) -> None:
+    """Disable, enable or revoke the sessions of the account ``username``, as the system."""
+    from quan.domain.auth import SYSTEM
+    from quan.services.people import staff
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as tx:
+            user = staff.find_by_username(tx, username)
+            now = rt.clock.now()
+            if change == "revoke":
+                user = staff.revoke_sessions(tx, now, SYSTEM, user.id)
+            else:
+                user = staff.set_active(tx, now, SYSTEM, user.id, active=change == "enable")
+    except QuanError as exc:
+        raise _fail(exc) from exc
+    state = "active" if user.active else "disabled"
+    out.print(f"{user.username} ({user.id}): {state}; sessions before now end")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """Disable a staff account and end every session it has (its tokens stop working now)."""
+    _account(username, "disable")
+
+
+@users_app.command("enable")
+def users_enable(username: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """Enable a disabled account again; it must sign in anew (no old token comes back)."""
+    _account(username, "enable")
+
+
+@users_app.command("revoke")
+def users_revoke(username: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """End every session of an account now; it may sign in again."""
+    _account(username, "revoke")
 
 
 @outbox_app.command("purge")

@@ -31,6 +31,11 @@ out = Console()
 err = Console(stderr=True)
 
 LEASE = "settlement"
+# What `quan settle --all` passes over quietly: settled already, not over yet, the program
+# started after the day, or nothing happened (the next run covers the day anyway).
+SKIPPED_BY_ALL = frozenset(
+    {"SETTLEMENT_EXISTS", "CUT_OFF_NOT_PASSED", "CUT_OFF_BEFORE_START", "NOTHING_TO_SETTLE"}
+)
 
 
 def _runtime() -> Runtime:
@@ -99,7 +104,7 @@ def settle(
                 with out.status(f"settling {program_id} …"):
                     run = settlement.settle(rt.db, rt.clock, SYSTEM, program_id, day)
             except QuanError as exc:
-                if every and exc.code in ("SETTLEMENT_EXISTS", "CUT_OFF_NOT_PASSED"):
+                if every and exc.code in SKIPPED_BY_ALL:
                     continue
                 failed = True
                 err.print(f"{program_id}: [red]{exc.code}[/red] {exc.message('en')}")

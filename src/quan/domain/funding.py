@@ -53,7 +53,9 @@ EXCEEDS_FUNDER_SHARE = define(
 
 
 def needs_approval(amount_fen: int, threshold_fen: int) -> bool:
-    """Strictly above the threshold needs a second person; at the threshold it does not."""
+    """Strictly above the threshold needs a second person; at the threshold it does not.
+    ``amount_fen`` is the cumulative amount (this request plus what went through unchecked
+    today, :func:`quan.services.funding.unchecked_today`), never one request alone."""
     return amount_fen > threshold_fen
 
 

@@ -55,8 +55,8 @@ PROGRAM_CLOSED = define(
 INVALID_TIMEZONE = define(
     "INVALID_TIMEZONE",
     Kind.INVALID,
-    zh="未知的时区：{timezone}（请使用 IANA 名称，如 Asia/Shanghai）",
-    en="Unknown time zone: {timezone} (use an IANA name such as Asia/Shanghai)",
+    zh="不可用的时区：{timezone}（请使用“地区/城市”形式的 IANA 名称，如 Asia/Shanghai，或 UTC）",
+    en="Unusable time zone: {timezone} (use an IANA Area/City name such as Asia/Shanghai, or UTC)",
 )
 INVALID_WINDOW = define(
     "INVALID_WINDOW",
@@ -93,11 +93,27 @@ def check_window(timezone: str, starts_at: datetime, ends_at: datetime) -> ZoneI
 _ZONES: frozenset[str] | None = None
 
 
+# The geographic areas of the IANA database. Only ``Area/City`` zones of these (and ``UTC``) are
+# accepted: not ``localtime`` (whatever the server is set to), ``Factory`` (a placeholder whose
+# abbreviation is "-00"), ``posix/…`` and ``right/…`` (copies; ``right/`` counts leap seconds),
+# ``Etc/GMT+8`` (whose sign is the reverse of what it reads) nor the legacy aliases (``PRC``,
+# ``US/Eastern``…) — names a program's local day would silently depend on or be misread by.
+ZONE_AREAS = frozenset(
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+     "Indian", "Pacific"}
+)
+
+
+def is_region_zone(name: str) -> bool:
+    area, _, city = name.partition("/")
+    return name == "UTC" or (area in ZONE_AREAS and bool(city))
+
+
 def _zones() -> frozenset[str]:
     # available_timezones() walks the tz database once; remember the answer.
     global _ZONES
     if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
+        _ZONES = frozenset(z for z in available_timezones() if is_region_zone(z))
     return _ZONES
 
 

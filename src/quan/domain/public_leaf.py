@@ -72,6 +72,8 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "voucher.issued": (*_CLAIM, "citizen"),
         "voucher.assisted_issued": ("batch_id", "citizen_id", "channel"),
         "voucher.printed": (),
+        # A reprint is said with its count (reprints are rare and audited), not its reason.
+        "voucher.reprinted": ("reprint", "limit"),
         "voucher.share_claimed": ("batch_id", "link_id", "sharer_id", "share_channel"),
         "voucher.deactivated": ("deactivation_id",),
         "voucher.reactivated": ("deactivation_id",),
@@ -85,9 +87,12 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "share_link.created": ("batch_id", "channel"),
         # Lottery: tickets are public (the draw is checked from them); groups are not.
         "lottery.committed": ("commitment", "algorithm"),
-        "lottery.registered": ("registration_id", "tickets"),
+        # quan-lottery-v2 registers (pseudonym, tickets): the log fixes the registrant list.
+        "lottery.registered": ("registration_id", "tickets", "pseudonym"),
+        "lottery.beacon": ("beacon", "source", "close_size", "close_root", "members_digest"),
         "lottery.drawn": (
-            "seed", "commitment", "registrants_digest", "registrants", "winners", "issued",
+            "seed", "secret", "algorithm", "commitment", "registrants_digest", "registrants",
+            "winners", "issued",
         ),
         # Merchants, terminals, offline redemption, settlement: organisations and money.
         "merchant.applied": ("issuer_id", "region_code", "categories", "scenes"),
@@ -114,6 +119,11 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "settlement.payout_file_exported": ("rows", "amount_fen"),
         # Staff and people: that something happened, by whom on the staff side; never why.
         "staff.created": ("role", "issuer_id"),
+        "staff.deactivated": (),
+        "staff.reactivated": (),
+        "staff.sessions_revoked": (),
+        "staff.signed_out": (),
+        "citizen.presence_code_sent": (),
         "citizen.registered": ("via",),
         "citizen.personal_data_revealed": (),
         "citizen.reveal_approved": ("requested_by",),

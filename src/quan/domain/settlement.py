@@ -49,6 +49,19 @@ CUT_OFF_NOT_AFTER_LAST = define(
     zh="截止日期须晚于上一次结算的截止日期 {last_cut_off_date}",
     en="The cut-off date must be after the last settlement's, {last_cut_off_date}",
 )
+CUT_OFF_BEFORE_START = define(
+    "CUT_OFF_BEFORE_START",
+    Kind.INVALID,
+    zh="截止日期 {cut_off_date} 早于项目开始日期 {starts_on}",
+    en="The cut-off date {cut_off_date} is before the program started ({starts_on})",
+)
+NOTHING_TO_SETTLE = define(
+    "NOTHING_TO_SETTLE",
+    Kind.CONFLICT,
+    zh="截至 {cut_off_date} 没有需要结算的核销、扣减或结余，不记录空的结算",
+    en="Nothing to settle up to {cut_off_date} (no redemption, deduction or remainder); "
+    "an empty run is not recorded",
+)
 SETTLEMENT_EXISTS = define(
     "SETTLEMENT_EXISTS",
     Kind.CONFLICT,
@@ -114,13 +127,30 @@ def next_window(
     timezone: str,
     *,
     now: datetime,
+    starts_at: datetime,
     last_cut_off_date: date | None,
     last_cut_off: datetime | None,
 ) -> Window:
-    """The window a new run would settle; refused before the cut-off or not after the last."""
-    cut_off = cut_off_for(cut_off_date, timezone)
+    """The window a new run would settle; refused before the program started, before the
+    cut-off has passed, or not after the last. Dates are compared before any instant is
+    computed, so no date (``0001-01-01``, ``9999-12-31``) can overflow the arithmetic."""
     if last_cut_off_date is not None and cut_off_date <= last_cut_off_date:
         raise QuanError(CUT_OFF_NOT_AFTER_LAST, last_cut_off_date=last_cut_off_date.isoformat())
+    zone = ZoneInfo(timezone)
+    starts_on = starts_at.astimezone(zone).date()
+    if cut_off_date < starts_on:
+        raise QuanError(
+            CUT_OFF_BEFORE_START,
+            cut_off_date=cut_off_date.isoformat(),
+            starts_on=starts_on.isoformat(),
+        )
+    if cut_off_date > now.astimezone(zone).date():
+        # A day still to come (up to 9999-12-31, whose next midnight is out of range).
+        shown = cut_off_for(cut_off_date, timezone).isoformat() if cut_off_date < date.max else (
+            cut_off_date.isoformat()
+        )
+        raise QuanError(CUT_OFF_NOT_PASSED, cut_off=shown)
+    cut_off = cut_off_for(cut_off_date, timezone)
     if cut_off > now - SAFETY_MARGIN:
         raise QuanError(CUT_OFF_NOT_PASSED, cut_off=cut_off.isoformat())
     return Window(last_cut_off, cut_off)

@@ -38,6 +38,9 @@ KeysDep = Annotated[CitizenKeys, Depends(citizen_keys)]
 
 
 def client_ip(request: Request) -> str:
+    """The client's address: the peer's, or, behind a proxy listed in ``FORWARDED_ALLOW_IPS``
+    (``quan serve`` runs uvicorn with proxy headers on), the one the proxy forwarded. A client
+    cannot choose it by sending ``X-Forwarded-For`` itself (test_guesses.py)."""
     return request.client.host if request.client else "unknown"
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -69,7 +72,8 @@ def authenticate(runtime: Runtime, credentials: HTTPAuthorizationCredentials | N
         if claims is None or claims.subject_kind != "staff":
             raise QuanError(UNAUTHORIZED)
         user = staff.get_user(tx, claims.subject_id)
-    if user is None or not user.active:
+    # A token older than the account's last revocation (disable, revoke, sign-out) is dead.
+    if user is None or not user.active or user.token_version != claims.version:
         raise QuanError(UNAUTHORIZED)
     return user.actor()
 

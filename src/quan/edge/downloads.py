@@ -87,7 +87,7 @@ def statement_lines_csv(
 
 def payout_csv(rt: Runtime, actor: Actor, settlement_id: str) -> Response:
     """The pending payouts with bank accounts in clear, for the bank; the export is recorded."""
-    key = merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+    key = merchants.sealing_key(rt.settings)
     with rt.db.write() as tx:
         rows = settlement.payout_file(tx, rt.clock.now(), actor, key, settlement_id)
     return csv_response(to_csv(PAYOUT_COLUMNS, rows), f"payouts-{settlement_id}.csv")

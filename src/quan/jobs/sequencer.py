@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from quan.jobs import lease
+from quan.services.operations import log_keys
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import log as log_store
@@ -40,7 +41,10 @@ from quan.store.log import QueuedEvent
 log = logging.getLogger("quan.jobs.sequencer")
 
 LEASE_NAME = "log-sequencer"
-LEASE_TTL = timedelta(seconds=60)
+# Short, so that a killed sequencer stalls the log for seconds, not a minute; a live one renews
+# it between batches, between polls, and from a heartbeat while a long batch runs.
+LEASE_TTL = timedelta(seconds=5)
+HEARTBEAT_SECONDS = LEASE_TTL.total_seconds() / 3
 POLL_SECONDS = 1.0
 
 
@@ -90,7 +94,50 @@ def run_once(
         raise ValueError("batch_size must be at least 1")
     if not lease.acquire(rt.db, LEASE_NAME, holder, rt.clock.now(), LEASE_TTL):
         return RunResult(ran=False)
-    key = transparency.LogKey.from_settings(rt.settings)
+    try:
+        with rt.db.write() as tx:  # the configured key, checked against (or starting) the history
+            key = log_keys.signing_key(tx, rt.clock.now(), rt.settings)
+    except Exception:
+        # A retired or unknown key signs nothing; the next run (after a restart) takes over.
+        lease.release(rt.db, LEASE_NAME, holder, rt.clock.now())
+        raise
+    with _heartbeat(rt, holder) as lost:
+        return _sequence(rt, holder, batch_size, keep_lease, on_batch, lost, key)
+
+
+@contextmanager
+def _heartbeat(rt: Runtime, holder: str) -> Iterator[threading.Event]:
+    """Renew the lease every :data:`HEARTBEAT_SECONDS` while the block runs; the event is set
+    when the lease was lost (another holder took it after it expired)."""
+    stop, lost = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                if not lease.acquire(rt.db, LEASE_NAME, holder, rt.clock.now(), LEASE_TTL):
+                    lost.set()
+                    return
+            except Exception:
+                log.warning("could not renew the sequencer lease", exc_info=True)
+
+    thread = threading.Thread(target=beat, name="quan-log-lease", daemon=True)
+    thread.start()
+    try:
+        yield lost
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _sequence(
+    rt: Runtime,
+    holder: str,
+    batch_size: int,
+    keep_lease: bool,
+    on_batch: Callable[[transparency.SequencedBatch], None] | None,
+    lost: threading.Event,
+    key: transparency.LogKey,
+) -> RunResult:
     pseudonymize = transparency.pseudonymizer(rt.settings)
     appended = 0
     batch: transparency.SequencedBatch | None = None
@@ -132,7 +179,9 @@ def run_once(
                 on_batch(batch)
             if batch.appended < batch_size:
                 break
-            if not lease.acquire(rt.db, LEASE_NAME, holder, rt.clock.now(), LEASE_TTL):
+            if lost.is_set() or not lease.acquire(
+                rt.db, LEASE_NAME, holder, rt.clock.now(), LEASE_TTL
+            ):
                 log.warning("lost the sequencer lease; stopping after %s events", appended)
                 break
     finally:

@@ -23,11 +23,13 @@ class Runtime:
     def build(
         cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None
     ) -> Runtime:
+        db = db or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        clock = clock or runtime_clock(settings)
         return cls(
             settings=settings,
-            db=db or Database(settings.resolved_database_url, pool_size=settings.db_pool_size),
-            clock=clock or runtime_clock(settings),
-            throttle=make_throttle(settings.redis_url),
+            db=db,
+            clock=clock,
+            throttle=make_throttle(settings.redis_url, db, clock),
             tokens=TokenSigner(settings.secret_bytes("secret_key"), settings.token_ttl_seconds),
         )
 

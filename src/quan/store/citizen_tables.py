@@ -28,7 +28,9 @@ from quan.store.tables import UtcDateTime, metadata
 
 INCOME_GROUPS = ("normal", "low_income", "subsistence")
 REGISTRATION_CHANNELS = ("self", "agent", "operator", "import")
-OTP_PURPOSES = ("login", "register")
+# ``presence``: a code an agent has sent to a citizen's phone, read out at the desk to prove the
+# citizen is there (quan.services.assisted); never good for signing in.
+OTP_PURPOSES = ("login", "register", "presence")
 SUBJECT_TYPES = ("citizen", "merchant")
 REASON_CODES = ("cash_out", "fake_transaction", "identity_fraud", "abuse", "other")
 APPEAL_OUTCOMES = ("upheld", "overturned")

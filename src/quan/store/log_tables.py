@@ -10,8 +10,9 @@
   log vouches for the ``events`` table itself.
 - ``log_nodes``: hashes of complete subtrees at level >= 1 (see :mod:`quan.domain.merkle`).
 - ``log_checkpoints``: every signed tree head, as published (C2SP checkpoint text).
+- ``log_keys``: the signing keys, oldest first, each after the first endorsed by the one before.
 
-Entries, nodes and checkpoints are append-only (database triggers), like events.
+Entries, nodes, checkpoints and keys are append-only (database triggers), like events.
 """
 
 from __future__ import annotations
@@ -79,4 +80,16 @@ log_formats = Table(
     CheckConstraint("first_index >= 0", name="first_index"),
 )
 
-APPEND_ONLY = ("log_entries", "log_nodes", "log_checkpoints")
+# The signing keys, oldest first (quan.domain.log_keys): a rotation appends one, endorsed by
+# the key before it. The first row is written by the first sequencer run (the log's first key).
+log_keys = Table(
+    "log_keys",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("verifier_key", Text, nullable=False, unique=True),
+    Column("endorsement", Text, nullable=True),  # signed note; null for the first key only
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("position >= 0", name="position"),
+)
+
+APPEND_ONLY = ("log_entries", "log_nodes", "log_checkpoints", "log_keys")

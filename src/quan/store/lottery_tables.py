@@ -7,11 +7,28 @@ the citizen's public pseudonym, tickets and the reserved pools they belong to.
 ``lottery_winners`` holds one row per winner of a drawn lottery, with the pool won in. Only
 winners are written: a registrant of a drawn lottery (``lottery_draws.drawn_at`` set) without a
 row there has lost; rewriting millions of registrations to say so would be most of the draw.
+
+quan-lottery-v2 (``algorithm``) adds, per draw: the close checkpoint (the first signed log
+checkpoint holding every registration of the batch: ``close_size``, ``close_root``, the signed
+note ``close_note``) and the public ``beacon`` with its ``beacon_source``, both fixed when a second
+person records the beacon (``beacon_by`` is never the batch's creator); ``seed_sealed`` then seals
+the committed secret, which the draw reveals as ``secret`` next to the derived ``seed``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from quan.store.tables import UtcDateTime, metadata
 
@@ -29,6 +46,23 @@ lottery_draws = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("drawn_at", UtcDateTime, nullable=True),
     Column("drawn_by", Text, nullable=True),
+    Column("algorithm", Text, nullable=False, server_default="quan-lottery-v1"),
+    Column("secret", Text, nullable=True),  # v2: hex, set when the draw reveals it
+    Column("close_size", BigInteger, nullable=True),
+    Column("close_root", LargeBinary, nullable=True),
+    Column("close_note", Text, nullable=True),
+    Column("beacon", Text, nullable=True),
+    Column("beacon_source", Text, nullable=True),
+    Column("beacon_by", Text, nullable=True),
+    Column("beacon_at", UtcDateTime, nullable=True),
+    CheckConstraint(
+        "algorithm IN ('quan-lottery-v1', 'quan-lottery-v2')", name="algorithm"
+    ),
+    # The beacon fixes the close: both are recorded together, once.
+    CheckConstraint(
+        "(beacon IS NULL) = (close_size IS NULL) AND (beacon IS NULL) = (close_root IS NULL)",
+        name="close_with_beacon",
+    ),
 )
 
 lottery_registrations = Table(

@@ -109,6 +109,9 @@ staff_users = Table(
     Column("issuer_id", Text, ForeignKey("issuers.id"), nullable=True),
     Column("display_name", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    # Signed into every token; disabling, revoking sessions or signing out increments it, so
+    # every token issued before stops working at once and re-enabling revives none of them.
+    Column("token_version", Integer, nullable=False, server_default="0"),
     _created(),
     _one_of("role", ROLES, "role"),
 )
@@ -305,6 +308,16 @@ job_runs = Table(
     Column("last_error", Text, nullable=True),
     Column("last_holder", Text, nullable=True),
     Column("last_duration_ms", Integer, nullable=True),
+)
+
+# Attempt counters and gates (quan.cache.throttle) when Redis is not configured: one row per
+# key, taken and counted by conditional upserts. On SQLite they live in a file of their own.
+throttle_counters = Table(
+    "throttle_counters",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )
 
 # Tables whose rows are history: written once, never updated or deleted (database triggers).

@@ -87,6 +87,20 @@ class LogClient:
             verifier_key=body["verifier_key"],
         )
 
+    def key_history(self) -> list[tuple[str, str | None]]:
+        """Every key of the log, oldest first: (verifier key, endorsement or None)."""
+        body = self._json("/keys")
+        if not isinstance(body, list) or not body:
+            raise VerificationError(BAD_RESPONSE, "/keys did not answer a non-empty list")
+        out: list[tuple[str, str | None]] = []
+        for item in body:
+            key = item.get("verifier_key") if isinstance(item, dict) else None
+            endorsement = item.get("endorsement") if isinstance(item, dict) else None
+            if not isinstance(key, str) or not isinstance(endorsement, str | None):
+                raise VerificationError(BAD_RESPONSE, "/keys answered an item of the wrong shape")
+            out.append((key, endorsement))
+        return out
+
     def checkpoint(self) -> str:
         return self._get("/checkpoint").text
 

@@ -2,8 +2,13 @@
 
 One run:
 
-1. Fetch the public key; pin it on the first run (or take the one given), refuse a changed one.
-2. Fetch the latest checkpoint and check its Ed25519 signature and origin under the pinned key.
+1. Fetch the public key and the key history; check every endorsement in the history (each key
+   after the first is endorsed by the one before, see :mod:`quan.domain.log_keys`). The pinned
+   key (from the state, or given, or on first use the log's first key) must be in the history;
+   a key that is not is refused.
+2. Fetch the latest checkpoint and check its Ed25519 signature and origin under the key of the
+   history it names, which must not be older than the pinned key (nor than the key of the
+   remembered checkpoint, which must itself still verify: old checkpoints stay verifiable).
 3. With a saved state: refuse a smaller size (the log shrank) or the same size with another root
    (a fork), and check the server's consistency proof from the saved tree head to the new one.
 4. Download the entries (all of them, or only those after the saved size), check each is
@@ -28,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from quan.domain.canonical import canonical_bytes
-from quan.domain.checkpoint import Checkpoint, CheckpointError, parse_and_verify, parse_verifier_key
+from quan.domain.checkpoint import Checkpoint, CheckpointError, parse_verifier_key
+from quan.domain.log_keys import HistoryEntry, check_history, verify_checkpoint
 from quan.domain.log_leaf import LEGACY_VERSION, PSEUDONYM_PREFIX, clean_payload, looks_personal
 from quan.domain.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
 from quan.domain.public_leaf import names_a_citizen
@@ -85,15 +92,27 @@ def verify_log(
     client = LogClient(http)
     rng = rng or random.SystemRandom()
     saved = state_file.load(state_path) if state_path else None
-    trusted = _trusted_key(client, saved, pinned_key)
-    key_name, public_key = parse_verifier_key(trusted)
-    origin = saved.origin if saved else key_name
+    history, keys, floor = _trusted_history(client, saved, pinned_key)
+    origin = keys[0][0]
+    if saved is not None and saved.origin != origin:
+        raise VerificationError(
+            KEY_CHANGED, f"the log is now named {origin!r}, but {saved.origin!r} was verified"
+        )
+    if saved is not None:
+        floor = max(floor, _signed_by(saved.checkpoint, keys, origin, "the remembered checkpoint"))
 
     note = client.checkpoint()
     try:
-        head = parse_and_verify(note, key_name, public_key, origin=origin)
+        head, position = verify_checkpoint(note, keys, origin=origin)
     except CheckpointError as exc:
         raise VerificationError(BAD_SIGNATURE, f"the checkpoint does not verify: {exc}") from exc
+    if position < floor:
+        raise VerificationError(
+            BAD_SIGNATURE,
+            f"the checkpoint is signed by retired key {history[position].verifier_key}, older "
+            f"than the key {history[floor].verifier_key} already seen",
+        )
+    trusted = history[position].verifier_key
 
     consistency_checked = False
     if saved is not None:
@@ -150,8 +169,15 @@ def verify_log(
     )
 
 
-def _trusted_key(client: LogClient, saved: VerifierState | None, pinned: str | None) -> str:
-    """The key to trust: the saved one, else the given one, else the server's (first use)."""
+def _trusted_history(
+    client: LogClient, saved: VerifierState | None, pinned: str | None
+) -> tuple[list[HistoryEntry], list[tuple[str, Ed25519PublicKey]], int]:
+    """The checked key history, its keys, and the position of the oldest key still trusted.
+
+    The pinned keys (the saved one, the given one) must be in the history; the chain of
+    endorsements from them to the current key is checked with the rest of the history. On first
+    use without a pin, every key of the history is trusted (as the one key was before rotations).
+    """
     offered = client.public_key()
     try:
         name, public_key = parse_verifier_key(offered.verifier_key)
@@ -159,13 +185,36 @@ def _trusted_key(client: LogClient, saved: VerifierState | None, pinned: str | N
         raise VerificationError(BAD_RESPONSE, f"the log's verifier key is unusable: {exc}") from exc
     if name != offered.key_name or public_key.public_bytes_raw() != offered.public_key:
         raise VerificationError(BAD_RESPONSE, "the log's key fields contradict each other")
+    history = [HistoryEntry(key, endorsement) for key, endorsement in client.key_history()]
+    try:
+        keys = check_history(history)
+    except CheckpointError as exc:
+        raise VerificationError(KEY_CHANGED, f"the log's key history does not hold: {exc}") from exc
+    if history[-1].verifier_key != offered.verifier_key:
+        raise VerificationError(BAD_RESPONSE, "the public key is not the last of the key history")
+    known = [entry.verifier_key for entry in history]
+    floor = 0
     for source, expected in (("saved state", saved and saved.verifier_key), ("--key", pinned)):
-        if expected and expected != offered.verifier_key:
+        if not expected:
+            continue
+        if expected not in known:
             raise VerificationError(
                 KEY_CHANGED,
-                f"the log presents key {offered.verifier_key}, but the {source} pins {expected}",
+                f"the log presents key {offered.verifier_key}, but the {source} pins {expected}, "
+                "which its key history does not endorse",
             )
-    return offered.verifier_key
+        floor = max(floor, known.index(expected))
+    return history, keys, floor
+
+
+def _signed_by(note: str, keys: list[tuple[str, Ed25519PublicKey]], origin: str, what: str) -> int:
+    """The history position of the key that signed ``note``; raise if none of them did."""
+    try:
+        return verify_checkpoint(note, keys, origin=origin)[1]
+    except CheckpointError as exc:
+        raise VerificationError(
+            BAD_SIGNATURE, f"{what} does not verify under the log's key history: {exc}"
+        ) from exc
 
 
 def _check_growth(client: LogClient, saved: VerifierState, head: Checkpoint) -> bool:

@@ -26,6 +26,77 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "nav.wallet": ("我的券包", "My wallet"),
     "nav.cashier": ("收银核销", "Cashier"),
     "nav.sign_out": ("退出登录", "Sign out"),
+    "nav.staff": ("人员账号", "Staff"),
+    "nav.desk": ("协办窗口", "Desk"),
+    # The agent's desk (assisted channel)
+    "desk.title": ("协办窗口", "Service desk"),
+    "desk.intro": (
+        "只为在场的居民办理：先向其手机发送验证码并由本人告知，或照身份证输入身份证号。",
+        "Serve only citizens who are here: send a code to their phone and let them read it "
+        "out, or type the ID card number from the card.",
+    ),
+    "desk.step_code": ("1. 发送验证码（可选）", "1. Send a code (optional)"),
+    "desk.step_issue": ("2. 发放并打印", "2. Issue and print"),
+    "desk.step_reprint": ("补打", "Reprint"),
+    "desk.reprint_hint": (
+        "仅限在本窗口发放的券，每张最多补打 2 次，须居民本人在场并说明原因；每次补打均记录在案。",
+        "Only vouchers issued at a desk, at most twice each, with the holder present and a "
+        "reason; every reprint is recorded.",
+    ),
+    "desk.citizen_id": ("居民编号", "Citizen id"),
+    "desk.send_code": ("发送验证码", "Send code"),
+    "desk.batch": ("批次", "Batch"),
+    "desk.otp_code": ("居民告知的验证码", "Code read out by the citizen"),
+    "desk.resident_id": ("或：照证件输入身份证号", "Or: ID card number from the card"),
+    "desk.issue": ("发放", "Issue"),
+    "desk.issued": ("已发放", "Issued"),
+    "desk.hand_over": ("请将券当面交给居民。", "Hand the voucher over in person."),
+    "desk.print": ("打印（{minutes} 分钟内）", "Print (within {minutes} minutes)"),
+    "desk.voucher_id": ("券编号", "Voucher id"),
+    "desk.reason": ("原因", "Reason"),
+    "desk.reason_lost": ("遗失", "Lost"),
+    "desk.reason_damaged": ("损坏", "Damaged"),
+    "desk.reason_printer_fault": ("打印故障", "Printer fault"),
+    "desk.reprint": ("补打", "Reprint"),
+    "done.presence_sent": (
+        "验证码已发送到居民手机。",
+        "A code has been sent to the citizen's phone.",
+    ),
+    # Staff accounts (admins)
+    "staff.title": ("人员账号", "Staff accounts"),
+    "staff.intro": (
+        "停用账号或注销其会话后，该账号已登录的所有设备立即失效；重新启用后须重新登录。",
+        "Disabling an account or ending its sessions signs it out everywhere at once; "
+        "an enabled account signs in anew.",
+    ),
+    "staff.username": ("用户名", "Username"),
+    "staff.name": ("姓名", "Name"),
+    "staff.role": ("角色", "Role"),
+    "staff.status": ("状态", "Status"),
+    "staff.active": ("正常", "Active"),
+    "staff.disabled": ("已停用", "Disabled"),
+    "staff.disable": ("停用", "Disable"),
+    "staff.enable": ("启用", "Enable"),
+    "staff.revoke": ("注销会话", "End sessions"),
+    "staff.confirm_disable": (
+        "确定停用 {username}？其所有会话将立即失效。",
+        "Disable {username}? Every session ends at once.",
+    ),
+    "staff.confirm_enable": ("确定重新启用 {username}？", "Enable {username} again?"),
+    "staff.confirm_revoke": (
+        "确定注销 {username} 的所有会话？",
+        "End every session of {username}?",
+    ),
+    "role.admin": ("管理员", "Admin"),
+    "role.operator": ("操作员", "Operator"),
+    "role.auditor": ("审计员", "Auditor"),
+    "role.agent": ("协办员", "Agent"),
+    "done.staff_disable": (
+        "账号已停用，其会话已全部失效。",
+        "The account is disabled; its sessions have ended.",
+    ),
+    "done.staff_enable": ("账号已启用。", "The account is enabled."),
+    "done.staff_revoke": ("该账号的会话已全部注销。", "Every session of the account has ended."),
     "prefs.large_type": ("大字模式", "Large type"),
     "prefs.standard_type": ("标准字号", "Standard type"),
     "error.title": ("无法完成", "Could not be done"),
@@ -378,6 +449,70 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "lottery.public_record": ("公开摇号记录（JSON）", "The public lottery record (JSON)"),
     "lottery.registrant_list": ("公开报名名单（JSON）", "The public registrant list (JSON)"),
     "lottery.algorithm": ("算法：{algorithm}", "Algorithm: {algorithm}"),
+    # quan-lottery-v2: the public value a second person enters after the close
+    "lottery.beacon": ("公开随机值", "Public random value"),
+    "lottery.beacon_text": (
+        "报名截止后，由创建本批次以外的另一名工作人员录入一个截止前还不存在的公开值"
+        "（如某公开随机信标某一轮的输出，或某日正式公布的数字），并注明来源。"
+        "种子由承诺的秘密、截止时的日志签名检查点和该值共同算出，任何人都无法事先操纵结果。",
+        "After registration closes, someone other than whoever created this batch enters a "
+        "public value that did not exist before the close (a named public randomness beacon's "
+        "round, or an official figure published on a named date), with its source. The seed "
+        "mixes the committed secret, the log's signed checkpoint at the close and this value, "
+        "so nobody can steer the result in advance.",
+    ),
+    "lottery.beacon_value": ("公开值（按原样填写）", "Value (exactly as published)"),
+    "lottery.beacon_source": ("来源", "Source"),
+    "lottery.beacon_source_hint": (
+        "例如：drand quicknet 第 1234567 轮",
+        "e.g. drand quicknet round 1234567",
+    ),
+    "lottery.beacon_submit": ("录入公开随机值", "Enter the public value"),
+    "lottery.beacon_not_yet": (
+        "报名 {closes} 截止后才能录入。",
+        "It can be entered once registration closes at {closes}.",
+    ),
+    "lottery.beacon_other_person": (
+        "您创建了本批次（或其承诺值），须由另一名工作人员录入公开随机值。",
+        "You created this batch (or its commitment): another member of staff must enter the "
+        "public value.",
+    ),
+    "lottery.beacon_recorded_by": ("录入人", "Entered by"),
+    "lottery.beacon_recorded_at": ("录入时间", "Entered at"),
+    "lottery.close_checkpoint": ("截止时的日志检查点", "Log checkpoint at the close"),
+    "lottery.close_checkpoint_text": (
+        "第一个包含本批次全部报名记录的已签名检查点：大小 {size}，根哈希如下。",
+        "The first signed checkpoint holding every registration of this batch: size {size}, "
+        "root hash below.",
+    ),
+    "lottery.secret": ("公开的秘密", "Revealed secret"),
+    "lottery.commitment_text_v2": (
+        "秘密的哈希值，在第一个人报名前公布；摇号时公开的秘密必须与之相符。",
+        "The hash of the secret, published before the first registration; the secret the draw "
+        "reveals must match it.",
+    ),
+    "lottery.seed_text_v2": (
+        "秘密的 SHA-256 等于承诺值；种子 = SHA-256(\"quan-lottery-v2\" ‖ 秘密 ‖ 截止检查点根哈希 ‖ "
+        "公开随机值)，截止前任何人都无法知道。",
+        "The secret's SHA-256 equals the commitment; the seed is SHA-256(\"quan-lottery-v2\" ‖ "
+        "secret ‖ close checkpoint root ‖ public value), which nobody could know before the close.",
+    ),
+    "lottery.done_beacon": (
+        "公开随机值已录入，截止检查点已确定；现在可以摇号。",
+        "The public value is entered and the close checkpoint fixed; the lottery can be drawn.",
+    ),
+    "lottery.blocked_no_beacon": (
+        "须先由另一名工作人员录入公开随机值。",
+        "A second person must enter the public value first.",
+    ),
+    "lottery.intro_v2": (
+        "报名前已公布承诺值（秘密的 SHA-256）；每条报名都写入透明日志；"
+        "截止后由另一人录入公开随机值，再摇号并公开秘密。任何人都可以从日志重建报名名单并重算中签结果。",
+        "The commitment (the SHA-256 of a secret) was published before anyone registered; every "
+        "registration is written to the transparency log; after the close a second person "
+        "enters a public random value, then the draw reveals the secret. Anyone can rebuild the "
+        "registrant list from the log and recompute the winners.",
+    ),
     "pool.general": ("普通", "General"),
     "pool.elderly": ("老年人", "Elderly"),
     "pool.disabled": ("残疾人", "Disabled"),

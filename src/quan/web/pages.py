@@ -16,9 +16,11 @@ from quan import __version__
 from quan.domain.auth import Role
 from quan.web.i18n import LANG_COOKIE, parse_lang
 from quan.web.routes import (
+    accounts,
     auditor,
     cashier,
     citizen,
+    desk,
     disclosure,
     issuance,
     jobs,
@@ -67,6 +69,8 @@ router = APIRouter(include_in_schema=False)
 for module_router in (
     _front,
     staff.router,
+    accounts.router,
+    desk.router,
     operator.router,
     issuance.router,
     lottery.router,

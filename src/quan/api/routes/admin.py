@@ -69,6 +69,34 @@ def list_users(
         staff_users.c.active,
         staff_users.c.created_at,
     )
+    if actor.issuer_id is not None:  # an issuer's admin manages that issuer's staff only
+        query = query.where(staff_users.c.issuer_id == actor.issuer_id)
     with rt.db.read() as tx:
         rows, next_cursor = page(tx, query, staff_users.c.id, limit=limit, cursor=cursor)
     return Page(items=[StaffPublic(**r._mapping) for r in rows], next_cursor=next_cursor)
+
+
+def _public(user: staff.StaffUser) -> StaffPublic:
+    return StaffPublic(**{f: getattr(user, f) for f in StaffPublic.model_fields})
+
+
+@router.post("/users/{user_id}/disable", response_model=StaffPublic)
+def disable_user(user_id: str, actor: AdminOnly, rt: RuntimeDep) -> StaffPublic:
+    """Disable a staff account: it cannot sign in and every token it holds stops working now
+    (``staff.deactivated``). 409 ``CANNOT_DISABLE_SELF``; 403 ``OTHER_ISSUER``."""
+    with rt.db.write() as tx:
+        return _public(staff.set_active(tx, rt.clock.now(), actor, user_id, active=False))
+
+
+@router.post("/users/{user_id}/enable", response_model=StaffPublic)
+def enable_user(user_id: str, actor: AdminOnly, rt: RuntimeDep) -> StaffPublic:
+    """Enable a disabled account again; it signs in anew — no old token comes back."""
+    with rt.db.write() as tx:
+        return _public(staff.set_active(tx, rt.clock.now(), actor, user_id, active=True))
+
+
+@router.post("/users/{user_id}/revoke-sessions", response_model=StaffPublic)
+def revoke_sessions(user_id: str, actor: AdminOnly, rt: RuntimeDep) -> StaffPublic:
+    """End every session of an account now (``staff.sessions_revoked``); it may sign in again."""
+    with rt.db.write() as tx:
+        return _public(staff.revoke_sessions(tx, rt.clock.now(), actor, user_id))

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from quan.domain.checkpoint import parse_verifier_key
 from quan.edge.deps import PUBLIC, RuntimeDep
 from quan.jobs.sequencer import embedded_lifespan
+from quan.services.operations import log_keys
 from quan.services.transparency import transparency
 from quan.services.transparency.transparency import MAX_POSITION
 
@@ -59,14 +61,36 @@ class PublicKey(BaseModel):
 
 @router.get("/public-key", response_model=PublicKey, dependencies=[Depends(PUBLIC)])
 def public_key(rt: RuntimeDep) -> PublicKey:
-    """The key that signs every checkpoint. Verifiers pin it on first use."""
-    key = transparency.LogKey.from_settings(rt.settings)
+    """The key that signs new checkpoints (the last of `/keys`). Verifiers pin it on first use."""
+    with rt.db.read() as tx:
+        verifier_key = log_keys.published_key(tx, rt.settings)
+    name, key = parse_verifier_key(verifier_key)
     return PublicKey(
-        key_name=key.name,
-        origin=key.origin,
-        public_key=_b64(key.public_key.public_bytes_raw()),
-        verifier_key=key.verifier_key,
+        key_name=name,
+        origin=name,
+        public_key=_b64(key.public_bytes_raw()),
+        verifier_key=verifier_key,
     )
+
+
+class HistoryKey(BaseModel):
+    verifier_key: str = Field(description="<name>+<key id>+<base64 key>; the name is the origin")
+    endorsement: str | None = Field(
+        description="Signed note by the key before and by this key (null for the first key): "
+        "quan/log/key-rotation/v1, origin, this verifier key, the log's size at rotation"
+    )
+
+
+@router.get("/keys", response_model=list[HistoryKey], dependencies=[Depends(PUBLIC)])
+def keys(rt: RuntimeDep) -> list[HistoryKey]:
+    """Every key the log has signed with, oldest first; each endorsed by the one before.
+
+    A checkpoint of any age verifies under the key whose id its signature names; a verifier
+    that pinned an older key follows the endorsements to the current one.
+    """
+    with rt.db.read() as tx:
+        entries = log_keys.history(tx)
+    return [HistoryKey(verifier_key=e.verifier_key, endorsement=e.endorsement) for e in entries]
 
 
 class EntryPublic(BaseModel):

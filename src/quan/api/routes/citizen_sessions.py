@@ -41,12 +41,15 @@ def request_code(body: OtpRequest, request: Request, rt: RuntimeDep, keys: KeysD
 @router.post(
     "/citizens/session", response_model=CitizenSessionPublic, dependencies=[Depends(PUBLIC)]
 )
-def sign_in(body: SessionRequest, rt: RuntimeDep, keys: KeysDep) -> CitizenSessionPublic:
+def sign_in(
+    body: SessionRequest, request: Request, rt: RuntimeDep, keys: KeysDep
+) -> CitizenSessionPublic:
     """Exchange a sign-in code for a bearer token (``OTP_INVALID``, ``OTP_EXPIRED``,
     ``OTP_ALREADY_USED``, ``OTP_TOO_MANY_ATTEMPTS`` otherwise)."""
     phone = parse_phone(body.phone)
     session = otp.sign_in(
-        rt.db, rt.clock, keys, rt.throttle, rt.tokens, phone=phone, code=body.code
+        rt.db, rt.clock, keys, rt.throttle, rt.tokens, phone=phone, code=body.code,
+        ip=client_ip(request),
     )
     return CitizenSessionPublic(
         access_token=session.access_token,

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from quan.api.schemas.common import Limit
 from quan.api.schemas.lottery import (
+    BeaconIn,
     DrawOut,
     LotteryPublic,
     RegistrantOut,
@@ -68,12 +69,30 @@ def registrants(
     )
 
 
+@router.post("/batches/{batch_id}/lottery/beacon", response_model=LotteryPublic)
+def record_beacon(
+    batch_id: str, body: BeaconIn, actor: OperatorOrAdmin, rt: RuntimeDep
+) -> LotteryPublic:
+    """quan-lottery-v2: enter the public value after registration closes — by a second person,
+    never whoever created the lottery. It fixes the close checkpoint; the draw mixes both in.
+
+    Refusals: 403 ``LOTTERY_BEACON_SAME_PERSON``; 409 ``LOTTERY_REGISTRATION_STILL_OPEN``,
+    ``LOTTERY_BEACON_ALREADY_RECORDED``, ``LOTTERY_CLOSE_NOT_LOGGED`` (retry in a moment),
+    ``LOTTERY_NOT_V2``, ``LOTTERY_ALREADY_DRAWN``; 422 ``INVALID_LOTTERY_BEACON``."""
+    with rt.db.write() as tx:
+        visible_batch(tx, actor, batch_id)
+        lot = lottery.record_beacon(
+            tx, rt.clock.now(), rt.settings, actor, batch_id, value=body.value, source=body.source
+        )
+    return LotteryPublic.of(lot)
+
+
 @router.post("/batches/{batch_id}/lottery/draw", response_model=DrawOut)
 def draw(batch_id: str, actor: OperatorOrAdmin, rt: RuntimeDep) -> DrawOut:
     """Reveal the seed and draw; winners receive vouchers at once.
 
     Refusals: 409 ``LOTTERY_REGISTRATION_STILL_OPEN``, ``LOTTERY_ALREADY_DRAWN``,
-    ``BATCH_NOT_OPEN``, ``WRONG_ALLOCATION``."""
+    ``LOTTERY_BEACON_NOT_RECORDED`` (quan-lottery-v2), ``BATCH_NOT_OPEN``, ``WRONG_ALLOCATION``."""
     with rt.db.write() as tx:
         visible_batch(tx, actor, batch_id)
         outcome = lottery.draw(tx, rt.clock.now(), rt.settings, actor, batch_id)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from quan.api.schemas.common import Limit, Page
 from quan.api.schemas.merchants import (
@@ -24,9 +24,11 @@ from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
-from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader
+from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader, client_ip
 from quan.services.merchants import merchants, terminals
+from quan.services.people import pii
 from quan.services.people.citizens import CitizenKeys
+from quan.services.people.rate_limits import RateLimit, spend
 from quan.services.runtime import Runtime
 
 router = APIRouter(tags=["merchants"])
@@ -39,8 +41,8 @@ OwnerOrStaffReader = Annotated[Actor, Depends(Allow(*STAFF_READERS, PartnerRole.
 MerchantSelf = Annotated[Actor, Depends(Allow(PartnerRole.MERCHANT, PartnerRole.TERMINAL))]
 
 
-def pii_key(rt: Runtime) -> bytes:
-    return merchants.pii_key(rt.settings.secret_bytes("pii_key"))
+def pii_key(rt: Runtime) -> pii.Keyring:
+    return merchants.sealing_key(rt.settings)
 
 
 def outbox_keys(rt: Runtime) -> OutboxKeys:
@@ -59,9 +61,13 @@ def list_categories() -> list[CategoryPublic]:
     status_code=201,
     dependencies=[Depends(PUBLIC)],
 )
-def apply(body: MerchantApply, rt: RuntimeDep) -> MerchantApplied:
-    """Apply to an issuer's voucher scheme. Anyone may apply; the answer holds the merchant's
-    owner key, shown this once, with which the applicant follows the review."""
+def apply(body: MerchantApply, request: Request, rt: RuntimeDep) -> MerchantApplied:
+    """Apply to an issuer's voucher scheme. Anyone may apply (``RATE_LIMITED`` past a few
+    applications an hour from one address); the answer holds the merchant's owner key, shown
+    this once, with which the applicant follows the review."""
+    # A shop applies once; a flood from one address fills the review queue.
+    limit = RateLimit("merchants.apply.ip", rt.settings.merchant_applications_per_hour, 3600)
+    spend(rt.throttle, limit, client_ip(request))
     cmd = merchants.NewMerchant(
         issuer_id=body.issuer_id,
         name=body.name,

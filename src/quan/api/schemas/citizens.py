@@ -110,7 +110,8 @@ class CitizenRevealed(BaseModel):
 
 class OtpRequest(Body):
     phone: Short
-    purpose: Purpose = Purpose.LOGIN
+    # Not ``presence``: only an agent asks for that one (POST /citizens/{id}/presence-codes).
+    purpose: Literal[Purpose.LOGIN, Purpose.REGISTER] = Purpose.LOGIN
 
 
 class OtpAccepted(BaseModel):

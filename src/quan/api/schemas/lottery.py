@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from quan.api.schemas.common import Body
 from quan.domain.lottery import ALGORITHM
+from quan.domain.lottery_v2 import MAX_BEACON_CHARS, MAX_SOURCE_CHARS
 from quan.services.issuance.lottery import PublicLottery, Registration
 
 
@@ -22,11 +24,31 @@ class PoolOut(BaseModel):
     winners: list[str] | None = Field(default=None, description="Pseudonyms, after the draw")
 
 
+class CloseCheckpointOut(BaseModel):
+    size: int = Field(description="Size of the first signed checkpoint holding every registration")
+    root: str = Field(description="Its root hash, standard base64 (32 bytes)")
+    checkpoint: str = Field(description="The signed checkpoint (C2SP note text), byte for byte")
+
+
+class BeaconOut(BaseModel):
+    value: str = Field(description="The public value, as hashed into the seed (UTF-8)")
+    source: str = Field(description="Where it comes from: a named beacon's round, a dated figure")
+    recorded_by: str = Field(description="Who entered it (staff:…), never the batch's creator")
+    recorded_at: datetime
+
+
 class LotteryPublic(BaseModel):
     batch_id: str
     algorithm: str = ALGORITHM
     commitment: str
     seed: str | None = Field(description="Hex; null until the draw")
+    secret: str | None = Field(
+        default=None, description="quan-lottery-v2: the committed secret (hex), after the draw"
+    )
+    close_checkpoint: CloseCheckpointOut | None = Field(
+        default=None, description="quan-lottery-v2: fixed when the beacon is recorded"
+    )
+    beacon: BeaconOut | None = Field(default=None, description="quan-lottery-v2, once entered")
     registrants_digest: str | None
     registrants: int
     registration_closes_at: datetime
@@ -40,10 +62,25 @@ class LotteryPublic(BaseModel):
         pools = [
             PoolOut(**{k: v for k, v in p.items() if k != "winners" or drawn}) for p in lot.pools
         ]
+        b = lot.beacon
         return cls(
             batch_id=lot.batch_id,
+            algorithm=lot.algorithm,
             commitment=lot.commitment,
             seed=lot.seed,
+            secret=lot.secret,
+            close_checkpoint=None
+            if b is None
+            else CloseCheckpointOut(
+                size=b.close_size,
+                root=base64.b64encode(b.close_root).decode("ascii"),
+                checkpoint=b.close_note,
+            ),
+            beacon=None
+            if b is None
+            else BeaconOut(
+                value=b.value, source=b.source, recorded_by=b.recorded_by, recorded_at=b.recorded_at
+            ),
             registrants_digest=lot.registrants_digest,
             registrants=lot.registrants,
             registration_closes_at=lot.registration_closes_at,
@@ -86,6 +123,19 @@ class RegistrationOut(BaseModel):
             outcome=reg.outcome,
             pool=reg.pool,
         )
+
+
+class BeaconIn(Body):
+    value: str = Field(
+        min_length=1,
+        max_length=MAX_BEACON_CHARS,
+        description="A public value that did not exist before registration closed",
+    )
+    source: str = Field(
+        min_length=1,
+        max_length=MAX_SOURCE_CHARS,
+        description="Its source, e.g. a named randomness beacon's round or a dated official figure",
+    )
 
 
 class DrawOut(BaseModel):

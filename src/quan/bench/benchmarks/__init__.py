@@ -8,6 +8,7 @@ from quan.bench.benchmarks.health import BENCHMARK as HEALTH
 from quan.bench.benchmarks.jobs import GRANT, LOTTERY
 from quan.bench.benchmarks.log_proof import BENCHMARK as LOG_PROOF
 from quan.bench.benchmarks.log_sequence import BENCHMARK as LOG_SEQUENCE
+from quan.bench.benchmarks.public_load import BENCHMARK as PUBLIC_LOAD
 from quan.bench.benchmarks.redeem import BENCHMARK as REDEEM
 from quan.bench.benchmarks.relay import BENCHMARK as RELAY
 from quan.bench.benchmarks.settle import SETTLE
@@ -17,6 +18,7 @@ ALL: dict[str, Benchmark] = {
     b.name: b
     for b in (
         HEALTH,
+        PUBLIC_LOAD,
         CONTRIBUTION,
         CLAIM_FLOOD,
         REDEEM,

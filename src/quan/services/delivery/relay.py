@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, tuple_, update
 
 from quan.channels import templates
-from quan.channels.outbox import OutboxKeys, _aad
+from quan.channels.outbox import OutboxKeys, sealing_aad
 from quan.config import Settings
 from quan.services.delivery.providers import Outcome, Outgoing, Provider, Result
 from quan.services.people import pii
@@ -177,11 +177,11 @@ class Relay:
             provider.close()
 
     def _open(self, row: Claimed) -> Outgoing:
-        to = pii.decrypt(self.keys.sealing, row.recipient_enc, _aad(row.id, "recipient"))
+        to = pii.decrypt(self.keys.sealing, row.recipient_enc, sealing_aad(row.id, "recipient"))
         params: dict[str, str] = {}
         if row.params_enc is not None:
             params = json.loads(
-                pii.decrypt(self.keys.sealing, row.params_enc, _aad(row.id, "params"))
+                pii.decrypt(self.keys.sealing, row.params_enc, sealing_aad(row.id, "params"))
             )
         return Outgoing(
             message_id=row.id,
@@ -192,7 +192,7 @@ class Relay:
             params=params,
             # The body is opened only when the kind has no template (or it does not fill).
             text=templates.render(row.kind, self.locale, params)
-            or pii.decrypt(self.keys.sealing, row.body_enc, _aad(row.id, "body")),
+            or pii.decrypt(self.keys.sealing, row.body_enc, sealing_aad(row.id, "body")),
         )
 
     def _send(self, row: Claimed) -> Result:

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Text, and_, bindparam, func, select, update
 from quan.clock import Clock
 from quan.config import Settings
 from quan.domain import lottery as algo
+from quan.domain import lottery_v2 as v2
 from quan.domain.auth import SYSTEM, Actor
 from quan.domain.batches import GENERAL, MAX_TICKETS, Allocation, BatchStatus, tickets_for
 from quan.domain.blacklist import refusal
@@ -42,6 +43,7 @@ from quan.domain.citizens import local_date, priority_groups
 from quan.domain.claims import BATCH_NOT_OPEN, WRONG_ALLOCATION, Channel
 from quan.domain.eligibility import evaluate
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.services.issuance import lottery_v2
 from quan.services.issuance.batches import Batch, get_batch
 from quan.services.issuance.claims import citizen_actor
 from quan.services.issuance.issuing import Issuance, IssueCount, Recipient, issue_counted
@@ -199,9 +201,14 @@ def register(
     failure = evaluate(batch.eligibility, profile, today)
     if failure is not None:
         raise failure.error()
+    # Held until commit: recording a v2 beacon (the close) waits for this registration, and
+    # a registration that comes after the beacon reads it below and is refused.
+    lottery_v2.lock_registrations(tx, batch_id, exclusive=False)
     draw_row = ensure_lottery(tx, now, settings, batch)
     if draw_row.drawn_at is not None:
         raise QuanError(ALREADY_DRAWN, drawn_at=draw_row.drawn_at.isoformat())
+    if draw_row.beacon_at is not None:
+        raise QuanError(REGISTRATION_CLOSED, closes_at=rules.claim_closes_at.isoformat())
     reserved = {q.group.value for q in rules.quotas}
     member_of = priority_groups(profile, today)
     groups = sorted(g.value for g in member_of if g.value in reserved)
@@ -216,18 +223,39 @@ def register(
         "registered_at": now,
     }
     tx.execute(lottery_registrations.insert().values(**values))
+    if draw_row.algorithm == v2.ALGORITHM:
+        # The public leaf of a v2 registration: the batch (subject), the pseudonym and the
+        # tickets, nothing else — no citizen id as actor, no priority groups (sensitive).
+        actor, payload = SYSTEM, v2.registration_payload(str(values["pseudonym"]), tickets)
+    else:
+        actor = citizen_actor(citizen_id)
+        payload = {"registration_id": values["id"], "tickets": tickets, "groups": groups}
     record_event(
         tx,
-        type="lottery.registered",
-        actor=citizen_actor(citizen_id),
+        type=v2.REGISTERED,
+        actor=actor,
         subject_type="batch",
         subject_id=batch_id,
         program_id=batch.program_id,
         at=now,
-        payload={"registration_id": values["id"], "tickets": tickets, "groups": groups},
+        payload=payload,
     )
     created = tx.execute(_registrations().where(r.id == values["id"])).one()
     return _registration(created, created=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Beacon:
+    """quan-lottery-v2: the public value, its source, who entered it and when, and the close
+    checkpoint it was recorded against."""
+
+    value: str
+    source: str
+    recorded_by: str
+    recorded_at: datetime
+    close_size: int
+    close_root: bytes
+    close_note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +268,9 @@ class PublicLottery:
     pools: list[dict[str, Any]]
     drawn_at: datetime | None
     registration_closes_at: datetime
+    algorithm: str = algo.ALGORITHM
+    secret: str | None = None  # v2, after the draw
+    beacon: Beacon | None = None  # v2, once recorded
 
 
 def public_lottery(
@@ -265,7 +296,48 @@ def public_lottery(
         pools=pools,
         drawn_at=row.drawn_at,
         registration_closes_at=batch.rules.claim_closes_at,
+        algorithm=row.algorithm,
+        secret=row.secret,
+        beacon=_beacon(row),
     )
+
+
+def _beacon(row: Any) -> Beacon | None:
+    if row.beacon is None:
+        return None
+    return Beacon(
+        value=row.beacon,
+        source=row.beacon_source,
+        recorded_by=row.beacon_by,
+        recorded_at=row.beacon_at,
+        close_size=int(row.close_size),
+        close_root=bytes(row.close_root),
+        close_note=row.close_note,
+    )
+
+
+def record_beacon(
+    tx: Connection,
+    now: datetime,
+    settings: Settings,
+    actor: Actor,
+    batch_id: str,
+    *,
+    value: str,
+    source: str,
+) -> PublicLottery:
+    """quan-lottery-v2: a second person enters the public value after registration closes
+    (:func:`quan.services.issuance.lottery_v2.record_beacon`); the close is fixed with it."""
+    batch = _lottery_batch(tx, batch_id)
+    if batch.status is not BatchStatus.OPEN:
+        raise QuanError(BATCH_NOT_OPEN, batch_status=batch.status.value)
+    row = ensure_lottery(tx, now, settings, batch)
+    if row.drawn_at is not None:
+        raise QuanError(ALREADY_DRAWN, drawn_at=row.drawn_at.isoformat())
+    if now < batch.rules.claim_closes_at:
+        raise QuanError(REGISTRATION_STILL_OPEN, closes_at=batch.rules.claim_closes_at.isoformat())
+    lottery_v2.record_beacon(tx, now, actor, batch_id, row, value=value, source=source)
+    return public_lottery(tx, now, settings, batch_id)
 
 
 def public_record(db: Database, clock: Clock, settings: Settings, batch_id: str) -> PublicLottery:
@@ -426,6 +498,12 @@ def draw(
         raise QuanError(ALREADY_DRAWN, drawn_at=row.drawn_at.isoformat())
     if now < batch.rules.claim_closes_at:
         raise QuanError(REGISTRATION_STILL_OPEN, closes_at=batch.rules.claim_closes_at.isoformat())
+    sealed = bytes.fromhex(pii.decrypt(seed_key(settings), row.seed_sealed, batch_id))
+    if algo.commitment(sealed) != row.commitment:
+        raise RuntimeError("the sealed seed does not match the published commitment")
+    v2_secret = sealed if row.algorithm == v2.ALGORITHM else None
+    # v2: the secret mixed with the close checkpoint and the beacon (refused without a beacon).
+    seed = sealed if v2_secret is None else lottery_v2.draw_seed(row, v2_secret)
     d = lottery_draws.c
     won_race = tx.execute(
         update(lottery_draws)
@@ -435,9 +513,6 @@ def draw(
     if not won_race:
         drawn_at = tx.execute(select(d.drawn_at).where(d.batch_id == batch_id)).scalar()
         raise QuanError(ALREADY_DRAWN, drawn_at=drawn_at.isoformat() if drawn_at else "")
-    seed = bytes.fromhex(pii.decrypt(seed_key(settings), row.seed_sealed, batch_id))
-    if algo.commitment(seed) != row.commitment:
-        raise RuntimeError("the sealed seed does not match the published commitment")
     planned = _planned_pools(batch)
     drawn = _draw_in_postgres(tx, batch_id, seed, planned) if _on_postgres(tx) else None
     if drawn is None:
@@ -456,6 +531,7 @@ def draw(
         .where(d.batch_id == batch_id)
         .values(
             seed=seed.hex(),
+            secret=None if v2_secret is None else v2_secret.hex(),
             registrants_digest=drawn.digest,
             registrants=drawn.count,
             pools=canonical_json(published),
@@ -471,6 +547,7 @@ def draw(
         at=now,
         payload={
             "seed": seed.hex(),
+            **({} if v2_secret is None else {"secret": v2_secret.hex(), "algorithm": v2.ALGORITHM}),
             "commitment": row.commitment,
             "registrants_digest": drawn.digest,
             "registrants": drawn.count,

@@ -1,9 +1,11 @@
 """The lottery's commitment, made when the lottery batch is created (before anyone registers).
 
-The record holds the commitment to a random seed and the seed itself sealed with AES-GCM under a
-key derived from ``Settings.pii_key``; the seed is revealed only by the draw
-(:mod:`quan.services.issuance.lottery`). Batches create it (:func:`commit`); the lottery reads
-it. This module needs neither of them, so neither imports the other through it.
+The record holds the commitment to a random seed (quan-lottery-v2: to the secret the draw's seed is
+derived from) and the seed itself sealed with AES-GCM under a key derived from
+``Settings.pii_key``; it is revealed only by the draw (:mod:`quan.services.issuance.lottery`). The
+record names its algorithm: ``Settings.lottery_algorithm`` when it is made. Batches create it
+(:func:`commit`); the lottery reads it. This module needs neither of them, so neither imports the
+other through it.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ class _Batch(Protocol):
     def program_id(self) -> str: ...
 
 
-def seed_key(settings: Settings) -> bytes:
-    """The key the seed is sealed under (HKDF of ``pii_key``; never published)."""
-    return pii.derive_key(settings.secret_bytes("pii_key"), SEED_PURPOSE)
+def seed_key(settings: Settings) -> pii.Keyring:
+    """The keys the seed is sealed under (HKDF of the sealing key; never published; rotatable)."""
+    return pii.keyring(settings, SEED_PURPOSE)
 
 
 def commit(tx: Connection, now: datetime, settings: Settings, actor: Actor, batch: _Batch) -> Any:
@@ -50,13 +52,16 @@ def commit(tx: Connection, now: datetime, settings: Settings, actor: Actor, batc
     row = tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).first()
     if row is not None:
         return row
+    # v1: the seed itself; v2: the secret the seed is derived from at the draw.
     seed = secrets.token_bytes(algo.SEED_BYTES)
+    algorithm = settings.lottery_algorithm
     values = {
         "batch_id": batch.id,
         "program_id": batch.program_id,
         "commitment": algo.commitment(seed),
         "seed_sealed": pii.encrypt(seed_key(settings), seed.hex(), batch.id),
         "created_at": now,
+        "algorithm": algorithm,
     }
     dialect = tx.dialect.name
     ins = pg_insert(lottery_draws) if dialect == "postgresql" else sqlite_insert(lottery_draws)
@@ -70,6 +75,6 @@ def commit(tx: Connection, now: datetime, settings: Settings, actor: Actor, batc
             subject_id=batch.id,
             program_id=batch.program_id,
             at=now,
-            payload={"commitment": values["commitment"], "algorithm": algo.ALGORITHM},
+            payload={"commitment": values["commitment"], "algorithm": algorithm},
         )
     return tx.execute(select(lottery_draws).where(lottery_draws.c.batch_id == batch.id)).one()

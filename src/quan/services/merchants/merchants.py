@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from quan.channels import outbox
 from quan.channels.outbox import OutboxKeys
+from quan.config import Settings
 from quan.domain import merchants as rules
 from quan.domain.auth import Actor, PartnerRole, require_issuer
 from quan.domain.categories import check_categories
@@ -51,13 +52,26 @@ NOTICES = {
 }
 
 
+SEALING_PURPOSE = "aes-gcm/merchant"
+SEALED_FIELDS = {"bank_account_token": "bank_account", "contact_phone_token": "contact_phone"}
+"""Encrypted columns of ``merchants`` and the field name their associated data carries."""
+
+
 def pii_key(master: bytes) -> bytes:
-    """The AES-GCM key for merchants' confidential fields, from ``Settings.pii_key``."""
-    return pii.derive_key(master, "aes-gcm/merchant")
+    """The AES-GCM key for merchants' confidential fields, from ``Settings.pii_key`` alone."""
+    return pii.derive_key(master, SEALING_PURPOSE)
 
 
-def _aad(merchant_id: str, field: str) -> str:
+def sealing_key(settings: Settings) -> pii.Keyring:
+    """The keyring for merchants' confidential fields (rotatable, see :func:`pii.keyring`)."""
+    return pii.keyring(settings, SEALING_PURPOSE)
+
+
+def sealing_aad(merchant_id: str, field: str) -> str:
     return f"merchant:{merchant_id}:{field}"
+
+
+_aad = sealing_aad
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +150,7 @@ def _check(tx: Connection, cmd: NewMerchant) -> _Checked:
     return _Checked(name, uscc, categories, scenes, bank, phone)
 
 
-def apply(tx: Connection, now: datetime, key: bytes, cmd: NewMerchant) -> tuple[Merchant, Actor]:
+def apply(tx: Connection, now: datetime, key: pii.Key, cmd: NewMerchant) -> tuple[Merchant, Actor]:
     """Record an application in ``submitted``. Returns the merchant and its own principal, the
     actor of the application (anyone may apply; the applicant *is* the merchant)."""
     checked = _check(tx, cmd)
@@ -286,7 +300,7 @@ def review(
     tx: Connection,
     now: datetime,
     actor: Actor,
-    key: bytes,
+    key: pii.Key,
     merchant_id: str,
     decision: Decision,
     reason: str,
@@ -364,7 +378,7 @@ _PAST = {
 def _notify(
     tx: Connection,
     now: datetime,
-    key: bytes,
+    key: pii.Key,
     outbox_keys: OutboxKeys,
     merchant_id: str,
     decision: Decision,
@@ -441,7 +455,7 @@ def due_for_review(actor: Actor, *, by: datetime) -> Select[Any]:
     return query.where(merchants.c.next_review_due_at <= by)
 
 
-def payout_account(tx: Connection, key: bytes, merchant_id: str) -> BankAccount:
+def payout_account(tx: Connection, key: pii.Key, merchant_id: str) -> BankAccount:
     """The bank account in clear, for settlement's payout file and nothing else."""
     row = tx.execute(
         select(merchants.c.bank_name, merchants.c.bank_account_token).where(

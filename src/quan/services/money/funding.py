@@ -1,20 +1,27 @@
 """Funding: funders, contributions into a program, returns to funders, and maker-checker approval.
 
-Money counts only once a movement is approved: at or below the approval threshold a movement is
-approved when it is recorded; above it, it waits for a second person. The journal entry of an
-approved movement is unique per movement (``source``), so no race can post it twice.
-Locks are taken in one order everywhere: the program row, then the movement row.
+Money counts only once a movement is approved. The approval threshold holds on CUMULATIVE
+amounts, not per request: a movement is approved when it is recorded only if, together with the
+movements of the same direction that already went through without a second person on the same
+local day of the program, it stays at or below the threshold both for the person who asks and for
+the funder; otherwise it waits for a second person (so three returns of ¥1,000,000 wait like one
+of ¥3,000,000). The sums are read after the program row is locked (FOR UPDATE; BEGIN IMMEDIATE on
+SQLite), so concurrent requests are judged one after the other and cannot all slip under.
+The journal entry of an approved movement is unique per movement (``source``), so no race can
+post it twice. Locks are taken in one order everywhere: the program row, then the movement row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from quan.domain import ledger as rules
 from quan.domain.auth import Actor, require_issuer
+from quan.domain.citizens import local_date
 from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
 from quan.domain.funding import (
     Direction,
@@ -147,7 +154,9 @@ def request_movement(
         raise QuanError(NOT_FOUND, what=f"funder {cmd.funder_id} of this program's issuer")
     if cmd.direction is Direction.RETURN:
         _check_return(tx, cmd.program_id, cmd.funder_id, cmd.amount_fen)
-    pending = needs_approval(cmd.amount_fen, threshold_fen)
+    # The program row is locked above, so these sums cannot change until this transaction ends.
+    unchecked = unchecked_today(tx, now, program.timezone, cmd, actor.label)
+    pending = needs_approval(cmd.amount_fen + unchecked, threshold_fen)
     movement = Movement(
         id=new_id("ctb" if cmd.direction is Direction.CONTRIBUTION else "ret"),
         program_id=cmd.program_id,
@@ -188,11 +197,41 @@ def request_movement(
             "funder_id": cmd.funder_id,
             "amount_fen": cmd.amount_fen,
             "needs_approval": pending,
+            "unchecked_today_fen": unchecked,
         },
     )
     if not pending:
         _post(tx, now, actor, movement)
     return movement
+
+
+def local_day_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The program's local calendar day around ``now``, as a half-open UTC interval."""
+    zone = ZoneInfo(timezone)
+    day = local_date(now, timezone)
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    return start, end
+
+
+def unchecked_today(
+    tx: Connection, now: datetime, timezone: str, cmd: MovementRequest, requested_by: str
+) -> int:
+    """The larger of two sums of today's movements of this direction in this program that went
+    through without a second person (approved, ``decided_by`` empty): those the same person
+    asked for, and those of the same funder. The caller holds the program's row lock."""
+    start, end = local_day_bounds(now, timezone)
+    unchecked = select(func.coalesce(func.sum(fund_movements.c.amount_fen), 0)).where(
+        fund_movements.c.program_id == cmd.program_id,
+        fund_movements.c.direction == cmd.direction.value,
+        fund_movements.c.status == MovementStatus.APPROVED.value,
+        fund_movements.c.decided_by.is_(None),
+        fund_movements.c.requested_at >= start,
+        fund_movements.c.requested_at < end,
+    )
+    by_person = tx.execute(unchecked.where(fund_movements.c.requested_by == requested_by))
+    by_funder = tx.execute(unchecked.where(fund_movements.c.funder_id == cmd.funder_id))
+    return max(int(by_person.scalar_one()), int(by_funder.scalar_one()))
 
 
 def _check_return(tx: Connection, program_id: str, funder_id: str, amount_fen: int) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, select
 
 from quan.channels.outbox import DEFAULT_RETENTION, OutboxKeys
+from quan.channels.outbox import SEALING_PURPOSE as OUTBOX_SEALING_PURPOSE
 from quan.config import Settings
 from quan.domain.auth import Actor, CitizenRole, Role
 from quan.domain.citizens import (
@@ -71,11 +72,20 @@ class RevealPurpose(StrEnum):
     LEGAL_REQUEST = "legal_request"  # a request from an authority
 
 
+SEALING_PURPOSE = "aes-gcm/citizen"
+SEALED_FIELDS = {"resident_id_enc": "resident_id", "name_enc": "name", "phone_enc": "phone"}
+"""Encrypted columns of ``citizens`` and the field name their associated data carries."""
+
+
+def sealing_aad(citizen_id: str, field: str) -> str:
+    return f"citizen:{citizen_id}:{field}"
+
+
 @dataclass(frozen=True, slots=True)
 class CitizenKeys:
     """Keys derived from ``Settings.pii_key``, one per purpose (HKDF), built once per edge."""
 
-    sealing: bytes
+    sealing: pii.Key
     resident_id_lookup: bytes
     phone_lookup: bytes
     otp: bytes
@@ -83,20 +93,28 @@ class CitizenKeys:
 
     @classmethod
     def from_master(
-        cls, master: bytes, outbox_retention: timedelta = DEFAULT_RETENTION
+        cls,
+        master: bytes,
+        outbox_retention: timedelta = DEFAULT_RETENTION,
+        sealing: pii.Key | None = None,
+        outbox_sealing: pii.Key | None = None,
     ) -> CitizenKeys:
         return cls(
-            sealing=pii.derive_key(master, "aes-gcm/citizen"),
+            sealing=sealing or pii.derive_key(master, SEALING_PURPOSE),
             resident_id_lookup=pii.derive_key(master, "hmac/citizen-resident-id"),
             phone_lookup=pii.derive_key(master, "hmac/citizen-phone"),
             otp=pii.derive_key(master, "hmac/citizen-otp"),
-            outbox=OutboxKeys.from_master(master, outbox_retention),
+            outbox=OutboxKeys.from_master(master, outbox_retention, outbox_sealing),
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CitizenKeys:
+        # Lookups never rotate (they are compared with stored hashes); sealing keys do.
         return cls.from_master(
-            settings.secret_bytes("pii_key"), timedelta(hours=settings.outbox_retention_hours)
+            settings.secret_bytes("pii_key"),
+            timedelta(hours=settings.outbox_retention_hours),
+            sealing=pii.keyring(settings, SEALING_PURPOSE),
+            outbox_sealing=pii.keyring(settings, OUTBOX_SEALING_PURPOSE),
         )
 
     def resident_id_hash(self, number: str) -> str:
@@ -195,7 +213,7 @@ def sealed_row(
         phone_hash = keys.phone_hash(phone)
 
     def seal(field: str, value: str) -> str:
-        return pii.encrypt(keys.sealing, value, f"citizen:{citizen_id}:{field}")
+        return pii.encrypt(keys.sealing, value, sealing_aad(citizen_id, field))
 
     return {
         "id": citizen_id,
@@ -335,7 +353,7 @@ def open_personal_data(tx: Connection, keys: CitizenKeys, citizen_id: str) -> Cl
         raise QuanError(NOT_FOUND, what=f"citizen {citizen_id}")
 
     def unseal(field: str, token: str) -> str:
-        return pii.decrypt(keys.sealing, token, f"citizen:{citizen_id}:{field}")
+        return pii.decrypt(keys.sealing, token, sealing_aad(citizen_id, field))
 
     return Clear(
         resident_id=unseal("resident_id", row.resident_id_enc),

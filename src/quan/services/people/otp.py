@@ -7,8 +7,9 @@ Nothing here tells a stranger whether a phone is registered. Asking for a code a
 either way (a sign-in code is sent only to a registered phone, a registration code only to an
 unregistered one); wrong guesses are counted per phone in the throttle whether or not a code
 exists; and "expired" or "already used" are said only to someone who typed the right code,
-i.e. who holds the phone. The per-code attempt counter in the database backs the throttle up
-where the throttle is per process.
+i.e. who holds the phone. Guesses are limited per phone and per address before they are
+checked (:func:`guess`); each code also counts its own wrong tries in the database and dies
+after five.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from quan.channels import outbox
 from quan.clock import Clock
 from quan.domain.citizens import Registration
 from quan.domain.errors import Kind, QuanError, define
-from quan.services.people import pii
+from quan.services.people import guesses, pii
 from quan.services.people.citizens import (
     PHONE_CODE_REQUIRED,
     Citizen,
@@ -34,7 +35,7 @@ from quan.services.people.citizens import (
     find_by_phone_hash,
     register,
 )
-from quan.services.people.rate_limits import RateLimit, spend
+from quan.services.people.rate_limits import RATE_LIMITED, RateLimit, spend
 from quan.services.people.tokens import TokenSigner
 from quan.store.citizen_tables import citizen_otps
 from quan.store.db import Database
@@ -44,7 +45,6 @@ CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 RESEND = RateLimit("otp.send.minute", attempts=1, window_seconds=60)
 HOURLY = RateLimit("otp.send.hour", attempts=5, window_seconds=3600)
-FAILURES = RateLimit("otp.verify.failures", attempts=MAX_ATTEMPTS, window_seconds=900)
 # Code requests per client IP: beyond the per-phone limits, so one address cannot make the
 # platform send SMS to many phones (the edges spend it before :func:`request_code`).
 CODE_REQUESTS = RateLimit("citizens.otp.ip", attempts=30, window_seconds=3600)
@@ -85,6 +85,21 @@ OTP_TOO_MANY_ATTEMPTS = define(
 class Purpose(StrEnum):
     LOGIN = "login"
     REGISTER = "register"
+    PRESENCE = "presence"  # read out to an agent at the desk; never good for signing in
+
+
+# Guesses of a phone's codes: per phone, five failures are free, then one guess per delay
+# (up to 30 s); per address, 30 attempts an hour (many citizens share a carrier's address).
+GUESSES = {
+    purpose: guesses.GuessLimits(
+        f"otp.{purpose.value}",
+        per_ip=30,
+        free_failures=MAX_ATTEMPTS,
+        max_delay_seconds=30,
+        window_seconds=3600,
+    )
+    for purpose in Purpose
+}
 
 
 class Check(StrEnum):
@@ -123,7 +138,7 @@ class CodeCheck:
         if self.result is Check.USED:
             return QuanError(OTP_ALREADY_USED)
         if self.result is Check.EXHAUSTED:
-            return QuanError(OTP_TOO_MANY_ATTEMPTS, retry_after_seconds=FAILURES.window_seconds)
+            return QuanError(OTP_TOO_MANY_ATTEMPTS, retry_after_seconds=RESEND.window_seconds)
         return QuanError(OTP_INVALID, attempts_left=self.attempts_left)
 
     def raise_unless_accepted(self) -> None:
@@ -135,6 +150,9 @@ _SIGNATURE = "【Quan 服务消费券】"
 _SMS = {
     Purpose.LOGIN: _SIGNATURE + "登录验证码 {code}，5 分钟内有效。如非本人操作，请忽略本短信。",
     Purpose.REGISTER: _SIGNATURE + "注册验证码 {code}，5 分钟内有效。如非本人操作，请忽略本短信。",
+    Purpose.PRESENCE: _SIGNATURE
+    + "服务点工作人员正在为您办理消费券，本人在场时请将验证码 {code} 告知工作人员，"
+    "5 分钟内有效。如您不在服务点，请勿告知任何人。",
 }
 _ALREADY_REGISTERED_SMS = (
     _SIGNATURE + "有人尝试用本手机号注册。本号码已注册，请直接用验证码登录；如非本人操作，请忽略。"
@@ -169,6 +187,19 @@ def request_code(
             subject="citizen.register.already_registered",
             body=_ALREADY_REGISTERED_SMS,
         )
+    return CodeSent(int(CODE_TTL.total_seconds()), RESEND.window_seconds)
+
+
+def request_presence_code(
+    tx: Connection, now: datetime, keys: CitizenKeys, throttle: Throttle, *, phone: str
+) -> CodeSent:
+    """Send a presence code to a registered citizen's phone (the agent never sees the number),
+    under the same send limits as any code."""
+    phone_hash = keys.phone_hash(phone)
+    who = f"{Purpose.PRESENCE.value}:{phone_hash}"
+    spend(throttle, RESEND, who)
+    spend(throttle, HOURLY, who)
+    _issue(tx, now, keys, phone, phone_hash, Purpose.PRESENCE)
     return CodeSent(int(CODE_TTL.total_seconds()), RESEND.window_seconds)
 
 
@@ -214,33 +245,28 @@ def check_code(
     tx: Connection,
     now: datetime,
     keys: CitizenKeys,
-    throttle: Throttle,
     *,
     phone: str,
     purpose: Purpose,
     code: str,
 ) -> CodeCheck:
-    """Check ``code`` against the latest code sent to ``phone``; consume it when right."""
+    """Check ``code`` against the latest code sent to ``phone``; consume it when right. The
+    guess was let through by :func:`guess` first; here each code counts its own wrong tries."""
     phone_hash = keys.phone_hash(phone)
-    failures = FAILURES.key(f"{purpose.value}:{phone_hash}")
-
-    def outcome(result: Check) -> CodeCheck:
-        left = max(FAILURES.attempts - throttle.count(failures), 0)
-        return CodeCheck(result, phone_hash, left)
-
-    if throttle.count(failures) >= FAILURES.attempts:
-        return outcome(Check.EXHAUSTED)
     row = tx.execute(
         select(citizen_otps)
         .where(citizen_otps.c.phone_hash == phone_hash, citizen_otps.c.purpose == purpose.value)
         .order_by(citizen_otps.c.id.desc())
         .limit(1)
     ).first()
+    if row is not None and row.attempts >= MAX_ATTEMPTS:
+        return CodeCheck(Check.EXHAUSTED, phone_hash, 0)
     if row is not None and hmac.compare_digest(row.code_hash, _code_hash(keys, row.id, code)):
+        left = MAX_ATTEMPTS - row.attempts
         if row.consumed_at is not None:
-            return outcome(Check.USED)
+            return CodeCheck(Check.USED, phone_hash, left)
         if row.expires_at <= now:
-            return outcome(Check.EXPIRED)
+            return CodeCheck(Check.EXPIRED, phone_hash, left)
         # Conditional: of two concurrent uses of one code, exactly one consumes it.
         consumed = tx.execute(
             update(citizen_otps)
@@ -252,17 +278,31 @@ def check_code(
             .values(consumed_at=now)
         )
         if consumed.rowcount == 1:
-            throttle.reset(failures)
-            return outcome(Check.ACCEPTED)
-        return outcome(Check.EXHAUSTED if row.attempts >= MAX_ATTEMPTS else Check.USED)
+            return CodeCheck(Check.ACCEPTED, phone_hash, left)
+        return CodeCheck(Check.USED, phone_hash, left)
+    left = MAX_ATTEMPTS - (row.attempts if row is not None else 0) - 1
     if row is not None and row.consumed_at is None and row.expires_at > now:
         tx.execute(
             update(citizen_otps)
             .where(citizen_otps.c.id == row.id, citizen_otps.c.attempts < MAX_ATTEMPTS)
             .values(attempts=citizen_otps.c.attempts + 1)
         )
-    throttle.hit(failures, FAILURES.window_seconds)
-    return outcome(Check.WRONG)
+    return CodeCheck(Check.WRONG, phone_hash, max(left, 0))
+
+
+def guess(
+    throttle: Throttle, keys: CitizenKeys, *, phone: str, purpose: Purpose, ip: str
+) -> guesses.Guess:
+    """Let one guess of ``phone``'s code from ``ip`` through (:mod:`quan.services.people.guesses`:
+    per address and per phone, atomically, slowing guessers without locking the owner out)."""
+    return guesses.begin(
+        throttle,
+        GUESSES[purpose],
+        account=keys.phone_hash(phone),
+        ip=ip,
+        refusal=OTP_TOO_MANY_ATTEMPTS,
+        ip_refusal=RATE_LIMITED,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,13 +324,17 @@ def sign_in(
     *,
     phone: str,
     code: str,
+    ip: str,
 ) -> CitizenSession:
     """Exchange a sign-in code for a bearer token. Its own transaction, committed before a
     refusal is raised, so that a wrong guess stays counted."""
+    attempt = guess(throttle, keys, phone=phone, purpose=Purpose.LOGIN, ip=ip)
     now = clock.now()
     with db.write() as tx:
-        check = check_code(tx, now, keys, throttle, phone=phone, purpose=Purpose.LOGIN, code=code)
+        check = check_code(tx, now, keys, phone=phone, purpose=Purpose.LOGIN, code=code)
         citizen = find_by_phone_hash(tx, check.phone_hash) if check.accepted else None
+    if check.accepted:
+        attempt.succeeded(throttle)
     if citizen is None:
         # Not accepted; or accepted for a phone no account holds any more (a code outlived
         # its account), which is answered like a wrong code.
@@ -307,6 +351,8 @@ def register_with_code(
     tokens: TokenSigner,
     registration: Registration,
     code: str | None,
+    *,
+    ip: str,
 ) -> tuple[Citizen, CitizenSession]:
     """Self-registration: the phone is proved by its registration code in the same transaction
     that creates the account, and the new citizen is signed in.
@@ -320,11 +366,12 @@ def register_with_code(
     """
     if registration.phone is None or code is None:
         raise QuanError(PHONE_CODE_REQUIRED)
+    attempt = guess(throttle, keys, phone=registration.phone, purpose=Purpose.REGISTER, ip=ip)
     now = clock.now()
     refused: QuanError | None = None
     with db.write() as tx:
         check = check_code(
-            tx, now, keys, throttle, phone=registration.phone, purpose=Purpose.REGISTER, code=code
+            tx, now, keys, phone=registration.phone, purpose=Purpose.REGISTER, code=code
         )
         citizen = None
         if check.accepted:
@@ -334,6 +381,8 @@ def register_with_code(
                 citizen = register(tx, now, None, keys, registration)
             except QuanError as error:
                 refused = error
+    if check.accepted:
+        attempt.succeeded(throttle)  # the code was right: not a guess to count
     if refused is not None:
         raise QuanError(SELF_REGISTRATION_REFUSED) from None
     if citizen is None:

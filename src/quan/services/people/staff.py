@@ -8,13 +8,16 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from quan.cache.throttle import Throttle
-from quan.domain.auth import SYSTEM, Actor, Role
-from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
+from quan.config import Settings
+from quan.domain.auth import OTHER_ISSUER, SYSTEM, Actor, Role
+from quan.domain.errors import FORBIDDEN, NOT_FOUND, Kind, QuanError, define
 from quan.domain.names import check_name
+from quan.services.people import guesses
 from quan.services.people.tokens import TokenSigner
+from quan.store.db import Database
 from quan.store.events import record_event
 from quan.store.ids import new_id
 from quan.store.tables import issuers, staff_users
@@ -73,6 +76,7 @@ class StaffUser:
     display_name: str
     active: bool
     created_at: datetime
+    token_version: int = 0
 
     def actor(self) -> Actor:
         return Actor(kind="staff", id=self.id, role=self.role.value, issuer_id=self.issuer_id)
@@ -88,6 +92,7 @@ def _user(row: object) -> StaffUser:
         display_name=m["display_name"],
         active=m["active"],
         created_at=m["created_at"],
+        token_version=int(m["token_version"]),
     )
 
 
@@ -149,9 +154,22 @@ def create_user(
     return user
 
 
+def user_from_row(row: object) -> StaffUser:
+    return _user(row)
+
+
 def get_user(tx: Connection, user_id: str) -> StaffUser | None:
     row = tx.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     return _user(row) if row else None
+
+
+def find_by_username(tx: Connection, username: str) -> StaffUser:
+    row = tx.execute(
+        select(staff_users).where(staff_users.c.username == username.strip().lower())
+    ).first()
+    if row is None:
+        raise QuanError(NOT_FOUND, what=f"staff account {username}")
+    return _user(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,23 +179,42 @@ class SignedIn:
     user: StaffUser
 
 
+def login_limits(settings: Settings) -> guesses.GuessLimits:
+    """How staff passwords may be guessed (``QUAN_LOGIN_*``)."""
+    return guesses.GuessLimits(
+        "login",
+        per_ip=settings.login_ip_attempts,
+        free_failures=settings.login_attempts,
+        max_delay_seconds=settings.login_max_delay_seconds,
+        window_seconds=settings.login_window_seconds,
+    )
+
+
 def sign_in(
-    tx: Connection,
+    db: Database,
     now: datetime,
     throttle: Throttle,
     tokens: TokenSigner,
     *,
     username: str,
     password: str,
-    max_attempts: int,
-    window_seconds: int,
+    limits: guesses.GuessLimits,
+    ip: str,
 ) -> SignedIn:
-    """Check a password; after ``max_attempts`` failures in the window, refuse without checking."""
+    """Check a password, once the guess is let through per address and per account
+    (:mod:`quan.services.people.guesses`: attackers are slowed, the owner is never locked out).
+    The guess is let through before a connection is taken, so a flood holds none."""
     username = username.strip().lower()
-    throttle_key = f"login:{username}"
-    if throttle.count(throttle_key) >= max_attempts:
-        raise QuanError(TOO_MANY_ATTEMPTS, retry_after_seconds=window_seconds)
-    row = tx.execute(select(staff_users).where(staff_users.c.username == username)).first()
+    attempt = guesses.begin(
+        throttle,
+        limits,
+        account=username,
+        ip=ip,
+        refusal=TOO_MANY_ATTEMPTS,
+        ip_refusal=TOO_MANY_ATTEMPTS,
+    )
+    with db.read() as tx:
+        row = tx.execute(select(staff_users).where(staff_users.c.username == username)).first()
     stored_hash = row._mapping["password_hash"] if row else _DUMMY_HASH
     try:
         _hasher.verify(stored_hash, password)
@@ -185,9 +222,89 @@ def sign_in(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or row is None:
-        throttle.hit(throttle_key, window_seconds)
         raise QuanError(INVALID_CREDENTIALS)
-    throttle.reset(throttle_key)
+    attempt.succeeded(throttle)
     user = _user(row)
-    token, expires = tokens.issue("staff", user.id, now)
+    token, expires = tokens.issue("staff", user.id, now, version=user.token_version)
     return SignedIn(token, expires, user)
+
+
+# --- disabling, revoking, signing out ----------------------------------------------------------
+
+CANNOT_DISABLE_SELF = define(
+    "CANNOT_DISABLE_SELF",
+    Kind.CONFLICT,
+    zh="不能停用自己的账号",
+    en="You cannot disable your own account",
+)
+
+
+def manageable_user(tx: Connection, actor: Actor, user_id: str) -> StaffUser:
+    """A staff account an admin may manage: any, for an admin of no issuer; else only the
+    accounts of the admin's own issuer (others look like other issuers' resources)."""
+    if actor.role != Role.ADMIN.value and actor.kind != "system":
+        raise QuanError(FORBIDDEN)
+    user = get_user(tx, user_id)
+    if user is None:
+        raise QuanError(NOT_FOUND, what=f"staff account {user_id}")
+    if actor.issuer_id is not None and user.issuer_id != actor.issuer_id:
+        raise QuanError(OTHER_ISSUER)
+    return user
+
+
+def _bump(
+    tx: Connection, now: datetime, actor: Actor, user_id: str, kind: str, **values: object
+) -> StaffUser:
+    """Raise the token version (ending every session) and record why, in one statement."""
+    tx.execute(
+        update(staff_users)
+        .where(staff_users.c.id == user_id)
+        .values(token_version=staff_users.c.token_version + 1, **values)
+    )
+    record_event(
+        tx,
+        type=f"staff.{kind}",
+        actor=actor,
+        subject_type="staff",
+        subject_id=user_id,
+        at=now,
+        payload={},
+    )
+    user = get_user(tx, user_id)
+    assert user is not None
+    return user
+
+
+def set_active(
+    tx: Connection, now: datetime, actor: Actor, user_id: str, active: bool
+) -> StaffUser:
+    """Disable (and end every session) or enable an account; enabling revives no old token."""
+    user = manageable_user(tx, actor, user_id)
+    if not active and user.id == actor.id:
+        raise QuanError(CANNOT_DISABLE_SELF)
+    if user.active == active:
+        return user
+    if active:
+        tx.execute(update(staff_users).where(staff_users.c.id == user_id).values(active=True))
+        record_event(
+            tx,
+            type="staff.reactivated",
+            actor=actor,
+            subject_type="staff",
+            subject_id=user_id,
+            at=now,
+            payload={},
+        )
+        return get_user(tx, user_id) or user
+    return _bump(tx, now, actor, user_id, "deactivated", active=False)
+
+
+def revoke_sessions(tx: Connection, now: datetime, actor: Actor, user_id: str) -> StaffUser:
+    """End every session of an account (a lost laptop, a leaked token); it can sign in again."""
+    manageable_user(tx, actor, user_id)
+    return _bump(tx, now, actor, user_id, "sessions_revoked")
+
+
+def sign_out(tx: Connection, now: datetime, actor: Actor) -> None:
+    """The account's own sign-out: every token it holds stops working now."""
+    _bump(tx, now, actor, actor.id, "signed_out")

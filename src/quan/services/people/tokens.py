@@ -2,7 +2,9 @@
 
 Signed (HMAC-SHA256) rather than stored so that any API process can check a token without a
 database read; the staff account is still read on each staff request, so disabling an account or
-changing its role takes effect at once.
+changing its role takes effect at once. A staff token also carries the account's token version
+(``v``): disabling the account, revoking its sessions or signing out raises the version, so every
+token issued before is refused at once and re-enabling the account revives none of them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class TokenClaims:
     subject_kind: str  # "staff" | "citizen" ...
     subject_id: str
     expires_at: datetime
+    version: int = 0  # the account's token version when issued (tokens without one: 0)
 
 
 class TokenSigner:
@@ -38,14 +41,18 @@ class TokenSigner:
         self._key = hmac.new(key, b"quan bearer tokens v1", hashlib.sha256).digest()
         self.ttl = timedelta(seconds=ttl_seconds)
 
-    def issue(self, subject_kind: str, subject_id: str, now: datetime) -> tuple[str, datetime]:
+    def issue(
+        self, subject_kind: str, subject_id: str, now: datetime, *, version: int = 0
+    ) -> tuple[str, datetime]:
         expires = now + self.ttl
-        body = _b64(
-            json.dumps(
-                {"k": subject_kind, "s": subject_id, "e": int(expires.timestamp())},
-                separators=(",", ":"),
-            ).encode()
-        )
+        claims: dict[str, object] = {
+            "k": subject_kind,
+            "s": subject_id,
+            "e": int(expires.timestamp()),
+        }
+        if version:
+            claims["v"] = version
+        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signed = f"{self.PREFIX}.{body}"
         return f"{signed}.{self._sign(signed)}", expires
 
@@ -61,11 +68,12 @@ class TokenSigner:
             claims = json.loads(_unb64(parts[1]))
             expires = datetime.fromtimestamp(int(claims["e"]), tz=now.tzinfo)
             kind, subject = str(claims["k"]), str(claims["s"])
-        except (ValueError, KeyError, TypeError):
+            version = int(claims.get("v", 0))
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if expires <= now:
             return None
-        return TokenClaims(kind, subject, expires)
+        return TokenClaims(kind, subject, expires, version)
 
     def _sign(self, signed: str) -> str:
         return _b64(hmac.new(self._key, signed.encode(), hashlib.sha256).digest())

@@ -53,6 +53,7 @@ from quan.domain.ledger import Bucket, JournalEntry, Posting
 from quan.domain.merchants import is_merchant_principal
 from quan.domain.settlement import (
     NOTHING_TO_PAY,
+    NOTHING_TO_SETTLE,
     PAYMENT_REF_REQUIRED,
     SETTLEMENT_EXISTS,
     HoldReason,
@@ -67,7 +68,7 @@ from quan.services import idempotency
 from quan.services.idempotency import IdempotencyKey, Outcome
 from quan.services.merchants import merchants as merchant_service
 from quan.services.money.programs import get_program, visible_program
-from quan.services.people import blacklist
+from quan.services.people import blacklist, pii
 from quan.store import ledger
 from quan.store.citizen_tables import blacklist_entries
 from quan.store.db import Database
@@ -184,6 +185,7 @@ def plan(
         day,
         program.timezone,
         now=now,
+        starts_at=program.starts_at,
         last_cut_off_date=last.cut_off_date if last else None,
         last_cut_off=last.cut_off if last else None,
     )
@@ -261,6 +263,10 @@ def run(
     ).one()
     names = ("merchants", "redemption_count", "window_fen", "carried_fen", "held_fen", "payout_fen")
     values = {name: int(v) for name, v in zip(names, totals, strict=True)}
+    if values["merchants"] == 0 and remainder == 0:
+        # No statement and nothing released: the run would only move the cut-off forward.
+        # Raising rolls the whole transaction back; the next run covers these days anyway.
+        raise QuanError(NOTHING_TO_SETTLE, cut_off_date=day.isoformat())
     tx.execute(
         update(settlement_runs)
         .where(settlement_runs.c.id == run_id)
@@ -654,7 +660,7 @@ def lines_query(run: SettlementRun, merchant_id: str) -> Select[Any]:
 
 
 def payout_file(
-    tx: Connection, now: datetime, actor: Actor, key: bytes, settlement_id: str
+    tx: Connection, now: datetime, actor: Actor, key: pii.Key, settlement_id: str
 ) -> list[dict[str, Any]]:
     """The pending payouts with each merchant's bank account in clear, for the bank.
 

@@ -9,11 +9,11 @@ from fastapi import Request, Response
 from sqlalchemy import select
 
 from quan.api.schemas.public import ProgramDisclosure
+from quan.api.snapshots import conditional_page, disclosure_snapshot
 from quan.domain.programs import ProgramStatus
 from quan.edge.deps import RuntimeDep
 from quan.services.issuance import batches
 from quan.services.money import programs
-from quan.services.transparency import disclosure, transparency
 from quan.store.tables import programs as programs_table
 from quan.store.voucher_tables import batches as batches_table
 from quan.web import charts
@@ -39,21 +39,18 @@ def disclosure_index(request: Request, rt: RuntimeDep) -> Response:
 
 @router.get("/disclosure/{program_id}")
 def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Response:
-    pseudonymize = transparency.pseudonymizer(rt.settings)
+    # The same snapshot as the API's answer: a flood of visitors reads no ledger.
+    snapshot = disclosure_snapshot(program_id, request, rt)
+    found = ProgramDisclosure.model_validate_json(snapshot.body)
     with rt.db.read() as tx:
-        found = ProgramDisclosure.of(disclosure.program_disclosure(tx, program_id, pseudonymize))
-        batch_ids = (
-            tx.execute(
-                select(batches_table.c.id)
-                .where(
-                    batches_table.c.program_id == program_id,
-                    batches_table.c.status != "draft",
-                )
-                .order_by(batches_table.c.id)
+        batch_ids = tx.execute(
+            select(batches_table.c.id)
+            .where(
+                batches_table.c.program_id == program_id,
+                batches_table.c.status != "draft",
             )
-            .scalars()
-            .all()
-        )
+            .order_by(batches_table.c.id)
+        ).scalars().all()
         published = [
             batch_public(tx, batches.get_batch(tx, bid), with_type=True) for bid in batch_ids
         ]
@@ -69,8 +66,9 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
             (t("budget.returned"), m.returned_fen, "grey"),
         ],
     )
-    return render(
+    page = render(
         request,
         "public/program.html",
         {"d": found, "batches": published, "money_chart": money_chart, "area": "public"},
     )
+    return conditional_page(request, page, int(rt.settings.public_snapshot_seconds))

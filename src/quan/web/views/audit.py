@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import Connection
 
 from quan.config import Settings
+from quan.services.operations import log_keys
 from quan.services.runtime import runtime_clock
 from quan.services.transparency import transparency
 from quan.store import log as log_store
@@ -44,14 +45,14 @@ def log_status(tx: Connection, settings: Settings) -> LogStatus | None:
     head = log_store.latest_checkpoint(tx)
     if head is None:
         return None
-    key = transparency.LogKey.from_settings(settings)
+    verifier_key = log_keys.published_key(tx, settings)
     return LogStatus(
         tree_size=head.tree_size,
         root_hash=base64.b64encode(head.root_hash).decode("ascii"),
         checkpoint=head.note,
         signed_at=head.created_at,
         queued=log_store.queued_count(tx),
-        verifier_key=key.verifier_key,
+        verifier_key=verifier_key,
     )
 
 

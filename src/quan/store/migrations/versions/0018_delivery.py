@@ -1,7 +1,7 @@
 """delivery: the outbox relay's columns, and the jobs' run records
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0018_delivery
+Revises: 0017_sec_avail
 
 **Outbox (issue 25).** The relay (``quan.services.delivery.relay``) claims due rows, sends them
 and records the outcome per message: ``next_attempt_at`` (due time, or the end of a sending
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0018_delivery"
+down_revision: str | None = "0017_sec_avail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
