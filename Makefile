@@ -38,13 +38,16 @@ lock: | $(BIN)/python
 	$(BIN)/uv pip compile requirements/uv.in --universal --python-version 3.11 \
 		--generate-hashes --quiet $(LOCK_ARGS) -o requirements/uv.txt
 
-## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/)
+## make run: install, migrate, seed the demo, serve on http://HOST:PORT (default 127.0.0.1:8000; SQLite under ./var/) with one worker
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: install
 	$(BIN)/quan db upgrade
 	$(BIN)/quan demo seed
-	$(BIN)/quan serve --host $(HOST) --port $(PORT)
+	@# The server and one worker (outbox relay, log sequencer, recycling, purge) together; Ctrl-C
+	@# stops both (the trap kills the worker whichever way the server ends).
+	@$(BIN)/quan worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null; wait $$WORKER' EXIT INT TERM; \
+		QUAN_EMBEDDED_SEQUENCER=false $(BIN)/quan serve --host $(HOST) --port $(PORT)
 
 ## make test: lint, type-check and run every test (PostgreSQL/Redis tests need QUAN_TEST_*_URL)
 ## TEST_WORKERS: pytest-xdist processes (each has its own PostgreSQL schema and SQLite files).

@@ -82,6 +82,27 @@ class Settings(BaseSettings):
     offline_sync_grace_hours: int = Field(default=72, ge=0)
     # How long an outbox message's (sealed) recipient and body are kept before they are erased.
     outbox_retention_hours: int = Field(default=24, ge=1, le=24 * 90)
+    # Delivery (quan.services.delivery, docs/delivery.md): which provider sends SMS (`log`: to
+    # the server log by id and kind only, development; `http`: the generic HTTP gateway), e-mail
+    # over SMTP when QUAN_SMTP_URL is set, the language messages are rendered in, and the
+    # relay's schedule: attempts before a message is dead, backoff base and cap, how long a
+    # claimed message stays with one worker before another may take it.
+    sms_provider: Literal["log", "http"] = "log"
+    sms_http_url: str | None = None
+    sms_http_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    sms_template_ids: dict[str, str] = Field(default_factory=dict)  # kind -> provider's id
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587?starttls=true, smtps://…
+    smtp_from: str = "Quan <noreply@localhost>"
+    message_locale: Literal["zh-CN", "en"] = "zh-CN"
+    delivery_max_attempts: int = Field(default=10, ge=1, le=50)
+    delivery_backoff_seconds: float = Field(default=2.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    delivery_visibility_seconds: float = Field(default=60.0, gt=0)
+    delivery_batch: int = Field(default=200, ge=1, le=5000)
+    delivery_concurrency: int = Field(default=32, ge=1, le=256)
+    # Development: `quan serve` also runs the log sequencer in a thread, so that a server alone
+    # publishes its events; `make run` turns it off because its worker runs the sequencer.
+    embedded_sequencer: bool = True
     # Personal-data reveals per staff member: a minute's rate, and a day's count beyond which
     # each reveal needs a second person's approval (quan.services.people.reveals).
     reveal_per_minute: int = Field(default=10, ge=1)

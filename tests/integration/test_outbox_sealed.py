@@ -113,7 +113,7 @@ def test_a_new_outbox_row_without_a_seal_is_refused(db: Database) -> None:
     with pytest.raises(IntegrityError), db.write() as tx:
         tx.execute(
             insert(outbox).values(
-                id=f"msg_{secrets.token_hex(4)}", channel="sms", subject="x", status="pending",
+                id=f"msg_{secrets.token_hex(4)}", channel="sms", subject="x", status="queued",
                 attempts=0, created_at=datetime.now(UTC),
             )
         )

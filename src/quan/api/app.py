@@ -28,6 +28,7 @@ from quan.api.routes import (
     fairness,
     funding,
     grants,
+    jobs,
     lottery,
     merchants,
     offline,
@@ -135,6 +136,7 @@ ROUTE_MODULES = (
     funding,
     events,
     system,
+    jobs,  # the scheduled jobs of quan worker and the outbox, in numbers
     merchants,
     terminals,
     audit,

@@ -1,6 +1,7 @@
 """The outbox: a message is written in the same transaction as the change that causes it, so a
 message is never sent for a change that rolled back and never lost for one that committed.
-A delivery job sends pending rows; in development nothing leaves the machine and ``GET
+The relay (``quan worker``, :mod:`quan.services.delivery`) sends queued rows through the
+configured providers; in development the ``log`` provider sends nothing off the machine and ``GET
 /dev/outbox`` shows what would have been sent (one-time codes for demos and tests).
 
 Nothing in the table is readable without the personal-data key (issue 13, I1): an SMS body holds
@@ -15,11 +16,13 @@ backup could otherwise sign in as anyone who asked for a code in the last five m
 - ``subject`` is the message's kind (``citizen.otp.login``), never its text.
 - After :attr:`OutboxKeys.retention` the sealed recipient, body and hash are erased
   (``purged_at``): :func:`purge` runs a bounded step on every :func:`enqueue`, and
-  ``quan outbox purge`` runs it to the end. The delivery worker will purge on delivery.
+  ``quan outbox purge`` runs it to the end. The relay erases a message as soon as it is delivered.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -102,7 +105,13 @@ def enqueue(
     recipient: str,
     subject: str,
     body: str,
+    params: Mapping[str, str] | None = None,
 ) -> str:
+    """Queue a message; the relay (:mod:`quan.services.delivery.relay`) sends it after commit.
+
+    ``subject`` is the message's kind (its template, :mod:`quan.channels.templates`), ``body``
+    the text as written, ``params`` the template's values (sealed: a code is one of them).
+    """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel}")
     message_id = new_id("msg")
@@ -116,9 +125,13 @@ def enqueue(
             ),
             subject=subject,
             body_enc=pii.encrypt(keys.sealing, body, sealing_aad(message_id, "body")),
-            status="pending",
+            params_enc=pii.encrypt(
+                keys.sealing, json.dumps(dict(params or {})), sealing_aad(message_id, "params")
+            ),
+            status="queued",
             attempts=0,
             created_at=now,
+            next_attempt_at=now,
         )
     )
     purge(tx, now, keys, limit=PURGE_STEP)
@@ -138,7 +151,9 @@ def purge(tx: Connection, now: datetime, keys: OutboxKeys, *, limit: int | None 
     erased = tx.execute(
         update(outbox)
         .where(outbox.c.id.in_(due.scalar_subquery()))
-        .values(recipient_hash=None, recipient_enc=None, body_enc=None, purged_at=now)
+        .values(
+            recipient_hash=None, recipient_enc=None, body_enc=None, params_enc=None, purged_at=now
+        )
     )
     return erased.rowcount or 0
 

@@ -3,6 +3,7 @@
 :mod:`quan.cli.root` is the root command (``serve``, ``db``, ``users``, ``issuers``, ``ledger``,
 ``demo``) and mounts the groups: :mod:`~quan.cli.audit` (``audit verify``, ``log sequence``),
 :mod:`~quan.cli.citizens`, :mod:`~quan.cli.issuance` (``jobs recycle``, ``batches show``),
+:mod:`~quan.cli.worker` (``worker``, ``jobs status``),
 :mod:`~quan.cli.bench`, :mod:`~quan.cli.settlement` (``settle``, ``terminal verify``),
 :mod:`~quan.cli.report`, :mod:`~quan.cli.lottery` and the others.
 

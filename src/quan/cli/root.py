@@ -17,6 +17,7 @@ from quan.cli import issuance as cli_issuance
 from quan.cli import operations as cli_operations
 from quan.cli import report as cli_report
 from quan.cli import settlement as cli_settlement
+from quan.cli import worker as cli_worker
 from quan.cli.citizens import citizens_app
 from quan.cli.lottery import app as lottery_app
 from quan.config import ConfigError, Settings, load_settings
@@ -53,7 +54,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(dev_app, name="dev")  # `quan dev clock show|advance|reset`
 app.add_typer(cli_audit.app)  # `quan audit verify`, `quan log sequence`
 app.add_typer(citizens_app, name="citizens")
-app.add_typer(cli_issuance.app)  # `quan jobs recycle`, `quan batches show`
+app.add_typer(cli_issuance.app)  # `quan jobs recycle|status`, `quan batches show`
+app.add_typer(cli_worker.app)  # `quan worker`
 app.add_typer(cli_bench.app, name="bench")  # `quan bench NAME|suite|ceilings|list`
 app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
 app.add_typer(cli_report.app, name="report")  # `quan report fairness`

@@ -6,8 +6,10 @@ the queue is
 empty, renewing the lease between batches and stopping if it is lost. The lease keeps workers from
 wasting effort; the log's primary keys are what make a second writer fail rather than fork.
 
-Where it runs: ``quan log sequence`` (once, or ``--follow``), and in-process in development
-(``quan serve`` on the embedded default) through :func:`embedded_lifespan`.
+Where it runs: ``quan worker`` (the ``log-sequencer`` job, :mod:`quan.jobs.registry`), ``quan
+log sequence`` (once, or ``--follow``), and in-process in development (``quan serve`` on the
+embedded default, unless ``QUAN_EMBEDDED_SEQUENCER=false`` as ``make run`` sets it) through
+:func:`embedded_lifespan`.
 """
 
 from __future__ import annotations
@@ -248,7 +250,11 @@ async def embedded_lifespan(app: Any) -> AsyncIterator[None]:
     stay stateless; the lease would keep several of them safe, but not busy for nothing.
     """
     runtime: Runtime | None = getattr(app.state, "runtime", None)
-    if runtime is None or runtime.settings.env != "development":
+    if (
+        runtime is None
+        or runtime.settings.env != "development"
+        or not runtime.settings.embedded_sequencer  # a worker runs it (make run)
+    ):
         yield
         return
     stop = threading.Event()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -252,14 +254,33 @@ outbox = Table(
     Column("recipient_enc", Text, nullable=True),
     Column("subject", Text, nullable=False),  # the message's kind, e.g. citizen.otp.login
     Column("body_enc", Text, nullable=True),
-    Column("status", Text, nullable=False),  # pending | sent | failed
+    # queued | sending | delivered | failed (retried at next_attempt_at) | dead
+    # (quan.services.delivery.relay)
+    Column("status", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
     _created(),
-    Column("sent_at", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),  # when a provider accepted it
     Column("purged_at", UtcDateTime, nullable=True),
+    # The template's parameters (JSON), sealed like the body: a sign-in code is one of them.
+    Column("params_enc", Text, nullable=True),
+    # When the relay may (next) take the row: due for queued and failed rows, the end of the
+    # sending lease for a sending one; NULL once delivered or dead.
+    Column("next_attempt_at", UtcDateTime, nullable=True, index=True),
+    Column("last_error", Text, nullable=True),  # a status code or error class, no personal data
     CheckConstraint(
         "(purged_at IS NULL) = (body_enc IS NOT NULL AND recipient_enc IS NOT NULL)",
         name="sealed_until_purged",
+    ),
+    CheckConstraint(
+        "status IN ('queued', 'sending', 'delivered', 'failed', 'dead')", name="status"
+    ),
+    # The purge step every enqueue runs looks for sealed rows past the retention: without this
+    # (partial, small: delivered rows are erased at once) each enqueue scanned the whole table.
+    Index(
+        "ix_outbox_sealed_created",
+        "created_at",
+        postgresql_where=text("purged_at IS NULL"),
+        sqlite_where=text("purged_at IS NULL"),
     ),
 )
 
@@ -269,6 +290,24 @@ job_leases = Table(
     Column("name", Text, primary_key=True),
     Column("holder", Text, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# What each scheduled job did last (quan.jobs.registry): written by the worker that ran it.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("interval_seconds", Float, nullable=False),
+    Column("last_started_at", UtcDateTime, nullable=True),
+    Column("last_finished_at", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("next_run_at", UtcDateTime, nullable=True),
+    Column("runs", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("last_holder", Text, nullable=True),
+    Column("last_duration_ms", Integer, nullable=True),
 )
 
 # Attempt counters and gates (quan.cache.throttle) when Redis is not configured: one row per

@@ -26,6 +26,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "nav.programs": ("项目", "Programs"),
     "nav.merchants": ("商户审核", "Merchant review"),
     "nav.auditor": ("审计", "Audit"),
+    "nav.jobs": ("后台任务", "Jobs"),
     "nav.disclosure": ("信息公示", "Public disclosure"),
     "nav.wallet": ("我的券包", "My wallet"),
     "nav.cashier": ("收银核销", "Cashier"),

@@ -11,6 +11,7 @@ from quan.bench.benchmarks.log_sequence import BENCHMARK as LOG_SEQUENCE
 from quan.bench.benchmarks.lottery_job import LOTTERY
 from quan.bench.benchmarks.public_load import BENCHMARK as PUBLIC_LOAD
 from quan.bench.benchmarks.redeem import BENCHMARK as REDEEM
+from quan.bench.benchmarks.relay import BENCHMARK as RELAY
 from quan.bench.benchmarks.settle import SETTLE
 from quan.bench.registry import Benchmark
 
@@ -28,5 +29,6 @@ ALL: dict[str, Benchmark] = {
         SETTLE,
         LOG_SEQUENCE,
         LOG_PROOF,
+        RELAY,
     )
 }

@@ -128,6 +128,7 @@ def _notify(
         recipient=pii.decrypt(key, token, _aad(merchant_id, "contact_phone")),
         subject=f"merchant.{_PAST[decision]}",
         body=NOTICES[decision].format(reason=reason),
+        params={"reason": reason},
     )
 
 

@@ -233,6 +233,7 @@ def _issue(
         recipient=phone,
         subject=f"citizen.otp.{purpose.value}",
         body=_SMS[purpose].format(code=code),
+        params={"code": code},
     )
 
 

@@ -190,6 +190,7 @@ def _notify(
         recipient=phone,
         subject=f"voucher.{what}",
         body=NOTICES[what].format(tail=code[-4:], reason=reason),
+        params={"tail": code[-4:], "reason": reason},
     )
 
 

@@ -1,0 +1,8 @@
+"""Delivery: the outbox relay and the providers that carry messages to people (issue 25).
+
+Messages are queued in the business transaction (:mod:`quan.channels.outbox`); the relay
+(:mod:`.relay`), run by ``quan worker``, claims due rows, sends them through the provider of
+their channel (:mod:`.providers`) and records each outcome. See docs/delivery.md.
+
+May use: ``people`` (the personal-data keys that open the sealed outbox).
+"""
