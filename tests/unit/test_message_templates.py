@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 
 from quan.channels import templates
-from quan.services.merchants import merchants
+from quan.services.merchants import merchant_reviews
 from quan.services.people import otp
 from quan.services.redemption import deactivation
 
@@ -27,7 +27,10 @@ def test_the_zh_texts_are_the_services_own() -> None:
         "citizen.otp.login": otp._SMS[otp.Purpose.LOGIN],
         "citizen.otp.register": otp._SMS[otp.Purpose.REGISTER],
         "citizen.register.already_registered": otp._ALREADY_REGISTERED_SMS,
-        **{f"merchant.{merchants._PAST[d]}": text for d, text in merchants.NOTICES.items()},
+        **{
+            f"merchant.{merchant_reviews._PAST[d]}": text
+            for d, text in merchant_reviews.NOTICES.items()
+        },
         **{f"voucher.{what}": text for what, text in deactivation.NOTICES.items()},
     }
     assert set(written) == set(templates.TEMPLATES)
