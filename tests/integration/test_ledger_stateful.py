@@ -67,6 +67,10 @@ def run_machine(db: Database) -> None:
             self.expected_returned = 0
             # What each funder has put in and not had back (approved movements only).
             self.net = [0, 0]
+            # What went through today without a second person, per direction: by the maker
+            # (who asks for everything here) and by funder. The threshold holds on these sums.
+            self.unchecked_by_maker = dict.fromkeys(Direction, 0)
+            self.unchecked_by_funder = {(d, f): 0 for d in Direction for f in (0, 1)}
 
         @property
         def available(self) -> int:
@@ -90,7 +94,8 @@ def run_machine(db: Database) -> None:
 
         def _request(self, direction: Direction, funder: int, amount: int) -> None:
             """Request a movement; a return the model refuses must be refused with its code,
-            and one it allows must go through (pending above the threshold, else counted)."""
+            and one it allows must go through (pending when it would take today's amounts that
+            went through without a second person above the threshold, else counted)."""
             expected = (
                 None
                 if direction is Direction.CONTRIBUTION
@@ -108,11 +113,16 @@ def run_machine(db: Database) -> None:
                 assert exc.code == expected, (exc.code, expected)  # noqa: PT017
                 return
             assert expected is None, f"{direction.value} of {amount} was not refused ({expected})"
-            if amount > THRESHOLD:
+            so_far = max(
+                self.unchecked_by_maker[direction], self.unchecked_by_funder[(direction, funder)]
+            )
+            if so_far + amount > THRESHOLD:
                 assert movement.status.value == "pending_approval"
                 self.pending.append(movement.id)
             else:
                 assert movement.status.value == "approved"
+                self.unchecked_by_maker[direction] += amount
+                self.unchecked_by_funder[(direction, funder)] += amount
                 self._count(direction, funder, amount)
 
         @rule(funder=st.integers(0, 1), amount=st.integers(1, 2 * THRESHOLD))
