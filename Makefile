@@ -17,8 +17,8 @@ $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Quan needs Python 3.11 or newer on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-## make install: the locked dependencies (requirements/lock.txt: pinned, every file hashed), then
-## Quan itself without resolving anything (--no-deps) and built by the locked setuptools.
+# Install: the locked dependencies (requirements/lock.txt: pinned, every file hashed), then
+# Quan itself without resolving anything (--no-deps) and built by the locked setuptools.
 LOCK := requirements/lock.txt
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 ## make install: create .venv and install Quan with its test tools (again when pyproject.toml changes)
 install: $(STAMP)
 
-## make lock: re-resolve pyproject.toml's ranges into requirements/lock.txt (uv, installed here
-## from the hashed requirements/uv.txt). LOCK_ARGS=--upgrade moves every pin to the newest allowed.
+## make lock: re-resolve pyproject.toml's ranges into requirements/lock.txt (after any dependency change)
+# uv is installed here from the hashed requirements/uv.txt. LOCK_ARGS=--upgrade moves every pin to the
+# newest allowed.
 .PHONY: lock
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/uv.txt
