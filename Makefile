@@ -44,7 +44,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 run: install
 	$(BIN)/quan db upgrade
-	$(BIN)/quan demo seed
+	$(BIN)/quan demo seed --url http://$(HOST):$(PORT)
 	@# The server and one worker (outbox relay, log sequencer, recycling, purge) together; Ctrl-C
 	@# stops both (the trap kills the worker whichever way the server ends).
 	@$(BIN)/quan worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null; wait $$WORKER' EXIT INT TERM; \

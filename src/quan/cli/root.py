@@ -271,7 +271,11 @@ def ledger_check(
 
 
 @demo_app.command("seed")
-def demo_seed() -> None:
+def demo_seed(
+    url: str = typer.Option(
+        "http://127.0.0.1:8000", help="Where the server will answer (printed with the sign-ins)."
+    ),
+) -> None:
     """Seed the demo city program (idempotent) and print how to sign in as every role."""
     import time
 
@@ -293,7 +297,8 @@ def demo_seed() -> None:
     for row in demo.sign_ins:
         say(f"  {row.role}: {row.who}\n      {row.how}")
     say(f"demo program: {demo.program_id or '—'} (issuer {demo.issuer_id}){took}")
-    say("console: http://127.0.0.1:8000/ · API reference: http://127.0.0.1:8000/docs")
+    base = url.rstrip("/")
+    say(f"console: {base}/ · API reference: {base}/docs")
 
 
 def _dev_settings() -> Settings:

@@ -156,7 +156,13 @@ def _sequence_log(rt: Runtime, now: datetime) -> None:
 
 def sign_ins(stored: dict[str, object]) -> list[SignIn]:
     """How to sign in as every role (printed by ``quan demo seed``, development only)."""
-    console = {"admin": "/ops", "operator": "/ops", "checker": "/ops", "auditor": "/auditor"}
+    console = {
+        "admin": "/ops",
+        "operator": "/ops",
+        "checker": "/ops",
+        "auditor": "/auditor",
+        "agent": "/desk",
+    }
     rows = [
         SignIn(
             a.role.value + (" (second person)" if a.key == "checker" else ""),
