@@ -43,7 +43,11 @@ PURGE_STEP: Final = 100
 
 
 SEALING_PURPOSE: Final = "aes-gcm/outbox"
-SEALED_FIELDS: Final = {"recipient_enc": "recipient", "body_enc": "body"}
+SEALED_FIELDS: Final = {
+    "recipient_enc": "recipient",
+    "body_enc": "body",
+    "params_enc": "params",
+}
 """Encrypted columns of ``outbox`` and the field name their associated data carries (the
 re-encryption job, quan.services.operations.pii_rotation, walks them after a key rotation)."""
 
