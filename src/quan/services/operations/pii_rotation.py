@@ -13,7 +13,7 @@ A row no configured key opens is counted and reported, never overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, not_, select, update
@@ -55,40 +55,26 @@ class SealedColumn:
         return self.table.c[self.column]
 
 
-def _citizen(column: str) -> SealedColumn:
-    label = citizens.SEALED_FIELDS[column]
-    return SealedColumn(
-        citizens_table,
-        column,
-        citizens.SEALING_PURPOSE,
-        lambda key: citizens.sealing_aad(key, label),
-    )
+def _sealed(
+    table: Table, fields: Mapping[str, str], purpose: str, aad: Callable[[str, str], str]
+) -> list[SealedColumn]:
+    """Every sealed column of ``table``: ``fields`` maps a column to the label its owner binds
+    into the associated data (with the row's primary key) when it seals the value."""
 
+    def one(column: str, label: str) -> SealedColumn:
+        return SealedColumn(table, column, purpose, lambda key: aad(key, label))
 
-def _merchant(column: str) -> SealedColumn:
-    label = merchants.SEALED_FIELDS[column]
-    return SealedColumn(
-        merchants_table,
-        column,
-        merchants.SEALING_PURPOSE,
-        lambda key: merchants.sealing_aad(key, label),
-    )
-
-
-def _outbox(column: str) -> SealedColumn:
-    label = outbox.SEALED_FIELDS[column]
-    return SealedColumn(
-        outbox_table,
-        column,
-        outbox.SEALING_PURPOSE,
-        lambda key: outbox.sealing_aad(key, label),
-    )
+    return [one(column, label) for column, label in fields.items()]
 
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
-    *(_citizen(column) for column in citizens.SEALED_FIELDS),
-    *(_merchant(column) for column in merchants.SEALED_FIELDS),
-    *(_outbox(column) for column in outbox.SEALED_FIELDS),
+    *_sealed(
+        citizens_table, citizens.SEALED_FIELDS, citizens.SEALING_PURPOSE, citizens.sealing_aad
+    ),
+    *_sealed(
+        merchants_table, merchants.SEALED_FIELDS, merchants.SEALING_PURPOSE, merchants.sealing_aad
+    ),
+    *_sealed(outbox_table, outbox.SEALED_FIELDS, outbox.SEALING_PURPOSE, outbox.sealing_aad),
     SealedColumn(
         lottery_draws, "seed_sealed", lottery_commitment.SEED_PURPOSE, lambda batch_id: batch_id
     ),
