@@ -265,14 +265,20 @@ def grant(
         )
         unserved = chosen - issued
     else:
+        chosen_ids: set[str] = set()
         chosen, issued, unserved = _grant_by_pages(
-            tx, issuance, now, ids, condition, residual, today
+            tx, issuance, now, ids, condition, residual, today, chosen_ids
         )
     if ids is not None:
+        # Accounted from sets, not counts, so that a grant racing this one cannot make a citizen
+        # count twice: whoever holds a voucher now and not from this grant is "already granted"
+        # (also one this grant chose while the other served them first); whoever was chosen and
+        # holds nothing is "unserved"; the rest were never eligible ("skipped").
         targeted = len(ids)
         held = _holding(tx, batch_id, ids)
-        already = held - issued
-        skipped = targeted - chosen - already
+        already = len(held) - issued
+        unserved = len(chosen_ids - held)
+        skipped = targeted - len(chosen_ids | held)
     else:
         targeted = chosen
         already = 0
@@ -281,8 +287,8 @@ def grant(
         batch_id=batch_id,
         targeted=targeted,
         issued=issued,
-        already_granted=max(already, 0),
-        skipped=max(skipped, 0),
+        already_granted=already,
+        skipped=skipped,
         unserved=unserved,
     )
     record_event(
@@ -313,9 +319,11 @@ def _grant_by_pages(
     condition: ColumnElement[bool] | None,
     residual: Rule | None,
     today: date,
+    chosen_ids: set[str],
 ) -> tuple[int, int, int]:
     """Citizens read by pages (a list, a residual checked in Python, or SQLite), each page
-    issued at once; answers ``(chosen, issued, unserved)``."""
+    issued at once; answers ``(chosen, issued, unserved)``. For a list, the ids chosen are
+    added to ``chosen_ids`` (a list is bounded by what the caller sent; a segment is not)."""
     chosen = issued = unserved = 0
     pages = _targets(tx, issuance.batch_id, now, ids, condition, profiles=residual is not None)
     for rows in pages:
@@ -323,6 +331,8 @@ def _grant_by_pages(
             rows = [row for row in rows if holds(residual, profile_of(row), today)]
         recipients = [Recipient(row.id) for row in rows]
         chosen += len(recipients)
+        if ids is not None:
+            chosen_ids.update(r.citizen_id for r in recipients)
         if not recipients:
             continue
         report = issuance.count(recipients, holding_none=True)
@@ -331,16 +341,16 @@ def _grant_by_pages(
     return chosen, issued, unserved
 
 
-def _holding(tx: Connection, batch_id: str, ids: Sequence[str]) -> int:
-    """How many of ``ids`` hold a voucher of the batch now."""
+def _holding(tx: Connection, batch_id: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` hold a voucher of the batch now."""
     v = vouchers.c
-    total = 0
+    held: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
-        total += len(
+        held.update(
             tx.execute(
                 select(v.citizen_id)
                 .where(v.batch_id == batch_id, v.citizen_id.in_(ids[start : start + _CHUNK]))
                 .distinct()
-            ).all()
+            ).scalars()
         )
-    return total
+    return held
