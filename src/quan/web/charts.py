@@ -7,6 +7,7 @@ in a fixed view box that scales to the width of the screen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -103,24 +104,58 @@ def bar_chart(title: str, points: Sequence[Point], *, fmt: str = "{:,}") -> Mark
     return _frame(title, desc, body)
 
 
-def line_chart(title: str, series: Sequence[Series], *, fmt: str = "{:,}") -> Markup:
-    """Lines over shared x labels (cumulative budget burn against funding, say)."""
+def _log_top(value: int) -> int:
+    """The power of ten at or above ``value`` (at least 10): a log axis's maximum."""
+    top = 10
+    while top < value:
+        top *= 10
+    return top
+
+
+def _log_ticks(top: int, fmt: str) -> list[str]:
+    """A labelled grid line at each power of ten of a log axis."""
+    out, tick = [], 10
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    while tick < top:
+        y = HEIGHT - PAD_BOTTOM - plot_h * math.log10(1 + tick) / math.log10(1 + top)
+        out.append(
+            f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" '
+            f'y2="{y:.1f}"/><text x="{PAD_LEFT - 6}" y="{y + 5:.1f}" text-anchor="end">'
+            f"{escape(fmt.format(tick))}</text>"
+        )
+        tick *= 10
+    return out
+
+
+def line_chart(
+    title: str, series: Sequence[Series], *, fmt: str = "{:,}", log: bool = False
+) -> Markup:
+    """Lines over shared x labels (cumulative budget burn against funding, say). With ``log``
+    the y axis is logarithmic (``log10(1 + v)``, a line at each power of ten), so a series a
+    thousand times smaller than the other still shows its shape."""
     values = [p.value for s in series for p in s.points]
-    top = _nice_max(max(values, default=0))
+    top = (_log_top if log else _nice_max)(max(values, default=0))
     labels = [p.label for p in series[0].points] if series else []
     n = len(labels)
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     xs = [PAD_LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2) for i in range(n)]
-    body = _axis(top, fmt)
+    body = _axis(top, fmt) + (_log_ticks(top, fmt) if log else [])
+
+    def height(v: int) -> float:
+        if log:
+            return plot_h * math.log10(1 + max(v, 0)) / math.log10(1 + top)
+        return plot_h * v / top
+
     for s in series:
         coords = " ".join(
-            f"{xs[i]:.1f},{HEIGHT - PAD_BOTTOM - plot_h * p.value / top:.1f}"
+            f"{xs[i]:.1f},{HEIGHT - PAD_BOTTOM - height(p.value):.1f}"
             for i, p in enumerate(s.points)
         )
         css = "line alt" if s.alt else "line"
-        body.append(f'<polyline class="{css}" points="{coords}"><title>{escape(s.name)}</title>'
-                    "</polyline>")
+        body.append(
+            f'<polyline class="{css}" points="{coords}"><title>{escape(s.name)}</title></polyline>'
+        )
     body += _labels(labels, xs)
     desc = "; ".join(
         f"{s.name}: " + ", ".join(f"{p.label} {fmt.format(p.value)}" for p in s.points)
@@ -133,8 +168,13 @@ def share_bar(title: str, parts: Sequence[tuple[str, int, str]]) -> Markup:
     """One horizontal bar split into named parts ``(name, value, swatch colour class)``: where
     a program's money is (available, reserved, payable, paid, returned)."""
     total = sum(v for _, v, _ in parts)
-    colours = {"blue": "#0b4fb3", "red": "#a4161a", "green": "#1b6b2f", "grey": "#8a8f98",
-               "amber": "#b36b00"}
+    colours = {
+        "blue": "#0b4fb3",
+        "red": "#a4161a",
+        "green": "#1b6b2f",
+        "grey": "#8a8f98",
+        "amber": "#b36b00",
+    }
     height = 36
     body = []
     x = 0.0

@@ -20,6 +20,7 @@ from quan.web.routes import (
     auditor,
     cashier,
     citizen,
+    dashboard,
     desk,
     disclosure,
     issuance,
@@ -81,6 +82,7 @@ for module_router in (
     citizen.router,
     cashier.router,
     settlement.router,
+    dashboard.router,
 ):
     router.include_router(module_router)
 

@@ -1,5 +1,5 @@
 """The operator console: programs, a program's page (budget, ledger identity, voucher types,
-batches), its lifecycle, and its dashboard.
+batches) and its lifecycle. (Its dashboard is :mod:`quan.web.routes.dashboard`.)
 
 Reads and writes call the same use cases as the API inside the same kind of transaction, and
 reads show the API's own views (``quan.api.schemas``), so a page shows what the API answers.
@@ -30,7 +30,6 @@ from quan.web.routes.common import (
 )
 from quan.web.routing import redirect
 from quan.web.templating import render
-from quan.web.views.dashboard import dashboard
 
 router = console_router()
 
@@ -113,74 +112,3 @@ def change_program(
     with rt.db.write() as tx:
         programs.change_status(tx, rt.clock.now(), actor, program_id, Action(action))
     return redirect(request, f"/ops/programs/{program_id}?done=program_{action}")
-
-
-@router.get("/ops/programs/{program_id}/dashboard")
-def dashboard_page(
-    program_id: str, request: Request, actor: StaffPage, rt: RuntimeDep
-) -> Response:
-    lang = request_lang(request)
-    t = Translator(lang)
-    with rt.db.read() as tx:
-        program = programs.visible_program(tx, actor, program_id)
-        figures = dashboard(tx, program, rt.clock.now(), lang)
-    days = figures.days
-    label = "%m-%d"
-    claims_chart = charts.bar_chart(
-        t("dash.claims_per_day"),
-        [charts.Point(d.day.strftime(label), d.claims) for d in days],
-    )
-    redeemed_chart = charts.bar_chart(
-        t("dash.redeemed_per_day"),
-        [charts.Point(d.day.strftime(label), d.redeemed) for d in days],
-    )
-    burn_chart = charts.line_chart(
-        t("dash.burn"),
-        [
-            charts.Series(
-                t("dash.funded"),
-                [charts.Point(d.day.strftime(label), d.funded_fen // 100) for d in days],
-            ),
-            charts.Series(
-                t("dash.committed"),
-                [charts.Point(d.day.strftime(label), d.committed_fen // 100) for d in days],
-                alt=True,
-            ),
-        ],
-        fmt="¥{:,}",
-    )
-    region_chart = charts.horizontal_bars(
-        t("dash.claims_by_region"),
-        [charts.Point(s.label, s.count) for s in figures.claims_by_region],
-    )
-    type_chart = charts.horizontal_bars(
-        t("dash.claims_by_type"),
-        [charts.Point(s.label, s.count) for s in figures.claims_by_type],
-    )
-    # Whole yuan on the bars (the tables below give the fen).
-    category_chart = charts.horizontal_bars(
-        t("dash.spend_by_category"),
-        [charts.Point(s.label, s.discount_fen // 100) for s in figures.spend_by_category],
-        fmt="¥{:,}",
-    )
-    spend_region_chart = charts.horizontal_bars(
-        t("dash.spend_by_region"),
-        [charts.Point(s.label, s.discount_fen // 100) for s in figures.spend_by_region],
-        fmt="¥{:,}",
-    )
-    return render(
-        request,
-        "ops/dashboard.html",
-        staff_context(
-            actor,
-            program=program,
-            figures=figures,
-            claims_chart=claims_chart,
-            redeemed_chart=redeemed_chart,
-            burn_chart=burn_chart,
-            region_chart=region_chart,
-            type_chart=type_chart,
-            category_chart=category_chart,
-            spend_region_chart=spend_region_chart,
-        ),
-    )

@@ -1,4 +1,5 @@
-"""Counting and summing by hour in SQL, then by local day in Python, on both databases.
+"""The report's days: counted and summed by hour in SQL, then by local day in Python, on both
+databases.
 
 SQL groups by the UTC hour (cheap, and the same text on SQLite and PostgreSQL); Python turns
 each hour into the program's local date, so a day means midnight to midnight in the program's
@@ -7,7 +8,7 @@ time zone whatever zone the database or server runs in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,11 +40,13 @@ def by_local_day(rows: Iterable[tuple[str, int]], zone: str) -> dict[date, int]:
     return days
 
 
-def day_range(days: Mapping[date, int], *, until: date, at_least: int = 7) -> list[date]:
-    """Every day from the first with data (or ``at_least`` days back) to ``until``, so a
-    chart shows quiet days as zero instead of skipping them; at most 60 days."""
-    first = min(days, default=until)
-    first = min(first, until - timedelta(days=at_least - 1))
-    first = max(first, until - timedelta(days=59))
-    count = (until - first).days + 1
-    return [first + timedelta(days=i) for i in range(count)]
+MAX_DAYS = 400  # a program longer than this shows its last 400 days
+
+
+def day_range(start: date, until: date, data: Iterable[date] = ()) -> list[date]:
+    """Every local day from the program's start (or an earlier day with data) to ``until``,
+    quiet days included as zero, so the time axis begins where the program began."""
+    first = min([start, *data])
+    last = max(until, first)
+    first = max(first, last - timedelta(days=MAX_DAYS - 1))
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
