@@ -106,9 +106,12 @@ def test_the_dashboard_shows_take_up_leverage_regions_and_the_ranking(world: Wor
     page = world.client.get(f"/ops/programs/{scene.program_id}/dashboard")
     assert page.status_code == 200
     text = page.text
-    assert '<div data-test="take-up"><dt>领取率（领取÷投放）</dt><dd class="money">75.00%</dd>' in text
+    assert (
+        '<div data-test="take-up"><dt>领取率（领取÷投放）</dt><dd class="money">75.00%</dd>' in text
+    )
     assert "5.56 倍" in text  # ¥500 of orders for ¥90 of subsidy
-    assert "330106 西湖区" in text and "330102 上城区" in text
+    assert "330106 西湖区" in text
+    assert "330102 上城区" in text
     assert "&#34;点此&#34;" in text or "&quot;点此&quot;" in text  # the formula name, escaped
     english = world.client.get(f"/ops/programs/{scene.program_id}/dashboard?lang=en&scale=log")
     assert "Leverage (order value ÷ subsidy)" in english.text
@@ -134,15 +137,20 @@ def test_the_csv_exports_speak_the_pages_language_in_yuan_and_defuse_formulas(
     assert rows[2][1] == "'" + FORMULA_NAME  # a spreadsheet shows it as text
     english = _csv(world, scene.program_id, "merchants", "en")
     assert english[0] == [
-        "Rank", "Merchant", "Merchant region", "Redemptions", "Subsidy (yuan)",
+        "Rank",
+        "Merchant",
+        "Merchant region",
+        "Redemptions",
+        "Subsidy (yuan)",
         "Order value (yuan)",
     ]
-    summary = dict((r[0], r[1]) for r in _csv(world, scene.program_id, "summary", "zh")[1:])
+    summary = {r[0]: r[1] for r in _csv(world, scene.program_id, "summary", "zh")[1:]}
     assert summary["领取率（领取÷投放）"] == "75.00%"
     assert summary["财政补贴（券抵扣）"] == "90.00"
     assert summary["杠杆率（订单÷补贴）"] == "5.56"
     days = _csv(world, scene.program_id, "days", "en")
-    assert days[0][0] == "Day" and days[1][0] == "2026-11-25"
+    assert days[0][0] == "Day"
+    assert days[1][0] == "2026-11-25"
     assert sum(Fraction(r[3]) for r in days[1:]) == 90
 
 
@@ -155,9 +163,8 @@ def _xlsx(content: bytes) -> dict[str, list[list[Any]]]:
         for si in ElementTree.fromstring(book.read("xl/sharedStrings.xml")).findall("x:si", NS)
     ]
     names = [
-        s.get("name") for s in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(
-            f"{{{NS['x']}}}sheet"
-        )
+        s.get("name")
+        for s in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{{{NS['x']}}}sheet")
     ]
     sheets: dict[str, list[list[Any]]] = {}
     for i, name in enumerate(names, start=1):
@@ -190,7 +197,14 @@ def test_the_xlsx_export_has_a_sheet_per_table_with_yuan_amounts(world: World) -
     sheets = _xlsx(answer.content)
     assert list(sheets) == ["概览", "逐日", "按消费类别", "按商户地区", "商户排行", "领取地区"]
     merchants = sheets["商户排行"]
-    assert merchants[0] == ["名次", "商户", "商户地区", "核销笔数", "补贴金额（元）", "订单金额（元）"]
+    assert merchants[0] == [
+        "名次",
+        "商户",
+        "商户地区",
+        "核销笔数",
+        "补贴金额（元）",
+        "订单金额（元）",
+    ]
     assert merchants[1] == [1, merchants[1][1], "330106 西湖区", 2, 60, 320]
     assert merchants[2][1] == FORMULA_NAME  # a text cell, not a formula (checked above)
     summary = {row[0]: row[1] for row in sheets["概览"][1:]}

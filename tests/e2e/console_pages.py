@@ -1,0 +1,142 @@
+"""Every console page, who opens it, and how its ids are found in the served demo.
+
+The accessibility sweep (:mod:`tests.e2e.test_accessibility`) visits each entry of
+:data:`PAGES` as each of its roles, in zh-CN and in English; ``tests/unit/test_console_pages.py``
+fails when the console has an HTML page (a ``GET`` route) that is neither here nor in
+:data:`NOT_PAGES`. **A new page joins by adding one line to PAGES**: its route path, with
+``{placeholders}`` filled from :func:`resolve` (add a query there when it needs a new kind of
+id; ``fill`` maps a placeholder to another resolved id), and the roles that open it
+(``public`` means without signing in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select
+
+from quan.config import load_settings
+from quan.store.merchant_tables import merchants
+from quan.store.redemption_tables import settlement_statements
+from quan.store.tables import programs
+from quan.store.voucher_tables import batches
+
+ROLES = ("public", "admin", "operator", "auditor", "agent", "cashier", "citizen")
+READERS = ("operator", "auditor")  # the staff pages' two views: with buttons, and read-only
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    path: str  # the route's path; {placeholders} are filled by resolve()
+    roles: tuple[str, ...]
+    status: int = 200  # what the page answers that role (an error page is a page too)
+    fill: tuple[tuple[str, str], ...] = ()  # (placeholder, resolved id) where names differ
+
+    def url(self, ids: dict[str, str]) -> str:
+        return self.path.format(**{**ids, **{name: ids[key] for name, key in self.fill}})
+
+
+PAGES: tuple[Page, ...] = (
+    # Anyone
+    Page("/", ("public",)),
+    Page("/signin", ("public",)),
+    Page("/cashier/signin", ("public",)),
+    Page("/wallet/signin", ("public",)),
+    Page("/disclosure", ("public",)),
+    Page("/disclosure/{program_id}", ("public",)),
+    # Staff: operators, auditors, admins
+    Page("/ops", ("admin", *READERS)),
+    Page("/ops/programs/{program_id}", ("admin", *READERS)),
+    Page("/ops/programs/{program_id}/voucher-types/new", ("operator",)),
+    Page("/ops/programs/{program_id}/batches/new", ("operator",)),
+    Page("/ops/programs/{program_id}/dashboard", READERS),
+    Page("/ops/programs/{program_id}/settlements", READERS),
+    Page("/ops/settlements/{settlement_id}", READERS),
+    Page("/ops/settlements/{settlement_id}/statements/{merchant_id}", READERS),
+    Page("/ops/batches/{batch_id}/lottery", READERS, fill=(("batch_id", "lottery_id"),)),
+    Page("/ops/merchants", READERS),
+    Page("/ops/merchants/{merchant_id}", READERS),
+    Page("/ops/jobs", READERS),
+    Page("/ops/staff", ("admin",)),
+    Page("/ops/staff", ("operator",), status=403),  # the page a wrong role sees
+    Page("/auditor", ("admin", "auditor")),
+    Page("/auditor/entries", ("auditor",)),
+    # The agent's desk
+    Page("/desk", ("agent",)),
+    # A merchant's cashier (a terminal)
+    Page("/cashier", ("cashier",)),
+    Page("/cashier/statements", ("cashier",)),
+    Page(
+        "/cashier/statements/{settlement_id}",
+        ("cashier",),
+        fill=(("settlement_id", "cashier_settlement_id"),),
+    ),
+    # A resident (the sweep claims a voucher first when the resident has none)
+    Page("/wallet", ("citizen",)),
+    Page("/wallet/vouchers/{voucher_id}", ("citizen",)),
+)
+
+# GET routes that are not pages: downloads and a printed PDF, and the preference switch.
+NOT_PAGES = frozenset(
+    {
+        "/prefs",
+        "/auditor/export/checkpoint.txt",
+        "/auditor/export/log-entries.jsonl",
+        "/auditor/export/budgets.csv",
+        "/ops/settlements/{settlement_id}/statements.csv",
+        "/ops/settlements/{settlement_id}/statements/{merchant_id}/download.csv",
+        "/ops/settlements/{settlement_id}/payout-file.csv",
+        "/cashier/statements/{settlement_id}/download.csv",
+        "/desk/vouchers/{voucher_id}/print",  # a PDF
+        "/ops/programs/{program_id}/report.csv",
+        "/ops/programs/{program_id}/report.xlsx",
+    }
+)
+
+
+def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
+    """The ids the page paths name, read from the served demo's database."""
+    settings = load_settings(var_dir=var_dir, env="development")
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as tx:
+            program_id = tx.execute(select(programs.c.id).order_by(programs.c.id)).scalars().first()
+            lottery_id = (
+                tx.execute(
+                    select(batches.c.id)
+                    .where(batches.c.allocation == "lottery", batches.c.program_id == program_id)
+                    .order_by(batches.c.id)
+                )
+                .scalars()
+                .first()
+            )
+            settled = tx.execute(
+                select(
+                    settlement_statements.c.settlement_id, settlement_statements.c.merchant_id
+                ).order_by(
+                    settlement_statements.c.settlement_id, settlement_statements.c.merchant_id
+                )
+            ).first()
+            shop = credentials["terminal"]["merchant"]
+            cashier_settlement = (
+                tx.execute(
+                    select(settlement_statements.c.settlement_id)
+                    .join(merchants, merchants.c.id == settlement_statements.c.merchant_id)
+                    .where(merchants.c.name == shop)
+                )
+                .scalars()
+                .first()
+            )
+    finally:
+        engine.dispose()
+    found = (program_id, lottery_id, settled, cashier_settlement)
+    assert None not in found, f"the demo has changed: {found}"
+    return {
+        "program_id": str(program_id),
+        "lottery_id": str(lottery_id),
+        "settlement_id": str(settled.settlement_id),
+        "merchant_id": str(settled.merchant_id),
+        "cashier_settlement_id": str(cashier_settlement),
+    }

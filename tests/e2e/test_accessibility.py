@@ -1,0 +1,149 @@
+"""The accessibility sweep: every console page, as every role that opens it, in zh-CN and English.
+
+Each role signs in as a person would (staff by password, a cashier by the demo terminal's key, a
+resident by phone and SMS code; ``public`` does not sign in) in the served demo
+(``quan demo seed``), then opens each page of :data:`tests.e2e.console_pages.PAGES` for it:
+
+- axe-core (``axe-playwright-python``, its bundled ``axe.min.js``, nothing downloaded) at a
+  desk's 1280 px and on a 360 px phone in large type; any *serious* or *critical* violation
+  fails the test;
+- the page must not scroll sideways at 360 px, in standard and in large type (a wide table
+  scrolls inside its own box, which is allowed; the page itself may not).
+
+Every problem of every page is collected before the test fails, so one run lists them all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Server
+from tests.e2e.console_pages import PAGES, ROLES, resolve
+
+DESK = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+SERIOUS = ("serious", "critical")
+WIDE = (
+    "[...document.querySelectorAll('body *')]"
+    ".filter(e => !e.closest('.table') || e.matches('.table'))"
+    ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+    ".slice(-3).map(e => e.outerHTML.slice(0, 100))"
+)
+
+
+class Sweep:
+    def __init__(self, lang: str, server: Server, browser: Any) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.lang = lang
+        self.server = server
+        self.browser = browser
+        self.axe = Axe()
+        self.ids = resolve(server.world.var_dir, server.world.credentials)  # type: ignore[arg-type]
+        self.problems: list[str] = []
+        self.visited = 0
+
+    def context(self) -> Any:
+        context = self.browser.new_context(viewport=DESK)
+        if self.lang == "en":
+            context.add_cookies([{"name": "quan_lang", "value": "en", "url": self.server.url}])
+        return context
+
+    # --- signing in -----------------------------------------------------------------------
+
+    def sign_in(self, context: Any, role: str) -> None:
+        page = context.new_page()
+        url = self.server.url
+        credentials: dict[str, Any] = self.server.world.credentials  # type: ignore[assignment]
+        if role in ("admin", "operator", "auditor", "agent"):
+            page.goto(f"{url}/signin")
+            page.fill("input[name=username]", f"demo-{role}")
+            page.fill("input[name=password]", credentials[role])
+            page.click("form.stack button[type=submit]")
+            page.wait_for_url(lambda u: "/signin" not in u)
+        elif role == "cashier":
+            page.goto(f"{url}/cashier/signin")
+            page.fill("input[name=api_key]", credentials["terminal"]["key"])
+            page.click("[data-test=terminal-sign-in]")
+            page.wait_for_url("**/cashier")
+        elif role == "citizen":
+            phone = credentials["citizen_phone"]
+            page.goto(f"{url}/wallet/signin")
+            page.fill("input[name=phone]", phone)
+            page.click("[data-test=send-code]")
+            page.wait_for_selector("input[name=code]")
+            page.fill("input[name=code]", self.server.sms_code(phone))
+            page.click("[data-test=sign-in]")
+            page.wait_for_url("**/wallet")
+            self.ids["voucher_id"] = self.a_voucher(page)
+        page.close()
+
+    def a_voucher(self, page: Any) -> str:
+        """The resident's first voucher; claimed from the first open batch if there is none."""
+        if page.locator("[data-test=voucher]").count() == 0:
+            page.locator("[data-test=claim]").first.click()
+            page.wait_for_url("**/wallet/vouchers/**")
+            page.goto(f"{self.server.url}/wallet")
+        href = page.locator("[data-test=voucher]").first.get_attribute("href")
+        return str(href).rsplit("/", 1)[-1]
+
+    # --- checking a page --------------------------------------------------------------------
+
+    def axe_check(self, page: Any, where: str) -> None:
+        results = self.axe.run(page)
+        for v in results.response["violations"]:
+            if v["impact"] in SERIOUS:
+                targets = [" ".join(map(str, n["target"])) for n in v["nodes"][:3]]
+                self.problems.append(f"{where}: axe {v['impact']} {v['id']}: {targets}")
+
+    def fits(self, page: Any, where: str) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            self.problems.append(f"{where}: scrolls sideways ({width}px): {page.evaluate(WIDE)}")
+
+    def visit(self, context: Any, role: str, path: str, expected: int) -> None:
+        url = self.server.url + path
+        page = context.new_page()
+        answer = page.goto(url)
+        where = f"[{self.lang} {role}] {path}"
+        self.visited += 1
+        if answer is None or answer.status != expected:
+            self.problems.append(f"{where}: HTTP {answer.status if answer else None}")
+            page.close()
+            return
+        lang = page.locator("html").get_attribute("lang")
+        assert lang == ("en" if self.lang == "en" else "zh-CN"), where
+        self.axe_check(page, where)
+        page.set_viewport_size(PHONE)
+        self.fits(page, where + " @360")
+        context.add_cookies([{"name": "quan_large", "value": "1", "url": self.server.url}])
+        page.reload()
+        assert page.locator("html").get_attribute("class") == "large", where
+        self.fits(page, where + " @360 large type")
+        self.axe_check(page, where + " @360 large type")
+        context.clear_cookies(name="quan_large")
+        page.close()
+
+    def run(self, role: str) -> None:
+        context = self.context()
+        try:
+            if role != "public":
+                self.sign_in(context, role)
+            for page in PAGES:
+                if role in page.roles:
+                    self.visit(context, role, page.url(self.ids), page.status)
+        finally:
+            context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_console_page_passes_axe_and_fits_a_phone(
+    lang: str, server: Server, browser: Any
+) -> None:
+    sweep = Sweep(lang, server, browser)
+    for role in ROLES:
+        sweep.run(role)
+    assert sweep.visited >= len(PAGES)
+    assert sweep.problems == [], "\n".join(sweep.problems)
