@@ -57,7 +57,7 @@ def yuan_decimal(fen: int) -> Decimal:
 
 
 def ratio_decimal(value: Fraction | None, kind: Kind) -> Decimal | None:
-    """A ratio to four decimals (or a percentage to two), rounded half up, exact."""
+    """A ratio (or a percentage) to two decimals, rounded half even, from the exact fraction."""
     if value is None:
         return None
     places = Decimal("0.01")
