@@ -15,6 +15,7 @@ from typing import Final
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -305,4 +306,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **OPERATIONS,
     **PUBLIC,
     **AUDIT,
+    **SUPPLYUI,
 }
