@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import zipfile
 from fractions import Fraction
-from typing import Any
-from xml.etree import ElementTree
 
 from sqlalchemy import func, select
 
@@ -26,9 +22,9 @@ from tests.conftest import START, World
 from tests.integration import redemption_fixtures as fx
 from tests.integration.console_fixtures import staff_session
 from tests.integration.issuance_fixtures import register
+from tests.xlsx_read import read_xlsx
 
 FORMULA_NAME = '=HYPERLINK("http://evil.example","点此")'
-NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
 def _scene(world: World) -> tuple[fx.Scene, fx.Shop]:
@@ -154,47 +150,13 @@ def test_the_csv_exports_speak_the_pages_language_in_yuan_and_defuse_formulas(
     assert sum(Fraction(r[3]) for r in days[1:]) == 90
 
 
-def _xlsx(content: bytes) -> dict[str, list[list[Any]]]:
-    """Every sheet of a workbook as rows of cells (strings, or numbers as Fractions), read with
-    zipfile and the XML parser only; a cell that holds a formula fails the test."""
-    book = zipfile.ZipFile(io.BytesIO(content))
-    strings = [
-        "".join(t.text or "" for t in si.iter(f"{{{NS['x']}}}t"))
-        for si in ElementTree.fromstring(book.read("xl/sharedStrings.xml")).findall("x:si", NS)
-    ]
-    names = [
-        s.get("name")
-        for s in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{{{NS['x']}}}sheet")
-    ]
-    sheets: dict[str, list[list[Any]]] = {}
-    for i, name in enumerate(names, start=1):
-        root = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{i}.xml"))
-        rows: list[list[Any]] = []
-        for row in root.iter(f"{{{NS['x']}}}row"):
-            cells: list[Any] = []
-            for c in row.findall("x:c", NS):
-                assert c.find("x:f", NS) is None, "a formula in the export"
-                col = ord(re.match(r"[A-Z]", c.get("r", "A")).group()) - ord("A")  # type: ignore[union-attr]
-                cells += [None] * (col - len(cells))
-                v = c.find("x:v", NS)
-                if v is None:
-                    cells.append(None)
-                elif c.get("t") == "s":
-                    cells.append(strings[int(v.text or 0)])
-                else:
-                    cells.append(Fraction(v.text or "0"))
-            rows.append(cells)
-        sheets[str(name)] = rows
-    return sheets
-
-
 def test_the_xlsx_export_has_a_sheet_per_table_with_yuan_amounts(world: World) -> None:
     scene, _ = _scene(world)
     staff_session(world, "operator")
     answer = world.client.get(f"/ops/programs/{scene.program_id}/report.xlsx")
     assert answer.status_code == 200
     assert "spreadsheetml" in answer.headers["content-type"]
-    sheets = _xlsx(answer.content)
+    sheets = read_xlsx(answer.content)
     assert list(sheets) == ["概览", "逐日", "按消费类别", "按商户地区", "商户排行", "领取地区"]
     merchants = sheets["商户排行"]
     assert merchants[0] == [
@@ -211,8 +173,17 @@ def test_the_xlsx_export_has_a_sheet_per_table_with_yuan_amounts(world: World) -
     assert summary["领取率（领取÷投放）"] == Fraction(3, 4)
     assert summary["财政补贴（券抵扣）"] == 90
     assert summary["带动消费（订单金额）"] == 500
-    english = _xlsx(
+    english = read_xlsx(
         world.client.get(f"/ops/programs/{scene.program_id}/report.xlsx?lang=en").content
     )
     assert list(english)[:2] == ["Summary", "Day by day"]
     assert english["By category"][1][:4] == ["Catering", 3, 90, 500]
+
+
+def test_another_issuers_staff_get_neither_the_page_nor_the_exports(world: World) -> None:
+    scene, _ = _scene(world)
+    staff_session(world, "outsider")
+    for path in ("dashboard", "report.xlsx", "report.csv?table=merchants"):
+        answer = world.client.get(f"/ops/programs/{scene.program_id}/{path}")
+        assert answer.status_code in (403, 404), path  # as the program page itself answers
+        assert "知味" not in answer.text
