@@ -9,6 +9,7 @@ has a log-scale switch (``?scale=log``) for the same reason.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal
 
 from fastapi import Request, Response
@@ -102,8 +103,8 @@ def dashboard_page(
     report = _read(rt, actor, program_id)
     log = scale == "log"
 
-    def percent(value: object) -> str:
-        got = ratio_decimal(value, "percent")  # type: ignore[arg-type]
+    def percent(value: Fraction | None) -> str:
+        got = ratio_decimal(value, "percent")
         return t("report.none") if got is None else f"{got}%"
 
     leverage = ratio_decimal(report.leverage, "ratio")
