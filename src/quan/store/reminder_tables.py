@@ -60,7 +60,9 @@ reminder_settings = Table(
     Column("quiet_end", Integer, nullable=False),
     Column("updated_by", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    CheckConstraint("quiet_start BETWEEN 0 AND 1439 AND quiet_end BETWEEN 0 AND 1439", name="quiet"),
+    CheckConstraint(
+        "quiet_start BETWEEN 0 AND 1439 AND quiet_end BETWEEN 0 AND 1439", name="quiet"
+    ),
 )
 
 reminders = Table(
@@ -100,14 +102,16 @@ reminders = Table(
 )
 
 # How far each sweep has chosen: ``expiry:<program>:<days>`` (valid_until up to ``swept_to``),
-# ``claimed:<program>``, ``redeemed:<program>`` (claims and redemptions recorded up to it) and
-# ``lottery:<batch>`` (the batch's results chosen). A sweep reads a little before its mark too,
-# so a row committed late is not missed; the unique key above drops what it chose before.
+# ``redeemed:<program>`` (redemptions recorded up to ``swept_to``), ``claimed`` (claim events up
+# to ``swept_id``) and ``lottery:<batch>`` (the batch's results chosen). A sweep reads a little
+# before its mark too, so a row committed late is not missed; the unique key above drops what it
+# chose before.
 reminder_sweeps = Table(
     "reminder_sweeps",
     metadata,
     Column("name", Text, primary_key=True),
-    Column("swept_to", UtcDateTime, nullable=False),
+    Column("swept_to", UtcDateTime, nullable=True),
+    Column("swept_id", BigInteger, nullable=True),
 )
 
 # A citizen who does not want reminders and results on a channel. Sign-in codes ignore it.

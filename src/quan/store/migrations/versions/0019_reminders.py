@@ -88,7 +88,8 @@ def upgrade() -> None:
     op.create_table(
         "reminder_sweeps",
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("swept_to", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("swept_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("swept_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_reminder_sweeps")),
     )
     op.create_table(
