@@ -42,6 +42,7 @@ from quan.api.routes import (
     vouchers,
     wallet,
 )
+from quan.api.routes import reminders as reminder_routes
 from quan.api.snapshots import AnonymousLimit, Snapshots
 from quan.config import Settings, load_settings
 from quan.services.runtime import Runtime
@@ -157,6 +158,7 @@ ROUTE_MODULES = (
     fairness,  # fairness reports per batch and program
     assisted,  # agents issue vouchers for citizens and print them
     share_links,  # citizens' share links, claims through them, per-sharer stats
+    reminder_routes,  # a program's reminder rules, the citizen's opt-outs
 )
 
 

@@ -72,7 +72,8 @@ class Chosen:
     by_kind: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, count: int) -> None:
-        self.by_kind[kind] = self.by_kind.get(kind, 0) + count
+        if count:
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + count
 
     @property
     def total(self) -> int:
@@ -87,7 +88,7 @@ def _insert(tx: Connection, query: Select[Any]) -> int:
         .from_select(list(COLUMNS), query)
         .on_conflict_do_nothing(index_elements=["subject_id", "kind", "offset_days"])
     )
-    return max(tx.execute(statement).rowcount or 0, 0)
+    return max(tx.execute(statement.execution_options(preserve_rowcount=True)).rowcount or 0, 0)
 
 
 def _mark(tx: Connection, name: str, *, to: datetime | None = None, id: int | None = None) -> None:
