@@ -205,14 +205,12 @@ def test_opting_out_stops_reminders_but_never_sign_in_codes(world: World) -> Non
         "sms": True,
         "email": True,
     }
-    assert (
-        world.client.put("/api/v1/me/notifications", json={"sms": False}, headers=headers).json()
-        == {"sms": False, "email": True}
-    )
-    assert (
-        world.client.put("/api/v1/me/notifications", json={"sms": False}, headers=headers).json()
-        == {"sms": False, "email": True}
-    )
+    assert world.client.put(
+        "/api/v1/me/notifications", json={"sms": False}, headers=headers
+    ).json() == {"sms": False, "email": True}
+    assert world.client.put(
+        "/api/v1/me/notifications", json={"sms": False}, headers=headers
+    ).json() == {"sms": False, "email": True}
     run(world)
     assert sms(world, holder.phone, "reminder.claimed") == []
     assert people.ask_code(world, holder.phone).status_code == 202
