@@ -98,7 +98,8 @@ def test_expiry_reminders_go_once_per_offset_and_never_about_unusable_vouchers(
         json={"sms": False},
         headers=issuance.citizen_headers(world, opted.citizen_id),
     )
-    assert put.status_code == 200 and put.json() == {"sms": False, "email": True}
+    assert put.status_code == 200
+    assert put.json() == {"sms": False, "email": True}
 
     run(world)  # day 0: nothing is due yet (the claim notices are off)
     assert chosen(world, "expiry") == Counter()
@@ -107,7 +108,8 @@ def test_expiry_reminders_go_once_per_offset_and_never_about_unusable_vouchers(
     seven = {keep.voucher["id"], plain.voucher["id"]}
     assert chosen(world, "expiry") == Counter({(v, 7): 1 for v in seven})
     message = sms(world, keep.phone, "reminder.expiry")
-    assert len(message) == 1 and message[0].body is not None
+    assert len(message) == 1
+    assert message[0].body is not None
     assert keep.voucher["code"][-4:] in message[0].body
     assert "还剩 7 天" in message[0].body
     run(world)  # again: nothing new
@@ -128,7 +130,8 @@ def test_expiry_reminders_go_once_per_offset_and_never_about_unusable_vouchers(
     )
     # (the outbox forgets recipients after 24 hours: the 7-day messages are purged by now)
     (last,) = sms(world, keep.phone, "reminder.expiry")
-    assert last.body is not None and "还剩 1 天" in last.body
+    assert last.body is not None
+    assert "还剩 1 天" in last.body
     assert sms(world, plain.phone, "reminder.expiry") == []
     m = reminders.c
     with world.runtime.db.read() as tx:
@@ -167,14 +170,18 @@ def test_claim_and_redemption_notices_say_what_was_claimed_and_what_remains(
     quiet_off(world, first.voucher["program_id"])
     run(world)
     claimed = sms(world, first.phone, "reminder.claimed")
-    assert len(claimed) == 1 and claimed[0].body is not None
-    assert first.voucher["code"][-4:] in claimed[0].body and "有效期至" in claimed[0].body
+    assert len(claimed) == 1
+    assert claimed[0].body is not None
+    assert first.voucher["code"][-4:] in claimed[0].body
+    assert "有效期至" in claimed[0].body
     assert redeem(world, open_shop(world), code=first.voucher["code"]).status_code == 201
     run(world)
     run(world)
     used = sms(world, first.phone, "reminder.redeemed")
-    assert len(used) == 1 and used[0].body is not None
-    assert "¥30.00" in used[0].body and "还有 0 张" in used[0].body
+    assert len(used) == 1
+    assert used[0].body is not None
+    assert "¥30.00" in used[0].body
+    assert "还有 0 张" in used[0].body
     assert len(sms(world, second.phone, "reminder.claimed")) == 1
     assert sms(world, second.phone, "reminder.redeemed") == []
 
@@ -243,7 +250,8 @@ def test_reminder_rules_are_per_program_validated_and_for_its_issuer(world: Worl
     done = world.client.put(url, json=body, headers=world.headers("operator"))
     assert done.status_code == 200
     assert done.json()["expiry_offsets_days"] == [14, 3, 1]
-    assert done.json()["quiet_hours"] is None and done.json()["on_redemption"] is False
+    assert done.json()["quiet_hours"] is None
+    assert done.json()["on_redemption"] is False
     assert world.get("operator", f"/programs/{pid}/reminders").json() == done.json()
     assert issuance.event_count(world, "program.reminders") == 1
 
@@ -271,7 +279,8 @@ def test_lottery_results_reach_winners_and_the_others_once_with_the_verification
     assert draw(world, bid).status_code == 200
     first = run(world)
     again = run(world)
-    assert first.chosen.by_kind == {"lottery": 5} and again.chosen.total == 0
+    assert first.chosen.by_kind == {"lottery": 5}
+    assert again.chosen.total == 0
     link = f"http://127.0.0.1:8000/api/v1/batches/{bid}/lottery"
     results = Counter()
     for _citizen, phone in entrants:
@@ -279,7 +288,8 @@ def test_lottery_results_reach_winners_and_the_others_once_with_the_verification
         lost = sms(world, phone, "lottery.lost")
         assert len(won) + len(lost) == 1
         message = (won or lost)[0]
-        assert message.body is not None and link in message.body
+        assert message.body is not None
+        assert link in message.body
         results[message.subject] += 1
     assert results == Counter({"lottery.won": 2, "lottery.lost": 3})
 
@@ -300,5 +310,6 @@ def test_two_workers_racing_send_each_reminder_once(world: World) -> None:
     assert Counter(r.kind for r in rows) == Counter({"claimed": 12, "expiry": 12})
     assert {r.status for r in rows} == {"sent"}
     assert len({r.message_id for r in rows}) == 24
-    assert kinds["reminder.claimed"] == 12 and kinds["reminder.expiry"] == 12
+    assert kinds["reminder.claimed"] == 12
+    assert kinds["reminder.expiry"] == 12
     assert messages == sum(kinds.values())
