@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.conftest import World
 from tests.integration.console_fixtures import citizen_session, staff_session, submit
-from tests.integration.issuance_fixtures import funded_program, register
+from tests.integration.issuance_fixtures import citizen_headers, funded_program, register
 
 
 def test_an_operator_sets_the_programs_reminders_from_its_page(world: World) -> None:
@@ -62,9 +62,7 @@ def test_a_citizen_turns_sms_reminders_off_and_on_in_the_wallet(world: World) ->
     assert 'data-test="notices-sms" checked' in wallet.text
     off = submit(world, "/wallet/notifications", {}, page="/wallet")
     assert off.status_code == 303
-    headers = {
-        "Authorization": f"Bearer {world.runtime.tokens.issue('citizen', citizen, world.runtime.clock.now())[0]}"
-    }
+    headers = citizen_headers(world, citizen)
     assert world.client.get("/api/v1/me/notifications", headers=headers).json()["sms"] is False
     wallet = world.client.get("/wallet?notices=saved")
     assert 'data-test="notices-sms" checked' not in wallet.text
