@@ -21,7 +21,12 @@ def test_an_operator_sets_the_programs_reminders_from_its_page(world: World) -> 
     form = f"/ops/programs/{pid}/reminders"
     bad = submit(world, form, {"offsets": "7, 0", "on_claim": "on"}, page=form)
     assert bad.status_code == 422
-    assert 'data-code="INVALID_REMINDER_SETTINGS"' in bad.text
+    assert 'data-field="offsets"' in bad.text
+    assert 'aria-invalid="true"' in bad.text
+    assert "到期提醒最多 5 个" in bad.text
+    late = submit(world, form, {"offsets": "7", "quiet": "on", "quiet_start": "25:00"}, page=form)
+    assert late.status_code == 422
+    assert 'data-field="quiet_start"' in late.text
     done = submit(
         world,
         form,

@@ -13,10 +13,10 @@ from quan.api.schemas.reminders import ReminderRulesOut
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.errors import QuanError
 from quan.edge.deps import RuntimeDep
-from quan.edge.status import STATUS
 from quan.services.delivery import reminder_settings as rules_service
 from quan.services.money import programs
-from quan.web.i18n import request_lang
+from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import FormErrors, sentence
 from quan.web.routes.common import (
     OperatorPage,
     StaffPage,
@@ -57,7 +57,7 @@ def _page(
     rt: RuntimeDep,
     program_id: str,
     *,
-    error: QuanError | None = None,
+    errors: FormErrors | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
     with rt.db.read() as tx:
@@ -70,11 +70,9 @@ def _page(
         operate=can_operate(actor),
         form=form,
         saved=request.query_params.get("done") == "saved",
-        error=error.message(request_lang(request)) if error else None,
-        error_code=error.code if error else None,
+        errors=errors,
     )
-    status = STATUS.get(error.kind, 422) if error else 200
-    return render(request, "ops/reminders.html", context, status_code=status)
+    return render(request, "ops/reminders.html", context, status_code=422 if errors else 200)
 
 
 @router.get("/ops/programs/{program_id}/reminders")
@@ -96,22 +94,43 @@ def save_reminders(
     quiet_start: Annotated[str, Form(max_length=8)] = "21:00",
     quiet_end: Annotated[str, Form(max_length=8)] = "08:00",
 ) -> Response:
-    """Replace the program's reminder rules (the same rules and checks as the API)."""
+    """Replace the program's reminder rules (the same rules and checks as the API); a refusal
+    is said next to the field it concerns."""
+    t = Translator(request_lang(request))
+    errors = FormErrors()
+    days: list[int] = []
+    minutes = {"quiet_start": 0, "quiet_end": 0}
     try:
-        start, end = (_minutes(quiet_start), _minutes(quiet_end)) if quiet else (0, 0)
-        rules = rules_service.make_rules(
-            _offsets(offsets),
-            on_claim=on_claim is not None,
-            on_redemption=on_redemption is not None,
-            lottery_results=lottery_results is not None,
-            quiet_start=start,
-            quiet_end=end,
+        days = list(
+            rules_service.make_rules(
+                _offsets(offsets),
+                on_claim=True,
+                on_redemption=True,
+                lottery_results=True,
+                quiet_start=0,
+                quiet_end=0,
+            ).expiry_offsets
         )
-        with rt.db.write() as tx:
-            rules_service.set_rules(tx, rt.clock.now(), actor, program_id, rules)
     except QuanError as exc:
+        errors.add("offsets", sentence(exc, t))
+    for name, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
+        try:
+            minutes[name] = _minutes(value) if quiet else 0
+        except QuanError as exc:
+            errors.add(name, sentence(exc, t))
+    if errors:
         form = {"offsets": offsets, "quiet_start": quiet_start, "quiet_end": quiet_end}
-        return _page(request, actor, rt, program_id, error=exc, form=form)
+        return _page(request, actor, rt, program_id, errors=errors, form=form)
+    rules = rules_service.make_rules(
+        days,
+        on_claim=on_claim is not None,
+        on_redemption=on_redemption is not None,
+        lottery_results=lottery_results is not None,
+        quiet_start=minutes["quiet_start"],
+        quiet_end=minutes["quiet_end"],
+    )
+    with rt.db.write() as tx:
+        rules_service.set_rules(tx, rt.clock.now(), actor, program_id, rules)
     return redirect(request, f"/ops/programs/{program_id}/reminders?done=saved")
 
 
