@@ -153,10 +153,6 @@ def send_due(
     quiet = sorted(p for p, (r, zone) in rules.items() if r.quiet_until(now, zone) is not None)
     m = reminders.c
     due = [m.status == "queued", m.due_at <= now]
-    if quiet:
-        step.deferred = int(
-            tx.execute(select(func.count()).where(*due, m.program_id.in_(quiet))).scalar_one()
-        )
     query = (
         select(m.id, m.kind, m.subject_id, m.offset_days, m.program_id, m.citizen_id)
         .where(*due, m.program_id.not_in(quiet))
@@ -167,6 +163,10 @@ def send_due(
         query = query.with_for_update(skip_locked=True)
     rows = tx.execute(query).all()
     step.taken = len(rows)
+    if quiet and len(rows) < limit:  # the last step of a run says how many wait for morning
+        step.deferred = int(
+            tx.execute(select(func.count()).where(*due, m.program_id.in_(quiet))).scalar_one()
+        )
     if not rows:
         return step
     voucher_kinds = {r.subject_id for r in rows if r.kind in ("expiry", "claimed")}
