@@ -115,7 +115,7 @@ def all_rules(tx: Connection) -> dict[str, tuple[ReminderRules, ZoneInfo]]:
     stored = {r.program_id: _of(r) for r in tx.execute(select(reminder_settings))}
     return {
         p.id: (stored.get(p.id, DEFAULT), ZoneInfo(p.timezone))
-        for p in tx.execute(select(programs.c.id, programs.c.timezone))
+        for p in tx.execute(select(programs.c.id, programs.c.timezone).order_by(programs.c.id))
     }
 
 
