@@ -43,6 +43,7 @@ from quan.api.routes import (
     vouchers,
     wallet,
 )
+from quan.api.routes import reminders as reminder_routes
 from quan.api.snapshots import AnonymousLimit, Snapshots
 from quan.config import Settings, load_settings
 from quan.refusals import Flusher as RefusalFlusher
@@ -160,6 +161,7 @@ ROUTE_MODULES = (
     assisted,  # agents issue vouchers for citizens and print them
     share_links,  # citizens' share links, claims through them, per-sharer stats
     refusals,  # refused claims and redemptions: who, where, which rule
+    reminder_routes,  # a program's reminder rules, the citizen's opt-outs
 )
 
 
