@@ -53,6 +53,7 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/programs/{program_id}/batches/new", ("operator",)),
     Page("/ops/programs/{program_id}/dashboard", READERS),
     Page("/ops/programs/{program_id}/settlements", READERS),
+    Page("/ops/programs/{program_id}/reminders", READERS),
     Page("/ops/settlements/{settlement_id}", READERS),
     Page("/ops/settlements/{settlement_id}/statements/{merchant_id}", READERS),
     Page("/ops/batches/{batch_id}/lottery", READERS, fill=(("batch_id", "lottery_id"),)),

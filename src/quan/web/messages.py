@@ -16,6 +16,7 @@ from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -308,5 +309,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **PUBLIC,
     **DASH,
     **AUDIT,
+    **REMINDERS,
     **SUPPLYUI,
 }
