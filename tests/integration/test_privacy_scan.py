@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from quan.store.db import Database
 from quan.store.schema import metadata
 from tests.citizen_samples import Person, csv_bytes, resident_id
 from tests.conftest import World
@@ -127,18 +129,41 @@ def _shown(value: str) -> str:
 
 
 def _every_table(world: World) -> str:
+    return table_text(world.runtime.db)
+
+
+def table_text(db: Database) -> str:
+    """Every cell of every table, as text (bytes in hex), one per line."""
     cells: list[str] = []
-    with world.runtime.db.read() as tx:
+    with db.read() as tx:
         for table in metadata.sorted_tables:
             for row in tx.execute(select(table)):
                 cells.extend(_text(v) for v in row if v is not None)
     return "\n".join(cells)
 
 
+CODE_TOKEN = re.compile(r"(?<![0-9A-Za-z._:+-])([0-9]{6})(?![0-9A-Za-z])")
+
+
+def clear_values_in(db: Database, values: Iterable[str], codes: Iterable[str]) -> list[str]:
+    """Which ``values`` (phone numbers, addresses: anywhere in any cell) and ``codes`` (six
+    digits standing alone) are in clear in the database, cut short (never shown whole). For
+    thousands of values: every substring of each value's length is looked up in a set."""
+    text = table_text(db)
+    wanted: dict[int, set[str]] = {}
+    for value in values:
+        wanted.setdefault(len(value), set()).add(value)
+    found = {
+        text[i : i + size]
+        for size, group in wanted.items()
+        for i in range(len(text) - size + 1)
+        if text[i : i + size] in group
+    }
+    found |= set(CODE_TOKEN.findall(text)) & set(codes)
+    return sorted(_shown(value) for value in found)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
-
-
-
