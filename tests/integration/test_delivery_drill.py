@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from quan.channels import outbox as box
 from quan.services.delivery.outcomes import Outcome, Outgoing, Result
@@ -227,3 +227,14 @@ def test_ten_thousand_messages_are_delivered_once_each_through_failures_and_a_ki
         f" {sum(requests.values())} gateway requests, {len(gateway.duplicates)} SMS and"
         f" {len(mail.duplicates)} e-mail repeats dropped by id"
     )
+
+
+def test_the_scan_finds_a_recipient_or_code_left_in_clear(runtime: Runtime) -> None:
+    sent, codes = _bulk_queue(runtime, 3)
+    (first, (_, phone, code)), *_ = sent.items()
+    assert clear_values_in(runtime.db, [to for _, to, _ in sent.values()], codes) == []
+    with runtime.db.write() as tx:
+        tx.execute(
+            update(outbox).where(outbox.c.id == first).values(last_error=f"to {phone}: {code}")
+        )
+    assert clear_values_in(runtime.db, [phone], [code]) == sorted([phone[:3] + "…", code[:3] + "…"])
