@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from tests.integration.delivery_sinks import Server
+
 KEY_ID = "LTAI-test-key-id"
 KEY_SECRET = "test-secret-0123456789abcdef"
 
@@ -209,7 +211,6 @@ def cloud_sink(log: CloudLog) -> ThreadingHTTPServer:
             except OSError:
                 pass  # the client gave up (a hang past its timeout)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -89,10 +89,17 @@ def http_sink(log: SinkLog) -> ThreadingHTTPServer:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+class Server(ThreadingHTTPServer):
+    """Its listen backlog holds every relay connection at once: with the default of 5 a loaded
+    machine refused some connects, and an attempt the relay counted never reached the sink."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 @dataclass
