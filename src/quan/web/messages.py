@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -303,4 +305,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **AUDIT,
+    **SUPPLYUI,
 }
