@@ -25,6 +25,7 @@ from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 from quan.store.tables import outbox
 from tests.integration.cloud_sms_sinks import KEY_ID, KEY_SECRET, CloudLog, cloud_sink
+from tests.integration.test_privacy_scan import clear_values_in
 
 TEMPLATES = {"citizen.otp.login": "SMS_100001", "voucher.deactivated": "SMS_100002"}
 SIGN = "泉城消费券"
@@ -200,3 +201,5 @@ def test_the_relay_delivers_through_the_configured_cloud_provider_with_retries(
         (phone, ids[phone]) for phone, steps in scripts.items() for _ in range(got[phone][1])
     )
     assert all(rows[m].recipient_enc is None for m in ids.values() if rows[m].status == "delivered")
+    # No number or code in clear anywhere, the provider's refusal (which quoted it) included.
+    assert clear_values_in(rt.db, list(scripts), [f"{n:06d}" for n in range(len(scripts))]) == []
