@@ -169,7 +169,7 @@ def test_ten_thousand_messages_are_delivered_once_each_through_failures_and_a_ki
     workers = [_start(env, err), _start(env, err)]
     try:
         # Kill one worker with SIGKILL once a quarter of the messages are through.
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 400  # generous: the shared machine may be loaded
         while len(gateway.delivered) + len(mail.received) < MESSAGES // 4:
             assert time.monotonic() < deadline, err.read_text()[-2000:]
             time.sleep(0.05)
