@@ -146,19 +146,26 @@ CODE_TOKEN = re.compile(r"(?<![0-9A-Za-z._:+-])([0-9]{6})(?![0-9A-Za-z])")
 
 
 def clear_values_in(db: Database, values: Iterable[str], codes: Iterable[str]) -> list[str]:
-    """Which ``values`` (phone numbers, addresses: anywhere in any cell) and ``codes`` (six
-    digits standing alone) are in clear in the database, cut short (never shown whole). For
-    thousands of values: every substring of each value's length is looked up in a set."""
+    """Which ``values`` (phone numbers, addresses, names: anywhere in any cell) and ``codes``
+    (six digits standing alone) are in clear in the database, cut short (never shown whole).
+    Fast for thousands of values: numbers are looked for inside the runs of digits, addresses
+    inside the runs around an ``@``, anything else by itself."""
     text = table_text(db)
-    wanted: dict[int, set[str]] = {}
-    for value in values:
-        wanted.setdefault(len(value), set()).add(value)
-    found = {
-        text[i : i + size]
-        for size, group in wanted.items()
-        for i in range(len(text) - size + 1)
-        if text[i : i + size] in group
-    }
+    values = set(values)
+    numbers = {v for v in values if v.isdigit()}
+    addresses = {v for v in values - numbers if "@" in v}
+    found = {v for v in values - numbers - addresses if v in text}
+    for wanted, runs in (
+        (numbers, re.findall(r"[0-9]+", text)),
+        (addresses, re.findall(r"[^\s\"',;:<>()\[\]{}]*@[^\s\"',;:<>()\[\]{}]*", text)),
+    ):
+        for size in {len(v) for v in wanted}:
+            found |= {
+                run[i : i + size]
+                for run in runs
+                if len(run) >= size
+                for i in range(len(run) - size + 1)
+            } & wanted
     found |= set(CODE_TOKEN.findall(text)) & set(codes)
     return sorted(_shown(value) for value in found)
 
