@@ -35,6 +35,7 @@ from quan.api.routes import (
     programs,
     public,
     redemptions,
+    self_registration,
     settlements,
     share_links,
     system,
@@ -157,6 +158,7 @@ ROUTE_MODULES = (
     fairness,  # fairness reports per batch and program
     assisted,  # agents issue vouchers for citizens and print them
     share_links,  # citizens' share links, claims through them, per-sharer stats
+    self_registration,  # whether self-registration is offered, and its consent text
 )
 
 
