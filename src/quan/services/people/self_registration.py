@@ -163,10 +163,10 @@ def _submission_hash(key: str | None) -> str:
 
 
 def _check_input(attempt: Attempt) -> None:
-    if attempt.consent_version != CONSENT.version:
-        raise QuanError(CONSENT_REQUIRED, field="consent", version=CONSENT.version)
     if attempt.registration.phone is None or attempt.code is None:
         raise QuanError(PHONE_CODE_REQUIRED)
+    if attempt.consent_version != CONSENT.version:
+        raise QuanError(CONSENT_REQUIRED, field="consent", version=CONSENT.version)
     r = attempt.registration
     if r.income_group is not IncomeGroup.NORMAL or r.disabled:
         raise QuanError(SELF_DECLARED_ATTRIBUTES, field="attributes")
