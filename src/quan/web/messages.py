@@ -14,6 +14,7 @@ from typing import Final
 
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_selfreg import SELFREG
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -303,4 +304,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **SELFREG,
 }

@@ -47,16 +47,14 @@ from quan.edge.deps import (
 )
 from quan.services.people import citizens, realname, reveals, self_registration
 from quan.services.people.citizens import Channel, Citizen
-from quan.services.people.rate_limits import RateLimit, spend
+from quan.services.people.rate_limits import spend
+from quan.services.people.self_registration import SELF_REGISTRATION
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.pagination import page
 
 router = APIRouter(tags=["citizens"])
 
 REGISTRARS = frozenset({Role.ADMIN, Role.OPERATOR, Role.AGENT})
-# Self-registration attempts per client IP: a family or a small office shares an address, a
-# script trying ID numbers does not get far.
-SELF_REGISTRATION = RateLimit("citizens.register.ip", attempts=20, window_seconds=3600)
 
 
 CitizenActor = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]

@@ -48,6 +48,7 @@ from quan.services.people.citizens import (
     CitizenKeys,
 )
 from quan.services.people.otp import Check, CitizenSession, Purpose
+from quan.services.people.rate_limits import RateLimit
 from quan.services.people.tokens import TokenSigner
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
@@ -59,6 +60,9 @@ log = logging.getLogger("quan.self_registration")
 # How long a resubmitted form may still sign its citizen in (after that: sign in with a code).
 REPLAY_WINDOW = timedelta(minutes=10)
 RETRY_AFTER_SECONDS = 60
+# Self-registration attempts per client IP (the edges spend it): a family or a small office
+# shares an address, a script trying ID numbers does not get far.
+SELF_REGISTRATION = RateLimit("citizens.register.ip", attempts=20, window_seconds=3600)
 
 CONSENT_REQUIRED = define(
     "CONSENT_REQUIRED",
