@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_selfreg import SELFREG
+from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -305,4 +307,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **OPERATIONS,
     **PUBLIC,
     **SELFREG,
+    **AUDIT,
+    **SUPPLYUI,
 }
