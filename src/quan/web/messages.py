@@ -15,6 +15,7 @@ from typing import Final
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
 
@@ -308,5 +309,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **PUBLIC,
     **SELFREG,
     **AUDIT,
+    **REMINDERS,
     **SUPPLYUI,
 }

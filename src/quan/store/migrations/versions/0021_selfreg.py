@@ -1,7 +1,7 @@
 """selfreg: citizens' self-registrations (consent, real-name check, submission key)
 
-Revision ID: 0019_selfreg
-Revises: 0018_delivery
+Revision ID: 0021_selfreg
+Revises: 0020_reminders
 
 One row per self-registration attempt whose SMS code was accepted
 (``quan.services.people.self_registration``): its status, the consent given (version of the
@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_selfreg"
-down_revision: str | None = "0018_delivery"
+revision: str = "0021_selfreg"
+down_revision: str | None = "0020_reminders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
