@@ -16,6 +16,7 @@ from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
+from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -306,6 +307,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **SELFREG,
     **AUDIT,
     **REMINDERS,
     **SUPPLYUI,
