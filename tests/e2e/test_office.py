@@ -45,7 +45,9 @@ class Office:
         if self.lang == "en":
             page.click("[data-test=lang-switch]")
             page.wait_for_load_state()
-        assert page.locator("html").get_attribute("lang") == ("en" if self.lang == "en" else "zh-CN")
+        assert page.locator("html").get_attribute("lang") == (
+            "en" if self.lang == "en" else "zh-CN"
+        )
         page.fill("input[name=username]", f"demo-{role}")
         page.fill("input[name=password]", self.server.world.credentials[role])
         page.click("form.stack button[type=submit]")
@@ -54,7 +56,7 @@ class Office:
 
     def check(self, page: Any, name: str) -> None:
         """axe-core finds nothing serious; at 360 px nothing scrolls sideways."""
-        from axe_playwright_python.sync_playwright import Axe
+        from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 
         results = Axe().run(page)
         bad = [
@@ -64,8 +66,10 @@ class Office:
         ]
         assert not bad, f"{name} ({page.url}): {bad}"
         self.count += 1
-        page.screenshot(path=str(self.screens / f"office-{self.lang}-{self.count:02d}-{name}.png"),
-                        full_page=True)
+        page.screenshot(
+            path=str(self.screens / f"office-{self.lang}-{self.count:02d}-{name}.png"),
+            full_page=True,
+        )
         page.set_viewport_size(PHONE)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{name} ({page.url}) scrolls sideways at 360 px: {width}"
@@ -85,7 +89,7 @@ class Office:
         page.wait_for_url("**/ops/programs/prg_*")
         page.wait_for_load_state()
         assert t("done.program_created") in page.inner_text("[data-test=notice]")
-        program_url = page.url.split("?")[0]
+        program_url = str(page.url).split("?")[0]
         page.goto(self.server.url + "/ops")
         assert page.locator("[data-test=program-link]", has_text=self.program).count() == 1
         page.goto(program_url)
