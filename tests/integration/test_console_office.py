@@ -14,6 +14,7 @@ from quan.web.i18n import Translator
 from tests.conftest import PASSWORD, World
 from tests.integration.console_fixtures import csrf, staff_session, submit
 from tests.integration.issuance_fixtures import funded_program
+from tests.race import race
 
 ZH, EN = Translator("zh"), Translator("en")
 _KEY = re.compile(r'name="form_key" value="([^"]+)"')
@@ -304,3 +305,23 @@ def test_only_admins_manage_staff_and_an_issuers_admin_only_its_own(world: World
     assert world.other_issuer.name not in world.client.get("/ops/staff").text
     outsider = world.users["outsider"].id
     assert world.client.get(f"/ops/staff/{outsider}/password").status_code == 403
+
+
+def test_two_submits_of_one_program_form_racing_create_one_program(world: World) -> None:
+    """Both arrive together (two threads, released at once): on PostgreSQL the second finds
+    the first still writing and waits for it; both answers lead to the same program."""
+    staff_session(world, "operator")
+    key = form_key(world, "/ops/programs/new")
+    token = csrf(world, "/ops")
+
+    def post() -> Any:
+        return world.client.post(
+            "/ops/programs",
+            data={**PROGRAM, "form_key": key, "csrf": token},
+            follow_redirects=False,
+        )
+
+    answers = race(post, post)
+    assert [a.status_code for a in answers] == [303, 303], answers
+    assert answers[0].headers["location"] == answers[1].headers["location"]
+    assert count(world, programs) == 1

@@ -15,6 +15,7 @@ error mechanism replaces them.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -31,6 +32,10 @@ from quan.web.i18n import Translator, request_lang
 from quan.web.templating import yuan
 
 FieldErrors = dict[str, str]
+
+# A repeat that finds the first still being written waits up to 5 s for it.
+IN_PROGRESS_TRIES: Final = 50
+IN_PROGRESS_WAIT: Final = 0.1
 
 # Which form field a refusal concerns (absent: the form as a whole).
 FIELD_OF: Final[Mapping[str, str]] = {
@@ -96,7 +101,17 @@ def create_once(
     work: Callable[[Connection], str],
 ) -> str:
     """Run ``work`` (which creates something and returns its id) at most once per form key:
-    a repeat of the same form answers with the first id."""
+    a repeat of the same form answers with the first id. A repeat that arrives while the first
+    is still being written (PostgreSQL answers ``IDEMPOTENCY_IN_PROGRESS`` at once) waits for
+    it and answers the same, instead of showing a person a message about keys."""
     idem = idempotency_key(actor, f"console-{form_key}", request, content)
-    outcome = idempotency.run(rt.db, rt.clock, idem, work, lambda made: (201, {"id": made}))
-    return str(outcome.body["id"])
+    for _ in range(IN_PROGRESS_TRIES):
+        try:
+            outcome = idempotency.run(rt.db, rt.clock, idem, work, lambda made: (201, {"id": made}))
+        except QuanError as exc:
+            if exc.code != idempotency.IN_PROGRESS.code:
+                raise
+            time.sleep(IN_PROGRESS_WAIT)
+            continue
+        return str(outcome.body["id"])
+    raise QuanError(idempotency.IN_PROGRESS)
