@@ -119,7 +119,8 @@ class Office:
         page.select_option("#c-f-funder_id", label=self.funder)
         page.fill("#c-f-amount", "12.345")
         page.click("[data-test=contribute]")  # not an amount: said next to the field
-        assert page.locator("#c-e-amount").inner_text() == t("office.invalid.amount_fen")
+        said = t("refuse.amount", label=t("office.money.amount"))
+        assert page.locator("#c-e-amount").inner_text() == said
         assert page.evaluate("document.activeElement.id") == "c-f-amount"
         page.fill("#c-f-amount", BIG)
         page.click("[data-test=contribute]")

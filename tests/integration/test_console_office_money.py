@@ -173,7 +173,7 @@ def test_returns_are_confirmed_and_refused_in_yuan_next_to_the_amount(world: Wor
         world, f"/ops/programs/{pid}/returns?lang=en", {**form, "confirm": "yes"}, page=page
     )
     assert too_much.status_code == 422
-    assert EN("office.err.insufficient", needed="¥6,000.00", available="¥5,000.00") in (
+    assert EN("refuse.INSUFFICIENT_BUDGET", needed_fen="¥6,000.00", available_fen="¥5,000.00") in (
         too_much.text
     )
     assert 'aria-describedby="r-e-amount"' in too_much.text
@@ -184,7 +184,7 @@ def test_returns_are_confirmed_and_refused_in_yuan_next_to_the_amount(world: Wor
         {**form, "amount": "12.345", "confirm": "yes"},
         page=page,
     )
-    assert ZH("office.invalid.amount_fen") in not_money.text
+    assert ZH("refuse.amount", label=ZH("office.money.amount")) in not_money.text
     done = submit(
         world,
         f"/ops/programs/{pid}/returns",

@@ -191,14 +191,6 @@ OFFICE: Final[dict[str, tuple[str, str]]] = {
         "The return is recorded: within the limit it is done; above it, it waits in "
         "Approvals for a second person.",
     ),
-    "office.err.insufficient": (
-        "可用预算不足：需要 {needed}，现有 {available}。",
-        "Not enough available budget: {needed} is needed and {available} is available.",
-    ),
-    "office.err.exceeds_funder": (
-        "超过该出资方的净出资：最多可退回 {returnable}。",
-        "More than this funder has put in: at most {returnable} can be returned.",
-    ),
     # Approval queue
     "office.approvals.title": ("待复核", "Approvals"),
     "office.approvals.intro": (
@@ -242,39 +234,9 @@ OFFICE: Final[dict[str, tuple[str, str]]] = {
         "密码已重设，该账号的会话已全部结束。",
         "The password is reset; every session of the account has ended.",
     ),
-    # Field errors of the office's forms (said in words, never a field code)
-    "office.invalid": ("请检查填写的内容。", "Check what you typed."),
+    # A name refused by the service (its own message names the model's field)
     "office.invalid.name": (
         "请填写名称：1–200 个字符，不含换行等控制字符。",
         "Give a name: 1–200 characters, without line breaks or other control characters.",
-    ),
-    "office.invalid.description": ("说明过长。", "The description is too long."),
-    "office.invalid.timezone": (
-        "请填写时区，如 Asia/Shanghai。",
-        "Give a time zone, e.g. Asia/Shanghai.",
-    ),
-    "office.invalid.starts_at": ("请填写开始日期和时间。", "Give the start date and time."),
-    "office.invalid.ends_at": ("请填写结束日期和时间。", "Give the end date and time."),
-    "office.invalid.issuer_id": ("请选择发放单位。", "Choose an issuer."),
-    "office.invalid.kind": ("请选择类型。", "Choose a kind."),
-    "office.invalid.funder_id": ("请选择出资方。", "Choose a funder."),
-    "office.invalid.amount_fen": (
-        "请填写大于 0 的金额（元，最多两位小数）。",
-        "Give an amount above zero (yuan, at most two decimals).",
-    ),
-    "office.invalid.note": ("备注过长。", "The note is too long."),
-    "office.invalid.reason": ("请填写理由。", "Give a reason."),
-    "office.invalid.username": (
-        "用户名须为 3–64 个字符。",
-        "A username has 3–64 characters.",
-    ),
-    "office.invalid.password": (
-        "密码至少需要 12 个字符。",
-        "The password must have at least 12 characters.",
-    ),
-    "office.invalid.role": ("请选择角色。", "Choose a role."),
-    "office.invalid.display_name": (
-        "姓名须为 1–200 个字符，不含控制字符。",
-        "A name has 1–200 characters, without control characters.",
     ),
 }

@@ -23,6 +23,7 @@ from quan.services.people import staff
 from quan.services.runtime import Runtime
 from quan.store.tables import issuers, staff_users
 from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import Field
 from quan.web.routes.common import console_router, staff_context
 from quan.web.routes.office_forms import (
     FieldErrors,
@@ -40,7 +41,13 @@ router = console_router()
 AdminPage = Annotated[Actor, Depends(ConsoleAllow(Area.STAFF, Role.ADMIN))]
 
 
-STAFF_FIELDS = {"username", "password", "role", "issuer_id", "display_name"}
+STAFF_FIELDS = {
+    "username": Field("username", "staff.username"),
+    "password": Field("password", "office.staff.password"),
+    "role": Field("role", "staff.role"),
+    "issuer_id": Field("issuer_id", "office.issuer"),
+    "display_name": Field("display_name", "staff.name"),
+}
 
 
 def _staff_page(
@@ -71,7 +78,7 @@ def _staff_page(
             notice=request.query_params.get("done"),
             values=values,
             field_errors=errors,
-            errors=list(errors.values()),
+            errors=errors,
             role_options=[(r.value, t(f"role.{r.value}")) for r in Role],
             issuer_options=choices,
             issuer_names={i.id: i.name for i in known},
@@ -89,7 +96,7 @@ def staff_page(request: Request, actor: AdminPage, rt: RuntimeDep) -> Response:
         "issuer_id": actor.issuer_id or "",
         "form_key": new_form_key(),
     }
-    return _staff_page(request, actor, rt, values, {})
+    return _staff_page(request, actor, rt, values, FieldErrors())
 
 
 @router.post("/ops/staff")
@@ -113,6 +120,8 @@ def create_account(
         "form_key": form_key,
     }
     try:
+        if len(password) < staff.MIN_PASSWORD:  # said as the service says it, not "missing"
+            raise QuanError(staff.WEAK_PASSWORD)
         model = StaffCreate.model_validate(
             {
                 "username": username,
@@ -163,14 +172,14 @@ def _password_page(
     return render(
         request,
         "office/staff_password.html",
-        staff_context(actor, account=account, field_errors=errors, errors=list(errors.values())),
+        staff_context(actor, account=account, field_errors=errors, errors=errors),
         status_code=status_code,
     )
 
 
 @router.get("/ops/staff/{user_id}/password")
 def password_page(user_id: str, request: Request, actor: AdminPage, rt: RuntimeDep) -> Response:
-    return _password_page(request, actor, rt, user_id, {})
+    return _password_page(request, actor, rt, user_id, FieldErrors())
 
 
 @router.post("/ops/staff/{user_id}/password")

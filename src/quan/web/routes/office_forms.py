@@ -5,11 +5,12 @@ create runs through :func:`quan.services.idempotency.run` under that key (scoped
 person, bound to the form's content), so a double click or a resent form answers with the thing
 the first one created instead of creating a second.
 
-**Errors.** A refusal becomes ``{field: sentence}`` in the page's language: the field it concerns
-(``""`` for the form as a whole), amounts in yuan, no codes, no English validator text on a
-Chinese page. Templates show them through ``office/_fields.html`` and ``_form_errors.html``;
-this module and that macro file are the only places to change when the console's general field
-error mechanism replaces them.
+**Errors.** A refusal becomes the console's :class:`~quan.web.refusals.FormErrors` (one sentence
+per form control in the page's language, amounts in yuan, no codes, no validator English), made
+by :mod:`quan.web.refusals`; this module only says which control each refusal concerns.
+Templates show them through ``office/_fields.html`` (next to the control, ``aria-invalid``,
+``aria-describedby``) and ``_form_errors.html`` (the summary; ``static/forms.js`` moves the
+focus).
 """
 
 from __future__ import annotations
@@ -29,21 +30,30 @@ from quan.edge.deps import idempotency_key
 from quan.services import idempotency
 from quan.services.runtime import Runtime
 from quan.web.i18n import Translator, request_lang
-from quan.web.templating import yuan
+from quan.web.refusals import Field, FormErrors, from_refusal, from_validation
+from quan.web.templating import DEFAULT_ZONE
 
-FieldErrors = dict[str, str]
+FieldErrors = FormErrors
+
+
+def errors_of(**sentences: str) -> FormErrors:
+    """Form errors from ``control name=sentence`` (checks the office makes before a service)."""
+    errors = FormErrors()
+    for name, text in sentences.items():
+        errors.add(name, text)
+    return errors
+
 
 # A repeat that finds the first still being written waits up to 5 s for it.
 IN_PROGRESS_TRIES: Final = 50
 IN_PROGRESS_WAIT: Final = 0.1
 
-# Which form field a refusal concerns (absent: the form as a whole).
+# Which form control a refusal concerns (absent: the form as a whole).
 FIELD_OF: Final[Mapping[str, str]] = {
     "FUNDER_EXISTS": "name",
     "INVALID_TEXT_NAME": "name",
     "INVALID_TIMEZONE": "timezone",
     "INVALID_WINDOW": "ends_at",
-    "PROGRAM_NOT_DRAFT": "",
     "REASON_REQUIRED": "reason",
     "CLOSE_REASON_REQUIRED": "reason",
     "INSUFFICIENT_BUDGET": "amount",
@@ -55,41 +65,23 @@ FIELD_OF: Final[Mapping[str, str]] = {
     "OTHER_ISSUER": "issuer_id",
 }
 
-# Refusals whose own message names fen or a field's code: said here in yuan and in words.
-_OWN_WORDS: Final[Mapping[str, Callable[[Translator, dict[str, Any]], str]]] = {
-    "INSUFFICIENT_BUDGET": lambda t, p: t(
-        "office.err.insufficient",
-        needed=yuan(p.get("needed_fen")),
-        available=yuan(p.get("available_fen")),
-    ),
-    "EXCEEDS_FUNDER_CONTRIBUTION": lambda t, p: t(
-        "office.err.exceeds_funder", returnable=yuan(p.get("returnable_fen"))
-    ),
-    "INVALID_TEXT_NAME": lambda t, p: t("office.invalid.name"),
-}
-
 
 def new_form_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def refusal(request: Request, exc: QuanError) -> FieldErrors:
-    """A service's refusal as ``{field: sentence}``."""
+def refusal(request: Request, exc: QuanError, zone: str = DEFAULT_ZONE) -> FormErrors:
+    """A service's refusal, said by the console's one mechanism (:mod:`quan.web.refusals`:
+    amounts in yuan, times in ``zone``) and attached to the control it concerns."""
     t = Translator(request_lang(request))
-    words = _OWN_WORDS.get(exc.code)
-    message = words(t, exc.params) if words else exc.message(t.lang)
-    return {FIELD_OF.get(exc.code, ""): message}
+    if exc.code == "INVALID_TEXT_NAME":  # its message names the model field: say it plainly
+        return errors_of(name=t("office.invalid.name"))
+    return from_refusal(exc, t, zone, attach=FIELD_OF.get(exc.code))
 
 
-def invalid(request: Request, exc: ValidationError, known: set[str]) -> FieldErrors:
-    """A request model's refusal as sentences per field (``office.invalid.<field>``)."""
-    t = Translator(request_lang(request))
-    errors: FieldErrors = {}
-    for e in exc.errors():
-        field = str(e["loc"][0]) if e["loc"] else ""
-        field = field if field in known else ""
-        errors.setdefault(field, t(f"office.invalid.{field}" if field else "office.invalid"))
-    return errors
+def invalid(request: Request, exc: ValidationError, fields: Mapping[str, Field]) -> FormErrors:
+    """A request model's refusal as sentences per form control (:func:`from_validation`)."""
+    return from_validation(exc, Translator(request_lang(request)), fields)
 
 
 def create_once(

@@ -29,6 +29,7 @@ from quan.services.runtime import Runtime
 from quan.store import ledger
 from quan.store.tables import issuers as issuer_table
 from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import Field
 from quan.web.routes.common import (
     OperatorPage,
     StaffPage,
@@ -40,6 +41,7 @@ from quan.web.routes.common import (
 from quan.web.routes.office_forms import (
     FieldErrors,
     create_once,
+    errors_of,
     invalid,
     new_form_key,
     refusal,
@@ -49,7 +51,17 @@ from quan.web.templating import render
 
 router = console_router()
 
-MOVEMENT_FIELDS = {"funder_id", "amount_fen", "note", "reason"}
+MOVEMENT_FIELDS = {
+    "funder_id": Field("funder_id", "office.money.funder"),
+    "amount_fen": Field("amount", "office.money.amount", money=True),
+    "note": Field("note", "office.money.note"),
+    "reason": Field("reason", "office.reason"),
+}
+FUNDER_FIELDS = {
+    "name": Field("name", "office.funders.name"),
+    "kind": Field("kind", "office.funders.kind"),
+    "issuer_id": Field("issuer_id", "office.issuer"),
+}
 
 
 # --- funders ---------------------------------------------------------------------------------
@@ -85,7 +97,7 @@ def _funders_page(
             issuers=choices,
             issuer_names=names,
             field_errors=errors,
-            errors=list(errors.values()),
+            errors=errors,
             operate=can_operate(actor),
             notice=request.query_params.get("done"),
         ),
@@ -96,7 +108,7 @@ def _funders_page(
 @router.get("/ops/funders")
 def funders_page(request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
     values = {"name": "", "kind": "department", "issuer_id": "", "form_key": new_form_key()}
-    return _funders_page(request, actor, rt, values, {})
+    return _funders_page(request, actor, rt, values, FieldErrors())
 
 
 @router.post("/ops/funders")
@@ -130,7 +142,7 @@ def create_funder(
             ),
         )
     except ValidationError as exc:
-        errors = invalid(request, exc, {"name", "kind", "issuer_id"})
+        errors = invalid(request, exc, FUNDER_FIELDS)
         return _funders_page(request, actor, rt, values, errors, 422)
     except QuanError as exc:
         return _funders_page(request, actor, rt, values, refusal(request, exc), 422)
@@ -185,8 +197,8 @@ def _money_page(
             threshold_fen=rt.settings.approval_threshold_fen,
             contribute=forms.get("contribution", {**blank, "form_key": new_form_key()}),
             give_back=forms.get("return", {**blank, "form_key": new_form_key()}),
-            contribute_errors=errors.get("contribution", {}),
-            return_errors=errors.get("return", {}),
+            contribute_errors=errors.get("contribution", FieldErrors()),
+            return_errors=errors.get("return", FieldErrors()),
             notice=request.query_params.get("done"),
         ),
         status_code=status_code,
@@ -234,7 +246,7 @@ def give_back(
     values = {"funder_id": funder_id, "amount": amount, "reason": reason, "form_key": form_key}
     if confirm != "yes":
         t = Translator(request_lang(request))
-        errors = {"confirm": t("office.err.confirm")}
+        errors = errors_of(confirm=t("office.err.confirm"))
         return _money_page(
             request, actor, rt, program_id, {"return": values}, {"return": errors}, 422
         )
@@ -276,7 +288,7 @@ def request_movement(
             ),
         )
     except ValidationError as exc:
-        errors = _renamed(invalid(request, exc, MOVEMENT_FIELDS))
+        errors = invalid(request, exc, MOVEMENT_FIELDS)
         return _money_page(
             request, actor, rt, program_id, {direction: values}, {direction: errors}, 422
         )
@@ -295,17 +307,12 @@ def request_movement(
     return redirect(request, f"/ops/programs/{program_id}/money?done={direction}_requested")
 
 
-def _renamed(errors: FieldErrors) -> FieldErrors:
-    """The model's ``amount_fen`` is the form's ``amount`` (typed in yuan)."""
-    return {("amount" if k == "amount_fen" else k): v for k, v in errors.items()}
-
-
 # --- the approval queue ----------------------------------------------------------------------
 
 
 @router.get("/ops/approvals")
 def approvals_page(request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
-    return _queue(request, actor, rt, {}, "", 200)
+    return _queue(request, actor, rt, FieldErrors(), "", 200)
 
 
 def _queue(
@@ -329,7 +336,7 @@ def _queue(
             me=actor.label,
             operate=can_operate(actor),
             field_errors=errors,
-            errors=list(errors.values()),
+            errors=errors,
             failed=failed,
             decide_key=new_form_key(),
             notice=request.query_params.get("done"),
@@ -354,7 +361,8 @@ def decide(
     t = Translator(request_lang(request))
     approve = decision == "approve"
     if approve and confirm != "yes":
-        return _queue(request, actor, rt, {"confirm": t("office.err.confirm")}, movement_id, 422)
+        errors = errors_of(confirm=t("office.err.confirm"))
+        return _queue(request, actor, rt, errors, movement_id, 422)
     with rt.db.read() as tx:
         way = funding_reads.direction_of(movement_id, tx)
     if way is None:

@@ -26,6 +26,7 @@ from quan.services.runtime import Runtime
 from quan.store import ledger
 from quan.store.tables import issuers as issuer_table
 from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import Field
 from quan.web.routes.common import OperatorPage, console_router, staff_context
 from quan.web.routes.office_forms import (
     FieldErrors,
@@ -40,7 +41,14 @@ from quan.web.templating import render
 router = console_router()
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
-FIELDS = {"name", "description", "timezone", "starts_at", "ends_at", "issuer_id"}
+FIELDS = {
+    "name": Field("name", "programs.name"),
+    "description": Field("description", "office.program.description"),
+    "timezone": Field("timezone", "office.program.timezone"),
+    "starts_at": Field("starts_at", "office.program.starts_at"),
+    "ends_at": Field("ends_at", "office.program.ends_at"),
+    "issuer_id": Field("issuer_id", "office.issuer"),
+}
 
 
 def is_irreversible(status: ProgramStatus, action: Action) -> bool:
@@ -74,7 +82,7 @@ def _form(
             actor,
             values=values,
             field_errors=errors,
-            errors=list(errors.values()),
+            errors=errors,
             program=program,
             issuers=_issuer_choices(rt, actor),
         ),
@@ -131,10 +139,10 @@ def new_program(request: Request, actor: OperatorPage, rt: RuntimeDep) -> Respon
         "ends_at": today.replace(year=today.year + 1).strftime(LOCAL_INPUT),
         "form_key": new_form_key(),
     }
-    return _form(request, actor, rt, values, {})
+    return _form(request, actor, rt, values, FieldErrors())
 
 
-Field = Annotated[str, Form(max_length=200)]
+NameForm = Annotated[str, Form(max_length=200)]
 
 
 @router.post("/ops/programs")
@@ -143,7 +151,7 @@ def create_program(
     actor: OperatorPage,
     rt: RuntimeDep,
     form_key: Annotated[str, Form(min_length=8, max_length=64)],
-    name: Field = "",
+    name: NameForm = "",
     description: Annotated[str, Form(max_length=5000)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "Asia/Shanghai",
     starts_at: Annotated[str, Form(max_length=30)] = "",
@@ -203,7 +211,7 @@ def edit_program_page(
         "ends_at": program.ends_at.astimezone(zone).strftime(LOCAL_INPUT),
         "form_key": "",
     }
-    return _form(request, actor, rt, values, {}, program=program)
+    return _form(request, actor, rt, values, FieldErrors(), program=program)
 
 
 @router.post("/ops/programs/{program_id}/edit")
@@ -212,7 +220,7 @@ def edit_program(
     request: Request,
     actor: OperatorPage,
     rt: RuntimeDep,
-    name: Field = "",
+    name: NameForm = "",
     description: Annotated[str, Form(max_length=5000)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "Asia/Shanghai",
     starts_at: Annotated[str, Form(max_length=30)] = "",
@@ -273,7 +281,7 @@ def _confirm_page(
             action=action.value,
             reason=reason,
             field_errors=errors,
-            errors=list(errors.values()),
+            errors=errors,
         ),
         status_code=status_code,
     )
@@ -284,7 +292,7 @@ def confirm_page(
     program_id: str, action: ActionName, request: Request, actor: OperatorPage, rt: RuntimeDep
 ) -> Response:
     """What an irreversible change does to the program and its money, before it is made."""
-    return _confirm_page(request, actor, rt, program_id, Action(action), {})
+    return _confirm_page(request, actor, rt, program_id, Action(action), FieldErrors())
 
 
 @router.post("/ops/programs/{program_id}/lifecycle/{action}")
@@ -323,9 +331,9 @@ def change_program(
 
 def _irreversible_errors(request: Request, reason: str, confirm: str) -> FieldErrors:
     t = Translator(request_lang(request))
-    errors: FieldErrors = {}
+    errors = FieldErrors()
     if not reason.strip():
-        errors["reason"] = t("office.err.reason")
+        errors.add("reason", t("office.err.reason"))
     if confirm != "yes":
-        errors["confirm"] = t("office.err.confirm")
+        errors.add("confirm", t("office.err.confirm"))
     return errors
