@@ -78,7 +78,7 @@ def test_a_bad_program_form_says_what_is_wrong_next_to_the_field(world: World) -
     assert 'data-test="error-timezone"' in zone.text
     assert "Unusable time zone" in zone.text
     nameless = submit(world, "/ops/programs", {**PROGRAM, "name": "", "form_key": key}, page="/ops")
-    assert ZH("refuse.missing", label=ZH("programs.name")) in nameless.text
+    assert EN("refuse.missing", label=EN("programs.name")) in nameless.text
     assert "string_too_short" not in nameless.text
     assert "VALIDATION" not in nameless.text
     assert count(world, programs) == 0
