@@ -81,6 +81,7 @@ class Office:
 
     def operator_creates_and_activates_a_program(self, page: Any) -> str:
         t = self.t
+        self.check(page, "programs")
         page.click("[data-test=new-program]")
         page.wait_for_url("**/ops/programs/new")
         page.fill("input[name=name]", self.program)

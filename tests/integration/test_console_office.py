@@ -325,3 +325,30 @@ def test_two_submits_of_one_program_form_racing_create_one_program(world: World)
     assert [a.status_code for a in answers] == [303, 303], answers
     assert answers[0].headers["location"] == answers[1].headers["location"]
     assert count(world, programs) == 1
+
+
+def test_an_issuers_admin_cannot_create_staff_of_another_issuer_through_the_api(
+    world: World,
+) -> None:
+    from quan.domain.auth import Role
+    from quan.services.people import staff
+
+    with world.runtime.db.write() as tx:
+        world.users["local"] = staff.create_user(
+            tx,
+            world.runtime.clock.now(),
+            username="hz-admin2",
+            password=PASSWORD,
+            role=Role.ADMIN,
+            issuer_id=world.issuer.id,
+        )
+    body = {"username": "nb-op2", "password": "x" * 12, "role": "operator"}
+    other = world.post("local", "/users", {**body, "issuer_id": world.other_issuer.id})
+    assert other.status_code == 403
+    assert other.json()["code"] == "OTHER_ISSUER"
+    global_admin = world.post("local", "/users", {**body, "role": "admin"})
+    assert global_admin.status_code == 403
+    own = world.post("local", "/users", {**body, "issuer_id": world.issuer.id})
+    assert own.status_code == 201
+    refused = world.post("operator", "/users", {**body, "username": "x-op"})
+    assert refused.status_code == 403
