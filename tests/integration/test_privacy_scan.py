@@ -84,6 +84,10 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         _, bid = open_fcfs_batch(world, quantity=5)
         for p in EVERYONE:
             assert claim(world, ids[p], bid).status_code == 201
+        # The reminders job notifies each claim (reminders rows, sealed outbox messages).
+        from quan.jobs import reminders as reminder_job
+
+        assert reminder_job.run_once(world.runtime, "scan").sent == len(EVERYONE)
         sequence(world.runtime)
         size = int(world.client.get("/api/v1/audit/checkpoint").text.splitlines()[1])
         entries = world.client.get("/api/v1/audit/entries", params={"start": 0, "end": size - 1})
