@@ -46,6 +46,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "program.paused": ("from", "to"),
         "program.closed": ("from", "to"),
         "program.draft": ("from", "to"),
+        "program.updated": ("name", "timezone", "starts_at", "ends_at"),
         "program.redemption_policy_set": ("daily_cap",),
         "program.reminders": (
             "expiry_offsets_days",
@@ -130,6 +131,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "staff.reactivated": (),
         "staff.sessions_revoked": (),
         "staff.signed_out": (),
+        "staff.password_reset": (),
         "citizen.presence_code_sent": (),
         "citizen.registered": ("via",),
         "citizen.personal_data_revealed": (),

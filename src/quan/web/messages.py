@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_audit import AUDIT
+from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
@@ -311,4 +312,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **AUDIT,
     **REMINDERS,
     **SUPPLYUI,
+    **OFFICE,
 }
