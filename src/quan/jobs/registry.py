@@ -77,6 +77,7 @@ def _purge(rt: Runtime, holder: str) -> int:
 
 def default_jobs() -> list[Job]:
     """Every job of the platform, in the order a worker starts them."""
+    from quan.services.delivery import notify_jobs
     from quan.services.delivery.worker_relay import RelayJob
 
     return [
@@ -84,6 +85,9 @@ def default_jobs() -> list[Job]:
         Job("log-sequencer", 1.0, _sequence, lease_ttl=timedelta(seconds=60)),
         Job("recycling", 60.0, _recycle),
         Job("outbox-purge", 300.0, _purge),
+        Job("announcements", 1.0, notify_jobs.release_announcements),
+        Job("webhook-fanout", 1.0, notify_jobs.fan_out),
+        Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
     ]
 
 
