@@ -16,6 +16,7 @@ from quan.api.edge import Edge
 from quan.api.lean import Lane
 from quan.api.routes import (
     admin,
+    announcements,
     assisted,
     audit,
     auth,
@@ -32,6 +33,7 @@ from quan.api.routes import (
     lottery,
     merchants,
     offline,
+    partners,
     programs,
     public,
     redemptions,
@@ -157,6 +159,8 @@ ROUTE_MODULES = (
     fairness,  # fairness reports per batch and program
     assisted,  # agents issue vouchers for citizens and print them
     share_links,  # citizens' share links, claims through them, per-sharer stats
+    announcements,  # notices to holders and segments, their approval and progress
+    partners,  # partner clients (client credentials), webhook subscriptions and deliveries
 )
 
 

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from quan.domain.auth import Actor, Role, require_issuer
 from quan.services.delivery.announcements import Announcement, from_row, get
+from quan.services.money import programs
 from quan.store.notify_tables import announcement_recipients, announcements
 from quan.store.tables import outbox
+from quan.store.tables import programs as programs_table
 
 
-def for_program(tx: Connection, program_id: str, limit: int = 100) -> list[Announcement]:
+def for_program(
+    tx: Connection, actor: Actor, program_id: str, limit: int = 100
+) -> list[Announcement]:
+    require_issuer(actor, programs.get_program(tx, program_id).issuer_id)
     rows = tx.execute(
         select(announcements)
         .where(announcements.c.program_id == program_id)
@@ -22,14 +28,18 @@ def for_program(tx: Connection, program_id: str, limit: int = 100) -> list[Annou
     return [from_row(r) for r in rows]
 
 
-def pending(tx: Connection, limit: int = 100) -> list[Announcement]:
-    rows = tx.execute(
+def pending(tx: Connection, actor: Actor, limit: int = 100) -> list[Announcement]:
+    """Notices waiting for approval that ``actor`` may decide (an operator: of their issuer)."""
+    query = (
         select(announcements)
         .where(announcements.c.status == "pending_approval")
         .order_by(announcements.c.created_at)
         .limit(limit)
     )
-    return [from_row(r) for r in rows]
+    if actor.role == Role.OPERATOR:
+        query = query.join(programs_table, programs_table.c.id == announcements.c.program_id)
+        query = query.where(programs_table.c.issuer_id == actor.issuer_id)
+    return [from_row(r) for r in tx.execute(query)]
 
 
 def public_for_program(tx: Connection, program_id: str, limit: int = 50) -> list[Announcement]:
@@ -77,3 +87,10 @@ def progress(tx: Connection, announcement_id: str) -> Progress:
         no_channel=int(no_channel),
         by_status=by_status,
     )
+
+
+def visible(tx: Connection, actor: Actor, announcement_id: str) -> Announcement:
+    """A notice as staff may read it: operators those of their issuer's programs."""
+    found = get(tx, announcement_id)
+    require_issuer(actor, programs.get_program(tx, found.program_id).issuer_id)
+    return found
