@@ -29,9 +29,8 @@ def csrf(world: World, page: str = "/") -> str:
     return found.group(1)
 
 
-def submit(
-    world: World, path: str, data: dict[str, Any] | None = None, page: str = "/", **headers: str
-) -> Any:
+def submit(world: World, path: str, data: dict[str, Any] | None = None,
+           page: str = "/", **headers: str) -> Any:
     """POST a console form as a browser would: with the page's CSRF token, not following the
     redirect (so the test sees where it goes)."""
     form = {"csrf": csrf(world, page), **(data or {})}

@@ -131,9 +131,9 @@ def voucher_holder(world: World, voucher_id: str) -> str:
     with world.runtime.db.read() as tx:
         return str(
             tx.execute(
-                vouchers.select()
-                .with_only_columns(vouchers.c.citizen_id)
-                .where(vouchers.c.id == voucher_id)
+                vouchers.select().with_only_columns(vouchers.c.citizen_id).where(
+                    vouchers.c.id == voucher_id
+                )
             ).scalar_one()
         )
 

@@ -73,11 +73,9 @@ def test_opening_reserves_quantity_times_face_value_and_generates_the_vouchers(
     assert budget["identity_holds"]
     with world.runtime.db.read() as tx:
         assert account_balance(tx, pid, Bucket.RESERVED, created["id"]) == 300_000
-        codes = (
-            tx.execute(select(vouchers.c.code).where(vouchers.c.batch_id == created["id"]))
-            .scalars()
-            .all()
-        )
+        codes = tx.execute(
+            select(vouchers.c.code).where(vouchers.c.batch_id == created["id"])
+        ).scalars().all()
     assert len(codes) == 100
     assert len(set(codes)) == 100
     assert all(validate(code) == code for code in codes)
@@ -88,12 +86,7 @@ def test_opening_reserves_quantity_times_face_value_and_generates_the_vouchers(
 def test_a_percent_voucher_batch_reserves_the_cap_per_voucher(world: World) -> None:
     pid = funded_program(world)
     vt = voucher_type(
-        world,
-        pid,
-        kind="percent",
-        face_value_fen=None,
-        min_spend_fen=0,
-        percent_off=30,
+        world, pid, kind="percent", face_value_fen=None, min_spend_fen=0, percent_off=30,
         cap_fen=2000,
     )
     created = batch(world, pid, vt["id"], quantity=7)
@@ -118,7 +111,9 @@ def test_the_public_page_shows_rules_in_words_quotas_and_what_remains(world: Wor
     public = world.client.get(f"/api/v1/batches/{created['id']}")
     assert public.status_code == 200
     body = public.json()
-    assert body["eligibility"] == {"all": [{"region_in": ["330100"]}, {"age_between": {"min": 18}}]}
+    assert body["eligibility"] == {
+        "all": [{"region_in": ["330100"]}, {"age_between": {"min": 18}}]
+    }
     assert body["eligibility_text"] == {
         "zh": "所在地区属于 330100（杭州市），且年龄在 18 周岁及以上",
         "en": "lives in region 330100; and aged 18 or over",
@@ -137,7 +132,9 @@ def test_events_record_the_rules_at_creation_and_the_money_at_opening(world: Wor
     with world.runtime.db.read() as tx:
         rows = dict(
             tx.execute(
-                select(events.c.type, events.c.payload).where(events.c.subject_id == created["id"])
+                select(events.c.type, events.c.payload).where(
+                    events.c.subject_id == created["id"]
+                )
             ).all()
         )
     assert json.loads(rows["batch.created"])["eligibility"] == {"disabled": True}
@@ -209,38 +206,21 @@ BAD: list[tuple[str, dict[str, Any], int, str]] = [
     ("limit eleven", {"per_citizen_limit": 11}, 422, "INVALID_BATCH"),
     ("unknown allocation", {"allocation": "auction"}, 422, "VALIDATION_FAILED"),
     ("window backwards", {"claim_closes_at": iso(START - DAY)}, 422, "INVALID_BATCH"),
-    (
-        "window in the past",
-        {"claim_opens_at": iso(START - 2 * DAY), "claim_closes_at": iso(START - DAY)},
-        422,
-        "INVALID_BATCH",
-    ),
+    ("window in the past", {"claim_opens_at": iso(START - 2 * DAY),
+                            "claim_closes_at": iso(START - DAY)}, 422, "INVALID_BATCH"),
     ("naive window", {"claim_opens_at": "2026-11-25T10:00:00"}, 422, "VALIDATION_FAILED"),
-    (
-        "invalid rule",
-        {"eligibility": {"age_between": {"min": 70, "max": 60}}},
-        422,
-        "INVALID_ELIGIBILITY_RULE",
-    ),
+    ("invalid rule", {"eligibility": {"age_between": {"min": 70, "max": 60}}}, 422,
+     "INVALID_ELIGIBILITY_RULE"),
     ("rule not an object", {"eligibility": ["all"]}, 422, "VALIDATION_FAILED"),
-    (
-        "quota above quantity",
-        {"reserved": [{"group": "elderly", "quantity": 11, "release_at": iso(START + DAY / 2)}]},
-        422,
-        "INVALID_QUOTA",
-    ),
-    (
-        "quota released after close",
-        {"reserved": [{"group": "disabled", "quantity": 1, "release_at": iso(START + 2 * DAY)}]},
-        422,
-        "INVALID_QUOTA",
-    ),
-    (
-        "unknown priority group",
-        {"reserved": [{"group": "vip", "quantity": 1, "release_at": iso(START + DAY / 2)}]},
-        422,
-        "VALIDATION_FAILED",
-    ),
+    ("quota above quantity", {"reserved": [{"group": "elderly", "quantity": 11,
+                                            "release_at": iso(START + DAY / 2)}]},
+     422, "INVALID_QUOTA"),
+    ("quota released after close", {"reserved": [{"group": "disabled", "quantity": 1,
+                                                  "release_at": iso(START + 2 * DAY)}]},
+     422, "INVALID_QUOTA"),
+    ("unknown priority group", {"reserved": [{"group": "vip", "quantity": 1,
+                                              "release_at": iso(START + DAY / 2)}]},
+     422, "VALIDATION_FAILED"),
     ("unknown voucher type", {"voucher_type_id": "vtp_nope"}, 404, "NOT_FOUND"),
 ]
 
@@ -268,10 +248,7 @@ def test_a_voucher_type_of_another_program_cannot_be_issued(world: World) -> Non
 def test_vouchers_that_expire_before_the_claim_window_opens_are_refused(world: World) -> None:
     pid = funded_program(world)
     vt = voucher_type(
-        world,
-        pid,
-        validity_preset=None,
-        valid_from=iso(START - 2 * DAY),
+        world, pid, validity_preset=None, valid_from=iso(START - 2 * DAY),
         valid_until=iso(START - DAY / 2),
     )
     response = world.post("operator", f"/programs/{pid}/batches", batch_body(vt["id"]))
@@ -341,9 +318,9 @@ def test_two_batches_racing_for_one_budget_cannot_both_open(world: World) -> Non
     assert world.budget(pid)["reserved_fen"] == 300_000
     with rt.db.read() as tx:
         reserves = tx.execute(
-            select(func.count())
-            .select_from(journal_entries)
-            .where(journal_entries.c.kind == "reserve")
+            select(func.count()).select_from(journal_entries).where(
+                journal_entries.c.kind == "reserve"
+            )
         ).scalar_one()
     assert reserves == 1
     assert voucher_count(world, first["id"]) + voucher_count(world, second["id"]) == 100

@@ -353,9 +353,9 @@ def test_no_claim_makes_more_vouchers_than_the_batch_has(world: World) -> None:
             select(func.count()).select_from(vouchers).where(vouchers.c.batch_id == bid)
         ).scalar_one()
         reserves = tx.execute(
-            select(func.count())
-            .select_from(journal_entries)
-            .where(journal_entries.c.kind == "reserve")
+            select(func.count()).select_from(journal_entries).where(
+                journal_entries.c.kind == "reserve"
+            )
         ).scalar_one()
     assert total == 3
     assert reserves == 1
@@ -377,11 +377,7 @@ def test_issuing_in_bulk_gives_each_recipient_a_voucher_from_their_pool(world: W
     recipients = [Recipient(elder, "elderly"), *(Recipient(cid) for cid in people)]
     with rt.db.write() as tx:
         report = issue_many(
-            tx,
-            rt.clock.now(),
-            world.users["operator"].actor(),
-            bid,
-            recipients,
+            tx, rt.clock.now(), world.users["operator"].actor(), bid, recipients,
             channel=Channel.GRANT,
         )
     assert [v.citizen_id for v in report.issued] == [elder, *people[:3]]
@@ -405,9 +401,8 @@ def test_bulk_issuance_respects_the_per_citizen_limit_and_an_open_batch(world: W
     cid = register(world)
     rt, actor = world.runtime, world.users["operator"].actor()
     with pytest.raises(QuanError) as caught, rt.db.write() as tx:
-        issue_many(
-            tx, rt.clock.now(), actor, created["id"], [Recipient(cid)], channel=Channel.GRANT
-        )
+        issue_many(tx, rt.clock.now(), actor, created["id"], [Recipient(cid)],
+                   channel=Channel.GRANT)
     assert caught.value.code == "BATCH_NOT_OPEN"
     open_batch(world, created["id"])
     with rt.db.write() as tx:

@@ -35,9 +35,8 @@ def test_pages_are_chinese_by_default_and_english_when_chosen(world: World) -> N
 
 def test_the_language_switch_never_leaves_the_site(world: World) -> None:
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
-        response = world.client.get(
-            "/prefs", params={"lang": "en", "next": target}, follow_redirects=False
-        )
+        response = world.client.get("/prefs", params={"lang": "en", "next": target},
+                                    follow_redirects=False)
         assert response.headers["location"] == "/"
 
 
@@ -49,26 +48,20 @@ def test_large_type_is_a_remembered_preference(world: World) -> None:
 
 
 def test_a_console_page_without_a_session_sends_the_browser_to_sign_in(world: World) -> None:
-    for path, signin in (
-        ("/ops", "/signin"),
-        ("/wallet", "/wallet/signin"),
-        ("/cashier", "/cashier/signin"),
-        ("/auditor", "/signin"),
-    ):
+    for path, signin in (("/ops", "/signin"), ("/wallet", "/wallet/signin"),
+                         ("/cashier", "/cashier/signin"), ("/auditor", "/signin")):
         response = world.client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"] == f"{signin}?next={path}"
 
 
 def test_staff_sign_in_keeps_the_token_in_an_httponly_strict_cookie(world: World) -> None:
-    response = submit(
-        world, "/signin", {"username": "op1", "password": PASSWORD, "next": "/ops"}, page="/signin"
-    )
+    response = submit(world, "/signin", {"username": "op1", "password": PASSWORD, "next": "/ops"},
+                      page="/signin")
     assert response.status_code == 303
     assert response.headers["location"] == "/ops"
-    cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith(Area.STAFF.cookie + "=")
-    )
+    cookie = next(c for c in response.headers.get_list("set-cookie")
+                  if c.startswith(Area.STAFF.cookie + "="))
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
     assert world.client.get("/ops").status_code == 200
@@ -85,14 +78,12 @@ def test_a_post_without_the_csrf_token_changes_nothing(world: World) -> None:
     pid = funded_program(world)
     staff_session(world, "operator")
     world.client.get("/ops")  # the browser has its CSRF cookie
-    refused = world.client.post(
-        f"/ops/programs/{pid}/lifecycle/pause", data={}, follow_redirects=False
-    )
+    refused = world.client.post(f"/ops/programs/{pid}/lifecycle/pause", data={},
+                                follow_redirects=False)
     assert refused.status_code == 403
     assert 'data-code="CSRF_FAILED"' in refused.text
-    forged = world.client.post(
-        f"/ops/programs/{pid}/lifecycle/pause", data={"csrf": "x" * 43}, follow_redirects=False
-    )
+    forged = world.client.post(f"/ops/programs/{pid}/lifecycle/pause",
+                               data={"csrf": "x" * 43}, follow_redirects=False)
     assert forged.status_code == 403
     assert world.get("operator", f"/programs/{pid}").json()["status"] == "active"
     done = submit(world, f"/ops/programs/{pid}/lifecycle/pause", page="/ops")
@@ -106,9 +97,8 @@ def test_a_csrf_token_from_another_browser_is_refused(world: World) -> None:
     token = csrf(world, "/ops")
     world.client.cookies.delete("quan_csrf")
     world.client.cookies.set("quan_csrf", "another-browsers-random-cookie-value")
-    refused = world.client.post(
-        f"/ops/programs/{pid}/lifecycle/pause", data={"csrf": token}, follow_redirects=False
-    )
+    refused = world.client.post(f"/ops/programs/{pid}/lifecycle/pause", data={"csrf": token},
+                                follow_redirects=False)
     assert refused.status_code == 403
 
 
@@ -120,7 +110,7 @@ def test_console_pages_allow_the_roles_the_api_allows(world: World) -> None:
     staff_session(world, "auditor")
     page = world.client.get(f"/ops/programs/{pid}")
     assert page.status_code == 200
-    assert 'data-test="open-batch"' not in page.text
+    assert "data-test=\"open-batch\"" not in page.text
     refused = submit(world, f"/ops/batches/{draft['id']}/open", page="/auditor")
     assert refused.status_code == 403
     assert 'data-code="FORBIDDEN"' in refused.text
@@ -134,8 +124,8 @@ def test_console_pages_allow_the_roles_the_api_allows(world: World) -> None:
     assert world.client.get("/auditor").status_code == 403
     # A token that no longer verifies is a sign-in, not an error.
     world.client.cookies.set(Area.STAFF.cookie, "qt1.forged.token")
-    assert (
-        world.client.get("/ops", follow_redirects=False).headers["location"].startswith("/signin")
+    assert world.client.get("/ops", follow_redirects=False).headers["location"].startswith(
+        "/signin"
     )
 
 

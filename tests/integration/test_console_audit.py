@@ -61,11 +61,8 @@ def test_a_rewritten_event_turns_the_verification_red(world: World) -> None:
     lifted = AppendOnlyLifter(world.runtime.db)
     lifted("events")
     try:
-        tamper(
-            world.runtime.db,
-            "UPDATE events SET payload = :p WHERE id = (SELECT MIN(id) FROM events)",
-            p='{"amount_fen":1}',
-        )
+        tamper(world.runtime.db, "UPDATE events SET payload = :p WHERE id = "
+               "(SELECT MIN(id) FROM events)", p='{"amount_fen":1}')
         failed = submit(world, "/auditor/verify", page="/auditor", **{"HX-Request": "true"})
     finally:
         lifted.restore()
@@ -103,9 +100,8 @@ def test_exports_are_for_auditors_and_admins_only(world: World) -> None:
     staff_session(world, "operator")
     assert world.client.get("/auditor/export/log-entries.jsonl").status_code == 403
     world.client.cookies.clear()
-    assert (
-        world.client.get("/auditor/export/budgets.csv", follow_redirects=False).status_code == 303
-    )
+    assert world.client.get("/auditor/export/budgets.csv",
+                            follow_redirects=False).status_code == 303
 
 
 def test_the_disclosure_page_is_public_and_shows_the_ledger_and_batches(world: World) -> None:
@@ -138,15 +134,9 @@ def test_a_formula_in_a_program_name_reaches_the_budgets_export_as_text(world: W
 
 def test_names_with_control_characters_are_refused_at_every_entry(world: World) -> None:
     for path, body in (
-        (
-            "/programs",
-            {
-                "name": "春季\t=1+1",
-                "timezone": "Asia/Shanghai",
-                "starts_at": "2026-11-25T00:00:00+08:00",
-                "ends_at": "2027-03-01T00:00:00+08:00",
-            },
-        ),
+        ("/programs", {"name": "春季\t=1+1", "timezone": "Asia/Shanghai",
+                       "starts_at": "2026-11-25T00:00:00+08:00",
+                       "ends_at": "2027-03-01T00:00:00+08:00"}),
         ("/funders", {"name": "财政\r\n局", "kind": "department"}),
     ):
         response = world.post("operator", path, body)

@@ -28,15 +28,8 @@ ZH, EN = Translator("zh"), Translator("en")
 def _lottery_batch(world: World, quantity: int = 1, **overrides: object) -> tuple[str, str]:
     pid = funded_program(world)
     vt = voucher_type(world, pid)
-    created = batch(
-        world,
-        pid,
-        vt["id"],
-        quantity=quantity,
-        allocation="lottery",
-        name="摇号第一轮",
-        **overrides,
-    )
+    created = batch(world, pid, vt["id"], quantity=quantity, allocation="lottery",
+                    name="摇号第一轮", **overrides)
     open_batch(world, created["id"])
     return pid, str(created["id"])
 
@@ -62,9 +55,8 @@ def test_a_resident_enters_a_lottery_from_the_wallet_once(world: World) -> None:
     again = submit(world, f"/wallet/batches/{bid}/register", page="/wallet")
     assert again.status_code == 303  # entering twice answers the first registration
     with world.runtime.db.read() as tx:
-        rows = tx.execute(
-            select(lottery_registrations.c.id).where(lottery_registrations.c.batch_id == bid)
-        ).all()
+        rows = tx.execute(select(lottery_registrations.c.id)
+                          .where(lottery_registrations.c.batch_id == bid)).all()
     assert len(rows) == 1
     page = world.client.get(entered.headers["location"])
     assert 'data-test="entered"' in page.text
@@ -123,9 +115,8 @@ def test_the_operator_sees_the_registration_and_cannot_draw_before_it_closes(
     assert early.status_code == 409
     assert f'data-code="{REGISTRATION_STILL_OPEN.code}"' in early.text
     assert ZH("lottery.refused") in early.text
-    english = submit(
-        world, f"/ops/batches/{bid}/lottery/draw?lang=en", page=f"/ops/batches/{bid}/lottery"
-    )
+    english = submit(world, f"/ops/batches/{bid}/lottery/draw?lang=en",
+                     page=f"/ops/batches/{bid}/lottery")
     assert "cannot be drawn before registration closes" in english.text
 
 
@@ -134,7 +125,8 @@ def test_the_operator_draws_and_each_resident_sees_the_result(world: World) -> N
     first, second = register(world), register(world)
     for resident in (first, second):
         citizen_session(world, resident)
-        assert submit(world, f"/wallet/batches/{bid}/register", page="/wallet").status_code == 303
+        assert submit(world, f"/wallet/batches/{bid}/register",
+                      page="/wallet").status_code == 303
     advance(world, DAY)  # registration closes
     citizen_session(world, first)
     waiting = world.client.get("/wallet")

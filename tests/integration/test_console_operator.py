@@ -31,24 +31,15 @@ def test_a_voucher_type_form_is_checked_like_the_api_and_creates_the_type(world:
     pid = funded_program(world)
     staff_session(world, "operator")
     page = f"/ops/programs/{pid}/voucher-types/new"
-    form = {
-        "name": "餐饮满100减30",
-        "kind": "fixed",
-        "face_value": "30",
-        "min_spend": "100",
-        "categories": ["catering"],
-        "scenes": ["offline"],
-        "validity_preset": "short",
-    }
-    refused = submit(
-        world, f"/ops/programs/{pid}/voucher-types", {**form, "categories": []}, page=page
-    )
+    form = {"name": "餐饮满100减30", "kind": "fixed", "face_value": "30", "min_spend": "100",
+            "categories": ["catering"], "scenes": ["offline"], "validity_preset": "short"}
+    refused = submit(world, f"/ops/programs/{pid}/voucher-types", {**form, "categories": []},
+                     page=page)
     assert refused.status_code == 422
     assert 'data-test="form-errors"' in refused.text
     assert world.get("operator", f"/programs/{pid}/voucher-types").json()["items"] == []
-    not_money = submit(
-        world, f"/ops/programs/{pid}/voucher-types", {**form, "face_value": "30.005"}, page=page
-    )
+    not_money = submit(world, f"/ops/programs/{pid}/voucher-types",
+                       {**form, "face_value": "30.005"}, page=page)
     assert not_money.status_code == 422
     created = submit(world, f"/ops/programs/{pid}/voucher-types", form, page=page)
     assert created.status_code == 303
@@ -62,30 +53,18 @@ def test_creating_and_opening_a_batch_by_form_reserves_its_money(world: World) -
     staff_session(world, "operator")
     page = f"/ops/programs/{pid}/batches/new"
     assert world.client.get(page).status_code == 200
-    form = {
-        "voucher_type_id": vt["id"],
-        "name": "第一轮",
-        "quantity": "20",
-        "allocation": "fcfs",
-        "claim_opens_at": "2026-11-25T10:00",
-        "claim_closes_at": "2026-12-01T10:00",
-        "per_citizen_limit": "1",
-        "regions": "330100",
-        "min_age": "18",
-        "max_age": "",
-        "income_groups": ["normal"],
-    }
+    form = {"voucher_type_id": vt["id"], "name": "第一轮", "quantity": "20",
+            "allocation": "fcfs", "claim_opens_at": "2026-11-25T10:00",
+            "claim_closes_at": "2026-12-01T10:00", "per_citizen_limit": "1",
+            "regions": "330100", "min_age": "18", "max_age": "", "income_groups": ["normal"]}
     created = submit(world, f"/ops/programs/{pid}/batches", form, page=page)
     assert created.status_code == 303, created.text
     [made] = world.get("operator", f"/programs/{pid}/batches").json()["items"]
     assert made["status"] == "draft"
     assert made["claim_opens_at"].startswith("2026-11-25T02:00")  # 10:00 in Asia/Shanghai
     assert made["eligibility"] == {
-        "all": [
-            {"region_in": ["330100"]},
-            {"age_between": {"min": 18}},
-            {"income_group_in": ["normal"]},
-        ]
+        "all": [{"region_in": ["330100"]}, {"age_between": {"min": 18}},
+                {"income_group_in": ["normal"]}]
     }
     assert world.budget(pid)["reserved_fen"] == 0
     opened = submit(world, f"/ops/batches/{made['id']}/open", page=f"/ops/programs/{pid}")
@@ -113,19 +92,11 @@ def test_a_bad_batch_form_keeps_what_was_typed_and_says_what_is_wrong(world: Wor
     pid = funded_program(world)
     vt = voucher_type(world, pid)
     staff_session(world, "operator")
-    refused = submit(
-        world,
-        f"/ops/programs/{pid}/batches",
-        {
-            "voucher_type_id": vt["id"],
-            "name": "坏批次",
-            "quantity": "很多",
-            "allocation": "fcfs",
-            "claim_opens_at": "2026-11-25T10:00",
-            "claim_closes_at": "2026-12-01T10:00",
-        },
-        page=f"/ops/programs/{pid}/batches/new",
-    )
+    refused = submit(world, f"/ops/programs/{pid}/batches",
+                     {"voucher_type_id": vt["id"], "name": "坏批次", "quantity": "很多",
+                      "allocation": "fcfs", "claim_opens_at": "2026-11-25T10:00",
+                      "claim_closes_at": "2026-12-01T10:00"},
+                     page=f"/ops/programs/{pid}/batches/new")
     assert refused.status_code == 422
     assert 'value="坏批次"' in refused.text
     assert "quantity" in refused.text
@@ -141,40 +112,23 @@ def test_a_lottery_batch_by_form_reserves_places_and_tickets_for_a_priority_grou
     page = f"/ops/programs/{pid}/batches/new"
     assert 'data-test="reserve-elderly"' in world.client.get(page).text
     groups = ["elderly", "low_income", "disabled"]
-    form = {
-        "voucher_type_id": vt["id"],
-        "name": "摇号轮",
-        "quantity": "20",
-        "allocation": "lottery",
-        "claim_opens_at": "2026-11-25T10:00",
-        "claim_closes_at": "2026-12-01T10:00",
-        "per_citizen_limit": "1",
-        "reserve_group": groups,
-        "reserve_quantity": ["5", "", ""],
-        "reserve_release": ["2026-11-28T10:00", "", ""],
-        "reserve_tickets": ["3", "1", "1"],
-    }
-    refused = submit(
-        world,
-        f"/ops/programs/{pid}/batches",
-        {**form, "reserve_tickets": ["11", "1", "1"]},
-        page=page,
-    )
+    form = {"voucher_type_id": vt["id"], "name": "摇号轮", "quantity": "20",
+            "allocation": "lottery", "claim_opens_at": "2026-11-25T10:00",
+            "claim_closes_at": "2026-12-01T10:00", "per_citizen_limit": "1",
+            "reserve_group": groups, "reserve_quantity": ["5", "", ""],
+            "reserve_release": ["2026-11-28T10:00", "", ""], "reserve_tickets": ["3", "1", "1"]}
+    refused = submit(world, f"/ops/programs/{pid}/batches",
+                     {**form, "reserve_tickets": ["11", "1", "1"]}, page=page)
     assert refused.status_code == 422
     assert 'value="11"' in refused.text  # what was typed is kept
     assert world.get("operator", f"/programs/{pid}/batches").json()["items"] == []
     created = submit(world, f"/ops/programs/{pid}/batches", form, page=page)
     assert created.status_code == 303, created.text
     [made] = world.get("operator", f"/programs/{pid}/batches").json()["items"]
-    assert made["reserved"] == [
-        {
-            "group": "elderly",
-            "quantity": 5,
-            "opens_at": None,
-            "release_at": "2026-11-28T02:00:00Z",
-            "tickets": 3,
-        }
-    ]
+    assert made["reserved"] == [{
+        "group": "elderly", "quantity": 5, "opens_at": None,
+        "release_at": "2026-11-28T02:00:00Z", "tickets": 3,
+    }]
 
 
 def test_the_review_queue_approves_and_refuses_a_rejection_without_reason(world: World) -> None:
@@ -184,20 +138,12 @@ def test_the_review_queue_approves_and_refuses_a_rejection_without_reason(world:
     queue = world.client.get("/ops/merchants")
     assert waiting["id"] in queue.text
     assert other["id"] in queue.text
-    no_reason = submit(
-        world,
-        f"/ops/merchants/{other['id']}/review",
-        {"decision": "reject", "reason": " "},
-        page="/ops/merchants",
-    )
+    no_reason = submit(world, f"/ops/merchants/{other['id']}/review",
+                       {"decision": "reject", "reason": " "}, page="/ops/merchants")
     assert no_reason.status_code == 422
     assert "驳回或暂停商户必须填写理由" in no_reason.text
-    approved = submit(
-        world,
-        f"/ops/merchants/{waiting['id']}/review",
-        {"decision": "approve"},
-        page="/ops/merchants",
-    )
+    approved = submit(world, f"/ops/merchants/{waiting['id']}/review",
+                      {"decision": "approve"}, page="/ops/merchants")
     assert approved.status_code == 303
     assert world.get("operator", f"/merchants/{waiting['id']}").json()["status"] == "approved"
     record = world.client.get(approved.headers["location"])

@@ -28,23 +28,19 @@ def _citizen_with_phone(world: World, phone: str = PHONE) -> str:
     keys = citizens.CitizenKeys.from_settings(rt.settings)
     with rt.db.write() as tx:
         registration = validate_registration(
-            RegistrationInput(
-                resident_id=resident_id("330106", date(1960, 1, 2), 7),
-                name="王芳",
-                region_code="330106",
-                phone=phone,
-            ),
+            RegistrationInput(resident_id=resident_id("330106", date(1960, 1, 2), 7),
+                              name="王芳", region_code="330106", phone=phone),
             today=rt.clock.now().date(),
         )
-        return citizens.register(
-            tx, rt.clock.now(), world.users["operator"].actor(), keys, registration
-        ).id
+        return citizens.register(tx, rt.clock.now(), world.users["operator"].actor(), keys,
+                                 registration).id
 
 
 def _last_code(world: World, phone: str) -> str:
     messages = world.get("admin", "/dev/outbox", limit=50).json()["items"]
     body = next(m["body"] for m in messages if m["recipient"] == phone)
-    return next(w for w in "".join(c if c.isdigit() else " " for c in body).split() if len(w) == 6)
+    return next(w for w in "".join(c if c.isdigit() else " " for c in body).split()
+                if len(w) == 6)
 
 
 def test_a_resident_signs_in_with_the_sms_code(world: World) -> None:
@@ -52,17 +48,12 @@ def test_a_resident_signs_in_with_the_sms_code(world: World) -> None:
     asked = submit(world, "/wallet/code", {"phone": "137 0000 1111"}, page="/wallet/signin")
     assert asked.status_code == 200
     assert 'name="code"' in asked.text
-    wrong = submit(
-        world, "/wallet/session", {"phone": PHONE, "code": "000000"}, page="/wallet/signin"
-    )
+    wrong = submit(world, "/wallet/session", {"phone": PHONE, "code": "000000"},
+                   page="/wallet/signin")
     assert wrong.status_code == 401
     assert 'data-test="signin-error"' in wrong.text
-    signed = submit(
-        world,
-        "/wallet/session",
-        {"phone": PHONE, "code": _last_code(world, PHONE)},
-        page="/wallet/signin",
-    )
+    signed = submit(world, "/wallet/session", {"phone": PHONE, "code": _last_code(world, PHONE)},
+                    page="/wallet/signin")
     assert signed.status_code == 303
     assert signed.headers["location"] == "/wallet"
     page = world.client.get("/wallet")
@@ -89,31 +80,23 @@ def test_the_wallet_says_who_may_claim_and_a_double_submit_claims_once(world: Wo
     assert f'data-batch="{bid}" data-standing="claimable"' in page.text
     key = page.text.split('name="claim_key" value="')[1].split('"')[0]
     token = csrf(world, "/wallet")
-    first = world.client.post(
-        f"/wallet/batches/{bid}/claim",
-        data={"csrf": token, "claim_key": key},
-        follow_redirects=False,
-    )
-    again = world.client.post(
-        f"/wallet/batches/{bid}/claim",
-        data={"csrf": token, "claim_key": key},
-        follow_redirects=False,
-    )
+    first = world.client.post(f"/wallet/batches/{bid}/claim",
+                              data={"csrf": token, "claim_key": key}, follow_redirects=False)
+    again = world.client.post(f"/wallet/batches/{bid}/claim",
+                              data={"csrf": token, "claim_key": key}, follow_redirects=False)
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
     with world.runtime.db.read() as tx:
-        held = tx.execute(
-            select(func.count()).select_from(vouchers).where(vouchers.c.citizen_id == resident)
-        ).scalar_one()
+        held = tx.execute(select(func.count()).select_from(vouchers)
+                          .where(vouchers.c.citizen_id == resident)).scalar_one()
     assert held == 1
     voucher = world.client.get(first.headers["location"])
     assert voucher.status_code == 200
     assert "<svg" in voucher.text
     assert 'data-test="voucher-code"' in voucher.text
     assert "领取成功" in voucher.text
-    refused = submit(
-        world, f"/wallet/batches/{bid}/claim", {"claim_key": "another-key-1"}, page="/wallet"
-    )
+    refused = submit(world, f"/wallet/batches/{bid}/claim", {"claim_key": "another-key-1"},
+                     page="/wallet")
     assert refused.status_code == 409
     assert 'data-test="claim-error"' in refused.text
 
@@ -130,9 +113,8 @@ def _cashier(world: World) -> dict[str, Any]:
     """An approved merchant whose terminal is signed in at the cashier screen."""
     merchant, owner_key = approved(world)
     issued = terminal(world, merchant["id"], owner_key)
-    signed = submit(
-        world, "/cashier/signin", {"api_key": issued["api_key"]}, page="/cashier/signin"
-    )
+    signed = submit(world, "/cashier/signin", {"api_key": issued["api_key"]},
+                    page="/cashier/signin")
     assert signed.status_code == 303
     return merchant
 
@@ -141,9 +123,8 @@ def test_only_a_terminal_key_opens_the_cashier_screen(world: World) -> None:
     merchant, owner_key = approved(world)
     refused = submit(world, "/cashier/signin", {"api_key": owner_key}, page="/cashier/signin")
     assert refused.status_code == 401
-    refused = submit(
-        world, "/cashier/signin", {"api_key": world.token("operator")}, page="/cashier/signin"
-    )
+    refused = submit(world, "/cashier/signin", {"api_key": world.token("operator")},
+                     page="/cashier/signin")
     assert refused.status_code == 401
     _cashier(world)
     page = world.client.get("/cashier")
@@ -159,39 +140,27 @@ def test_the_cashier_redeems_and_is_told_the_discount_and_what_the_customer_pays
     _cashier(world)
     form = world.client.get("/cashier").text
     key = form.split('name="redeem_key" id="redeem-key" value="')[1].split('"')[0]
-    below = submit(
-        world,
-        "/cashier/redeem",
-        {"code": code, "amount": "50", "category": "catering", "redeem_key": key},
-        page="/cashier",
-        **{"HX-Request": "true"},
-    )
+    below = submit(world, "/cashier/redeem",
+                   {"code": code, "amount": "50", "category": "catering", "redeem_key": key},
+                   page="/cashier", **{"HX-Request": "true"})
     assert below.status_code == 422
     assert 'data-code="BELOW_MIN_SPEND"' in below.text
-    done = submit(
-        world,
-        "/cashier/redeem",
-        {"code": code.lower(), "amount": "120.00", "category": "catering", "redeem_key": key},
-        page="/cashier",
-        **{"HX-Request": "true"},
-    )
+    done = submit(world, "/cashier/redeem",
+                  {"code": code.lower(), "amount": "120.00", "category": "catering",
+                   "redeem_key": key},
+                  page="/cashier", **{"HX-Request": "true"})
     assert done.status_code == 200, done.text
     assert '<dd class="money" data-test="discount">−¥30.00</dd>' in done.text
     assert '<dd class="money pays" data-test="customer-pays">¥90.00</dd>' in done.text
     assert 'hx-swap-oob="true"' in done.text  # a fresh key for the next customer
-    twice = submit(
-        world,
-        "/cashier/redeem",
-        {"code": code, "amount": "120", "category": "catering", "redeem_key": "a-new-key-123"},
-        page="/cashier",
-        **{"HX-Request": "true"},
-    )
+    twice = submit(world, "/cashier/redeem",
+                   {"code": code, "amount": "120", "category": "catering",
+                    "redeem_key": "a-new-key-123"},
+                   page="/cashier", **{"HX-Request": "true"})
     assert twice.status_code == 409
     assert 'data-code="ALREADY_REDEEMED"' in twice.text
-    assert (
-        world.budget(world.get("auditor", f"/batches/{bid}").json()["program_id"])["payable_fen"]
-        == 3000
-    )
+    assert world.budget(world.get("auditor", f"/batches/{bid}").json()["program_id"])[
+        "payable_fen"] == 3000
 
 
 def test_an_amount_that_is_not_money_is_refused_before_anything_happens(world: World) -> None:
@@ -199,17 +168,9 @@ def test_an_amount_that_is_not_money_is_refused_before_anything_happens(world: W
     code = claim(world, register(world), bid).json()["code"]
     _cashier(world)
     for amount in ("", "abc", "1.234", "-5", "0"):
-        refused = submit(
-            world,
-            "/cashier/redeem",
-            {
-                "code": code,
-                "amount": amount,
-                "category": "catering",
-                "redeem_key": "key-for-bad-amounts",
-            },
-            page="/cashier",
-        )
+        refused = submit(world, "/cashier/redeem",
+                         {"code": code, "amount": amount, "category": "catering",
+                          "redeem_key": "key-for-bad-amounts"}, page="/cashier")
         assert refused.status_code == 422, amount
         assert 'data-code="VALIDATION_FAILED"' in refused.text
 
@@ -218,31 +179,20 @@ def test_settlement_runs_from_the_console_and_each_side_reads_its_statement(worl
     pid, bid = open_fcfs_batch(world)
     code = claim(world, register(world), bid).json()["code"]
     merchant = _cashier(world)
-    done = submit(
-        world,
-        "/cashier/redeem",
-        {"code": code, "amount": "120", "category": "catering", "redeem_key": "settle-test-key"},
-        page="/cashier",
-    )
+    done = submit(world, "/cashier/redeem",
+                  {"code": code, "amount": "120", "category": "catering",
+                   "redeem_key": "settle-test-key"}, page="/cashier")
     assert done.status_code == 200, done.text
     assert 'data-test="history"' in world.client.get("/cashier").text
     advance(world, DAY)  # settle the day that is over
     staff_session(world, "operator")
     page = world.client.get(f"/ops/programs/{pid}/settlements")
     key = page.text.split('name="run_key" value="')[1].split('"')[0]
-    ran = submit(
-        world,
-        f"/ops/programs/{pid}/settlements",
-        {"run_key": key},
-        page=f"/ops/programs/{pid}/settlements",
-    )
+    ran = submit(world, f"/ops/programs/{pid}/settlements", {"run_key": key},
+                 page=f"/ops/programs/{pid}/settlements")
     assert ran.status_code == 303, ran.text
-    again = submit(
-        world,
-        f"/ops/programs/{pid}/settlements",
-        {"run_key": key},
-        page=f"/ops/programs/{pid}/settlements",
-    )
+    again = submit(world, f"/ops/programs/{pid}/settlements", {"run_key": key},
+                   page=f"/ops/programs/{pid}/settlements")
     assert again.headers["location"] == ran.headers["location"]  # replayed, not run twice
     run_page = world.client.get(ran.headers["location"])
     assert '<div data-test="payout"><dt>本次付款</dt><dd class="money">¥30.00</dd></div>' in (
@@ -278,21 +228,11 @@ def test_a_scanned_qr_code_redeems_like_a_typed_code(world: World) -> None:
     _, bid = open_fcfs_batch(world)
     holder = register(world)
     claim(world, holder, bid)
-    [voucher] = world.client.get(
-        "/api/v1/me/vouchers", headers=citizen_headers(world, holder)
-    ).json()["items"]
+    [voucher] = world.client.get("/api/v1/me/vouchers",
+                                 headers=citizen_headers(world, holder)).json()["items"]
     _cashier(world)
-    done = submit(
-        world,
-        "/cashier/redeem",
-        {
-            "code": voucher["qr_payload"],
-            "amount": "100",
-            "category": "catering",
-            "redeem_key": "scanned-qr-key",
-        },
-        page="/cashier",
-        **{"HX-Request": "true"},
-    )
+    done = submit(world, "/cashier/redeem",
+                  {"code": voucher["qr_payload"], "amount": "100", "category": "catering",
+                   "redeem_key": "scanned-qr-key"}, page="/cashier", **{"HX-Request": "true"})
     assert done.status_code == 200, done.text
     assert 'data-test="customer-pays">¥70.00<' in done.text

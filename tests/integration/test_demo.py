@@ -118,26 +118,15 @@ def test_seeding_again_after_an_operator_made_a_program_and_a_batch_changes_noth
         )
         vt = post(
             f"/programs/{program['id']}/voucher-types",
-            {
-                "name": "家政满200减50",
-                "kind": "fixed",
-                "face_value_fen": 5000,
-                "min_spend_fen": 20000,
-                "categories": ["housekeeping"],
-                "scenes": ["offline"],
-                "validity_preset": "short",
-            },
+            {"name": "家政满200减50", "kind": "fixed", "face_value_fen": 5000,
+             "min_spend_fen": 20000, "categories": ["housekeeping"], "scenes": ["offline"],
+             "validity_preset": "short"},
         )
         post(
             f"/programs/{program['id']}/batches",
-            {
-                "voucher_type_id": vt["id"],
-                "name": "家政券",
-                "quantity": 10,
-                "allocation": "fcfs",
-                "claim_opens_at": (now + timedelta(hours=1)).isoformat(),
-                "claim_closes_at": (now + timedelta(days=3)).isoformat(),
-            },
+            {"voucher_type_id": vt["id"], "name": "家政券", "quantity": 10, "allocation": "fcfs",
+             "claim_opens_at": (now + timedelta(hours=1)).isoformat(),
+             "claim_closes_at": (now + timedelta(days=3)).isoformat()},
         )
     before = counts(db)
     files = (env / "demo-credentials.json").read_text()

@@ -12,13 +12,8 @@ def test_outbox_is_paged_newest_first_like_every_other_list(world: World) -> Non
     with world.runtime.db.write() as tx:
         ids = [
             outbox.enqueue(
-                tx,
-                world.runtime.clock.now(),
-                keys,
-                channel="sms",
-                recipient=f"1380000000{i}",
-                subject="",
-                body=f"code {i}",
+                tx, world.runtime.clock.now(), keys, channel="sms", recipient=f"1380000000{i}",
+                subject="", body=f"code {i}",
             )
             for i in range(5)
         ]

@@ -35,17 +35,9 @@ NUL_REQUESTS = [
     ("path id", "get", "/api/v1/programs/prg_%00x", None),
     ("query parameter", "get", "/api/v1/programs?cursor=%00", None),
     ("public path", "get", "/api/v1/public/programs/prg_%00", None),
-    (
-        "json text",
-        "post",
-        "/api/v1/programs",
-        {
-            "name": "券\u0000",
-            "timezone": "Asia/Shanghai",
-            "starts_at": "2026-11-25T00:00:00+08:00",
-            "ends_at": "2027-03-01T00:00:00+08:00",
-        },
-    ),
+    ("json text", "post", "/api/v1/programs", {"name": "券\u0000", "timezone": "Asia/Shanghai",
+                                             "starts_at": "2026-11-25T00:00:00+08:00",
+                                             "ends_at": "2027-03-01T00:00:00+08:00"}),
     ("json key", "post", "/api/v1/funders", {"name": "财政局", "kind": "department", "\u0000": 1}),
     ("lone surrogate", "post", "/api/v1/funders", b'{"name": "\\ud800", "kind": "department"}'),
     ("lean claim path", "post", "/api/v1/batches/bat_%00/claims", {}),
@@ -53,9 +45,8 @@ NUL_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "method", "path", "body"), NUL_REQUESTS, ids=[c[0] for c in NUL_REQUESTS]
-)
+@pytest.mark.parametrize(("case", "method", "path", "body"), NUL_REQUESTS,
+                         ids=[c[0] for c in NUL_REQUESTS])
 def test_nul_anywhere_is_a_422_problem(
     world: World, case: str, method: str, path: str, body: Any
 ) -> None:
@@ -78,8 +69,7 @@ def test_an_escaped_backslash_before_u0000_is_text_not_nul(world: World) -> None
 
 def test_nul_in_a_console_form_is_a_422_problem(world: World) -> None:
     response = world.client.post(
-        "/signin",
-        content=b"username=admin%00&password=x",
+        "/signin", content=b"username=admin%00&password=x",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     _problem(response, 422, "UNSTORABLE_INPUT")
@@ -90,12 +80,8 @@ EDGE_DATES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00", "0001-01
 
 @pytest.mark.parametrize("at", EDGE_DATES)
 def test_instants_at_the_ends_of_the_calendar_are_refused(world: World, at: str) -> None:
-    body = {
-        "name": "券",
-        "timezone": "Asia/Shanghai",
-        "starts_at": at,
-        "ends_at": "2027-03-01T00:00:00+08:00",
-    }
+    body = {"name": "券", "timezone": "Asia/Shanghai", "starts_at": at,
+            "ends_at": "2027-03-01T00:00:00+08:00"}
     _problem(world.post("operator", "/programs", body), 422, "VALIDATION_FAILED")
     body = {**body, "starts_at": "2026-11-25T00:00:00+08:00", "ends_at": at}
     _problem(world.post("operator", "/programs", body), 422, "VALIDATION_FAILED")
@@ -103,12 +89,8 @@ def test_instants_at_the_ends_of_the_calendar_are_refused(world: World, at: str)
 
 def test_settling_up_to_the_last_day_of_the_calendar_is_refused(world: World) -> None:
     pid = issuance.funded_program(world)
-    response = world.post(
-        "operator",
-        f"/programs/{pid}/settlements",
-        {"cut_off_date": "9999-12-31"},
-        **{"Idempotency-Key": "edge-date-1"},
-    )
+    response = world.post("operator", f"/programs/{pid}/settlements",
+                          {"cut_off_date": "9999-12-31"}, **{"Idempotency-Key": "edge-date-1"})
     _problem(response, 422, "VALIDATION_FAILED")
 
 
@@ -156,9 +138,8 @@ def server(runtime: Runtime) -> Iterator[int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    config = uvicorn.Config(
-        create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")
     served = uvicorn.Server(config)
     thread = threading.Thread(target=served.run, daemon=True)
     thread.start()
@@ -172,11 +153,8 @@ def server(runtime: Runtime) -> Iterator[int]:
 
 def test_refusals_keep_the_connection_alive(server: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
-    for path, body in [
-        ("/api/v1/public/programs/prg_%00", None),
-        ("/api/v1/redemptions", DEEP),
-        ("/api/v1/funders", b'{"name":"\\u0000"}'),
-    ]:
+    for path, body in [("/api/v1/public/programs/prg_%00", None),
+                       ("/api/v1/redemptions", DEEP), ("/api/v1/funders", b'{"name":"\\u0000"}')]:
         headers = {"content-type": "application/json", "Authorization": "Bearer qk_key_x"}
         connection.request("POST" if body else "GET", path, body=body, headers=headers)
         response = connection.getresponse()
@@ -192,10 +170,8 @@ def test_refusals_keep_the_connection_alive(server: int) -> None:
 
 def test_a_body_that_never_finishes_is_cut_off_with_408(server: int) -> None:
     with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
-        sock.sendall(
-            b"POST /api/v1/funders HTTP/1.1\r\nHost: x\r\n"
-            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na'
-        )
+        sock.sendall(b"POST /api/v1/funders HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na")
         started = time.monotonic()
         received = b""
         while chunk := sock.recv(4096):

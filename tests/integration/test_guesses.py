@@ -157,7 +157,9 @@ def _guess_in_process(kind: str, url: str, prefix: str, barrier: Any, out: Any) 
     def one() -> None:
         nonlocal through
         try:
-            guesses.begin(throttle, LIMITS, account="acct", ip="x", refusal=_SPEC, ip_refusal=_SPEC)
+            guesses.begin(
+                throttle, LIMITS, account="acct", ip="x", refusal=_SPEC, ip_refusal=_SPEC
+            )
         except QuanError:
             return
         with lock:

@@ -176,7 +176,9 @@ def test_no_registration_is_accepted_once_the_beacon_fixed_the_close(world: Worl
     # Even with a clock before the close (a request that read the time before it), the beacon
     # recorded under the registration lock refuses it.
     with world.runtime.db.write() as tx, pytest.raises(QuanError) as refused:
-        lottery_service.register(tx, START + timedelta(hours=1), world.runtime.settings, late, bid)
+        lottery_service.register(
+            tx, START + timedelta(hours=1), world.runtime.settings, late, bid
+        )
     assert refused.value.code == "LOTTERY_REGISTRATION_CLOSED"
 
 
@@ -284,7 +286,9 @@ def test_a_v1_lottery_made_before_the_switch_still_draws_and_verifies_as_v1(
     bid = lottery_batch(world, quantity=2)
     with world.runtime.db.write() as tx:  # as the migration leaves a lottery made before v2
         tx.execute(
-            update(lottery_draws).where(lottery_draws.c.batch_id == bid).values(algorithm=v2.V1)
+            update(lottery_draws)
+            .where(lottery_draws.c.batch_id == bid)
+            .values(algorithm=v2.V1)
         )
     for person in register_many(world, 4):
         assert enter(world, person, bid).status_code == 201

@@ -439,7 +439,9 @@ def test_stored_times_come_back_in_utc(world: World) -> None:
 def test_anonymous_applications_are_limited_per_address(world: World) -> None:
     world.runtime.settings.merchant_applications_per_hour = 10
     answers = [
-        world.client.post("/api/v1/merchants", json=application(world)).status_code
+        world.client.post(
+            "/api/v1/merchants", json=application(world)
+        ).status_code
         for i in range(11)
     ]
     assert answers[:10] == [201] * 10

@@ -51,11 +51,8 @@ def _sample(schema: dict[str, Any], spec: dict[str, Any], depth: int = 0) -> Any
         if depth > 6:
             return {}
         props = schema.get("properties", {})
-        return {
-            k: _sample(v, spec, depth + 1)
-            for k, v in props.items()
-            if k in schema.get("required", [])
-        }
+        return {k: _sample(v, spec, depth + 1) for k, v in props.items()
+                if k in schema.get("required", [])}
     if kind == "array":
         return []
     if kind == "integer":
@@ -138,9 +135,7 @@ def test_no_input_in_the_openapi_document_gets_a_5xx(world: World, caller: str) 
     for method, url, kwargs, what in _requests(spec, refused):
         extra = kwargs.pop("headers", {})
         response = world.client.request(
-            method.upper(),
-            url,
-            headers={**headers, **extra, "Idempotency-Key": f"fuzz-{sent}"},
+            method.upper(), url, headers={**headers, **extra, "Idempotency-Key": f"fuzz-{sent}"},
             **kwargs,
         )
         sent += 1

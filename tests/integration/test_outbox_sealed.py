@@ -45,13 +45,8 @@ def test_a_sealed_body_does_not_open_in_another_row(world: World) -> None:
     db = world.runtime.db
     with db.write() as tx:
         other = box.enqueue(
-            tx,
-            world.runtime.clock.now(),
-            keys,
-            channel="sms",
-            recipient="13900000000",
-            subject="test",
-            body="hello",
+            tx, world.runtime.clock.now(), keys, channel="sms", recipient="13900000000",
+            subject="test", body="hello",
         )
         first = tx.execute(select(outbox.c.id, outbox.c.body_enc).where(outbox.c.id != other))
         _, token = first.first() or ("", "")
@@ -118,12 +113,8 @@ def test_a_new_outbox_row_without_a_seal_is_refused(db: Database) -> None:
     with pytest.raises(IntegrityError), db.write() as tx:
         tx.execute(
             insert(outbox).values(
-                id=f"msg_{secrets.token_hex(4)}",
-                channel="sms",
-                subject="x",
-                status="queued",
-                attempts=0,
-                created_at=datetime.now(UTC),
+                id=f"msg_{secrets.token_hex(4)}", channel="sms", subject="x", status="queued",
+                attempts=0, created_at=datetime.now(UTC),
             )
         )
 

@@ -78,11 +78,7 @@ def test_only_admins_manage_accounts_and_only_within_their_issuer(world: World) 
     with world.runtime.db.write() as tx:
         now = world.runtime.clock.now()
         local = staff.create_user(
-            tx,
-            now,
-            username="issuer-admin",
-            password=PASSWORD,
-            role=Role.ADMIN,
+            tx, now, username="issuer-admin", password=PASSWORD, role=Role.ADMIN,
             issuer_id=world.issuer.id,
         )
     headers = sign_in(world, local.username)
