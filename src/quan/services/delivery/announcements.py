@@ -334,15 +334,19 @@ def _queue(tx: Connection, now: datetime, actor: Actor, announcement_id: str) ->
     chosen = select(literal(announcement_id), citizens.c.id, _channel()).where(
         _audience(tx, now, draft)
     )
-    queued = tx.execute(
+    tx.execute(
         insert(announcement_recipients).from_select(
             ["announcement_id", "citizen_id", "channel"], chosen
         )
-    ).rowcount
+    )
+    # Counted, not the statement's row count (which the PostgreSQL driver does not always say).
+    queued = tx.execute(
+        select(func.count()).where(announcement_recipients.c.announcement_id == announcement_id)
+    ).scalar_one()
     tx.execute(
         update(announcements)
         .where(announcements.c.id == announcement_id)
-        .values(status="sending", queued=max(queued or 0, 0), published_at=now)
+        .values(status="sending", queued=int(queued), published_at=now)
     )
     record_event(
         tx,
@@ -355,7 +359,7 @@ def _queue(tx: Connection, now: datetime, actor: Actor, announcement_id: str) ->
         payload={
             "audience": found.audience,
             "audience_ref": found.audience_ref,
-            "recipients": max(queued or 0, 0),
+            "recipients": int(queued),
             "public": found.public,
         },
     )
