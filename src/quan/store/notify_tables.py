@@ -102,6 +102,9 @@ partner_clients = Table(
     Column("created_by", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    # The console's create form: a second submission finds the client instead of making one.
+    Column("idempotency_key", Text, nullable=True),
+    UniqueConstraint("created_by", "idempotency_key", name="uq_partner_clients_idempotency"),
 )
 
 webhook_subscriptions = Table(

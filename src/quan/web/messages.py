@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from quan.web.messages_notify import NOTIFY
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
 
@@ -303,4 +304,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **NOTIFY,
 }

@@ -26,7 +26,9 @@ from quan.web.routes import (
     jobs,
     lottery,
     merchants,
+    notices,
     operator,
+    partner_clients,
     settlement,
     staff,
 )
@@ -78,6 +80,8 @@ for module_router in (
     auditor.router,
     jobs.router,
     disclosure.router,
+    notices.router,
+    partner_clients.router,
     citizen.router,
     cashier.router,
     settlement.router,

@@ -15,7 +15,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from quan.domain.notices import WEBHOOK_EVENT_TYPES
-from quan.edge.deps import PUBLIC, AdminOnly, PartnerOnly, PartnerOrAdmin, RuntimeDep
+from quan.edge.deps import (
+    PUBLIC,
+    AdminOnly,
+    IdempotencyHeader,
+    PartnerOnly,
+    PartnerOrAdmin,
+    RuntimeDep,
+)
 from quan.services.delivery import partners, webhooks
 from quan.services.people import pii
 from quan.services.people.tokens import TokenSigner
@@ -36,7 +43,7 @@ class ClientOut(BaseModel):
 
 
 class IssuedOut(ClientOut):
-    client_secret: str  # shown once
+    client_secret: str | None  # shown once (null when an Idempotency-Key found the client)
 
 
 class TokenIn(BaseModel):
@@ -111,10 +118,15 @@ def _client(c: partners.PartnerClient) -> ClientOut:
 
 
 @router.post("/partner-clients", response_model=IssuedOut, status_code=201)
-def create_client(body: ClientIn, actor: AdminOnly, rt: RuntimeDep) -> IssuedOut:
-    """Create a partner client; ``client_secret`` is in this answer only (stored hashed)."""
+def create_client(
+    body: ClientIn, actor: AdminOnly, rt: RuntimeDep, key: IdempotencyHeader = None
+) -> IssuedOut:
+    """Create a partner client; ``client_secret`` is in this answer only (stored hashed). A
+    retry with the same ``Idempotency-Key`` answers the client made first, its secret null."""
     with rt.db.write() as tx:
-        issued = partners.create_client(tx, rt.clock.now(), actor, body.name)
+        issued = partners.create_client(
+            tx, rt.clock.now(), actor, body.name, idempotency_key=key[:200] if key else None
+        )
     return IssuedOut(**asdict(issued.client), client_secret=issued.secret)
 
 

@@ -41,7 +41,7 @@ class PartnerClient:
 @dataclass(frozen=True, slots=True)
 class Issued:
     client: PartnerClient
-    secret: str  # shown once, never stored
+    secret: str | None  # shown once, never stored; None: a repeated request found the client
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,20 @@ def _client(row: object) -> PartnerClient:
     return PartnerClient(m["id"], m["name"], m["created_by"], m["created_at"], m["revoked_at"])
 
 
-def create_client(tx: Connection, now: datetime, actor: Actor, name: str) -> Issued:
+def create_client(
+    tx: Connection, now: datetime, actor: Actor, name: str, *, idempotency_key: str | None = None
+) -> Issued:
+    """A new client and its secret; the same creator's same ``idempotency_key`` finds the
+    client made the first time (without its secret, which only that answer carried)."""
+    if idempotency_key is not None:
+        found = tx.execute(
+            select(partner_clients.c.id).where(
+                partner_clients.c.created_by == actor.label,
+                partner_clients.c.idempotency_key == idempotency_key,
+            )
+        ).scalar()
+        if found is not None:
+            return Issued(get_client(tx, found), None)
     client_id = new_id("pcl")
     secret = "pcs_" + secrets.token_urlsafe(32)
     tx.execute(
@@ -69,6 +82,7 @@ def create_client(tx: Connection, now: datetime, actor: Actor, name: str) -> Iss
             secret_hash=_hash(secret),
             created_by=actor.label,
             created_at=now,
+            idempotency_key=idempotency_key,
         )
     )
     record_event(

@@ -102,7 +102,9 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_clients")),
+        sa.UniqueConstraint("created_by", "idempotency_key", name="uq_partner_clients_idempotency"),
     )
     op.create_table(
         "webhook_subscriptions",
