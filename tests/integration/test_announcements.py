@@ -19,16 +19,10 @@ from quan.store.db import Database
 from quan.store.notify_tables import announcement_recipients
 from quan.store.tables import outbox
 from tests.conftest import World, make_settings
+from tests.integration.announcement_fixtures import holders
 from tests.integration.citizen_fixtures import person
 from tests.integration.citizen_fixtures import register as register_person
-from tests.integration.issuance_fixtures import (
-    batch,
-    claim,
-    open_batch,
-    open_fcfs_batch,
-    register_many,
-    voucher_type,
-)
+from tests.integration.issuance_fixtures import batch, open_batch, open_fcfs_batch, voucher_type
 from tests.race import race
 
 THRESHOLD = 3
@@ -51,14 +45,6 @@ def _notice(audience: str = "program", **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def _holders(world: World, bid: str, with_phone: int, without_phone: int) -> list[str]:
-    ids = [register_person(world, person(i, seed=31))["id"] for i in range(with_phone)]
-    ids += register_many(world, without_phone)
-    for citizen_id in ids:
-        assert claim(world, citizen_id, bid).status_code == 201
-    return ids
-
-
 def _release(world: World, rate: int) -> int:
     rt = world.runtime
     keys = CitizenKeys.from_settings(rt.settings)
@@ -76,7 +62,7 @@ def _notices_in_outbox(world: World) -> int:
 
 def test_preview_counts_each_audience_per_channel(world: World) -> None:
     pid, bid = open_fcfs_batch(world, quantity=20)
-    _holders(world, bid, with_phone=3, without_phone=1)
+    holders(world, bid, with_phone=3, without_phone=1)
     register_person(world, person(5, seed=31))  # registered, holds nothing
     seen = world.post("operator", f"/programs/{pid}/announcements/preview", _notice())
     assert seen.status_code == 200, seen.text
@@ -89,7 +75,7 @@ def test_preview_counts_each_audience_per_channel(world: World) -> None:
         "operator", f"/programs/{pid}/announcements/preview", _notice("batch", audience_ref=bid)
     )
     assert by_batch.json()["recipients"] == 4
-    other_pid, other_bid = open_fcfs_batch(world)
+    other_bid = open_fcfs_batch(world)[1]
     refused = world.post(
         "operator",
         f"/programs/{pid}/announcements/preview",
@@ -129,7 +115,7 @@ def test_small_notice_goes_at_once_at_the_configured_rate(world: World) -> None:
     vt = voucher_type(world, pid, name="另一种券")
     second = batch(world, pid, vt["id"], quantity=5)
     open_batch(world, second["id"])
-    _holders(world, second["id"], with_phone=2, without_phone=1)
+    holders(world, second["id"], with_phone=2, without_phone=1)
     made = world.post(
         "operator",
         f"/programs/{pid}/announcements",
@@ -168,7 +154,7 @@ def test_small_notice_goes_at_once_at_the_configured_rate(world: World) -> None:
 
 def test_mass_notice_waits_for_a_second_person(world: World) -> None:
     pid, bid = open_fcfs_batch(world, quantity=20)
-    _holders(world, bid, with_phone=4, without_phone=0)
+    holders(world, bid, with_phone=4, without_phone=0)
     made = world.post("operator", f"/programs/{pid}/announcements", _notice())
     assert made.status_code == 201, made.text
     notice = made.json()
@@ -205,7 +191,7 @@ def test_mass_notice_waits_for_a_second_person(world: World) -> None:
 
 def test_two_releases_racing_send_each_citizen_one_message(world: World) -> None:
     pid, bid = open_fcfs_batch(world, quantity=30)
-    _holders(world, bid, with_phone=12, without_phone=0)
+    holders(world, bid, with_phone=12, without_phone=0)
     notice = world.post("operator", f"/programs/{pid}/announcements", _notice()).json()
     world.post("checker", f"/announcements/{notice['id']}/approve")
     results = race(*[lambda: _release(world, rate=100)] * 3)
@@ -221,7 +207,7 @@ def test_two_releases_racing_send_each_citizen_one_message(world: World) -> None
 
 def test_a_public_notice_shows_on_the_disclosure_page(world: World) -> None:
     pid, bid = open_fcfs_batch(world, quantity=20)
-    _holders(world, bid, with_phone=1, without_phone=0)
+    holders(world, bid, with_phone=1, without_phone=0)
     hidden = world.post("operator", f"/programs/{pid}/announcements", _notice(title_zh="内部通知"))
     assert hidden.json()["status"] == "sending"
     public = world.post(

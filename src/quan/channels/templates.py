@@ -63,10 +63,11 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
         "zh-CN": "【券】您的消费券（券码尾号 {tail}）已恢复使用。说明：{reason}",
         "en": "[Quan] Your voucher (code ending {tail}) can be used again. Note: {reason}",
     },
-    # Announcements (quan.services.delivery.announcements): both languages travel as parameters.
+    # Announcements (quan.services.delivery.announcement_release): title and text in the
+    # language of QUAN_MESSAGE_LOCALE, chosen when the notice is released.
     "announcement.notice": {
-        "zh-CN": _ZH_SIGN + "{title_zh}：{body_zh}",
-        "en": _EN_SIGN + "{title_en}: {body_en}",
+        "zh-CN": _ZH_SIGN + "{title}：{body}",
+        "en": _EN_SIGN + "{title}: {body}",
     },
 }
 

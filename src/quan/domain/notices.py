@@ -105,8 +105,13 @@ def needs_approval(recipients: int, threshold: int) -> bool:
     return recipients > threshold
 
 
+NOTICE_TEXT: Final = {
+    "zh-CN": "【Quan 服务消费券】{title}：{body}",
+    "en": "[Quan vouchers] {title}: {body}",
+}
+"""The text of a notice (the outbox kind ``announcement.notice``), per language."""
+
+
 def sms_text(locale: str, title: str, body: str) -> str:
     """The text a notice is sent as (the template ``announcement.notice``, rendered)."""
-    if locale == "en":
-        return f"[Quan vouchers] {title}: {body}"
-    return f"【Quan 服务消费券】{title}：{body}"
+    return NOTICE_TEXT["en" if locale == "en" else "zh-CN"].format(title=title, body=body)

@@ -75,12 +75,7 @@ def _release_some(
         .limit(budget)
     ).all()
     title, body = (n["title_en"], n["body_en"]) if locale == "en" else (n["title_zh"], n["body_zh"])
-    params = {
-        "title_zh": n["title_zh"],
-        "body_zh": n["body_zh"],
-        "title_en": n["title_en"],
-        "body_en": n["body_en"],
-    }
+    params = {"title": title, "body": body}
     released = 0
     for row in rows:
         claimed = tx.execute(

@@ -82,7 +82,7 @@ def _page(
             notices=listed,
             operate=can_operate(actor),
             choices=_choices(rt, program_id),
-            form=form or {"audience": "program"},
+            form=form or _form("program", "", "", "", "", "", "", ""),
             preview=preview,
             notice_key=secrets.token_urlsafe(16),
             threshold=rt.settings.announcement_approval_threshold,
