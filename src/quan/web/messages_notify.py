@@ -8,6 +8,7 @@ NOTIFY: Final[dict[str, tuple[str, str]]] = {
     "nav.announcements": ("公告通知", "Announcements"),
     "nav.partners": ("合作方接口", "Partners"),
     "notify.public_announcements": ("公告", "Announcements"),
+    "notify.table": ("表格（可横向滚动）", "Table (scrolls sideways)"),
     # Announcements
     "notify.title": ("公告与定向通知", "Announcements and notices"),
     "notify.intro": (
