@@ -161,11 +161,8 @@ def install(app: FastAPI) -> None:
         # A schema built from other input than a request body (the console's forms build the
         # API's bodies) refused it: the same 422 as a body the route validated.
         errors = [
-            {
-                "field": ".".join(str(p) for p in e.get("loc", ())),
-                "message": e.get("msg", ""),
-                "type": e.get("type"),
-            }
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""),
+             "type": e.get("type")}
             for e in exc.errors()
         ]
         return problem(request, VALIDATION_FAILED, extra={"errors": errors})

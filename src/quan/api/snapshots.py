@@ -120,7 +120,9 @@ def refresh(snapshots: Snapshots, key: str, render: Render) -> bool:
     return snapshots.refresh(key, render)
 
 
-def conditional(request: Request, snapshot: Snapshot, media_type: str, max_age: int) -> Response:
+def conditional(
+    request: Request, snapshot: Snapshot, media_type: str, max_age: int
+) -> Response:
     """The snapshot, or 304 when the caller already has it."""
     headers = {"ETag": snapshot.etag, "Cache-Control": f"public, max-age={max_age}"}
     wanted = request.headers.get("if-none-match", "")

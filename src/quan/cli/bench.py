@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from quan.bench.context import Options
     from quan.bench.suite import RunRecord
 
-app = typer.Typer(help="Benchmarks against this machine's ceilings.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks against this machine's ceilings.", no_args_is_help=True
+)
 out = Console()
 err = Console(stderr=True)
 

@@ -166,7 +166,9 @@ if _c_make_encoder is not None:  # pragma: no branch - CPython ships the acceler
     _payload_json = _payload_json_fast
 
 
-def encode_leaf(event: LogEvent, pseudonymize: Pseudonymize, version: int = LEAF_VERSION) -> Leaf:
+def encode_leaf(
+    event: LogEvent, pseudonymize: Pseudonymize, version: int = LEAF_VERSION
+) -> Leaf:
     """The leaf of ``event`` in format ``version``, with any personal data pseudonymised."""
     touched: list[str] = []
     data = leaf_bytes(

@@ -99,18 +99,8 @@ _ZONES: frozenset[str] | None = None
 # ``Etc/GMT+8`` (whose sign is the reverse of what it reads) nor the legacy aliases (``PRC``,
 # ``US/Eastern``…) — names a program's local day would silently depend on or be misread by.
 ZONE_AREAS = frozenset(
-    {
-        "Africa",
-        "America",
-        "Antarctica",
-        "Arctic",
-        "Asia",
-        "Atlantic",
-        "Australia",
-        "Europe",
-        "Indian",
-        "Pacific",
-    }
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+     "Indian", "Pacific"}
 )
 
 

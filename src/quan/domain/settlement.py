@@ -146,10 +146,8 @@ def next_window(
         )
     if cut_off_date > now.astimezone(zone).date():
         # A day still to come (up to 9999-12-31, whose next midnight is out of range).
-        shown = (
-            cut_off_for(cut_off_date, timezone).isoformat()
-            if cut_off_date < date.max
-            else (cut_off_date.isoformat())
+        shown = cut_off_for(cut_off_date, timezone).isoformat() if cut_off_date < date.max else (
+            cut_off_date.isoformat()
         )
         raise QuanError(CUT_OFF_NOT_PASSED, cut_off=shown)
     cut_off = cut_off_for(cut_off_date, timezone)

@@ -55,7 +55,9 @@ lottery_draws = Table(
     Column("beacon_source", Text, nullable=True),
     Column("beacon_by", Text, nullable=True),
     Column("beacon_at", UtcDateTime, nullable=True),
-    CheckConstraint("algorithm IN ('quan-lottery-v1', 'quan-lottery-v2')", name="algorithm"),
+    CheckConstraint(
+        "algorithm IN ('quan-lottery-v1', 'quan-lottery-v2')", name="algorithm"
+    ),
     # The beacon fixes the close: both are recorded together, once.
     CheckConstraint(
         "(beacon IS NULL) = (close_size IS NULL) AND (beacon IS NULL) = (close_root IS NULL)",

@@ -119,9 +119,8 @@ def line_chart(title: str, series: Sequence[Series], *, fmt: str = "{:,}") -> Ma
             for i, p in enumerate(s.points)
         )
         css = "line alt" if s.alt else "line"
-        body.append(
-            f'<polyline class="{css}" points="{coords}"><title>{escape(s.name)}</title></polyline>'
-        )
+        body.append(f'<polyline class="{css}" points="{coords}"><title>{escape(s.name)}</title>'
+                    "</polyline>")
     body += _labels(labels, xs)
     desc = "; ".join(
         f"{s.name}: " + ", ".join(f"{p.label} {fmt.format(p.value)}" for p in s.points)
@@ -134,13 +133,8 @@ def share_bar(title: str, parts: Sequence[tuple[str, int, str]]) -> Markup:
     """One horizontal bar split into named parts ``(name, value, swatch colour class)``: where
     a program's money is (available, reserved, payable, paid, returned)."""
     total = sum(v for _, v, _ in parts)
-    colours = {
-        "blue": "#0b4fb3",
-        "red": "#a4161a",
-        "green": "#1b6b2f",
-        "grey": "#8a8f98",
-        "amber": "#b36b00",
-    }
+    colours = {"blue": "#0b4fb3", "red": "#a4161a", "green": "#1b6b2f", "grey": "#8a8f98",
+               "amber": "#b36b00"}
     height = 36
     body = []
     x = 0.0

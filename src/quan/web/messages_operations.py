@@ -202,9 +202,9 @@ OPERATIONS: Final[dict[str, tuple[str, str]]] = {
         "reveals must match it.",
     ),
     "lottery.seed_text_v2": (
-        '秘密的 SHA-256 等于承诺值；种子 = SHA-256("quan-lottery-v2" ‖ 秘密 ‖ 截止检查点根哈希 ‖ '
+        "秘密的 SHA-256 等于承诺值；种子 = SHA-256(\"quan-lottery-v2\" ‖ 秘密 ‖ 截止检查点根哈希 ‖ "
         "公开随机值)，截止前任何人都无法知道。",
-        'The secret\'s SHA-256 equals the commitment; the seed is SHA-256("quan-lottery-v2" ‖ '
+        "The secret's SHA-256 equals the commitment; the seed is SHA-256(\"quan-lottery-v2\" ‖ "
         "secret ‖ close checkpoint root ‖ public value), which nobody could know before the close.",
     ),
     "lottery.done_beacon": (

@@ -16,15 +16,7 @@ def qr_svg(payload: str, *, title: str) -> Markup:
     code = segno.make(payload, error="m", micro=False)
     out = io.BytesIO()
     code.save(
-        out,
-        kind="svg",
-        scale=8,
-        border=4,
-        xmldecl=False,
-        svgns=True,
-        title=title,
-        svgclass=None,
-        lineclass=None,
-        omitsize=True,
+        out, kind="svg", scale=8, border=4, xmldecl=False, svgns=True, title=title,
+        svgclass=None, lineclass=None, omitsize=True,
     )
     return Markup(out.getvalue().decode("utf-8"))  # noqa: S704 - segno escapes the title

@@ -59,7 +59,9 @@ def error_response(request: Request, exc: QuanError) -> Response:
     message = exc.message(request_lang(request))
     status = STATUS.get(exc.kind, 422)
     template = "_error.html" if is_htmx(request) else "error.html"
-    return render(request, template, {"message": message, "code": exc.code}, status_code=status)
+    return render(
+        request, template, {"message": message, "code": exc.code}, status_code=status
+    )
 
 
 class ConsoleRoute(APIRoute):

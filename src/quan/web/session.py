@@ -123,9 +123,8 @@ class ConsoleAllow:
             raise SignInRequiredError(self.area)
         runtime = get_runtime(request)
         try:
-            return self.allow(
-                runtime, HTTPAuthorizationCredentials(scheme="Bearer", credentials=credential)
-            )
+            return self.allow(runtime, HTTPAuthorizationCredentials(scheme="Bearer",
+                                                                     credentials=credential))
         except QuanError as exc:
             if exc.spec is UNAUTHORIZED:
                 raise SignInRequiredError(self.area) from exc
@@ -194,3 +193,4 @@ async def check_csrf(request: Request) -> None:
 
 def large_type(request: Request) -> bool:
     return request.cookies.get(LARGE_COOKIE) == "1"
+

@@ -68,7 +68,9 @@ ENV: Final = _environment()
 
 def _here(request: Request) -> str:
     """This page's path and query without ``lang``, for the language switch to come back to."""
-    query = "&".join(f"{k}={v}" for k, v in request.query_params.multi_items() if k != "lang")
+    query = "&".join(
+        f"{k}={v}" for k, v in request.query_params.multi_items() if k != "lang"
+    )
     return request.url.path + (f"?{query}" if query else "")
 
 

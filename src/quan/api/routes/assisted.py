@@ -51,7 +51,9 @@ class ReprintCreate(PresenceProof):
     reason: ReprintReason
 
 
-@router.post("/citizens/{citizen_id}/presence-codes", status_code=202, response_model=OtpAccepted)
+@router.post(
+    "/citizens/{citizen_id}/presence-codes", status_code=202, response_model=OtpAccepted
+)
 def send_presence_code(
     citizen_id: str, actor: AgentOnly, rt: RuntimeDep, keys: KeysDep
 ) -> OtpAccepted:

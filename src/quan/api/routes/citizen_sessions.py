@@ -21,7 +21,6 @@ from quan.services.people.rate_limits import spend
 
 router = APIRouter(tags=["citizens"])
 
-
 @router.post(
     "/citizens/otp", status_code=202, response_model=OtpAccepted, dependencies=[Depends(PUBLIC)]
 )
@@ -49,13 +48,7 @@ def sign_in(
     ``OTP_ALREADY_USED``, ``OTP_TOO_MANY_ATTEMPTS`` otherwise)."""
     phone = parse_phone(body.phone)
     session = otp.sign_in(
-        rt.db,
-        rt.clock,
-        keys,
-        rt.throttle,
-        rt.tokens,
-        phone=phone,
-        code=body.code,
+        rt.db, rt.clock, keys, rt.throttle, rt.tokens, phone=phone, code=body.code,
         ip=client_ip(request),
     )
     return CitizenSessionPublic(

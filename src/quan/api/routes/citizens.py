@@ -152,13 +152,7 @@ def register(
             citizen = citizens.register(tx, now, registrar, keys, registration)
         return public_view(citizen, now)
     citizen, session = otp.register_with_code(
-        rt.db,
-        rt.clock,
-        keys,
-        rt.throttle,
-        rt.tokens,
-        registration,
-        body.otp_code,
+        rt.db, rt.clock, keys, rt.throttle, rt.tokens, registration, body.otp_code,
         ip=client_ip(request),
     )
     return CitizenRegistered(

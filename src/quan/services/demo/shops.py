@@ -84,17 +84,13 @@ def open_shops(
     for n, shop in enumerate(APPROVED, start=1):
         merchant_id = _apply(tx, now, pii, issuer_id, shop, n)
         merchant_reviews.review(
-            tx,
-            now,
-            operator,
-            pii,
-            merchant_id,
-            Decision.APPROVE,
-            "资料齐全",
+            tx, now, operator, pii, merchant_id, Decision.APPROVE, "资料齐全",
             outbox_keys=outbox_keys,
         )
         terminal, key = terminals.create_terminal(tx, now, operator, merchant_id, "收银台 1 号")
-        cashier = terminals.actor_for_key(tx, ApiKeyOwner(terminal.key_id, "terminal", terminal.id))
+        cashier = terminals.actor_for_key(
+            tx, ApiKeyOwner(terminal.key_id, "terminal", terminal.id)
+        )
         assert cashier is not None  # just created, not revoked
         opened.append(OpenShop(merchant_id, shop.name, shop.category, terminal.id, key, cashier))
     _apply(tx, now, pii, issuer_id, WAITING, len(APPROVED) + 1)  # waits for the operator's review

@@ -225,11 +225,7 @@ def take_print(tx: Connection, now: datetime, agent: Actor, voucher_id: str) -> 
 
 
 def take_reprint(
-    tx: Connection,
-    now: datetime,
-    agent: Actor,
-    voucher_id: str,
-    program_id: str,
+    tx: Connection, now: datetime, agent: Actor, voucher_id: str, program_id: str,
     reason: ReprintReason,
 ) -> int:
     """Count one reprint (presence already proven), record it, and log it; the number."""
@@ -259,10 +255,6 @@ def take_reprint(
     # Rare by design: a reprint in the server log is something to look at.
     log.warning(
         "voucher %s reprinted by %s (%s, %d of %d)",
-        voucher_id,
-        agent.label,
-        reason.value,
-        number,
-        MAX_REPRINTS,
+        voucher_id, agent.label, reason.value, number, MAX_REPRINTS,
     )
     return number

@@ -80,7 +80,9 @@ def region_prefix(region_code: str) -> str:
 
 
 def check_scope(tx: Connection, actor: Actor, citizen_id: str) -> None:
-    region = tx.execute(select(citizens.c.region_code).where(citizens.c.id == citizen_id)).scalar()
+    region = tx.execute(
+        select(citizens.c.region_code).where(citizens.c.id == citizen_id)
+    ).scalar()
     if region is None:
         raise QuanError(NOT_FOUND, what=f"citizen {citizen_id}")
     if actor.role == Role.ADMIN:
@@ -145,7 +147,9 @@ def _file_request(
 
 def approve(tx: Connection, now: datetime, actor: Actor, request_id: str) -> None:
     """A second person (same issuer, or an admin) approves a pending reveal request."""
-    row = tx.execute(select(reveal_requests).where(reveal_requests.c.id == request_id)).first()
+    row = tx.execute(
+        select(reveal_requests).where(reveal_requests.c.id == request_id)
+    ).first()
     if row is None or (actor.role != Role.ADMIN and row.issuer_id != actor.issuer_id):
         raise QuanError(NOT_FOUND, what=f"reveal request {request_id}")
     if row.requested_by == actor.label:

@@ -191,11 +191,7 @@ def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymi
             type=row.type,
             occurred_at=row.occurred_at,
             payload=public_payload(
-                row.type,
-                row.subject_type,
-                program_id,
-                json.loads(row.payload),
-                pseudonymize,
+                row.type, row.subject_type, program_id, json.loads(row.payload), pseudonymize,
                 int(row.id),
             ),
         )

@@ -219,8 +219,8 @@ def _leaf_hashes(
     hashes: list[bytes] = []
     append = hashes.append
     legacy = max(projected_from - first_index, 0)  # how many of these predate format 2
-    for n, (event_id, type_, actor, subject_type, subject_id, program_id, payload, at) in enumerate(
-        queued
+    for n, (event_id, type_, actor, subject_type, subject_id, program_id, payload, at) in (
+        enumerate(queued)
     ):
         touched: list[str] = []
         data = leaf_bytes(

@@ -41,7 +41,8 @@ TerminalPage = Annotated[Actor, Depends(ConsoleAllow(Area.TERMINAL, *TERMINAL_ON
 
 
 def _context(actor: Actor | None, **values: object) -> dict[str, object]:
-    return {"area": "cashier", "actor": actor, "signout_path": Area.TERMINAL.signout_path, **values}
+    return {"area": "cashier", "actor": actor, "signout_path": Area.TERMINAL.signout_path,
+            **values}
 
 
 @router.get("/cashier/signin")
@@ -58,12 +59,8 @@ def signin(
         # The API's own check: a live terminal key, bound to its merchant.
         Allow(*TERMINAL_ONLY)(rt, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key))
     except QuanError as exc:
-        return render(
-            request,
-            "cashier/signin.html",
-            _context(None, error=exc.message(request_lang(request))),
-            status_code=401,
-        )
+        return render(request, "cashier/signin.html",
+                      _context(None, error=exc.message(request_lang(request))), status_code=401)
     response = redirect(request, "/cashier")
     start_session(response, request, Area.TERMINAL, key)
     return response
@@ -79,15 +76,8 @@ def signout(request: Request) -> Response:
 SIGNED_QR_PREFIX = "QV1:"  # what the wallet's QR code holds: a signed offline token
 
 
-def _page(
-    request: Request,
-    actor: Actor,
-    rt: RuntimeDep,
-    *,
-    result: RedemptionPublic | None = None,
-    refusal: QuanError | None = None,
-    status_code: int = 200,
-) -> Response:
+def _page(request: Request, actor: Actor, rt: RuntimeDep, *, result: RedemptionPublic | None = None,
+          refusal: QuanError | None = None, status_code: int = 200) -> Response:
     if actor.merchant_id is None:  # every terminal is bound to its merchant; be sure
         raise QuanError(FORBIDDEN)
     with rt.db.read() as tx:
@@ -96,15 +86,9 @@ def _page(
     return render(
         request,
         "cashier/index.html",
-        _context(
-            actor,
-            merchant=merchant,
-            redeem_key=secrets.token_urlsafe(16),
-            history=history,
-            result=result,
-            refusal=refusal,
-            refusal_text=refusal.message(request_lang(request)) if refusal else None,
-        ),
+        _context(actor, merchant=merchant, redeem_key=secrets.token_urlsafe(16), history=history,
+                 result=result, refusal=refusal,
+                 refusal_text=refusal.message(request_lang(request)) if refusal else None),
         status_code=status_code,
     )
 
@@ -154,7 +138,9 @@ def redeem(
             actor,
             offline_key(rt.settings).keyring,
             body.request(),
-            idempotency_key(actor, f"console-{redeem_key}", request, body.model_dump(mode="json")),
+            idempotency_key(
+                actor, f"console-{redeem_key}", request, body.model_dump(mode="json")
+            ),
             lambda done: (
                 201,
                 RedemptionPublic.of(done.redemption, done.customer_pays_fen).model_dump(
@@ -166,30 +152,15 @@ def redeem(
     except QuanError as exc:
         status = STATUS.get(exc.kind, 422)
         if is_htmx(request):
-            return render(
-                request,
-                "cashier/_result.html",
-                {
-                    "result": None,
-                    "refusal": exc,
-                    "oob_key": secrets.token_urlsafe(16),
-                    "refusal_text": exc.message(request_lang(request)),
-                },
-                status_code=status,
-            )
+            return render(request, "cashier/_result.html",
+                          {"result": None, "refusal": exc, "oob_key": secrets.token_urlsafe(16),
+                           "refusal_text": exc.message(request_lang(request))},
+                          status_code=status)
         return _page(request, actor, rt, refusal=exc, status_code=status)
     if is_htmx(request):
         with rt.db.read() as tx:
             history = recent(tx, result.merchant_id)
-        return render(
-            request,
-            "cashier/_result.html",
-            {
-                "result": result,
-                "refusal": None,
-                "refusal_text": None,
-                "history": history,
-                "oob_key": secrets.token_urlsafe(16),
-            },
-        )
+        return render(request, "cashier/_result.html",
+                      {"result": result, "refusal": None, "refusal_text": None,
+                       "history": history, "oob_key": secrets.token_urlsafe(16)})
     return _page(request, actor, rt, result=result)

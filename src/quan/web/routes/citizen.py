@@ -49,11 +49,8 @@ def _context(actor: Actor | None, **values: object) -> dict[str, object]:
 
 @router.get("/wallet/signin")
 def signin_page(request: Request, next: str | None = None) -> Response:
-    return render(
-        request,
-        "citizen/signin.html",
-        _context(None, step="phone", phone="", error=None, next=safe_next(next, "")),
-    )
+    return render(request, "citizen/signin.html", _context(None, step="phone", phone="",
+                                                           error=None, next=safe_next(next, "")))
 
 
 @router.post("/wallet/code")
@@ -70,31 +67,15 @@ def request_code(
         spend(rt.throttle, otp.CODE_REQUESTS, client_ip(request))
         with rt.db.write() as tx:
             otp.request_code(
-                tx,
-                rt.clock.now(),
-                citizen_keys(rt),
-                rt.throttle,
-                phone=parsed,
+                tx, rt.clock.now(), citizen_keys(rt), rt.throttle, phone=parsed,
                 purpose=body.purpose,
             )
     except QuanError as exc:
-        return render(
-            request,
-            "citizen/signin.html",
-            _context(
-                None,
-                step="phone",
-                phone=phone,
-                error=exc.message(request_lang(request)),
-                next=safe_next(next, ""),
-            ),
-            status_code=422,
-        )
-    return render(
-        request,
-        "citizen/signin.html",
-        _context(None, step="code", phone=phone, error=None, next=safe_next(next, "")),
-    )
+        return render(request, "citizen/signin.html", _context(
+            None, step="phone", phone=phone, error=exc.message(request_lang(request)),
+            next=safe_next(next, "")), status_code=422)
+    return render(request, "citizen/signin.html",
+                  _context(None, step="code", phone=phone, error=None, next=safe_next(next, "")))
 
 
 @router.post("/wallet/session")
@@ -108,28 +89,13 @@ def sign_in(
     try:
         body = SessionRequest(phone=phone, code=code.strip())
         session = otp.sign_in(
-            rt.db,
-            rt.clock,
-            citizen_keys(rt),
-            rt.throttle,
-            rt.tokens,
-            phone=parse_phone(body.phone),
-            code=body.code,
-            ip=client_ip(request),
+            rt.db, rt.clock, citizen_keys(rt), rt.throttle, rt.tokens,
+            phone=parse_phone(body.phone), code=body.code, ip=client_ip(request),
         )
     except QuanError as exc:
-        return render(
-            request,
-            "citizen/signin.html",
-            _context(
-                None,
-                step="code",
-                phone=phone,
-                error=exc.message(request_lang(request)),
-                next=safe_next(next, ""),
-            ),
-            status_code=401,
-        )
+        return render(request, "citizen/signin.html", _context(
+            None, step="code", phone=phone, error=exc.message(request_lang(request)),
+            next=safe_next(next, "")), status_code=401)
     response = redirect(request, safe_next(next, "/wallet"))
     start_session(response, request, Area.CITIZEN, session.access_token)
     return response
@@ -150,16 +116,9 @@ def _vouchers(actor: Actor, rt: RuntimeDep) -> list[WalletVoucher]:
     return [WalletVoucher.of(e) for e in entries]
 
 
-def _wallet(
-    request: Request,
-    actor: Actor,
-    rt: RuntimeDep,
-    *,
-    error: QuanError | None = None,
-    error_batch: str | None = None,
-    entered: str | None = None,
-    status_code: int = 200,
-) -> Response:
+def _wallet(request: Request, actor: Actor, rt: RuntimeDep, *, error: QuanError | None = None,
+            error_batch: str | None = None, entered: str | None = None,
+            status_code: int = 200) -> Response:
     now = rt.clock.now()
     with rt.db.read() as tx:
         found = offers(tx, actor.id, now)
@@ -167,25 +126,18 @@ def _wallet(
     return render(
         request,
         "citizen/wallet.html",
-        _context(
-            actor,
-            offers=found,
-            vouchers=_vouchers(actor, rt),
-            lotteries=lotteries,
-            claim_key=secrets.token_urlsafe(16),
-            error=error.message(request_lang(request)) if error else None,
-            error_code=error.code if error else None,
-            error_batch=error_batch,
-            entered=entered,
-        ),
+        _context(actor, offers=found, vouchers=_vouchers(actor, rt), lotteries=lotteries,
+                 claim_key=secrets.token_urlsafe(16),
+                 error=error.message(request_lang(request)) if error else None,
+                 error_code=error.code if error else None, error_batch=error_batch,
+                 entered=entered),
         status_code=status_code,
     )
 
 
 @router.get("/wallet")
-def wallet_page(
-    request: Request, actor: CitizenPage, rt: RuntimeDep, entered: str | None = None
-) -> Response:
+def wallet_page(request: Request, actor: CitizenPage, rt: RuntimeDep,
+                entered: str | None = None) -> Response:
     return _wallet(request, actor, rt, entered=entered)
 
 
@@ -207,26 +159,22 @@ def claim(
 
 
 @router.post("/wallet/batches/{batch_id}/register")
-def enter_lottery(batch_id: str, request: Request, actor: CitizenPage, rt: RuntimeDep) -> Response:
+def enter_lottery(batch_id: str, request: Request, actor: CitizenPage,
+                  rt: RuntimeDep) -> Response:
     """Enter a lottery batch (as ``POST /batches/{id}/registrations``); a refusal (not eligible,
     registration closed, already drawn ...) is shown on the batch's card in words."""
     try:
         with rt.db.write() as tx:
             lottery.register(tx, rt.clock.now(), rt.settings, actor.id, batch_id)
     except QuanError as exc:
-        return _wallet(
-            request,
-            actor,
-            rt,
-            error=exc,
-            error_batch=batch_id,
-            status_code=STATUS.get(exc.kind, 409),
-        )
+        return _wallet(request, actor, rt, error=exc, error_batch=batch_id,
+                       status_code=STATUS.get(exc.kind, 409))
     return redirect(request, f"/wallet?entered={batch_id}#lotteries-h")
 
 
 @router.get("/wallet/vouchers/{voucher_id}")
-def voucher_page(voucher_id: str, request: Request, actor: CitizenPage, rt: RuntimeDep) -> Response:
+def voucher_page(voucher_id: str, request: Request, actor: CitizenPage,
+                 rt: RuntimeDep) -> Response:
     mine = [v for v in _vouchers(actor, rt) if v.id == voucher_id]
     if not mine:
         raise QuanError(NOT_FOUND, what=f"voucher {voucher_id}")
@@ -234,10 +182,6 @@ def voucher_page(voucher_id: str, request: Request, actor: CitizenPage, rt: Runt
     return render(
         request,
         "citizen/voucher.html",
-        _context(
-            actor,
-            voucher=voucher,
-            claimed=request.query_params.get("claimed") == "1",
-            qr=qr_svg(voucher.qr_payload, title=voucher.code),
-        ),
+        _context(actor, voucher=voucher, claimed=request.query_params.get("claimed") == "1",
+                 qr=qr_svg(voucher.qr_payload, title=voucher.code)),
     )

@@ -76,14 +76,8 @@ def issue(
     resident_id: Text = "",
 ) -> Response:
     outcome = assisted.issue_for_citizen(
-        rt.db,
-        rt.clock,
-        actor,
-        citizen_id,
-        batch_id,
-        keys=keys,
-        throttle=rt.throttle,
-        proof=_proof(otp_code, resident_id),
+        rt.db, rt.clock, actor, citizen_id, batch_id,
+        keys=keys, throttle=rt.throttle, proof=_proof(otp_code, resident_id),
     )
     window = int(assisted_acts.PRINT_WINDOW.total_seconds() // 60)
     context = staff_context(actor, area="desk", voucher=outcome.voucher, minutes=window)
@@ -109,14 +103,8 @@ def reprint(
     resident_id: Text = "",
 ) -> Response:
     page = assisted.reprint(
-        rt.db,
-        rt.clock,
-        actor,
-        voucher_id,
-        keys=keys,
-        throttle=rt.throttle,
-        proof=_proof(otp_code, resident_id),
-        reason=reason,
+        rt.db, rt.clock, actor, voucher_id,
+        keys=keys, throttle=rt.throttle, proof=_proof(otp_code, resident_id), reason=reason,
     )
     content, media_type = assisted_print.render(page, "pdf")
     return Response(content, media_type=media_type, headers={"Cache-Control": "no-store"})

@@ -44,18 +44,14 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
     snapshot = disclosure_snapshot(program_id, request, rt)
     found = ProgramDisclosure.model_validate_json(snapshot.body)
     with rt.db.read() as tx:
-        batch_ids = (
-            tx.execute(
-                select(batches_table.c.id)
-                .where(
-                    batches_table.c.program_id == program_id,
-                    batches_table.c.status != "draft",
-                )
-                .order_by(batches_table.c.id)
+        batch_ids = tx.execute(
+            select(batches_table.c.id)
+            .where(
+                batches_table.c.program_id == program_id,
+                batches_table.c.status != "draft",
             )
-            .scalars()
-            .all()
-        )
+            .order_by(batches_table.c.id)
+        ).scalars().all()
         published = [
             batch_public(tx, batches.get_batch(tx, bid), with_type=True) for bid in batch_ids
         ]

@@ -37,7 +37,9 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 
 def _errors(exc: ValidationError) -> list[str]:
-    return [".".join(str(p) for p in e["loc"]) + ": " + str(e["msg"]) for e in exc.errors()]
+    return [
+        ".".join(str(p) for p in e["loc"]) + ": " + str(e["msg"]) for e in exc.errors()
+    ]
 
 
 def _money(text: str) -> int | str | None:
@@ -58,14 +60,8 @@ def _int(text: str) -> int | str | None:
 # --- voucher types ---------------------------------------------------------------------------
 
 
-def _type_form(
-    request: Request,
-    actor: Any,
-    program: Any,
-    values: dict[str, Any],
-    errors: list[str],
-    status_code: int = 200,
-) -> Response:
+def _type_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
+               errors: list[str], status_code: int = 200) -> Response:
     return render(
         request,
         "ops/voucher_type_new.html",
@@ -83,19 +79,12 @@ def _type_form(
 
 
 @router.get("/ops/programs/{program_id}/voucher-types/new")
-def new_voucher_type(
-    program_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep
-) -> Response:
+def new_voucher_type(program_id: str, request: Request, actor: OperatorPage,
+                     rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)
-    values = {
-        "kind": "fixed",
-        "min_spend": "0",
-        "scenes": ["offline"],
-        "categories": [],
-        "validity_preset": "short",
-        "max_per_order": "1",
-    }
+    values = {"kind": "fixed", "min_spend": "0", "scenes": ["offline"], "categories": [],
+              "validity_preset": "short", "max_per_order": "1"}
     return _type_form(request, actor, program, values, [])
 
 
@@ -118,16 +107,9 @@ def create_voucher_type(
     max_per_order: Annotated[str, Form(max_length=3)] = "1",
 ) -> Response:
     values = {
-        "name": name,
-        "kind": kind,
-        "face_value": face_value,
-        "min_spend": min_spend,
-        "percent_off": percent_off,
-        "cap": cap,
-        "categories": categories or [],
-        "scenes": scenes or [],
-        "validity_preset": validity_preset,
-        "valid_days": valid_days,
+        "name": name, "kind": kind, "face_value": face_value, "min_spend": min_spend,
+        "percent_off": percent_off, "cap": cap, "categories": categories or [],
+        "scenes": scenes or [], "validity_preset": validity_preset, "valid_days": valid_days,
         "max_per_order": max_per_order,
     }
     fixed = kind == DiscountKind.FIXED.value
@@ -164,15 +146,8 @@ def create_voucher_type(
 # --- batches ---------------------------------------------------------------------------------
 
 
-def _batch_form(
-    request: Request,
-    actor: Any,
-    program: Any,
-    values: dict[str, Any],
-    errors: list[str],
-    rt: RuntimeDep,
-    status_code: int = 200,
-) -> Response:
+def _batch_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
+                errors: list[str], rt: RuntimeDep, status_code: int = 200) -> Response:
     with rt.db.read() as tx:
         found, _ = voucher_types.list_for_program(tx, actor, program.id, limit=200, cursor=None)
     types = [VoucherTypePublic.of(vt) for vt in found]
@@ -199,9 +174,8 @@ def _local(text: str, zone: str) -> datetime | str:
         return text
 
 
-def eligibility_rule(
-    regions: str, min_age: str, max_age: str, income_groups: list[str]
-) -> dict[str, Any] | None:
+def eligibility_rule(regions: str, min_age: str, max_age: str,
+                     income_groups: list[str]) -> dict[str, Any] | None:
     """The simple rule the form can express: all of region, age range and income groups."""
     parts: list[dict[str, Any]] = []
     codes = [c for c in regions.replace("，", ",").replace(",", " ").split() if c]
@@ -228,19 +202,14 @@ def _reserve_rows(
     tickets: list[str] | None,
 ) -> dict[str, dict[str, str]]:
     """The form's reserved-quota rows, one per priority group (a blank quantity: no reserve)."""
-    rows = {
-        g.value: {"group": g.value, "quantity": "", "release_at": "", "tickets": "1"}
-        for g in PriorityGroup
-    }
+    rows = {g.value: {"group": g.value, "quantity": "", "release_at": "", "tickets": "1"}
+            for g in PriorityGroup}
     for group, quantity, release, count in zip(
         groups or [], quantities or [], releases or [], tickets or [], strict=False
     ):
         if group in rows:
             rows[group] = {
-                "group": group,
-                "quantity": quantity,
-                "release_at": release,
-                "tickets": count,
+                "group": group, "quantity": quantity, "release_at": release, "tickets": count,
             }
     return rows
 
@@ -252,18 +221,11 @@ def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: Runtim
     zone = ZoneInfo(program.timezone)
     start = rt.clock.now().astimezone(zone).replace(second=0, microsecond=0)
     values = {
-        "allocation": "fcfs",
-        "quantity": "100",
-        "per_citizen_limit": "1",
+        "allocation": "fcfs", "quantity": "100", "per_citizen_limit": "1",
         "claim_opens_at": start.strftime(LOCAL_INPUT),
         "claim_closes_at": (start + timedelta(days=7)).strftime(LOCAL_INPUT),
-        "income_groups": [],
-        "regions": "",
-        "min_age": "",
-        "max_age": "",
-        "name": "",
-        "voucher_type_id": "",
-        "reserved": _reserve_rows(None, None, None, None),
+        "income_groups": [], "regions": "", "min_age": "", "max_age": "", "name": "",
+        "voucher_type_id": "", "reserved": _reserve_rows(None, None, None, None),
     }
     return _batch_form(request, actor, program, values, [], rt)
 
@@ -292,18 +254,11 @@ def create_batch(
 ) -> Response:
     rows = _reserve_rows(reserve_group, reserve_quantity, reserve_release, reserve_tickets)
     values = {
-        "voucher_type_id": voucher_type_id,
-        "name": name,
-        "quantity": quantity,
-        "allocation": allocation,
-        "claim_opens_at": claim_opens_at,
-        "claim_closes_at": claim_closes_at,
-        "per_citizen_limit": per_citizen_limit,
-        "regions": regions,
-        "min_age": min_age,
-        "max_age": max_age,
-        "income_groups": income_groups or [],
-        "reserved": rows,
+        "voucher_type_id": voucher_type_id, "name": name, "quantity": quantity,
+        "allocation": allocation, "claim_opens_at": claim_opens_at,
+        "claim_closes_at": claim_closes_at, "per_citizen_limit": per_citizen_limit,
+        "regions": regions, "min_age": min_age, "max_age": max_age,
+        "income_groups": income_groups or [], "reserved": rows,
     }
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)

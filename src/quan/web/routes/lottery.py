@@ -47,15 +47,14 @@ from quan.web.views.lottery import pools_view, winners_count
 router = console_router()
 
 
-def _page(
-    request: Request, actor: Actor, rt: RuntimeDep, batch_id: str, *, error: QuanError | None = None
-) -> Response:
+def _page(request: Request, actor: Actor, rt: RuntimeDep, batch_id: str, *,
+          error: QuanError | None = None) -> Response:
     with rt.db.read() as tx:
         batch = visible_batch(tx, actor, batch_id)
         issued = tx.execute(
-            select(func.count())
-            .select_from(vouchers)
-            .where(vouchers.c.batch_id == batch_id, vouchers.c.citizen_id.is_not(None))
+            select(func.count()).select_from(vouchers).where(
+                vouchers.c.batch_id == batch_id, vouchers.c.citizen_id.is_not(None)
+            )
         ).scalar_one()
         mine = actor.label in makers(tx, batch_id)
         program = visible_program(tx, actor, batch.program_id)

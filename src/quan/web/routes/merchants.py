@@ -52,24 +52,14 @@ def review_queue(
     return render(
         request,
         "ops/merchants.html",
-        staff_context(
-            actor,
-            merchants=[MerchantPublic.of(m) for m in found],
-            queue=queue,
-            more=more,
-            queues=["submitted", "due", "approved", "suspended", "rejected"],
-        ),
+        staff_context(actor, merchants=[MerchantPublic.of(m) for m in found], queue=queue,
+                      more=more,
+                      queues=["submitted", "due", "approved", "suspended", "rejected"]),
     )
 
 
-def _merchant_page(
-    request: Request,
-    actor: StaffPage,
-    rt: RuntimeDep,
-    merchant_id: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
+def _merchant_page(request: Request, actor: StaffPage, rt: RuntimeDep, merchant_id: str,
+                   error: str | None = None, status_code: int = 200) -> Response:
     with rt.db.read() as tx:
         merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, merchant_id))
         history = [ReviewPublic(**asdict(r)) for r in merchant_reviews.reviews(tx, merchant_id)]
@@ -77,20 +67,15 @@ def _merchant_page(
     return render(
         request,
         "ops/merchant.html",
-        staff_context(
-            actor,
-            merchant=merchant,
-            history=history,
-            decisions=decisions,
-            error=error,
-            notice=request.query_params.get("done"),
-        ),
+        staff_context(actor, merchant=merchant, history=history, decisions=decisions,
+                      error=error, notice=request.query_params.get("done")),
         status_code=status_code,
     )
 
 
 @router.get("/ops/merchants/{merchant_id}")
-def merchant_page(merchant_id: str, request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
+def merchant_page(merchant_id: str, request: Request, actor: StaffPage,
+                  rt: RuntimeDep) -> Response:
     return _merchant_page(request, actor, rt, merchant_id)
 
 
@@ -108,22 +93,10 @@ def review(
         key = merchants.sealing_key(rt.settings)
         with rt.db.write() as tx:
             merchant_reviews.review(
-                tx,
-                rt.clock.now(),
-                actor,
-                key,
-                merchant_id,
-                body.decision,
-                body.reason,
+                tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason,
                 outbox_keys=CitizenKeys.from_settings(rt.settings).outbox,
             )
     except QuanError as exc:
-        return _merchant_page(
-            request,
-            actor,
-            rt,
-            merchant_id,
-            error=exc.message(request_lang(request)),
-            status_code=422,
-        )
+        return _merchant_page(request, actor, rt, merchant_id,
+                              error=exc.message(request_lang(request)), status_code=422)
     return redirect(request, f"/ops/merchants/{merchant_id}?done=merchant_{decision.value}")

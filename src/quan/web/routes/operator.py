@@ -69,7 +69,9 @@ def program_page(program_id: str, request: Request, actor: StaffPage, rt: Runtim
         found_types, _ = voucher_types.list_for_program(
             tx, actor, program_id, limit=200, cursor=None
         )
-        found_batches, _ = batches.list_for_program(tx, actor, program_id, limit=200, cursor=None)
+        found_batches, _ = batches.list_for_program(
+            tx, actor, program_id, limit=200, cursor=None
+        )
         batch_list = [batch_public(tx, b) for b in found_batches]
     types = [VoucherTypePublic.of(vt) for vt in found_types]
     t = Translator(request_lang(request))
@@ -114,7 +116,9 @@ def change_program(
 
 
 @router.get("/ops/programs/{program_id}/dashboard")
-def dashboard_page(program_id: str, request: Request, actor: StaffPage, rt: RuntimeDep) -> Response:
+def dashboard_page(
+    program_id: str, request: Request, actor: StaffPage, rt: RuntimeDep
+) -> Response:
     lang = request_lang(request)
     t = Translator(lang)
     with rt.db.read() as tx:

@@ -69,9 +69,8 @@ def _detail(rt: Runtime, actor: Actor, settlement_id: str, merchant_id: str) -> 
 
 
 @router.get("/ops/programs/{program_id}/settlements")
-def settlements_page(
-    program_id: str, request: Request, actor: StaffPage, rt: RuntimeDep
-) -> Response:
+def settlements_page(program_id: str, request: Request, actor: StaffPage,
+                     rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
         program = ProgramPublic.of(visible_program(tx, actor, program_id))
         found, _ = settlement.list_runs(tx, actor, program_id, limit=200, cursor=None)
@@ -80,14 +79,8 @@ def settlements_page(
     return render(
         request,
         "ops/settlements.html",
-        staff_context(
-            actor,
-            program=program,
-            runs=list(reversed(runs)),
-            yesterday=yesterday,
-            operate=can_operate(actor),
-            run_key=secrets.token_urlsafe(16),
-        ),
+        staff_context(actor, program=program, runs=list(reversed(runs)), yesterday=yesterday,
+                      operate=can_operate(actor), run_key=secrets.token_urlsafe(16)),
     )
 
 
@@ -121,9 +114,8 @@ def run_settlement(
 
 
 @router.get("/ops/settlements/{settlement_id}")
-def settlement_page(
-    settlement_id: str, request: Request, actor: StaffPage, rt: RuntimeDep
-) -> Response:
+def settlement_page(settlement_id: str, request: Request, actor: StaffPage,
+                    rt: RuntimeDep) -> Response:
     run, program = _run_and_program(rt, actor, settlement_id)
     with rt.db.read() as tx:
         rows, _ = settlement.statement_rows(tx, actor, settlement_id, limit=200, cursor=None)
@@ -132,14 +124,8 @@ def settlement_page(
     return render(
         request,
         "ops/settlement.html",
-        staff_context(
-            actor,
-            run=run,
-            program=program,
-            statements=statements,
-            names=names,
-            operate=can_operate(actor),
-        ),
+        staff_context(actor, run=run, program=program, statements=statements, names=names,
+                      operate=can_operate(actor)),
     )
 
 
@@ -149,9 +135,8 @@ def statements_csv(settlement_id: str, actor: StaffPage, rt: RuntimeDep) -> Resp
 
 
 @router.get("/ops/settlements/{settlement_id}/statements/{merchant_id}")
-def merchant_statement_page(
-    settlement_id: str, merchant_id: str, request: Request, actor: StaffPage, rt: RuntimeDep
-) -> Response:
+def merchant_statement_page(settlement_id: str, merchant_id: str, request: Request,
+                            actor: StaffPage, rt: RuntimeDep) -> Response:
     """One merchant's statement: its figures and every redemption it settles."""
     run, program = _run_and_program(rt, actor, settlement_id)
     detail = _detail(rt, actor, settlement_id, merchant_id)
@@ -160,21 +145,14 @@ def merchant_statement_page(
     return render(
         request,
         "ops/statement.html",
-        staff_context(
-            actor,
-            run=run,
-            program=program,
-            detail=detail,
-            merchant_id=merchant_id,
-            merchant_name=name,
-        ),
+        staff_context(actor, run=run, program=program, detail=detail, merchant_id=merchant_id,
+                      merchant_name=name),
     )
 
 
 @router.get("/ops/settlements/{settlement_id}/statements/{merchant_id}/download.csv")
-def merchant_statement_csv(
-    settlement_id: str, merchant_id: str, actor: StaffPage, rt: RuntimeDep
-) -> Response:
+def merchant_statement_csv(settlement_id: str, merchant_id: str, actor: StaffPage,
+                           rt: RuntimeDep) -> Response:
     return downloads.statement_lines_csv(rt, actor, settlement_id, merchant_id)
 
 
@@ -191,29 +169,27 @@ def payout_file(settlement_id: str, actor: OperatorPage, rt: RuntimeDep) -> Resp
 def my_statements(request: Request, actor: TerminalPage, rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
         rows = tx.execute(
-            select(
-                settlement_statements, settlement_runs.c.cut_off_date, settlement_runs.c.created_at
-            )
+            select(settlement_statements, settlement_runs.c.cut_off_date,
+                   settlement_runs.c.created_at)
             .join(settlement_runs, settlement_runs.c.id == settlement_statements.c.settlement_id)
             .where(settlement_statements.c.merchant_id == actor.merchant_id)
             .order_by(settlement_runs.c.created_at.desc())
             .limit(100)
         ).all()
-    return render(request, "cashier/statements.html", cashier_context(actor, statements=rows))
+    return render(request, "cashier/statements.html",
+                  cashier_context(actor, statements=rows))
 
 
 @router.get("/cashier/statements/{settlement_id}")
-def my_statement(
-    settlement_id: str, request: Request, actor: TerminalPage, rt: RuntimeDep
-) -> Response:
+def my_statement(settlement_id: str, request: Request, actor: TerminalPage,
+                 rt: RuntimeDep) -> Response:
     detail = _detail(rt, actor, settlement_id, actor.merchant_id or "")
-    return render(
-        request,
-        "cashier/statement.html",
-        cashier_context(actor, detail=detail, settlement_id=settlement_id),
-    )
+    return render(request, "cashier/statement.html",
+                  cashier_context(actor, detail=detail, settlement_id=settlement_id))
 
 
 @router.get("/cashier/statements/{settlement_id}/download.csv")
 def my_statement_csv(settlement_id: str, actor: TerminalPage, rt: RuntimeDep) -> Response:
     return downloads.statement_lines_csv(rt, actor, settlement_id, actor.merchant_id or "")
+
+

@@ -58,9 +58,7 @@ def signin(
         )
     except QuanError as exc:
         context = staff_context(
-            None,
-            next=safe_next(next, ""),
-            error=exc.message(request_lang(request)),
+            None, next=safe_next(next, ""), error=exc.message(request_lang(request)),
             username=username,
         )
         return render(request, "staff/signin.html", context, status_code=401)

@@ -30,15 +30,8 @@ class Served:
 def recent(tx: Connection, merchant_id: str, limit: int = HISTORY) -> list[Served]:
     r = redemptions.c
     rows = tx.execute(
-        select(
-            r.id,
-            r.terminal_id,
-            r.category,
-            r.order_amount_fen,
-            r.discount_fen,
-            r.redeemed_at,
-            r.status,
-        )
+        select(r.id, r.terminal_id, r.category, r.order_amount_fen, r.discount_fen,
+               r.redeemed_at, r.status)
         .where(r.merchant_id == merchant_id)
         .order_by(r.id.desc())
         .limit(limit)

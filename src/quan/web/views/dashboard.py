@@ -174,7 +174,9 @@ def dashboard(tx: Connection, program: Program, now: datetime, lang: str) -> Das
     days = day_range({**claims, **redeemed, **funded, **committed}, until=today)
     first = days[0]
     funded_line = _cumulative(days, funded, sum(v for d, v in funded.items() if d < first))
-    committed_line = _cumulative(days, committed, sum(v for d, v in committed.items() if d < first))
+    committed_line = _cumulative(
+        days, committed, sum(v for d, v in committed.items() if d < first)
+    )
     issued = tx.execute(
         select(func.coalesce(func.sum(batches.c.quantity), 0)).where(
             batches.c.program_id == program.id, batches.c.status != "draft"
@@ -198,3 +200,4 @@ def dashboard(tx: Connection, program: Program, now: datetime, lang: str) -> Das
             tx, program.id, merchants.c.region_code, lambda code: _region_label(code, lang)
         ),
     )
+

@@ -62,16 +62,10 @@ def my_lotteries(tx: Connection, citizen_id: str, now: datetime) -> list[MyLotte
     r, b, d, w = lottery_registrations.c, batches.c, lottery_draws.c, lottery_winners.c
     rows = tx.execute(
         select(
-            r.batch_id,
-            r.registered_at,
-            r.pseudonym,
-            w.pool.label("won_pool"),
-            b.name,
+            r.batch_id, r.registered_at, r.pseudonym, w.pool.label("won_pool"), b.name,
             b.claim_closes_at,
-            programs.c.name.label("program_name"),
-            programs.c.timezone,
-            voucher_types.c.name.label("type_name"),
-            d.drawn_at,
+            programs.c.name.label("program_name"), programs.c.timezone,
+            voucher_types.c.name.label("type_name"), d.drawn_at,
         )
         .join(batches, b.id == r.batch_id)
         .join(programs, programs.c.id == b.program_id)

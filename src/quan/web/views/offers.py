@@ -90,9 +90,8 @@ def offers(tx: Connection, citizen_id: str, now: datetime) -> list[Offer]:
                 discount=vt.spec.discount,
                 remaining=remaining,
                 held=mine,
-                standing=_standing(
-                    batch, now, blocked, failure is not None, mine, remaining, batch_id in entered
-                ),
+                standing=_standing(batch, now, blocked, failure is not None, mine, remaining,
+                                   batch_id in entered),
                 failing_rule=(failure.text("zh"), failure.text("en")) if failure else None,
             )
         )
@@ -100,12 +99,7 @@ def offers(tx: Connection, citizen_id: str, now: datetime) -> list[Offer]:
 
 
 def _standing(
-    batch: Batch,
-    now: datetime,
-    blocked: bool,
-    ineligible: bool,
-    held: int,
-    remaining: int,
+    batch: Batch, now: datetime, blocked: bool, ineligible: bool, held: int, remaining: int,
     registered: bool = False,
 ) -> Standing:
     if held >= batch.rules.per_citizen_limit:
