@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from quan.web.messages_audit import AUDIT
 from quan.web.messages_notify import NOTIFY
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -304,5 +306,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **AUDIT,
+    **SUPPLYUI,
     **NOTIFY,
 }
