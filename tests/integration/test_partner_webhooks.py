@@ -18,6 +18,7 @@ from quan.store.notify_tables import webhook_attempts, webhook_deliveries, webho
 from tests.conftest import World
 from tests.integration.issuance_fixtures import claim, open_fcfs_batch, register_many
 from tests.integration.webhook_sink import PartnerEndpoint, serve
+from tests.race import race
 
 
 @pytest.fixture
@@ -228,3 +229,35 @@ def test_another_partner_sees_none_of_it(
     assert (
         world.client.post(f"/api/v1/partner/subscriptions/{made['id']}/disable", headers=theirs)
     ).status_code == 404
+
+
+def test_two_senders_racing_send_each_delivery_once(
+    world: World, endpoint: tuple[PartnerEndpoint, str]
+) -> None:
+    partner, url = endpoint
+    _, _, headers = _partner(world)
+    made = world.client.post(
+        "/api/v1/partner/subscriptions",
+        json={"url": url, "event_types": ["voucher.claimed"]},
+        headers=headers,
+    ).json()
+    partner.secret = made["secret"]
+    _, bid = open_fcfs_batch(world, quantity=20)
+    _claims(world, bid, 12)
+    rt = world.runtime
+    sequencer.run_once(rt, holder="test")
+    assert notify_jobs.fan_out(rt, "test") == 12
+    senders = [notify_jobs.sender(rt) for _ in range(3)]
+    for s in senders:
+        s.batch = 5
+    try:
+        results = race(*[lambda s=s: s.run_batch(rt.clock.now()) for s in senders])
+    finally:
+        for s in senders:
+            s.close()
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert _pump(world) == 12 - sum(results)  # what the racers skipped (locked) goes next
+    ids = partner.ids(200)
+    assert len(ids) == 12
+    assert len(set(ids)) == 12  # no delivery sent by two senders
+    assert all(r.verified for r in partner.received)
