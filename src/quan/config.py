@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     delivery_visibility_seconds: float = Field(default=60.0, gt=0)
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     delivery_concurrency: int = Field(default=32, ge=1, le=256)
+    # Reminders and lottery results (docs/delivery.md#reminders): the address citizens reach the
+    # public pages at (the lottery's verification link), and reminders sent per transaction.
+    public_url: str = "http://127.0.0.1:8000"
+    reminder_send_batch: int = Field(default=500, ge=1, le=5000)
     # Announcements (docs/delivery.md): above this many recipients a notice waits for a second
     # person's approval; recipients handed to the outbox per second by the announcements job.
     announcement_approval_threshold: int = Field(default=1000, ge=0)

@@ -96,6 +96,10 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         pid, bid = open_fcfs_batch(world, quantity=5)
         for p in EVERYONE:
             assert claim(world, ids[p], bid).status_code == 201
+        # The reminders job notifies each claim (reminders rows, sealed outbox messages).
+        from quan.jobs import reminders as reminder_job
+
+        assert reminder_job.run_once(world.runtime, "scan").sent == len(EVERYONE)
         sequence(world.runtime)
         # A notice to the holders, released to the outbox (item 7), and the partner's deliveries.
         from quan.services.delivery import notify_jobs
