@@ -38,6 +38,7 @@ from quan.api.routes import (
     public,
     redemptions,
     refusals,
+    self_registration,
     settlements,
     share_links,
     system,
@@ -164,6 +165,7 @@ ROUTE_MODULES = (
     share_links,  # citizens' share links, claims through them, per-sharer stats
     refusals,  # refused claims and redemptions: who, where, which rule
     reminder_routes,  # a program's reminder rules, the citizen's opt-outs
+    self_registration,  # whether self-registration is offered, and its consent text
     announcements,  # notices to holders and segments, their approval and progress
     partners,  # partner clients (client credentials), webhook subscriptions and deliveries
 )

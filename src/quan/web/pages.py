@@ -20,6 +20,7 @@ from quan.web.routes import (
     auditor,
     cashier,
     citizen,
+    citizen_register,
     desk,
     disclosure,
     issuance,
@@ -84,6 +85,7 @@ for module_router in (
     notices.router,
     partner_clients.router,
     citizen.router,
+    citizen_register.router,
     cashier.router,
     settlement.router,
     reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch

@@ -1,7 +1,7 @@
 """notify: announcements to citizens, partner clients and their webhooks (issue 25, items 7-8)
 
-Revision ID: 0021_notify
-Revises: 0020_reminders
+Revision ID: 0022_notify
+Revises: 0021_selfreg
 
 ``announcements`` and their recipient queue ``announcement_recipients`` (one row per citizen:
 the primary key deduplicates per announcement and citizen); ``partner_clients`` (client
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_notify"
-down_revision: str | None = "0020_reminders"
+revision: str = "0022_notify"
+down_revision: str | None = "0021_selfreg"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
