@@ -98,8 +98,20 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         assert world.post(
             "operator", f"/citizens/{ids[STAFF]}/reveal", {"purpose": "identity_check"}
         ).status_code == 200
+        # A partner subscribes to claims (its deliveries are stored: issue 25, item 8).
+        partner = world.post("admin", "/partner-clients", {"name": "wallet"}).json()
+        token = world.client.post(
+            "/api/v1/partner/token",
+            json={"client_id": partner["id"], "client_secret": partner["client_secret"]},
+        ).json()
+        subscribed = world.client.post(
+            "/api/v1/partner/subscriptions",
+            json={"url": "http://127.0.0.1:9/hook", "event_types": ["voucher.claimed"]},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+        assert subscribed.status_code == 201
         # They claim; the log is sequenced; the auditor exports.
-        _, bid = open_fcfs_batch(world, quantity=5)
+        pid, bid = open_fcfs_batch(world, quantity=5)
         for p in EVERYONE:
             assert claim(world, ids[p], bid).status_code == 201
         # The reminders job notifies each claim (reminders rows, sealed outbox messages).
@@ -107,6 +119,15 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
 
         assert reminder_job.run_once(world.runtime, "scan").sent == len(EVERYONE)
         sequence(world.runtime)
+        # A notice to the holders, released to the outbox (item 7), and the partner's deliveries.
+        from quan.services.delivery import notify_jobs
+
+        notice = {"audience": "program", "title_zh": "通知", "title_en": "Notice"}
+        notice |= {"body_zh": "正文", "body_en": "Text"}
+        made = world.post("operator", f"/programs/{pid}/announcements", notice)
+        assert made.status_code == 201
+        assert notify_jobs.release_announcements(world.runtime, "scan") == 3
+        assert notify_jobs.fan_out(world.runtime, "scan") == 3
         size = int(world.client.get("/api/v1/audit/checkpoint").text.splitlines()[1])
         entries = world.client.get("/api/v1/audit/entries", params={"start": 0, "end": size - 1})
         exports.extend(base64.b64decode(e["data"]).decode() for e in entries.json())

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_audit import AUDIT
+from quan.web.messages_notify import NOTIFY
 from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
@@ -313,4 +314,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **REMINDERS,
     **SUPPLYUI,
     **OFFICE,
+    **NOTIFY,
 }
