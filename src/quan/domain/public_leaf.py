@@ -46,7 +46,15 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "program.paused": ("from", "to"),
         "program.closed": ("from", "to"),
         "program.draft": ("from", "to"),
+        "program.updated": ("name", "timezone", "starts_at", "ends_at"),
         "program.redemption_policy_set": ("daily_cap",),
+        "program.reminders": (
+            "expiry_offsets_days",
+            "on_claim",
+            "on_redemption",
+            "lottery_results",
+            "quiet_hours",
+        ),
         "voucher_type.created": ("definition", "unit_fen"),
         "batch.created": (
             "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",
@@ -123,6 +131,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "staff.reactivated": (),
         "staff.sessions_revoked": (),
         "staff.signed_out": (),
+        "staff.password_reset": (),
         "citizen.presence_code_sent": (),
         "citizen.registered": ("via",),
         "citizen.personal_data_revealed": (),
@@ -134,6 +143,18 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "blacklist.lifted": ("subject_type", "subject_id"),
         "blacklist.appeal_filed": ("appeal_id",),
         "blacklist.appeal_decided": ("outcome",),
+        # Announcements: that a notice went out, to what audience and how many; its text is on
+        # the disclosure page when public, and a rejection's reason stays internal.
+        "announcement.requested": ("audience", "recipients", "public", "needs_approval"),
+        "announcement.approved": ("requested_by",),
+        "announcement.rejected": ("requested_by",),
+        "announcement.published": ("audience", "audience_ref", "recipients", "public"),
+        "announcement.sent": ("queued",),
+        # Partner clients and their webhook endpoints: organisations, never a URL or secret.
+        "partner_client.created": ("name",),
+        "partner_client.revoked": (),
+        "webhook_subscription.created": ("event_types",),
+        "webhook_subscription.stopped": ("gone",),
     }.items()
 }  # fmt: skip
 

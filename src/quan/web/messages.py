@@ -14,9 +14,12 @@ from typing import Final
 
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
+from quan.web.messages_notify import NOTIFY
+from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
+from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -308,7 +311,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **OPERATIONS,
     **PUBLIC,
     **DASH,
+    **SELFREG,
     **AUDIT,
     **REMINDERS,
     **SUPPLYUI,
+    **OFFICE,
+    **NOTIFY,
 }
