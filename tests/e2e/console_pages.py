@@ -56,7 +56,7 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/programs/{program_id}/settlements", READERS),
     Page("/ops/programs/{program_id}/reminders", READERS),
     Page("/ops/programs/new", ("operator",)),
-    Page("/ops/programs/{program_id}/edit", ("operator",)),
+    Page("/ops/programs/{program_id}/edit", ("operator",), status=409),  # active: not editable
     Page("/ops/programs/{program_id}/confirm/{action}", ("operator",)),
     Page("/ops/programs/{program_id}/money", READERS),
     Page("/ops/programs/{program_id}/announcements", READERS),
@@ -163,5 +163,5 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
         "merchant_id": str(settled.merchant_id),
         "cashier_settlement_id": str(cashier_settlement),
         "user_id": str(user_id),
-        "action": "pause",  # the demo program is active: the confirmation page for pausing it
+        "action": "close",  # the confirmation page of the irreversible action
     }
