@@ -10,6 +10,7 @@ import quan.store.assisted_tables  # assisted acts: print rights and reprints
 import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
 import quan.store.log_tables  # transparency log tables
 import quan.store.lottery_tables  # lottery draws and registrations
+import quan.store.portal_tables  # merchant owners' codes, terminal pairing, appeals
 import quan.store.redemption_tables  # redemptions, reversals, offline sync, settlement
 import quan.store.share_tables  # share links, per-sharer counters, attribution
 import quan.store.voucher_tables  # noqa: F401  (voucher types, batches, vouchers)

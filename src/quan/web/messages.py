@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_operations import OPERATIONS
+from quan.web.messages_portal import PORTAL
 from quan.web.messages_public import PUBLIC
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -303,4 +304,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **PORTAL,
 }

@@ -27,6 +27,9 @@ from quan.web.routes import (
     lottery,
     merchants,
     operator,
+    portal,
+    portal_money,
+    portal_terminals,
     settlement,
     staff,
 )
@@ -81,6 +84,9 @@ for module_router in (
     citizen.router,
     cashier.router,
     settlement.router,
+    portal.router,
+    portal_terminals.router,
+    portal_money.router,
 ):
     router.include_router(module_router)
 
