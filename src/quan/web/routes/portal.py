@@ -23,6 +23,7 @@ from quan.domain.categories import CATEGORIES
 from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import Scene, parse_contact_phone
 from quan.edge.deps import RuntimeDep, client_ip
+from quan.edge.status import STATUS
 from quan.services import idempotency
 from quan.services.merchants import appeals, merchant_reviews, merchants, owner_signin
 from quan.services.merchants.owner_signin import (
@@ -179,7 +180,7 @@ def apply(
             rt.db, rt.clock, key, work, lambda mid: (201, {"merchant_id": mid})
         )
     except QuanError as exc:
-        return _apply_page(request, rt, form, exc, status_code=422)
+        return _apply_page(request, rt, form, exc, status_code=STATUS.get(exc.kind, 422))
     response = redirect(request, "/merchant?done=applied")
     start_owner_session(response, request, rt, str(outcome.body["merchant_id"]))
     return response
@@ -340,5 +341,5 @@ def appeal(
         with rt.db.write() as tx:
             appeals.file_appeal(tx, rt.clock.now(), actor, mine(actor), grounds)
     except QuanError as exc:
-        return _home(request, actor, rt, exc, status_code=422)
+        return _home(request, actor, rt, exc, status_code=STATUS.get(exc.kind, 422))
     return redirect(request, "/merchant?done=appealed")

@@ -89,7 +89,7 @@ def create(
 
         idempotency.run(rt.db, rt.clock, key, work, lambda tid: (201, {"terminal_id": tid}))
     except QuanError as exc:
-        return _page(request, actor, rt, exc, status_code=422)
+        return _page(request, actor, rt, exc, status_code=STATUS.get(exc.kind, 422))
     return redirect(request, "/merchant/terminals?done=terminal_created")
 
 
@@ -105,7 +105,7 @@ def rename(
         with rt.db.write() as tx:
             pairing.rename_terminal(tx, rt.clock.now(), actor, mine(actor), terminal_id, label)
     except QuanError as exc:
-        return _page(request, actor, rt, exc, status_code=422)
+        return _page(request, actor, rt, exc, status_code=STATUS.get(exc.kind, 422))
     return redirect(request, "/merchant/terminals?done=terminal_renamed")
 
 
@@ -124,7 +124,7 @@ def revoke(
         with rt.db.write() as tx:
             terminals.revoke_terminal(tx, rt.clock.now(), actor, mine(actor), terminal_id)
     except QuanError as exc:
-        return _page(request, actor, rt, exc, status_code=422)
+        return _page(request, actor, rt, exc, status_code=STATUS.get(exc.kind, 422))
     return redirect(request, "/merchant/terminals?done=terminal_revoked")
 
 
@@ -135,7 +135,7 @@ def offer_pairing(terminal_id: str, request: Request, actor: OwnerPage, rt: Runt
         with rt.db.write() as tx:
             offer = pairing.create_pairing(tx, rt.clock.now(), actor, mine(actor), terminal_id)
     except QuanError as exc:
-        return _page(request, actor, rt, exc, status_code=422)
+        return _page(request, actor, rt, exc, status_code=STATUS.get(exc.kind, 422))
     url = f"{str(request.base_url).rstrip('/')}/cashier/pair?code={offer.code}"
     return render(
         request,
