@@ -52,7 +52,8 @@ def merchant_id_of_session(world: World) -> str:
     token = world.client.cookies.get(Area.OWNER.cookie)
     assert token, "no owner session"
     claims = world.runtime.tokens.verify(token, world.runtime.clock.now())
-    assert claims is not None and claims.subject_kind == "merchant"
+    assert claims is not None
+    assert claims.subject_kind == "merchant"
     return claims.subject_id
 
 

@@ -71,25 +71,30 @@ def test_a_device_opening_the_qr_url_gets_the_terminals_session(world: World) ->
     code = _offer(world, terminal_id)
     with world.runtime.db.read() as tx:
         stored = tx.execute(select(terminal_pairings.c.code_hash)).scalars().all()
-    assert stored and code not in stored[0]  # hashed
+    assert stored
+    assert code not in stored[0]
     # The device: another browser, no session of any kind.
     world.client.cookies.clear()
     preview = world.client.get(f"/cashier/pair?code={code}")
-    assert preview.status_code == 200 and "前台 1 号" in preview.text
+    assert preview.status_code == 200
+    assert "前台 1 号" in preview.text
     assert world.client.cookies.get(Area.TERMINAL.cookie) is None  # opening pairs nothing
     paired = submit(world, "/cashier/pair", {"code": code}, page=f"/cashier/pair?code={code}")
     assert (paired.status_code, paired.headers["location"]) == (303, "/cashier")
     key = world.client.cookies.get(Area.TERMINAL.cookie)
-    assert key and key.startswith("qk_")
+    assert key
+    assert key.startswith("qk_")
     cashier = world.client.get("/cashier")
-    assert cashier.status_code == 200 and terminal_id in cashier.text
+    assert cashier.status_code == 200
+    assert terminal_id in cashier.text
     assert get_as(world, key, "/merchants/mine").json()["id"] == merchant_id
     with world.runtime.db.read() as tx:
         row = tx.execute(select(terminals).where(terminals.c.id == terminal_id)).one()
         revoked = tx.execute(
             select(api_keys.c.revoked_at).where(api_keys.c.id == old_key)
         ).scalar_one()
-    assert row.key_id != old_key and revoked is not None  # the terminal's old key is dead
+    assert row.key_id != old_key
+    assert revoked is not None
 
 
 def test_a_used_pairing_code_is_refused(world: World) -> None:
@@ -99,12 +104,15 @@ def test_a_used_pairing_code_is_refused(world: World) -> None:
     assert submit(world, "/cashier/pair", {"code": code}).status_code == 303
     world.client.cookies.clear()
     looked = world.client.get(f"/cashier/pair?code={code}")
-    assert looked.status_code == 409 and 'data-code="PAIRING_CODE_USED"' in looked.text
+    assert looked.status_code == 409
+    assert 'data-code="PAIRING_CODE_USED"' in looked.text
     again = submit(world, "/cashier/pair", {"code": code})
-    assert again.status_code == 409 and 'data-code="PAIRING_CODE_USED"' in again.text
+    assert again.status_code == 409
+    assert 'data-code="PAIRING_CODE_USED"' in again.text
     assert world.client.cookies.get(Area.TERMINAL.cookie) is None
     unknown = world.client.get("/cashier/pair?code=not-a-code")
-    assert unknown.status_code == 404 and 'data-code="PAIRING_CODE_UNKNOWN"' in unknown.text
+    assert unknown.status_code == 404
+    assert 'data-code="PAIRING_CODE_UNKNOWN"' in unknown.text
 
 
 def test_an_expired_pairing_code_is_refused(world: World) -> None:
@@ -113,7 +121,8 @@ def test_an_expired_pairing_code_is_refused(world: World) -> None:
     advance(world, pairing.PAIRING_TTL + timedelta(seconds=1))
     world.client.cookies.clear()
     late = submit(world, "/cashier/pair", {"code": code})
-    assert late.status_code == 410 and 'data-code="PAIRING_CODE_EXPIRED"' in late.text
+    assert late.status_code == 410
+    assert 'data-code="PAIRING_CODE_EXPIRED"' in late.text
     assert world.client.cookies.get(Area.TERMINAL.cookie) is None
 
 
@@ -143,7 +152,8 @@ def test_two_devices_racing_one_code_pair_exactly_one(world: World) -> None:
     won = [r for r in results if isinstance(r, pairing.Paired)]
     lost = [r for r in results if isinstance(r, QuanError)]
     assert len(won) == 1, results
-    assert len(lost) == 2 and {e.code for e in lost} == {"PAIRING_CODE_USED"}
+    assert len(lost) == 2
+    assert {e.code for e in lost} == {"PAIRING_CODE_USED"}
     with rt.db.read() as tx:
         live = (
             tx.execute(
@@ -177,15 +187,19 @@ def test_the_owner_reads_its_redemptions_statements_and_payouts_and_no_one_elses
     assert paid.status_code == 201, paid.text
     assert owner_sign_in(world, phone).headers["location"] == "/merchant"
     redemptions = world.client.get("/merchant/redemptions")
-    assert "¥120.00" in redemptions.text and "¥30.00" in redemptions.text
+    assert "¥120.00" in redemptions.text
+    assert "¥30.00" in redemptions.text
     statements = world.client.get("/merchant/statements")
     assert f"/merchant/statements/{run_id}" in statements.text
-    assert "ICBC-20261126-001" in statements.text and "¥30.00" in statements.text
+    assert "ICBC-20261126-001" in statements.text
+    assert "¥30.00" in statements.text
     detail = world.client.get(f"/merchant/statements/{run_id}")
-    assert detail.status_code == 200 and "¥120.00" in detail.text
+    assert detail.status_code == 200
+    assert "¥120.00" in detail.text
     assert f"/merchant/statements/{run_id}/download.csv" in detail.text
     csv = world.client.get(f"/merchant/statements/{run_id}/download.csv")
-    assert csv.status_code == 200 and redeemed.json()["id"] in csv.text
+    assert csv.status_code == 200
+    assert redeemed.json()["id"] in csv.text
     # Another merchant sees none of it.
     other_phone = new_phone()
     open_shop(world, contact_phone=other_phone)
@@ -204,8 +218,7 @@ def test_portal_pages_need_an_owner_session_not_a_terminals(world: World, path: 
     shop = open_shop(world, contact_phone=new_phone())
     world.client.cookies.set(Area.TERMINAL.cookie, shop.terminal_key)
     response = world.client.get(path, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"].startswith(
-        "/merchant/signin"
-    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/merchant/signin")
     world.client.cookies.set(Area.OWNER.cookie, shop.terminal_key)  # a till key as an owner
     assert world.client.get(path).status_code == 403

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from quan.domain.merchants import Scene
 from quan.domain.uscc import INVALID_USCC
 from quan.services.merchants import merchants as merchant_service
 from quan.services.merchants.appeals import APPEAL_NOT_ALLOWED
@@ -49,12 +50,14 @@ def test_a_shop_applies_by_form_and_follows_its_review_signed_in(world: World) -
     assert page.status_code == 200
     assert ZH("portal.status_says.submitted") in page.text
     assert "****" + ACCOUNT_DIGITS[-4:] in page.text
-    assert ACCOUNT_DIGITS not in page.text and sent["contact_phone"] not in page.text
+    assert ACCOUNT_DIGITS not in page.text
+    assert sent["contact_phone"] not in page.text
     with world.runtime.db.read() as tx:
         row = tx.execute(select(merchants).where(merchants.c.id == merchant_id)).one()
     # Sealed and hashed, never in clear.
     assert ACCOUNT_DIGITS not in row.bank_account_token
-    assert row.contact_phone_hash and sent["contact_phone"] not in row.contact_phone_hash
+    assert row.contact_phone_hash
+    assert sent["contact_phone"] not in row.contact_phone_hash
     # The session is the API's credential too: the owner reads its record.
     token = world.client.cookies.get(Area.OWNER.cookie)
     mine = world.client.get("/api/v1/merchants/mine", headers={"Authorization": f"Bearer {token}"})
@@ -107,17 +110,20 @@ def test_the_owner_signs_in_with_the_contact_phone_and_an_sms_code(world: World)
     # The code is used once.
     sign_out_owner(world)
     again = send_code(world, phone, code)
-    assert again.status_code == 401 and OTP_ALREADY_USED.zh in again.text
+    assert again.status_code == 401
+    assert OTP_ALREADY_USED.zh in again.text
     # Only HMACs of codes are stored.
     with world.runtime.db.read() as tx:
         hashes = tx.execute(select(merchant_otps.c.code_hash)).scalars().all()
-    assert hashes and all(code not in h for h in hashes)
+    assert hashes
+    assert all(code not in h for h in hashes)
 
 
 def test_a_phone_that_is_no_merchants_gets_the_same_answer_and_no_sms(world: World) -> None:
     stranger = new_phone()
     asked = ask_code(world, stranger)
-    assert asked.status_code == 200 and ZH("portal.code_sent") in asked.text
+    assert asked.status_code == 200
+    assert ZH("portal.code_sent") in asked.text
     assert sms_to(world, stranger) == []
     refused = send_code(world, stranger, "123456")
     assert refused.status_code == 401
@@ -156,7 +162,7 @@ def test_a_merchant_applied_before_the_phone_hash_existed_still_signs_in(world: 
                 uscc=uscc(),
                 categories=["catering"],
                 region_code="330106",
-                scenes=[merchant_service.Scene.OFFLINE],
+                scenes=[Scene.OFFLINE],
                 bank_name="银行",
                 account_number="62220212345678",
                 contact_phone=phone,
@@ -189,7 +195,8 @@ def test_a_rejection_is_explained_and_appealed_once_back_into_review(world: Worl
     assert "已上传清晰的营业执照" in page.text
     assert 'data-test="appeal"' not in page.text
     again = submit(world, "/merchant/appeal", {"grounds": "再申诉一次"}, page="/merchant")
-    assert again.status_code == 409 and APPEAL_NOT_ALLOWED.zh in again.text
+    assert again.status_code == 409
+    assert APPEAL_NOT_ALLOWED.zh in again.text
     assert _count(world, merchant_appeals, merchant_id=merchant_id) == 1
     # The office sees it back in the queue, with the grounds.
     staff_session(world, "operator")
@@ -213,7 +220,8 @@ def test_terminals_are_added_once_renamed_and_revoked_only_when_confirmed(world:
         {"label": "前台", "create_key": "k" * 16},
         page="/merchant/terminals",
     )
-    assert refused.status_code == 409 and 'data-test="portal-error"' in refused.text
+    assert refused.status_code == 409
+    assert 'data-test="portal-error"' in refused.text
     approve(world, merchant_id)
     key = token_on(world.client.get("/merchant/terminals").text)
     for _ in range(2):  # a double submit
@@ -240,7 +248,8 @@ def test_terminals_are_added_once_renamed_and_revoked_only_when_confirmed(world:
     unconfirmed = submit(
         world, f"/merchant/terminals/{terminal_id}/revoke", {}, page="/merchant/terminals"
     )
-    assert unconfirmed.status_code == 422 and REVOKE_UNCONFIRMED.zh in unconfirmed.text
+    assert unconfirmed.status_code == 422
+    assert REVOKE_UNCONFIRMED.zh in unconfirmed.text
     revoked = submit(
         world,
         f"/merchant/terminals/{terminal_id}/revoke",
@@ -274,7 +283,8 @@ def test_another_merchants_terminals_are_invisible_and_untouchable(world: World)
     mine, _ = apply_by_form(world)
     approve(world, mine)
     page = world.client.get("/merchant/terminals")
-    assert their_terminal not in page.text and "别人的收银台" not in page.text
+    assert their_terminal not in page.text
+    assert "别人的收银台" not in page.text
     for action, data in (
         ("rename", {"label": "抢来的"}),
         ("revoke", {"confirm": "yes"}),
