@@ -33,6 +33,7 @@ from quan.services.merchants.owner_signin import (
 )
 from quan.services.people.citizens import CitizenKeys
 from quan.services.people.rate_limits import RateLimit, spend
+from quan.services.people.tokens import TokenSigner
 from quan.services.runtime import Runtime
 from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router
@@ -45,6 +46,7 @@ router = console_router()
 
 OwnerPage = Annotated[Actor, Depends(ConsoleAllow(Area.OWNER, PartnerRole.MERCHANT))]
 CHOICE_COOKIE = "quan_owner_choice"
+CHOICE_SECONDS = 600
 
 # Which field of the application form each refusal concerns (the message is put next to it).
 FIELD_OF = {
@@ -259,8 +261,11 @@ def sign_in(
         names = merchants.names_of(tx, proved.merchant_ids)
         found = [merchants.get_merchant(tx, m) for m in proved.merchant_ids]
     response = _signin(request, "choose", choices=[(m, names.get(m.id, m.id)) for m in found])
-    proof, _ = rt.tokens.issue(PHONE_PROOF_KIND, proved.phone_hash, rt.clock.now())
-    set_cookie(response, request, CHOICE_COOKIE, proof, max_age=600)
+    # A proof that expires in ten minutes (the same signing key as every token; its kind is
+    # accepted by nothing but the choice below).
+    signer = TokenSigner(rt.settings.secret_bytes("secret_key"), CHOICE_SECONDS)
+    proof, _ = signer.issue(PHONE_PROOF_KIND, proved.phone_hash, rt.clock.now())
+    set_cookie(response, request, CHOICE_COOKIE, proof, max_age=CHOICE_SECONDS)
     return response
 
 
