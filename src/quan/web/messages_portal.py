@@ -149,5 +149,10 @@ PORTAL: Final[dict[str, tuple[str, str]]] = {
     "portal.paid_on": ("打款日期", "Paid on"),
     "portal.payment_ref": ("银行流水号", "Bank reference"),
     "portal.ops_appeals": ("商户申诉", "Appeals"),
+    "portal.cashier_pair_hint": (
+        "最简单的方式：请店主在商户后台（/merchant）的“收银台”页生成配对二维码，用本设备扫码即可登录。",
+        "The easy way: ask the owner to show a pairing QR code (merchant portal, /merchant, "
+        "Terminals) and scan it with this device.",
+    ),
     "home.merchant_go": ("商户入驻与管理", "Merchants: apply or sign in"),
 }
