@@ -309,3 +309,29 @@ def test_portal_pages_read_in_english_too(world: World) -> None:
     assert "waiting for the issuer" in world.client.get("/merchant").text
     assert EN("portal.apply") in world.client.get("/merchant/apply").text
     assert EN("portal.signin") in world.client.get("/merchant/signin").text
+
+
+def test_two_appeals_of_one_rejection_at_once_file_one(world: World) -> None:
+    from quan.domain.auth import Actor
+    from quan.domain.errors import QuanError
+    from quan.services.merchants import appeals
+    from tests.race import race
+
+    merchant_id, _ = apply_by_form(world)
+    world.post(
+        "operator",
+        f"/merchants/{merchant_id}/review",
+        {"decision": "reject", "reason": "资料不全"},
+    )
+    owner = Actor(kind="merchant", id=merchant_id, role="merchant", merchant_id=merchant_id)
+    rt = world.runtime
+
+    def appeal() -> object:
+        with rt.db.write() as tx:
+            return appeals.file_appeal(tx, rt.clock.now(), owner, merchant_id, "已补全")
+
+    results = race(appeal, appeal)
+    errors = [r for r in results if isinstance(r, QuanError)]
+    assert len(errors) == 1, results
+    assert errors[0].code == "APPEAL_NOT_ALLOWED"
+    assert _count(world, merchant_appeals, merchant_id=merchant_id) == 1
