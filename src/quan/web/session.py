@@ -124,12 +124,15 @@ class ConsoleAllow:
             raise SignInRequiredError(self.area)
         runtime = get_runtime(request)
         try:
-            return self.allow(runtime, HTTPAuthorizationCredentials(scheme="Bearer",
-                                                                     credentials=credential))
+            actor = self.allow(runtime, HTTPAuthorizationCredentials(scheme="Bearer",
+                                                                      credentials=credential))
         except QuanError as exc:
             if exc.spec is UNAUTHORIZED:
                 raise SignInRequiredError(self.area) from exc
             raise
+        # An error page of this request keeps the signed-in header (quan.web.routing).
+        request.state.console_session = (self.area, actor)
+        return actor
 
 
 def optional_actor(request: Request, area: Area, *roles: Role | str) -> Actor | None:

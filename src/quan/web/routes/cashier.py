@@ -11,7 +11,7 @@ The screen scans the citizen's QR code with the device camera where the browser 
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
@@ -27,7 +27,8 @@ from quan.edge.status import STATUS
 from quan.services.merchants import merchants
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.redemption.redeem import redeem_once
-from quan.web.i18n import request_lang
+from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import sentence
 from quan.web.routes.common import console_router, parse_yuan
 from quan.web.routing import is_htmx, redirect
 from quan.web.session import Area, ConsoleAllow, end_session, start_session
@@ -77,7 +78,8 @@ SIGNED_QR_PREFIX = "QV1:"  # what the wallet's QR code holds: a signed offline t
 
 
 def _page(request: Request, actor: Actor, rt: RuntimeDep, *, result: RedemptionPublic | None = None,
-          refusal: QuanError | None = None, status_code: int = 200) -> Response:
+          refusal: QuanError | None = None, status_code: int = 200,
+          amount: str = "") -> Response:
     if actor.merchant_id is None:  # every terminal is bound to its merchant; be sure
         raise QuanError(FORBIDDEN)
     with rt.db.read() as tx:
@@ -87,10 +89,22 @@ def _page(request: Request, actor: Actor, rt: RuntimeDep, *, result: RedemptionP
         request,
         "cashier/index.html",
         _context(actor, merchant=merchant, redeem_key=secrets.token_urlsafe(16), history=history,
-                 result=result, refusal=refusal,
-                 refusal_text=refusal.message(request_lang(request)) if refusal else None),
+                 result=result, refusal=refusal, amount=amount,
+                 **_refusal_text(request, refusal, amount)),
         status_code=status_code,
     )
+
+
+def _refusal_text(request: Request, refusal: QuanError | None, amount: str) -> dict[str, Any]:
+    """The refusal in words; an amount that is not money is said next to the amount field."""
+    if refusal is None:
+        return {"refusal_text": None, "amount_error": False}
+    t = Translator(request_lang(request))
+    fen = parse_yuan(amount)
+    if refusal.spec is VALIDATION_FAILED and (fen is None or fen <= 0):
+        return {"refusal_text": t("refuse.amount", label=t("cashier.amount")),
+                "amount_error": True}
+    return {"refusal_text": sentence(refusal, t), "amount_error": False}
 
 
 @router.get("/cashier")
@@ -154,13 +168,14 @@ def redeem(
         if is_htmx(request):
             return render(request, "cashier/_result.html",
                           {"result": None, "refusal": exc, "oob_key": secrets.token_urlsafe(16),
-                           "refusal_text": exc.message(request_lang(request))},
+                           "amount": amount, **_refusal_text(request, exc, amount)},
                           status_code=status)
-        return _page(request, actor, rt, refusal=exc, status_code=status)
+        return _page(request, actor, rt, refusal=exc, status_code=status, amount=amount)
     if is_htmx(request):
         with rt.db.read() as tx:
             history = recent(tx, result.merchant_id)
         return render(request, "cashier/_result.html",
                       {"result": result, "refusal": None, "refusal_text": None,
+                       "amount_error": False, "amount": "",
                        "history": history, "oob_key": secrets.token_urlsafe(16)})
     return _page(request, actor, rt, result=result)

@@ -8,8 +8,9 @@ and refused with the same codes. Opening a batch moves money; it runs the same s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
 from fastapi import Form, Request, Response
@@ -26,7 +27,8 @@ from quan.domain.voucher_types import DiscountKind, ValidityPreset
 from quan.edge.deps import RuntimeDep
 from quan.services.issuance import batches, voucher_types
 from quan.services.money import programs
-from quan.web.i18n import request_lang
+from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import Field, FormErrors, Locator, from_refusal, from_validation
 from quan.web.routes.common import OperatorPage, console_router, parse_yuan, staff_context
 from quan.web.routing import redirect
 from quan.web.templating import render
@@ -36,10 +38,40 @@ router = console_router()
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return [
-        ".".join(str(p) for p in e["loc"]) + ": " + str(e["msg"]) for e in exc.errors()
-    ]
+# The API model's fields as the form shows them (refusals are said with these labels).
+TYPE_FIELDS: Final = {
+    "name": Field("name", "types.name"),
+    "kind": Field("kind", "types.kind"),
+    "face_value_fen": Field("face_value", "types.face_value", money=True),
+    "min_spend_fen": Field("min_spend", "types.min_spend", money=True),
+    "percent_off": Field("percent_off", "types.percent_off"),
+    "cap_fen": Field("cap", "types.cap", money=True),
+    "categories": Field("categories", "types.categories"),
+    "scenes": Field("scenes", "types.scenes"),
+    "validity_preset": Field("validity_preset", "types.validity_preset"),
+    "valid_days": Field("valid_days", "types.valid_days"),
+    "max_per_order": Field("max_per_order", "types.max_per_order"),
+}
+# Refusals that name no field, and the form control they concern.
+TYPE_CODES: Final = {
+    "MIN_SPEND_BELOW_FACE_VALUE": "min_spend",
+    "VOUCHER_CATEGORY_REQUIRED": "categories",
+    "UNKNOWN_CATEGORY": "categories",
+    "VOUCHER_SCENE_REQUIRED": "scenes",
+    "INVALID_VALIDITY": "valid_days",
+    "INVALID_MAX_PER_ORDER": "max_per_order",
+    "INVALID_VOUCHER_TYPE_NAME": "name",
+    "INVALID_NAME": "name",
+}
+
+
+def _refused(request: Request, exc: ValidationError | QuanError, zone: str,
+             fields: Locator, codes: Mapping[str, str]) -> FormErrors:
+    """The refusal as sentences next to the form's fields."""
+    t = Translator(request_lang(request))
+    if isinstance(exc, ValidationError):
+        return from_validation(exc, t, fields)
+    return from_refusal(exc, t, zone, fields, attach=codes.get(exc.code))
 
 
 def _money(text: str) -> int | str | None:
@@ -61,7 +93,7 @@ def _int(text: str) -> int | str | None:
 
 
 def _type_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
-               errors: list[str], status_code: int = 200) -> Response:
+               errors: FormErrors | None, status_code: int = 200) -> Response:
     return render(
         request,
         "ops/voucher_type_new.html",
@@ -85,7 +117,7 @@ def new_voucher_type(program_id: str, request: Request, actor: OperatorPage,
         program = programs.visible_program(tx, actor, program_id)
     values = {"kind": "fixed", "min_spend": "0", "scenes": ["offline"], "categories": [],
               "validity_preset": "short", "max_per_order": "1"}
-    return _type_form(request, actor, program, values, [])
+    return _type_form(request, actor, program, values, None)
 
 
 @router.post("/ops/programs/{program_id}/voucher-types")
@@ -131,23 +163,62 @@ def create_voucher_type(
         definition = model.model_dump(mode="json", exclude_none=True)
         with rt.db.write() as tx:
             voucher_types.create_voucher_type(tx, rt.clock.now(), actor, program_id, definition)
-    except ValidationError as exc:
+    except (ValidationError, QuanError) as exc:
         with rt.db.read() as tx:
             program = programs.visible_program(tx, actor, program_id)
-        return _type_form(request, actor, program, values, _errors(exc), 422)
-    except QuanError as exc:
-        with rt.db.read() as tx:
-            program = programs.visible_program(tx, actor, program_id)
-        message = exc.message(request_lang(request))
-        return _type_form(request, actor, program, values, [message], 422)
+        errors = _refused(request, exc, program.timezone, TYPE_FIELDS, TYPE_CODES)
+        return _type_form(request, actor, program, values, errors, 422)
     return redirect(request, f"/ops/programs/{program_id}?done=type_created")
 
 
 # --- batches ---------------------------------------------------------------------------------
 
 
+BATCH_FIELDS: Final = {
+    "voucher_type_id": Field("voucher_type_id", "batches.voucher_type"),
+    "name": Field("name", "batches.name"),
+    "quantity": Field("quantity", "batches.quantity"),
+    "allocation": Field("allocation", "batches.allocation"),
+    "claim_opens_at": Field("claim_opens_at", "batches.opens_at"),
+    "claim_closes_at": Field("claim_closes_at", "batches.closes_at"),
+    "per_citizen_limit": Field("per_citizen_limit", "batches.per_citizen_limit"),
+    "eligibility": Field("regions", "batches.eligibility"),
+}
+BATCH_CODES: Final = {"INVALID_ELIGIBILITY_RULE": "regions", "INVALID_NAME": "name"}
+# An INVALID_QUOTA reason → the control of the row it concerns.
+QUOTA_REASONS: Final = {
+    "release_within_window": "release_at",
+    "tickets_only_in_lotteries": "tickets",
+    "opens_no_later_than_batch": "release_at",
+}
+
+
+def batch_fields(groups: list[str]) -> dict[str, Field]:
+    """The batch form's fields, the reserved rows included (``reserved.0.quantity`` is the
+    first row with a quantity)."""
+    fields = dict(BATCH_FIELDS)
+    controls = {"quantity": "batches.reserve_quantity", "release_at": "batches.reserve_release",
+                "tickets": "batches.reserve_tickets"}
+    for i, group in enumerate(groups):
+        for key, label in controls.items():
+            name = f"reserve_{'release' if key == 'release_at' else key}-{group}"
+            fields[f"reserved.{i}.{key}"] = Field(name, label, prefix=f"pool.{group}")
+        fields[f"reserved.{i}"] = fields[f"reserved.{i}.quantity"]
+    if groups:
+        fields["reserved"] = fields["reserved.0.quantity"]
+    return fields
+
+
+def _quota_field(exc: QuanError) -> QuanError:
+    """``INVALID_QUOTA`` names the row; the reason tells which of its controls is wrong."""
+    sub = QUOTA_REASONS.get(str(exc.params.get("reason")))
+    if exc.code != "INVALID_QUOTA" or sub is None or "field" not in exc.params:
+        return exc
+    return QuanError(exc.spec, **{**exc.params, "field": f"{exc.params['field']}.{sub}"})
+
+
 def _batch_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
-                errors: list[str], rt: RuntimeDep, status_code: int = 200) -> Response:
+                errors: FormErrors | None, rt: RuntimeDep, status_code: int = 200) -> Response:
     with rt.db.read() as tx:
         found, _ = voucher_types.list_for_program(tx, actor, program.id, limit=200, cursor=None)
     types = [VoucherTypePublic.of(vt) for vt in found]
@@ -227,7 +298,7 @@ def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: Runtim
         "income_groups": [], "regions": "", "min_age": "", "max_age": "", "name": "",
         "voucher_type_id": "", "reserved": _reserve_rows(None, None, None, None),
     }
-    return _batch_form(request, actor, program, values, [], rt)
+    return _batch_form(request, actor, program, values, None, rt)
 
 
 @router.post("/ops/programs/{program_id}/batches")
@@ -288,11 +359,11 @@ def create_batch(
             batches.create_batch(
                 tx, rt.clock.now(), actor, model.command(program_id), settings=rt.settings
             )
-    except ValidationError as exc:
-        return _batch_form(request, actor, program, values, _errors(exc), rt, 422)
-    except QuanError as exc:
-        message = exc.message(request_lang(request))
-        return _batch_form(request, actor, program, values, [message], rt, 422)
+    except (ValidationError, QuanError) as exc:
+        fields = batch_fields([g for g, row in rows.items() if row["quantity"].strip()])
+        refusal = _quota_field(exc) if isinstance(exc, QuanError) else exc
+        errors = _refused(request, refusal, program.timezone, fields, BATCH_CODES)
+        return _batch_form(request, actor, program, values, errors, rt, 422)
     return redirect(request, f"/ops/programs/{program_id}?done=batch_created")
 
 

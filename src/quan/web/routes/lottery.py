@@ -32,7 +32,8 @@ from quan.services.issuance.batches import visible_batch
 from quan.services.issuance.lottery_v2 import makers
 from quan.services.money.programs import visible_program
 from quan.store.voucher_tables import vouchers
-from quan.web.i18n import request_lang
+from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import FormErrors, from_refusal, sentence
 from quan.web.routes.common import (
     OperatorPage,
     StaffPage,
@@ -93,11 +94,22 @@ def _page(request: Request, actor: Actor, rt: RuntimeDep, batch_id: str, *,
         is_v2=is_v2,
         beacon_state=_beacon_state(is_v2, drawn, record.beacon is not None, closed, mine, actor),
         notice=_notice(request, drawn, record.beacon is not None),
-        error=error.message(request_lang(request)) if error else None,
+        error=sentence(error, Translator(request_lang(request)), program.timezone)
+        if error
+        else None,
         error_code=error.code if error else None,
+        errors=_beacon_errors(request, error, program.timezone),
     )
     status = STATUS.get(error.kind, 409) if error else 200
     return render(request, "ops/lottery.html", context, status_code=status)
+
+
+def _beacon_errors(request: Request, error: QuanError | None, zone: str) -> FormErrors | None:
+    """A refused public value or source, next to the field it concerns."""
+    if error is None or error.spec is not v2.INVALID_BEACON:
+        return None
+    field = "source" if "source" in str(error.params.get("reason", "")) else "value"
+    return from_refusal(error, Translator(request_lang(request)), zone, attach=field)
 
 
 @router.get("/ops/batches/{batch_id}/lottery")

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from fastapi import Form, Request, Response
+from pydantic import ValidationError
 
 from quan.api.schemas.merchants import MerchantPublic, ReviewCreate, ReviewPublic
 from quan.domain.errors import QuanError
-from quan.domain.merchants import TRANSITIONS, Decision, MerchantStatus
+from quan.domain.merchants import TRANSITIONS, MerchantStatus
 from quan.edge.deps import RuntimeDep
 from quan.services.merchants import appeals, merchant_reviews, merchants
 from quan.services.people.citizens import CitizenKeys
-from quan.web.i18n import request_lang
+from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import Field, FormErrors, from_refusal, from_validation
 from quan.web.routes.common import (
     OperatorPage,
     StaffPage,
@@ -58,8 +60,16 @@ def review_queue(
     )
 
 
+REVIEW_FIELDS: Final = {
+    "decision": Field("decision", "merchants.decision"),
+    "reason": Field("reason", "merchants.reason"),
+}
+REVIEW_CODES: Final = {"REVIEW_REASON_REQUIRED": "reason"}
+
+
 def _merchant_page(request: Request, actor: StaffPage, rt: RuntimeDep, merchant_id: str,
-                   error: str | None = None, status_code: int = 200) -> Response:
+                   errors: FormErrors | None = None, reason: str = "",
+                   status_code: int = 200) -> Response:
     with rt.db.read() as tx:
         merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, merchant_id))
         history = [ReviewPublic(**asdict(r)) for r in merchant_reviews.reviews(tx, merchant_id)]
@@ -70,7 +80,7 @@ def _merchant_page(request: Request, actor: StaffPage, rt: RuntimeDep, merchant_
         "ops/merchant.html",
         staff_context(actor, merchant=merchant, history=history, decisions=decisions,
                       appeals=filed,
-                      error=error, notice=request.query_params.get("done")),
+                      errors=errors, reason=reason, notice=request.query_params.get("done")),
         status_code=status_code,
     )
 
@@ -87,18 +97,24 @@ def review(
     request: Request,
     actor: OperatorPage,
     rt: RuntimeDep,
-    decision: Annotated[Decision, Form()],
+    decision: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:
-        body = ReviewCreate(decision=decision, reason=reason)
+        body = ReviewCreate.model_validate({"decision": decision, "reason": reason})
         key = merchants.sealing_key(rt.settings)
         with rt.db.write() as tx:
             merchant_reviews.review(
                 tx, rt.clock.now(), actor, key, merchant_id, body.decision, body.reason,
                 outbox_keys=CitizenKeys.from_settings(rt.settings).outbox,
             )
-    except QuanError as exc:
-        return _merchant_page(request, actor, rt, merchant_id,
-                              error=exc.message(request_lang(request)), status_code=422)
-    return redirect(request, f"/ops/merchants/{merchant_id}?done=merchant_{decision.value}")
+    except (ValidationError, QuanError) as exc:
+        t = Translator(request_lang(request))
+        errors = (
+            from_validation(exc, t, REVIEW_FIELDS)
+            if isinstance(exc, ValidationError)
+            else from_refusal(exc, t, attach=REVIEW_CODES.get(exc.code))
+        )
+        return _merchant_page(request, actor, rt, merchant_id, errors=errors, reason=reason,
+                              status_code=422)
+    return redirect(request, f"/ops/merchants/{merchant_id}?done=merchant_{body.decision.value}")
