@@ -31,10 +31,6 @@ PORTAL: Final[dict[str, tuple[str, str]]] = {
         "Fill in your business licence's details. You can follow the review here once you "
         "have applied; the decision is also sent by SMS to the contact number.",
     ),
-    "portal.fix_below": (
-        "请修改下面标出的一项后再提交。",
-        "Correct the field marked below and submit again.",
-    ),
     "portal.issuer": ("加入哪个发放单位的消费券活动", "Whose voucher scheme to join"),
     "portal.name": ("商户名称", "Business name"),
     "portal.name_hint": ("（与营业执照一致）", "(as on the business licence)"),

@@ -35,7 +35,8 @@ from quan.services.people.citizens import CitizenKeys
 from quan.services.people.rate_limits import RateLimit, spend
 from quan.services.people.tokens import TokenSigner
 from quan.services.runtime import Runtime
-from quan.web.i18n import request_lang
+from quan.web.i18n import Translator, request_lang
+from quan.web.refusals import FormErrors, from_refusal
 from quan.web.routes.common import console_router
 from quan.web.routing import redirect
 from quan.web.session import Area, ConsoleAllow, end_session, set_cookie, start_session
@@ -107,11 +108,21 @@ def _apply_page(
             issuers=issuers,
             categories=list(CATEGORIES.values()),
             apply_key=form.get("apply_key") or secrets.token_urlsafe(16),
-            error=error.message(request_lang(request)) if error else None,
-            error_field=FIELD_OF.get(error.code, "") if error else "",
+            errors=_apply_errors(request, error),
         ),
         status_code=status_code,
     )
+
+
+def _apply_errors(request: Request, error: QuanError | None) -> FormErrors:
+    """The refusal in words, next to the field it concerns (the bank account's reason says
+    which of its two fields)."""
+    if error is None:
+        return FormErrors()
+    attach = FIELD_OF.get(error.code)
+    if error.code == "INVALID_BANK_ACCOUNT" and error.params.get("reason") == "bank_name":
+        attach = "bank_name"
+    return from_refusal(error, Translator(request_lang(request)), attach=attach)
 
 
 @router.get("/merchant/apply")
