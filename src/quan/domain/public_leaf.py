@@ -47,6 +47,13 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "program.closed": ("from", "to"),
         "program.draft": ("from", "to"),
         "program.redemption_policy_set": ("daily_cap",),
+        "program.reminders": (
+            "expiry_offsets_days",
+            "on_claim",
+            "on_redemption",
+            "lottery_results",
+            "quiet_hours",
+        ),
         "voucher_type.created": ("definition", "unit_fen"),
         "batch.created": (
             "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",

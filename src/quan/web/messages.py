@@ -16,6 +16,7 @@ from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_portal import PORTAL
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -307,6 +308,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **OPERATIONS,
     **PUBLIC,
     **AUDIT,
+    **REMINDERS,
     **SUPPLYUI,
     **PORTAL,
 }

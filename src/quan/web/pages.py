@@ -33,6 +33,7 @@ from quan.web.routes import (
     settlement,
     staff,
 )
+from quan.web.routes import reminders as reminder_pages
 from quan.web.routes.common import console_router
 from quan.web.routing import redirect, safe_next
 from quan.web.session import LARGE_COOKIE, PREF_MAX_AGE, Area, optional_actor, set_cookie
@@ -84,6 +85,7 @@ for module_router in (
     citizen.router,
     cashier.router,
     settlement.router,
+    reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
     portal.router,
     portal_terminals.router,
     portal_money.router,
