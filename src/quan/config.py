@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     # public pages at (the lottery's verification link), and reminders sent per transaction.
     public_url: str = "http://127.0.0.1:8000"
     reminder_send_batch: int = Field(default=500, ge=1, le=5000)
+    # Self-registration's real-name check (quan.services.people.realname, docs/citizens.md):
+    # `dev` answers from the documented test identities (refused in production), `http` asks the
+    # identity-verification gateway at QUAN_REALNAME_HTTP_URL. Unset: `dev` in development and
+    # test; in production self-registration is then off (citizens register at a service centre).
+    realname_provider: Literal["dev", "http"] | None = None
+    realname_http_url: str | None = None
+    realname_http_token: SecretStr | None = None  # sent as `Authorization: Bearer …` if set
+    realname_http_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Development: `quan serve` also runs the log sequencer in a thread, so that a server alone
     # publishes its events; `make run` turns it off because its worker runs the sequencer.
     embedded_sequencer: bool = True
@@ -196,6 +204,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     _check_dev_clock(settings)
+    _check_realname(settings)
     if settings.is_production:
         _refuse_weak_secrets(settings)
         if settings.database_url is None:
@@ -287,6 +296,21 @@ def _check_dev_clock(settings: Settings) -> None:
             f"QUAN_DEV_CLOCK_OFFSET: {exc} / QUAN_DEV_CLOCK_OFFSET 格式无效，"
             "应写作 +3d、-2h、+1d12h（单位 w d h m s）"
         ) from exc
+
+
+def _check_realname(settings: Settings) -> None:
+    if settings.realname_provider == "dev" and settings.is_production:
+        raise ConfigError(
+            "refusing to start in production: QUAN_REALNAME_PROVIDER=dev accepts made-up"
+            " identities; use http (QUAN_REALNAME_HTTP_URL) or unset it to turn"
+            " self-registration off / 生产环境拒绝启动：QUAN_REALNAME_PROVIDER=dev 会接受虚构的"
+            "身份，请改用 http（并设置 QUAN_REALNAME_HTTP_URL），或删除该设置以关闭自助注册"
+        )
+    if settings.realname_provider == "http" and not settings.realname_http_url:
+        raise ConfigError(
+            "QUAN_REALNAME_PROVIDER=http needs QUAN_REALNAME_HTTP_URL"
+            " / QUAN_REALNAME_PROVIDER=http 须设置 QUAN_REALNAME_HTTP_URL"
+        )
 
 
 def dev_clock_path(settings: Settings) -> Path:

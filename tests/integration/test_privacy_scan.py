@@ -1,5 +1,6 @@
 """Privacy scan (issue 26, issue 13): a scenario touches several citizens in every way the
-platform knows (self-registration with an SMS code, registration by an operator, an eligibility
+platform knows (self-registration with an SMS code, through the API and the wallet's pages, one
+refused by the real-name check; registration by an operator, an eligibility
 import, sign-in codes, lookups, a reveal, claims, the log, the auditor's exports); then every
 personal value of every one of them (ID number, name, phone, each sign-in code they were sent)
 is looked for in every table, in every log line the server wrote, in every access-log line (the
@@ -18,8 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from quan.domain.consent import SELF_REGISTRATION
 from quan.store.db import Database
 from quan.store.schema import metadata
+from quan.store.selfreg_tables import self_registrations
 from tests.citizen_samples import Person, csv_bytes, resident_id
 from tests.conftest import World
 from tests.integration.citizen_fixtures import ask_code, body, last_code, session
@@ -40,6 +43,17 @@ def _person(n: int, name: str) -> Person:
 
 SELF, STAFF, IMPORTED = _person(1, "欧阳明远"), _person(2, "司马静怡"), _person(3, "诸葛晓峰")
 EVERYONE = (SELF, STAFF, IMPORTED)
+# Self-registration in the wallet's pages, and one the real-name check refuses (the development
+# provider's sequence 999): their attempts, consent and check outcomes are stored too.
+WEB = _person(4, "慕容雪晴")
+REFUSED = Person(
+    resident_id=resident_id("330106", date(1958, 6, 6), 999),
+    name="东方既白",
+    phone="13770000005",
+    region_code="330106",
+    income_group="normal",
+    disability_grade="",
+)
 
 
 def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
@@ -58,6 +72,8 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         made = world.client.post("/api/v1/citizens", json=body(SELF, otp_code=codes[-1]))
         assert made.status_code == 201, made.text
         assert world.post("operator", "/citizens", body(STAFF)).status_code == 201
+        for p in (WEB, REFUSED):
+            codes.append(_register_in_the_wallet(world, p))
         imported = world.client.post(
             "/api/v1/citizens/imports",
             content=csv_bytes([IMPORTED]),
@@ -111,7 +127,7 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
     )
     places = {"tables": tables, "server log": logged, "access log": "\n".join(access),
               "exports and public log": "\n".join(exports)}  # fmt: skip
-    values = [v for p in EVERYONE for v in (p.resident_id, p.name, p.phone)]
+    values = [v for p in (*EVERYONE, WEB, REFUSED) for v in (p.resident_id, p.name, p.phone)]
     leaks = [
         (where, _shown(value))
         for where, text in places.items()
@@ -123,9 +139,36 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         for code in codes
         if re.search(rf"(?<![0-9A-Za-z._:+-]){code}(?![0-9A-Za-z])", text)
     ]
-    assert len(codes) == 4
+    assert len(codes) == 6
     assert tables
+    with world.runtime.db.read() as tx:
+        attempts = sorted(r.status for r in tx.execute(select(self_registrations)))
+    assert attempts == ["refused", "registered", "registered"]  # scanned with the rest
     assert leaks == []
+
+
+def _register_in_the_wallet(world: World, p: Person) -> str:
+    """Register ``p`` through the wallet's pages; the code they were sent."""
+    from tests.integration.console_fixtures import csrf, submit
+
+    page = submit(world, "/wallet/register/code", {"phone": p.phone}, page="/wallet/register")
+    key = re.search(r'name="submission_key" value="([^"]+)"', page.text)
+    assert key, "no register form"
+    code = last_code(world, p.phone)
+    form = {
+        "csrf": csrf(world, "/wallet/register"),
+        "phone": p.phone,
+        "code": code,
+        "name": p.name,
+        "resident_id": p.resident_id,
+        "region": p.region_code,
+        "consent": "yes",
+        "consent_version": SELF_REGISTRATION.version,
+        "submission_key": key.group(1),
+    }
+    answer = world.client.post("/wallet/register", data=form, follow_redirects=False)
+    assert answer.status_code == (422 if p is REFUSED else 303), answer.text[-500:]
+    return code
 
 
 def _shown(value: str) -> str:

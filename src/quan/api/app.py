@@ -36,6 +36,7 @@ from quan.api.routes import (
     public,
     redemptions,
     refusals,
+    self_registration,
     settlements,
     share_links,
     system,
@@ -162,6 +163,7 @@ ROUTE_MODULES = (
     share_links,  # citizens' share links, claims through them, per-sharer stats
     refusals,  # refused claims and redemptions: who, where, which rule
     reminder_routes,  # a program's reminder rules, the citizen's opt-outs
+    self_registration,  # whether self-registration is offered, and its consent text
 )
 
 

@@ -14,6 +14,7 @@ import quan.store.portal_tables  # merchant owners' codes, terminal pairing, app
 import quan.store.redemption_tables  # redemptions, reversals, offline sync, settlement
 import quan.store.refusal_tables  # refused claims and redemptions, per minute
 import quan.store.reminder_tables  # reminders, their sweeps, opt-outs
+import quan.store.selfreg_tables  # citizens' self-registrations: consent, real-name check
 import quan.store.share_tables  # share links, per-sharer counters, attribution
 import quan.store.voucher_tables  # noqa: F401  (voucher types, batches, vouchers)
 from quan.store import merchant_tables, tables

@@ -17,6 +17,7 @@ from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_portal import PORTAL
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
+from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -307,6 +308,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **SELFREG,
     **AUDIT,
     **REMINDERS,
     **SUPPLYUI,

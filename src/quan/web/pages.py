@@ -20,6 +20,7 @@ from quan.web.routes import (
     auditor,
     cashier,
     citizen,
+    citizen_register,
     desk,
     disclosure,
     issuance,
@@ -83,6 +84,7 @@ for module_router in (
     jobs.router,
     disclosure.router,
     citizen.router,
+    citizen_register.router,
     cashier.router,
     settlement.router,
     reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
