@@ -1,7 +1,7 @@
 """portal: merchant owners sign in by SMS code, devices pair by QR code, rejections are appealed
 
-Revision ID: 0019_portal
-Revises: 0018_delivery
+Revision ID: 0022_portal
+Revises: 0021_selfreg
 
 - ``merchants.contact_phone_hash``: a keyed hash of the contact phone, the owner's sign-in
   name. Rows applied before stay ``NULL`` until an owner asks a sign-in code, which fills the
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_portal"
-down_revision: str | None = "0018_delivery"
+revision: str = "0022_portal"
+down_revision: str | None = "0021_selfreg"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
