@@ -33,6 +33,9 @@ from quan.web.routes import (
     office_programs,
     operator,
     partner_clients,
+    portal,
+    portal_money,
+    portal_terminals,
     settlement,
     staff,
 )
@@ -95,6 +98,9 @@ for module_router in (
     cashier.router,
     settlement.router,
     reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
+    portal.router,
+    portal_terminals.router,
+    portal_money.router,
 ):
     router.include_router(module_router)
 
