@@ -28,6 +28,7 @@ from quan.edge.deps import RuntimeDep
 from quan.services.issuance import batches, voucher_types
 from quan.services.money import programs
 from quan.web.i18n import Translator, request_lang
+from quan.web.once import create_once, new_key
 from quan.web.refusals import Field, FormErrors, Locator, from_refusal, from_validation
 from quan.web.routes.common import OperatorPage, console_router, parse_yuan, staff_context
 from quan.web.routing import redirect
@@ -115,8 +116,8 @@ def new_voucher_type(program_id: str, request: Request, actor: OperatorPage,
                      rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)
-    values = {"kind": "fixed", "min_spend": "0", "scenes": ["offline"], "categories": [],
-              "validity_preset": "short", "max_per_order": "1"}
+    values = {"form_key": new_key(), "kind": "fixed", "min_spend": "0", "scenes": ["offline"],
+              "categories": [], "validity_preset": "short", "max_per_order": "1"}
     return _type_form(request, actor, program, values, None)
 
 
@@ -137,8 +138,10 @@ def create_voucher_type(
     validity_preset: Annotated[str, Form(max_length=20)] = "",
     valid_days: Annotated[str, Form(max_length=5)] = "",
     max_per_order: Annotated[str, Form(max_length=3)] = "1",
+    form_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     values = {
+        "form_key": form_key,
         "name": name, "kind": kind, "face_value": face_value, "min_spend": min_spend,
         "percent_off": percent_off, "cap": cap, "categories": categories or [],
         "scenes": scenes or [], "validity_preset": validity_preset, "valid_days": valid_days,
@@ -161,8 +164,13 @@ def create_voucher_type(
     try:
         model = VoucherTypeCreate.model_validate({k: v for k, v in body.items() if v is not None})
         definition = model.model_dump(mode="json", exclude_none=True)
-        with rt.db.write() as tx:
-            voucher_types.create_voucher_type(tx, rt.clock.now(), actor, program_id, definition)
+        create_once(
+            rt, actor, request, form_key, definition,
+            lambda tx: voucher_types.create_voucher_type(
+                tx, rt.clock.now(), actor, program_id, definition
+            ),
+            lambda vt: {"id": vt.id},
+        )
     except (ValidationError, QuanError) as exc:
         with rt.db.read() as tx:
             program = programs.visible_program(tx, actor, program_id)
@@ -292,7 +300,7 @@ def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: Runtim
     zone = ZoneInfo(program.timezone)
     start = rt.clock.now().astimezone(zone).replace(second=0, microsecond=0)
     values = {
-        "allocation": "fcfs", "quantity": "100", "per_citizen_limit": "1",
+        "form_key": new_key(), "allocation": "fcfs", "quantity": "100", "per_citizen_limit": "1",
         "claim_opens_at": start.strftime(LOCAL_INPUT),
         "claim_closes_at": (start + timedelta(days=7)).strftime(LOCAL_INPUT),
         "income_groups": [], "regions": "", "min_age": "", "max_age": "", "name": "",
@@ -322,9 +330,11 @@ def create_batch(
     reserve_quantity: Annotated[list[str] | None, Form()] = None,
     reserve_release: Annotated[list[str] | None, Form()] = None,
     reserve_tickets: Annotated[list[str] | None, Form()] = None,
+    form_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     rows = _reserve_rows(reserve_group, reserve_quantity, reserve_release, reserve_tickets)
     values = {
+        "form_key": form_key,
         "voucher_type_id": voucher_type_id, "name": name, "quantity": quantity,
         "allocation": allocation, "claim_opens_at": claim_opens_at,
         "claim_closes_at": claim_closes_at, "per_citizen_limit": per_citizen_limit,
@@ -355,10 +365,13 @@ def create_batch(
     }
     try:
         model = BatchCreate.model_validate({k: v for k, v in body.items() if v is not None})
-        with rt.db.write() as tx:
-            batches.create_batch(
+        create_once(
+            rt, actor, request, form_key, model.model_dump(mode="json"),
+            lambda tx: batches.create_batch(
                 tx, rt.clock.now(), actor, model.command(program_id), settings=rt.settings
-            )
+            ),
+            lambda made: {"id": made.id},
+        )
     except (ValidationError, QuanError) as exc:
         fields = batch_fields([g for g, row in rows.items() if row["quantity"].strip()])
         refusal = _quota_field(exc) if isinstance(exc, QuanError) else exc
