@@ -170,4 +170,63 @@ SUPPLYUI: Final[dict[str, tuple[str, str]]] = {
         "该表单正在处理中，请稍候刷新页面。",
         "This form is still being processed; reload the page in a moment.",
     ),
+    # Drafts: change, delete, close and release
+    "types.edit": ("修改券种", "Change the voucher type"),
+    "batches.edit": ("修改批次草稿", "Change the draft batch"),
+    "drafts.save": ("保存修改", "Save the changes"),
+    "drafts.edit": ("修改", "Change"),
+    "drafts.delete": ("删除", "Delete"),
+    "drafts.cancel": ("取消", "Cancel"),
+    "drafts.cannot_undo": ("此操作无法撤销。", "This cannot be undone."),
+    "drafts.allocation_is": (
+        "发放方式：{allocation}（草稿不能更改发放方式；如需更改，请删除后新建）",
+        "Allocation: {allocation} (a draft keeps its allocation; to change it, delete the "
+        "draft and define a new batch)",
+    ),
+    "drafts.available": ("当前可用预算：{available}", "Available budget now: {available}"),
+    "drafts.over_budget": (
+        "该批次开放时需要预留 {needed}，超过当前可用预算 {available}；开放将被拒绝，"
+        "请先增加资金或减少数量。",
+        "Opening this batch needs {needed}, more than the {available} available now: opening "
+        "will be refused unless funds are added or the quantity is lowered.",
+    ),
+    "drafts.over_budget_row": (
+        "需要 {needed}，超过可用预算 {available}",
+        "Needs {needed}, more than the {available} available",
+    ),
+    "drafts.delete_type_title": ("删除券种", "Delete the voucher type"),
+    "drafts.delete_type_says": (
+        "将删除券种“{name}”。它尚未被任何批次使用，不涉及资金。",
+        "The voucher type “{name}” will be deleted. No batch uses it; no money is involved.",
+    ),
+    "drafts.delete_batch_title": ("删除批次草稿", "Delete the draft batch"),
+    "drafts.delete_batch_says": (
+        "将删除批次草稿“{name}”。草稿尚未开放，没有预留资金，也没有生成券。",
+        "The draft batch “{name}” will be deleted. It was never opened: no money is reserved "
+        "and no voucher exists.",
+    ),
+    "drafts.release_title": ("关闭批次并释放预留资金", "Close the batch and release its money"),
+    "drafts.release_says": (
+        "批次“{name}”将停止领取并关闭；其中 {count} 张未领取的券作废，预留的 {amount} "
+        "立即退回项目的可用预算。",
+        "The batch “{name}” will stop taking claims and close; its {count} unclaimed vouchers "
+        "are withdrawn and the {amount} reserved for them returns to the program's available "
+        "budget at once.",
+    ),
+    "drafts.release_claimed": (
+        "已领取的券不受影响：其资金仍为预留，直至核销或过期。",
+        "Vouchers already claimed are not affected: their money stays reserved until they are "
+        "redeemed or expire.",
+    ),
+    "drafts.release": ("关闭并释放", "Close and release"),
+    "drafts.release_link": ("关闭并释放资金…", "Close and release…"),
+    "done.type_saved": ("券种已修改。", "The voucher type was changed."),
+    "done.type_deleted": ("券种已删除。", "The voucher type was deleted."),
+    "done.batch_saved": ("批次草稿已修改。", "The draft batch was changed."),
+    "done.batch_deleted": ("批次草稿已删除。", "The draft batch was deleted."),
+    "done.batch_released": (
+        "批次已关闭，未领取部分的预留资金已退回可用预算。",
+        "The batch is closed; the money reserved for its unclaimed vouchers is back in the "
+        "available budget.",
+    ),
 }

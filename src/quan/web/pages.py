@@ -22,6 +22,7 @@ from quan.web.routes import (
     citizen,
     desk,
     disclosure,
+    drafts,
     issuance,
     jobs,
     lottery,
@@ -81,6 +82,7 @@ for module_router in (
     citizen.router,
     cashier.router,
     settlement.router,
+    drafts.router,
 ):
     router.include_router(module_router)
 
