@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # /openapi.json. Unset: on in development and test, off in production, where the API's
     # shape is published in docs/api.md and need not be served by every public instance.
     api_docs: bool | None = None
+    # GET /metrics (Prometheus): with a token, scrapers send it as a bearer token; without one,
+    # production answers only clients on the loopback address (docs/operations.md).
+    metrics_token: str | None = None
 
     @property
     def api_docs_enabled(self) -> bool:

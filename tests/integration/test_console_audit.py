@@ -78,6 +78,7 @@ def test_entries_and_exports_are_the_exact_leaves_of_the_log(world: World) -> No
     entries = world.client.get("/auditor/entries")
     assert entries.status_code == 200
     assert "contribution.recorded" in entries.text
+    assert "记录出资" in entries.text
     exported = world.client.get("/auditor/export/log-entries.jsonl")
     lines = exported.content.splitlines()
     assert len(lines) == size

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from quan import __version__
-from quan.api import api_docs, claim_route, errors, redeem_route
+from quan.api import api_docs, claim_route, errors, metrics_route, redeem_route
 from quan.api.edge import Edge
 from quan.api.lean import Lane
 from quan.api.routes import (
@@ -218,12 +218,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         limit=settings.anonymous_concurrency,
         session_cookies=tuple(area.value[0] for area in Area),
     )
-    # Outermost of all: input no route could store, JSON too deep, bodies too slow (edge.py).
+    # Input no route could store, JSON too deep, bodies too slow (edge.py).
     app.add_middleware(
         Edge,
         body_seconds=settings.body_timeout_seconds,
         upload_seconds=settings.upload_timeout_seconds,
     )
+    # Outermost of all: /metrics and every request's duration by route template.
+    metrics_route.install(app, runtime)
     return app
 
 

@@ -30,6 +30,7 @@ from typing import Any, Union, get_args
 
 import anyio.to_thread
 
+from quan import metrics
 from quan.api.lean import ASGIApp, Call, Lane, LeanPath, PassOn, dumps, is_json, mount
 from quan.api.schemas.batches import ClaimCreate, VoucherReceipt
 from quan.domain.batches import CLAIM_NOT_OPEN_YET, CLAIM_WINDOW_OVER, Allocation
@@ -109,6 +110,20 @@ class ClaimFastPath(LeanPath):
         self.cache = lane.cache
 
     async def answer(self, call: Call, match: re.Match[str]) -> tuple[int, bytes, bool]:
+        """The claim's answer, counted once final (:mod:`quan.metrics`): a refusal by its code,
+        a new voucher by its channel (a replayed answer is not counted again)."""
+        try:
+            status, body, replayed, channel = await self._answer_claim(call, match)
+        except QuanError as exc:
+            metrics.refused("claim", exc.code)
+            raise
+        if not replayed:
+            metrics.claimed(channel.value)
+        return status, body, replayed
+
+    async def _answer_claim(
+        self, call: Call, match: re.Match[str]
+    ) -> tuple[int, bytes, bool, Channel]:
         rt = self.runtime
         batch_id = match.group(1)
         scheme, _, token = call.authorization.partition(" ")
@@ -132,7 +147,7 @@ class ClaimFastPath(LeanPath):
         result = await self.lane.batcher().submit(group, claim)
         if isinstance(result, Exception):
             raise result
-        return 201, result.body, result.replayed
+        return 201, result.body, result.replayed, channel
 
     def _refusal_from_memory(self, facts: ClaimFacts, now: datetime) -> QuanError | None:
         """What can be refused without the database, as the per-claim path refuses it. Not

@@ -125,6 +125,11 @@ def serve(
         # processes fighting for the lock.
         workers = 1 if rt.db.dialect == "sqlite" else 2
     rt.db.dispose()
+    if workers > 1:
+        # Each worker process counts in files here; /metrics sums them (quan.metrics).
+        from quan.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(settings.var_dir / "metrics")
     out.print(f"Quan serving on http://{host}:{port} ({rt.db.dialect}, {workers} worker(s))")
     uvicorn.run(
         "quan.api.app:app_from_env",

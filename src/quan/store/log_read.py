@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -233,6 +234,57 @@ def entries(tx: Connection, start: int, end: int) -> list[StoredEntry]:
         .order_by(log_entries.c.log_index)
     ).all()
     return [StoredEntry(int(row[0]), bytes(row[1]), _log_event(tuple(row[2:]))) for row in rows]
+
+
+def entries_at(tx: Connection, indexes: Sequence[int]) -> list[StoredEntry]:
+    """The log entries at ``indexes`` with the events they record, newest first."""
+    rows = tx.execute(
+        select(log_entries.c.log_index, log_entries.c.leaf_hash, *_EVENT_COLUMNS)
+        .select_from(log_entries.join(events, events.c.id == log_entries.c.event_id))
+        .where(log_entries.c.log_index.in_(list(indexes)))
+        .order_by(log_entries.c.log_index.desc())
+    ).all()
+    return [StoredEntry(int(row[0]), bytes(row[1]), _log_event(tuple(row[2:]))) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryQuery:
+    """Which log entries an auditor looks for: every given condition holds (None: any).
+
+    ``type`` is an event type (``voucher.redeemed``) or a family (``voucher``: every
+    ``voucher.…`` type); ``since``/``until`` bound the event's time (UTC, until exclusive).
+    """
+
+    type: str | None = None
+    program_id: str | None = None
+    subject_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def find_entries(tx: Connection, query: EntryQuery, below: int, limit: int) -> list[int]:
+    """Indexes of the entries below ``below`` whose events match ``query``, newest first."""
+    e = events.c
+    statement = (
+        select(log_entries.c.log_index)
+        .select_from(log_entries.join(events, e.id == log_entries.c.event_id))
+        .where(log_entries.c.log_index < below)
+    )
+    if query.type:
+        if "." in query.type:
+            statement = statement.where(e.type == query.type)
+        else:
+            statement = statement.where(e.type.startswith(query.type + ".", autoescape=True))
+    if query.program_id:
+        statement = statement.where(e.program_id == query.program_id)
+    if query.subject_id:
+        statement = statement.where(e.subject_id == query.subject_id)
+    if query.since is not None:
+        statement = statement.where(e.occurred_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(e.occurred_at < query.until)
+    rows = tx.execute(statement.order_by(log_entries.c.log_index.desc()).limit(limit))
+    return [int(index) for index in rows.scalars()]
 
 
 def subject_events(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from quan.web.messages_audit import AUDIT
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_supplyui import SUPPLYUI
@@ -304,5 +305,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **AUDIT,
     **SUPPLYUI,
 }

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import IntegrityError
 
+from quan import metrics
 from quan.clock import Clock
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.batches import (
@@ -141,6 +142,31 @@ def claim_first_come(
     key: str | None = None,
     channel: Channel = Channel.APP,
     cache: ClaimCache = DEFAULT_CACHE,
+) -> ClaimOutcome:
+    """Claim one voucher of a first-come batch for a citizen, in its own transaction, and count
+    the outcome once it is final (:mod:`quan.metrics`; a replayed answer is not counted again).
+    """
+    try:
+        outcome = _claim_first_come(
+            db, clock, citizen_id, batch_id, key=key, channel=channel, cache=cache
+        )
+    except QuanError as exc:
+        metrics.refused("claim", exc.code)
+        raise
+    if not outcome.replayed:
+        metrics.claimed(channel.value)
+    return outcome
+
+
+def _claim_first_come(
+    db: Database,
+    clock: Clock,
+    citizen_id: str,
+    batch_id: str,
+    *,
+    key: str | None,
+    channel: Channel,
+    cache: ClaimCache,
 ) -> ClaimOutcome:
     """Claim one voucher of a first-come batch for a citizen, in its own transaction.
 

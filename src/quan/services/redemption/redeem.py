@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from quan import metrics
 from quan.clock import Clock
 from quan.domain.auth import Actor
 from quan.domain.errors import FORBIDDEN, QuanError
@@ -167,9 +168,20 @@ def redeem_once(
     """Redeem once per idempotency key (a retry gets the first answer): the recording lock is
     taken before the clock is read (see :func:`begin_recording`)."""
 
+    done: list[Redeemed] = []
+
     def work(tx: Connection) -> Redeemed:
         begin_recording(tx)
         now = clock.now()  # after the recording lock
-        return redeem(tx, now, actor, keyring, req)
+        result = redeem(tx, now, actor, keyring, req)
+        done.append(result)
+        return result
 
-    return idempotency.run(db, clock, key, work, answer)
+    try:
+        outcome = idempotency.run(db, clock, key, work, answer)
+    except QuanError as exc:
+        metrics.refused("redeem", exc.code)
+        raise
+    if done and not outcome.replayed:  # counted once committed; a replay is not counted again
+        metrics.redeemed(done[-1].redemption.discount_fen)
+    return outcome

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -288,9 +288,24 @@ def entries(tx: Connection, start: int, end: int, pseudonymize: Pseudonymize) ->
         if value >= size:
             raise QuanError(LOG_BEYOND_TREE_SIZE, field=field, value=value, tree_size=size)
     end = min(end, start + MAX_ENTRIES_PER_PAGE - 1)
+    return _encoded(tx, log_read.entries(tx, start, end), pseudonymize)
+
+
+def entries_at(tx: Connection, indexes: Sequence[int], pseudonymize: Pseudonymize) -> list[Entry]:
+    """The leaves at ``indexes`` (at most :data:`MAX_ENTRIES_PER_PAGE`), newest first, exactly
+    as :func:`entries` serves them."""
+    if len(indexes) > MAX_ENTRIES_PER_PAGE:
+        raise ValueError(f"at most {MAX_ENTRIES_PER_PAGE} entries at a time")
+    return _encoded(tx, log_read.entries_at(tx, indexes), pseudonymize)
+
+
+def _encoded(
+    tx: Connection, stored_entries: Sequence[log_read.StoredEntry], pseudonymize: Pseudonymize
+) -> list[Entry]:
+    """Each stored entry's leaf bytes, recomputed from its event (see :func:`entries`)."""
     projected_from = store.first_index_of(tx, LEAF_VERSION)
     out: list[Entry] = []
-    for stored in log_read.entries(tx, start, end):
+    for stored in stored_entries:
         version = LEAF_VERSION if stored.index >= projected_from else LEGACY_VERSION
         leaf = encode_leaf(stored.event, pseudonymize, version)
         if merkle.leaf_hash(leaf.data) != stored.leaf_hash:

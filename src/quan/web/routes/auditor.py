@@ -19,11 +19,11 @@ from quan.edge.deps import RuntimeDep
 from quan.services.runtime import Runtime
 from quan.services.transparency import transparency
 from quan.store import ledger
-from quan.store import log as log_store
 from quan.store.tables import programs as programs_table
+from quan.web.messages_audit import EVENT_NAMES
 from quan.web.routes.common import AuditorPage, console_router, staff_context
-from quan.web.templating import render
-from quan.web.views import audit
+from quan.web.templating import DEFAULT_ZONE, render
+from quan.web.views import audit, audit_entries
 
 router = console_router()
 
@@ -67,29 +67,39 @@ def verify(request: Request, actor: AuditorPage, rt: RuntimeDep, http: VerifierH
 
 @router.get("/auditor/entries")
 def entries_page(
-    request: Request, actor: AuditorPage, rt: RuntimeDep, start: int | None = None
+    request: Request,
+    actor: AuditorPage,
+    rt: RuntimeDep,
+    before: int | None = None,
+    at: int | None = None,
 ) -> Response:
+    """Entries newest first, filtered by type, program, subject and local dates; ``before``
+    pages back, ``at`` shows entry ``at`` and older."""
+    flt = audit_entries.parse_filter(request.query_params)
+    if at is not None:
+        before = at + 1
     with rt.db.read() as tx:
-        head = log_store.latest_checkpoint(tx)
-        size = head.tree_size if head else 0
-        if start is None:
-            start = max(size - audit.PAGE, 0)  # the newest page first
-        start = min(max(start, 0), max(size - 1, 0))
-        end = min(start + audit.PAGE, size) - 1
-        rows = audit.entry_rows(tx, rt.settings, start, end) if size else []
+        page = audit_entries.entry_page(tx, rt.settings, flt, before)
     return render(
         request,
         "audit/entries.html",
         staff_context(
             actor,
             "audit",
-            rows=list(reversed(rows)),
-            size=size,
-            start=start,
-            end=end,
-            page=audit.PAGE,
+            page=page,
+            flt=flt,
+            families=_FAMILIES,
+            request_before=before,
+            default_zone=DEFAULT_ZONE,
         ),
+        status_code=400 if flt.errors else 200,
     )
+
+
+# The event families of the type choice, each with its types (the family: every one of them).
+_FAMILIES: dict[str, list[str]] = {}
+for _type in sorted(EVENT_NAMES):
+    _FAMILIES.setdefault(_type.split(".")[0], []).append(_type)
 
 
 @router.get("/auditor/export/checkpoint.txt")

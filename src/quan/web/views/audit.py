@@ -22,12 +22,10 @@ from sqlalchemy import Connection
 from quan.config import Settings
 from quan.services.operations import log_keys
 from quan.services.runtime import runtime_clock
-from quan.services.transparency import transparency
 from quan.store import log as log_store
 from quan.verify import Outcome, VerificationError, verify_log
 
 STATE_FILE = "console-verifier.json"
-PAGE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +89,3 @@ def last_verified(settings: Settings) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    index: int
-    leaf: dict[str, Any]
-    payload: str  # compact JSON, as the leaf holds it
-
-
-def entry_rows(tx: Connection, settings: Settings, start: int, end: int) -> list[Row]:
-    """Entries ``start…end`` decoded, exactly the bytes the public endpoint serves."""
-    found = transparency.entries(tx, start, end, transparency.pseudonymizer(settings))
-    rows = []
-    for entry in found:
-        leaf = json.loads(entry.data)
-        payload = json.dumps(leaf.get("payload", {}), ensure_ascii=False, separators=(",", ":"))
-        rows.append(Row(entry.index, leaf, payload))
-    return rows
