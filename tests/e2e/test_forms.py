@@ -1,7 +1,9 @@
 """Console forms in a real browser, in Chinese and in English: a bad amount is refused with a
-sentence next to its field, which is marked invalid and gets the focus; and a double click on a
-slow connection (the answer held back 1.5 s, the second click 0.9 s after the first) creates
-one voucher type, not two."""
+sentence next to its field, which is marked invalid and gets the focus (and axe-core finds no
+serious or critical issue on the refused form); a double click on a slow connection (the answer
+held back 1.5 s, the second click 0.9 s after the first) creates one voucher type, not two; and
+the batch form lays out on a 360 px phone, in large type too, without a label squeezed to a
+character per line."""
 
 from __future__ import annotations
 
@@ -15,6 +17,35 @@ from quan.web.i18n import Translator
 from tests.e2e.conftest import Server
 
 DESK = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+def _no_serious_issue(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    serious = [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{page.url}: {serious}"
+
+
+def _fits_a_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > window.innerWidth)"
+        ".slice(0, 5).map(e => e.outerHTML.slice(0, 120))"
+    )
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways ({width}px): {wide}"
+    # A label's own text (before its field) must not be squeezed into a column of characters.
+    narrow = page.evaluate(
+        "[...document.querySelectorAll('form label')].map(l => {"
+        " const text = [...l.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());"
+        " if (!text) return null;"
+        " const r = document.createRange(); r.selectNodeContents(text);"
+        " return r.getClientRects().length > 3 ? text.textContent.trim() : null;"
+        "}).filter(Boolean)"
+    )
+    assert not narrow, f"labels squeezed on {page.url}: {narrow}"
 
 
 def _sign_in(page: Any, server: Server, lang: str) -> None:
@@ -59,6 +90,7 @@ def test_a_bad_amount_is_said_at_its_field_and_a_double_click_creates_one_type(
         )
         assert page.evaluate("document.activeElement.id") == "f-face_value"
         assert "VALIDATION_FAILED" not in page.inner_text("main")
+        _no_serious_issue(page)
         page.screenshot(path=str(screens / f"{lang}-form-refused.png"), full_page=True)
 
         # A slow connection: the server's answer reaches the browser 1.5 s late, and the
@@ -89,6 +121,21 @@ def test_a_bad_amount_is_said_at_its_field_and_a_double_click_creates_one_type(
         assert page.inner_text("[data-test=notice]") == t("done.type_created")
         rows = page.locator("section[aria-labelledby=types-h] tbody tr", has_text=name)
         assert rows.count() == 1
+
+        # The batch form on a phone, in standard and in large type.
+        page.unroute_all(behavior="ignoreErrors")
+        page.set_viewport_size(PHONE)
+        batch_form = f"{server.url}/ops/programs/{server.world.program_id}/batches/new"
+        page.goto(batch_form)
+        _fits_a_phone(page)
+        _no_serious_issue(page)
+        page.click("[data-test=large-switch]")
+        page.wait_for_load_state()
+        assert page.url == batch_form
+        _fits_a_phone(page)
+        page.screenshot(path=str(screens / f"{lang}-batch-form-phone-large.png"), full_page=True)
+        page.click("[data-test=large-switch]")  # back to standard type for the next run
+        page.wait_for_load_state()
     finally:
         page.unroute_all(behavior="ignoreErrors")
         context.close()
