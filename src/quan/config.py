@@ -87,10 +87,20 @@ class Settings(BaseSettings):
     # over SMTP when QUAN_SMTP_URL is set, the language messages are rendered in, and the
     # relay's schedule: attempts before a message is dead, backoff base and cap, how long a
     # claimed message stays with one worker before another may take it.
-    sms_provider: Literal["log", "http"] = "log"
+    sms_provider: Literal["log", "http", "aliyun", "tencent"] = "log"
     sms_http_url: str | None = None
     sms_http_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     sms_template_ids: dict[str, str] = Field(default_factory=dict)  # kind -> provider's id
+    # Alibaba Cloud and Tencent Cloud SMS (QUAN_SMS_PROVIDER=aliyun|tencent, docs/delivery.md):
+    # the API endpoint (default: the provider's public one), the access key (Alibaba AccessKey
+    # ID and secret, Tencent SecretId and SecretKey), the approved sign name, Tencent's
+    # SmsSdkAppId, and the region (default cn-hangzhou, ap-guangzhou).
+    sms_endpoint: str | None = None
+    sms_access_key_id: SecretStr | None = None
+    sms_access_key_secret: SecretStr | None = None
+    sms_sign_name: str | None = None
+    sms_app_id: str | None = None
+    sms_region: str | None = None
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587?starttls=true, smtps://…
     smtp_from: str = "Quan <noreply@localhost>"
     message_locale: Literal["zh-CN", "en"] = "zh-CN"
@@ -100,6 +110,18 @@ class Settings(BaseSettings):
     delivery_visibility_seconds: float = Field(default=60.0, gt=0)
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     delivery_concurrency: int = Field(default=32, ge=1, le=256)
+    # Reminders and lottery results (docs/delivery.md#reminders): the address citizens reach the
+    # public pages at (the lottery's verification link), and reminders sent per transaction.
+    public_url: str = "http://127.0.0.1:8000"
+    reminder_send_batch: int = Field(default=500, ge=1, le=5000)
+    # Self-registration's real-name check (quan.services.people.realname, docs/citizens.md):
+    # `dev` answers from the documented test identities (refused in production), `http` asks the
+    # identity-verification gateway at QUAN_REALNAME_HTTP_URL. Unset: `dev` in development and
+    # test; in production self-registration is then off (citizens register at a service centre).
+    realname_provider: Literal["dev", "http"] | None = None
+    realname_http_url: str | None = None
+    realname_http_token: SecretStr | None = None  # sent as `Authorization: Bearer …` if set
+    realname_http_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Development: `quan serve` also runs the log sequencer in a thread, so that a server alone
     # publishes its events; `make run` turns it off because its worker runs the sequencer.
     embedded_sequencer: bool = True
@@ -182,16 +204,60 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     _check_dev_clock(settings)
+    _check_realname(settings)
     if settings.is_production:
         _refuse_weak_secrets(settings)
         if settings.database_url is None:
             raise ConfigError("QUAN_DATABASE_URL must be set in production")
+        sms = sms_problems(settings)
+        if sms:
+            raise ConfigError(
+                "refusing to start in production / 拒绝以生产模式启动: " + "; ".join(sms)
+            )
         return settings
     missing = [n for n in SECRET_NAMES if getattr(settings, n) is None]
     if missing:
         stored = _embedded_secrets(settings.var_dir)
         settings = settings.model_copy(update={n: SecretStr(stored[n]) for n in missing})
     return settings
+
+
+# What each SMS provider cannot send without (QUAN_SMS_PROVIDER); a template id for the sign-in
+# code at least, since without it no citizen can sign in.
+SMS_REQUIRED: dict[str, tuple[str, ...]] = {
+    "http": ("sms_http_url",),
+    "aliyun": ("sms_access_key_id", "sms_access_key_secret", "sms_sign_name"),
+    "tencent": ("sms_access_key_id", "sms_access_key_secret", "sms_sign_name", "sms_app_id"),
+}
+SMS_REQUIRED_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "aliyun": ("citizen.otp.login",),
+    "tencent": ("citizen.otp.login",),
+}
+
+
+def sms_problems(settings: Settings) -> list[str]:
+    """What the chosen SMS provider is missing, one bilingual line each (empty: complete)."""
+    provider = settings.sms_provider
+    problems = []
+    for name in SMS_REQUIRED.get(provider, ()):
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not value or not str(value).strip():
+            variable = f"QUAN_{name.upper()}"
+            problems.append(
+                f"QUAN_SMS_PROVIDER={provider} needs {variable}"
+                f" / QUAN_SMS_PROVIDER={provider} 需要设置 {variable}"
+            )
+    missing = [
+        k for k in SMS_REQUIRED_TEMPLATES.get(provider, ()) if k not in settings.sms_template_ids
+    ]
+    if missing:
+        problems.append(
+            f"QUAN_SMS_TEMPLATE_IDS has no template id for {', '.join(missing)}"
+            f" / QUAN_SMS_TEMPLATE_IDS 缺少模板 ID：{', '.join(missing)}"
+        )
+    return problems
 
 
 def _describe(exc: ValidationError) -> str:
@@ -230,6 +296,21 @@ def _check_dev_clock(settings: Settings) -> None:
             f"QUAN_DEV_CLOCK_OFFSET: {exc} / QUAN_DEV_CLOCK_OFFSET 格式无效，"
             "应写作 +3d、-2h、+1d12h（单位 w d h m s）"
         ) from exc
+
+
+def _check_realname(settings: Settings) -> None:
+    if settings.realname_provider == "dev" and settings.is_production:
+        raise ConfigError(
+            "refusing to start in production: QUAN_REALNAME_PROVIDER=dev accepts made-up"
+            " identities; use http (QUAN_REALNAME_HTTP_URL) or unset it to turn"
+            " self-registration off / 生产环境拒绝启动：QUAN_REALNAME_PROVIDER=dev 会接受虚构的"
+            "身份，请改用 http（并设置 QUAN_REALNAME_HTTP_URL），或删除该设置以关闭自助注册"
+        )
+    if settings.realname_provider == "http" and not settings.realname_http_url:
+        raise ConfigError(
+            "QUAN_REALNAME_PROVIDER=http needs QUAN_REALNAME_HTTP_URL"
+            " / QUAN_REALNAME_PROVIDER=http 须设置 QUAN_REALNAME_HTTP_URL"
+        )
 
 
 def dev_clock_path(settings: Settings) -> Path:

@@ -429,7 +429,17 @@ class Story:
         assert t("audit.verified_ok") in page.inner_text("[data-test=verification-ok]")
         self.shot(page, "auditor-verified")
         page.click("[data-test=entries-link]")
-        assert page.locator("[data-test=entries] tbody tr").count() > 0
+        assert page.locator("[data-test=entries] li").count() > 0
+        # The auditor narrows the log to one family of events, read in words.
+        page.select_option("[data-test=entry-filter] select[name=type]", "batch")
+        page.click("[data-test=entry-filter] button[type=submit]")
+        page.wait_for_url("**/auditor/entries?*type=batch*")
+        kinds = page.locator("[data-test=entries] li").evaluate_all(
+            "items => items.map(i => i.dataset.type)"
+        )
+        assert kinds, "no batch events in the log"
+        assert all(kind.startswith("batch.") for kind in kinds), kinds
+        assert t("event.batch.opened") in page.inner_text("[data-test=entries]")
         self.shot(page, "log-entries")
         context.close()
 

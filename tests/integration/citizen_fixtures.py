@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from quan.domain.consent import SELF_REGISTRATION
 from tests.citizen_samples import Person, people
 from tests.conftest import World
 
@@ -26,6 +27,8 @@ def body(p: Person, **overrides: Any) -> dict[str, Any]:
         "phone": p.phone,
         "region_code": p.region_code,
     }
+    if "otp_code" in overrides:  # self-registration: the citizen accepts the current notice
+        values["consent_version"] = SELF_REGISTRATION.version
     values.update(overrides)
     return values
 

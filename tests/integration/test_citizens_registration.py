@@ -277,7 +277,8 @@ def test_self_registering_a_taken_id_number_does_not_say_which_account_holds_it(
     register(world, ALICE, who="agent", phone=None)
     response = self_register(world)
     assert response.status_code == 409
-    assert response.json()["code"] == "SELF_REGISTRATION_REFUSED"
+    # Said only after the real-name check matched: the caller is the number's holder.
+    assert response.json()["code"] == "ID_REGISTERED_ELSEWHERE"
     assert "citizen_id" not in response.json()
 
 

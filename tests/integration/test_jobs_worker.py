@@ -105,7 +105,7 @@ def test_the_worker_delivers_a_queued_message_and_records_its_jobs(runtime: Runt
         thread.join(timeout=30)
     assert not thread.is_alive()
     assert status == "delivered"
-    assert ran == {"outbox-relay", "log-sequencer", "recycling", "outbox-purge"}
+    assert ran == {"outbox-relay", "log-sequencer", "recycling", "outbox-purge", "reminders"}
 
 
 def test_jobs_status_is_for_staff_and_counts_the_outbox(world: World) -> None:

@@ -1,5 +1,6 @@
 """Privacy scan (issue 26, issue 13): a scenario touches several citizens in every way the
-platform knows (self-registration with an SMS code, registration by an operator, an eligibility
+platform knows (self-registration with an SMS code, through the API and the wallet's pages, one
+refused by the real-name check; registration by an operator, an eligibility
 import, sign-in codes, lookups, a reveal, claims, the log, the auditor's exports); then every
 personal value of every one of them (ID number, name, phone, each sign-in code they were sent)
 is looked for in every table, in every log line the server wrote, in every access-log line (the
@@ -11,13 +12,17 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from quan.domain.consent import SELF_REGISTRATION
+from quan.store.db import Database
 from quan.store.schema import metadata
+from quan.store.selfreg_tables import self_registrations
 from tests.citizen_samples import Person, csv_bytes, resident_id
 from tests.conftest import World
 from tests.integration.citizen_fixtures import ask_code, body, last_code, session
@@ -38,6 +43,17 @@ def _person(n: int, name: str) -> Person:
 
 SELF, STAFF, IMPORTED = _person(1, "欧阳明远"), _person(2, "司马静怡"), _person(3, "诸葛晓峰")
 EVERYONE = (SELF, STAFF, IMPORTED)
+# Self-registration in the wallet's pages, and one the real-name check refuses (the development
+# provider's sequence 999): their attempts, consent and check outcomes are stored too.
+WEB = _person(4, "慕容雪晴")
+REFUSED = Person(
+    resident_id=resident_id("330106", date(1958, 6, 6), 999),
+    name="东方既白",
+    phone="13770000005",
+    region_code="330106",
+    income_group="normal",
+    disability_grade="",
+)
 
 
 def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
@@ -56,6 +72,8 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         made = world.client.post("/api/v1/citizens", json=body(SELF, otp_code=codes[-1]))
         assert made.status_code == 201, made.text
         assert world.post("operator", "/citizens", body(STAFF)).status_code == 201
+        for p in (WEB, REFUSED):
+            codes.append(_register_in_the_wallet(world, p))
         imported = world.client.post(
             "/api/v1/citizens/imports",
             content=csv_bytes([IMPORTED]),
@@ -84,6 +102,10 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         _, bid = open_fcfs_batch(world, quantity=5)
         for p in EVERYONE:
             assert claim(world, ids[p], bid).status_code == 201
+        # The reminders job notifies each claim (reminders rows, sealed outbox messages).
+        from quan.jobs import reminders as reminder_job
+
+        assert reminder_job.run_once(world.runtime, "scan").sent == len(EVERYONE)
         sequence(world.runtime)
         size = int(world.client.get("/api/v1/audit/checkpoint").text.splitlines()[1])
         entries = world.client.get("/api/v1/audit/entries", params={"start": 0, "end": size - 1})
@@ -105,7 +127,7 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
     )
     places = {"tables": tables, "server log": logged, "access log": "\n".join(access),
               "exports and public log": "\n".join(exports)}  # fmt: skip
-    values = [v for p in EVERYONE for v in (p.resident_id, p.name, p.phone)]
+    values = [v for p in (*EVERYONE, WEB, REFUSED) for v in (p.resident_id, p.name, p.phone)]
     leaks = [
         (where, _shown(value))
         for where, text in places.items()
@@ -117,9 +139,36 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         for code in codes
         if re.search(rf"(?<![0-9A-Za-z._:+-]){code}(?![0-9A-Za-z])", text)
     ]
-    assert len(codes) == 4
+    assert len(codes) == 6
     assert tables
+    with world.runtime.db.read() as tx:
+        attempts = sorted(r.status for r in tx.execute(select(self_registrations)))
+    assert attempts == ["refused", "registered", "registered"]  # scanned with the rest
     assert leaks == []
+
+
+def _register_in_the_wallet(world: World, p: Person) -> str:
+    """Register ``p`` through the wallet's pages; the code they were sent."""
+    from tests.integration.console_fixtures import csrf, submit
+
+    page = submit(world, "/wallet/register/code", {"phone": p.phone}, page="/wallet/register")
+    key = re.search(r'name="submission_key" value="([^"]+)"', page.text)
+    assert key, "no register form"
+    code = last_code(world, p.phone)
+    form = {
+        "csrf": csrf(world, "/wallet/register"),
+        "phone": p.phone,
+        "code": code,
+        "name": p.name,
+        "resident_id": p.resident_id,
+        "region": p.region_code,
+        "consent": "yes",
+        "consent_version": SELF_REGISTRATION.version,
+        "submission_key": key.group(1),
+    }
+    answer = world.client.post("/wallet/register", data=form, follow_redirects=False)
+    assert answer.status_code == (422 if p is REFUSED else 303), answer.text[-500:]
+    return code
 
 
 def _shown(value: str) -> str:
@@ -127,18 +176,48 @@ def _shown(value: str) -> str:
 
 
 def _every_table(world: World) -> str:
+    return table_text(world.runtime.db)
+
+
+def table_text(db: Database) -> str:
+    """Every cell of every table, as text (bytes in hex), one per line."""
     cells: list[str] = []
-    with world.runtime.db.read() as tx:
+    with db.read() as tx:
         for table in metadata.sorted_tables:
             for row in tx.execute(select(table)):
                 cells.extend(_text(v) for v in row if v is not None)
     return "\n".join(cells)
 
 
+CODE_TOKEN = re.compile(r"(?<![0-9A-Za-z._:+-])([0-9]{6})(?![0-9A-Za-z])")
+
+
+def clear_values_in(db: Database, values: Iterable[str], codes: Iterable[str]) -> list[str]:
+    """Which ``values`` (phone numbers, addresses, names: anywhere in any cell) and ``codes``
+    (six digits standing alone) are in clear in the database, cut short (never shown whole).
+    Fast for thousands of values: numbers are looked for inside the runs of digits, addresses
+    inside the runs around an ``@``, anything else by itself."""
+    text = table_text(db)
+    values = set(values)
+    numbers = {v for v in values if v.isdigit()}
+    addresses = {v for v in values - numbers if "@" in v}
+    found = {v for v in values - numbers - addresses if v in text}
+    for wanted, runs in (
+        (numbers, re.findall(r"[0-9]+", text)),
+        (addresses, re.findall(r"[^\s\"',;:<>()\[\]{}]*@[^\s\"',;:<>()\[\]{}]*", text)),
+    ):
+        for size in {len(v) for v in wanted}:
+            found |= {
+                run[i : i + size]
+                for run in runs
+                if len(run) >= size
+                for i in range(len(run) - size + 1)
+            } & wanted
+    found |= set(CODE_TOKEN.findall(text)) & set(codes)
+    return sorted(_shown(value) for value in found)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
-
-
-

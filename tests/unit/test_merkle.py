@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import math
-import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -328,16 +327,14 @@ def test_store_refuses_to_rewrite_a_complete_subtree() -> None:
         store.put([(1, 0, bytes(32))])
 
 
-def test_large_append_of_50000_leaves_is_fast_and_correct() -> None:
+def test_large_append_of_50000_leaves_is_linear_and_correct() -> None:
+    # Speed is the benchmarks' business (docs/benchmarks.md); here, that the work is linear:
+    # fewer new nodes than two per leaf.
     store = DictNodeStore()
     existing = leaves_for(12_345)
     store.append(existing)
     batch = leaves_for(50_000, salt=1)
-    started = time.perf_counter()
     created = nodes_to_append(store.size, batch, store)
-    elapsed = time.perf_counter() - started
-    # Typically ~0.05 s; the bound leaves room for slow CI machines.
-    assert elapsed < 1.0, f"appending 50,000 leaves took {elapsed:.2f} s"
     assert len(created) < 2 * len(batch)
     store.put(created)
     assert root(store.size, store) == root_from_leaf_hashes(existing + batch)

@@ -35,6 +35,8 @@ from quan.api.routes import (
     programs,
     public,
     redemptions,
+    refusals,
+    self_registration,
     settlements,
     share_links,
     system,
@@ -42,8 +44,10 @@ from quan.api.routes import (
     vouchers,
     wallet,
 )
+from quan.api.routes import reminders as reminder_routes
 from quan.api.snapshots import AnonymousLimit, Snapshots
 from quan.config import Settings, load_settings
+from quan.refusals import Flusher as RefusalFlusher
 from quan.services.runtime import Runtime
 from quan.web import pages
 from quan.web.session import Area
@@ -157,6 +161,9 @@ ROUTE_MODULES = (
     fairness,  # fairness reports per batch and program
     assisted,  # agents issue vouchers for citizens and print them
     share_links,  # citizens' share links, claims through them, per-sharer stats
+    refusals,  # refused claims and redemptions: who, where, which rule
+    reminder_routes,  # a program's reminder rules, the citizen's opt-outs
+    self_registration,  # whether self-registration is offered, and its consent text
 )
 
 
@@ -181,7 +188,12 @@ def _api_router(production: bool) -> APIRouter:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Refused claims and redemptions are tallied in memory and written every two seconds
+    # (quan.refusals); the flusher writes what is left when the application stops.
+    flusher = RefusalFlusher(app.state.runtime.db)
+    flusher.start()
     yield
+    flusher.stop()
     for name in ("claim_lane", "redeem_lane"):
         lane: Lane[Any, Any] | None = getattr(app.state, name, None)
         if lane is not None:

@@ -30,7 +30,7 @@ from typing import Any, Union, get_args
 
 import anyio.to_thread
 
-from quan import metrics
+from quan import metrics, refusals
 from quan.api.lean import ASGIApp, Call, Lane, LeanPath, PassOn, dumps, is_json, mount
 from quan.api.schemas.batches import ClaimCreate, VoucherReceipt
 from quan.domain.batches import CLAIM_NOT_OPEN_YET, CLAIM_WINDOW_OVER, Allocation
@@ -112,17 +112,27 @@ class ClaimFastPath(LeanPath):
     async def answer(self, call: Call, match: re.Match[str]) -> tuple[int, bytes, bool]:
         """The claim's answer, counted once final (:mod:`quan.metrics`): a refusal by its code,
         a new voucher by its channel (a replayed answer is not counted again)."""
+        who: list[str] = []  # the citizen, once the token named them
         try:
-            status, body, replayed, channel = await self._answer_claim(call, match)
+            status, body, replayed, channel = await self._answer_claim(call, match, who)
         except QuanError as exc:
-            metrics.refused("claim", exc.code)
+            facts = self.cache.known(match.group(1))
+            refusals.refused(
+                self.runtime.db,
+                self.runtime.clock.now(),
+                "claim",
+                exc.code,
+                subject=f"citizen:{who[0]}" if who else "",
+                batch_id=match.group(1),
+                program_id=facts.program_id if facts else "",
+            )
             raise
         if not replayed:
             metrics.claimed(channel.value)
         return status, body, replayed
 
     async def _answer_claim(
-        self, call: Call, match: re.Match[str]
+        self, call: Call, match: re.Match[str], who: list[str]
     ) -> tuple[int, bytes, bool, Channel]:
         rt = self.runtime
         batch_id = match.group(1)
@@ -130,6 +140,7 @@ class ClaimFastPath(LeanPath):
         claims = rt.tokens.verify(token.strip(), rt.clock.now())
         if scheme.lower() != "bearer" or claims is None or claims.subject_kind != "citizen":
             raise PassOn  # 401/403 and staff or API keys: the documented route decides
+        who.append(claims.subject_id)
         channel = _channel(call.body, call.content_type)
         if call.key is not None:
             check_key(call.key)

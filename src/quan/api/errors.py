@@ -107,7 +107,7 @@ def problem_document(
 
 
 def error_headers(exc: QuanError) -> dict[str, str] | None:
-    if exc.kind is Kind.TOO_MANY and "retry_after_seconds" in exc.params:
+    if exc.kind in (Kind.TOO_MANY, Kind.UNAVAILABLE) and "retry_after_seconds" in exc.params:
         return {"Retry-After": str(exc.params["retry_after_seconds"])}
     if exc.kind is Kind.UNAUTHORIZED:
         return {"WWW-Authenticate": "Bearer"}

@@ -25,7 +25,6 @@ from pydantic import ValidationError
 from quan import metrics
 from quan.api.lean import ASGIApp, Call, Lane, LeanPath, PassOn, dumps, is_json, mount
 from quan.api.schemas.redemptions import RedemptionCreate, RedemptionPublic
-from quan.domain.errors import QuanError
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.redemption.redeem_batch import RedeemCall, RedeemResult, redeem_together
 from quan.services.redemption.redemption import Redeemed
@@ -82,10 +81,9 @@ class RedeemFastPath(LeanPath):
         result = await self.lane.batcher().submit(_GROUP, request)
         if result is None:
             raise PassOn  # not a live terminal's key: 401 or 403 from the documented route
-        # Counted once final (quan.metrics): a refusal by its code, a new redemption with its
-        # subsidy; a replayed answer is not counted again.
-        if isinstance(result, QuanError):
-            metrics.refused("redeem", result.code)
+        # A new redemption is counted once final (quan.metrics), with its subsidy; a replayed
+        # answer is not counted again. Refusals were recorded by the service, which knows the
+        # terminal (quan.refusals).
         if isinstance(result, Exception):
             raise result
         if not result.replayed and result.status_code == 201:

@@ -137,6 +137,14 @@ TARGETS: tuple[Target, ...] = (
         "settle 10,000,000 ≤ 60 s",
         at_param=("redemptions", 10_000_000),
     ),
+    Target(
+        "reminders",
+        "seconds",
+        "<=",
+        60,
+        "expiry reminders for 1,000,000 vouchers ≤ 60 s",
+        at_param=("vouchers", 1_000_000),
+    ),
     Target("log-sequence", "events_per_s", ">=", 50_000, "sequencing ≥ 50,000 events/s"),
     Target(
         "log-proof",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
+from quan.channels.reminder_templates import REMINDER_TEMPLATES
+
 Locale = Literal["zh-CN", "en"]
 LOCALES: Final = ("zh-CN", "en")
 
@@ -63,6 +65,7 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
         "zh-CN": "【券】您的消费券（券码尾号 {tail}）已恢复使用。说明：{reason}",
         "en": "[Quan] Your voucher (code ending {tail}) can be used again. Note: {reason}",
     },
+    **REMINDER_TEMPLATES,
 }
 
 

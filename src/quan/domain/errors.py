@@ -40,6 +40,7 @@ class Kind(Enum):
     REFUSED = "refused"  # a business rule says no (422 with the failing rule)
     GONE = "gone"  # it existed but is over (410)
     TOO_MANY = "too_many"  # slow down (429)
+    UNAVAILABLE = "unavailable"  # a service we depend on is down: try again later (503)
 
 
 @dataclass(frozen=True, slots=True)

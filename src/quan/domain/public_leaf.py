@@ -46,7 +46,15 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "program.paused": ("from", "to"),
         "program.closed": ("from", "to"),
         "program.draft": ("from", "to"),
+        "program.updated": ("name", "timezone", "starts_at", "ends_at"),
         "program.redemption_policy_set": ("daily_cap",),
+        "program.reminders": (
+            "expiry_offsets_days",
+            "on_claim",
+            "on_redemption",
+            "lottery_results",
+            "quiet_hours",
+        ),
         "voucher_type.created": ("definition", "unit_fen"),
         "batch.created": (
             "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",
@@ -130,6 +138,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "staff.reactivated": (),
         "staff.sessions_revoked": (),
         "staff.signed_out": (),
+        "staff.password_reset": (),
         "citizen.presence_code_sent": (),
         "citizen.registered": ("via",),
         "citizen.personal_data_revealed": (),

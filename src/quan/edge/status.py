@@ -14,4 +14,5 @@ STATUS = {
     Kind.REFUSED: 422,
     Kind.GONE: 410,
     Kind.TOO_MANY: 429,
+    Kind.UNAVAILABLE: 503,
 }

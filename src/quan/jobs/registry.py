@@ -75,6 +75,13 @@ def _purge(rt: Runtime, holder: str) -> int:
     return erased + relay.expire_purged(rt.db, rt.clock.now())
 
 
+def _remind(rt: Runtime, holder: str) -> int:
+    from quan.jobs import reminders
+
+    run = reminders.run_once(rt, holder)
+    return run.chosen.total + run.sent
+
+
 def default_jobs() -> list[Job]:
     """Every job of the platform, in the order a worker starts them."""
     from quan.services.delivery.worker_relay import RelayJob
@@ -84,6 +91,7 @@ def default_jobs() -> list[Job]:
         Job("log-sequencer", 1.0, _sequence, lease_ttl=timedelta(seconds=60)),
         Job("recycling", 60.0, _recycle),
         Job("outbox-purge", 300.0, _purge),
+        Job("reminders", 30.0, _remind),
     ]
 
 

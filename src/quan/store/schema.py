@@ -11,6 +11,9 @@ import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
 import quan.store.log_tables  # transparency log tables
 import quan.store.lottery_tables  # lottery draws and registrations
 import quan.store.redemption_tables  # redemptions, reversals, offline sync, settlement
+import quan.store.refusal_tables  # refused claims and redemptions, per minute
+import quan.store.reminder_tables  # reminders, their sweeps, opt-outs
+import quan.store.selfreg_tables  # citizens' self-registrations: consent, real-name check
 import quan.store.share_tables  # share links, per-sharer counters, attribution
 import quan.store.voucher_tables  # noqa: F401  (voucher types, batches, vouchers)
 from quan.store import merchant_tables, tables

@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_audit import AUDIT
+from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_public import PUBLIC
+from quan.web.messages_reminders import REMINDERS
+from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -305,6 +308,9 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.day": ("日期", "Day"),
     **OPERATIONS,
     **PUBLIC,
+    **SELFREG,
     **AUDIT,
+    **REMINDERS,
     **SUPPLYUI,
+    **OFFICE,
 }

@@ -51,6 +51,7 @@ EVENT_NAMES: Final[dict[str, tuple[str, str]]] = {
     "program.draft": ("项目退回草稿", "Program back to draft"),
     "program.paused": ("项目暂停", "Program paused"),
     "program.redemption_policy_set": ("设定核销规则", "Redemption rules set"),
+    "program.reminders": ("设定提醒规则", "Reminder rules set"),
     "return.approved": ("退款已批准", "Return approved"),
     "return.recorded": ("记录退款", "Return recorded"),
     "return.rejected": ("退款被驳回", "Return rejected"),

@@ -20,6 +20,7 @@ from quan.web.routes import (
     auditor,
     cashier,
     citizen,
+    citizen_register,
     desk,
     disclosure,
     drafts,
@@ -27,10 +28,14 @@ from quan.web.routes import (
     jobs,
     lottery,
     merchants,
+    office_approvals,
+    office_money,
+    office_programs,
     operator,
     settlement,
     staff,
 )
+from quan.web.routes import reminders as reminder_pages
 from quan.web.routes.common import console_router
 from quan.web.routing import redirect, safe_next
 from quan.web.session import LARGE_COOKIE, PREF_MAX_AGE, Area, optional_actor, set_cookie
@@ -72,6 +77,9 @@ for module_router in (
     staff.router,
     accounts.router,
     desk.router,
+    office_programs.router,
+    office_money.router,
+    office_approvals.router,
     operator.router,
     issuance.router,
     lottery.router,
@@ -80,9 +88,11 @@ for module_router in (
     jobs.router,
     disclosure.router,
     citizen.router,
+    citizen_register.router,
     cashier.router,
     settlement.router,
     drafts.router,
+    reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
 ):
     router.include_router(module_router)
 

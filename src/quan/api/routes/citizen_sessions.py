@@ -15,9 +15,11 @@ from quan.api.schemas.citizens import (
     SessionRequest,
 )
 from quan.domain.citizens import parse_phone
+from quan.domain.errors import QuanError
 from quan.edge.deps import PUBLIC, KeysDep, RuntimeDep, client_ip
-from quan.services.people import otp
+from quan.services.people import otp, realname
 from quan.services.people.rate_limits import spend
+from quan.services.people.self_registration import SELF_REGISTRATION_OFF
 
 router = APIRouter(tags=["citizens"])
 
@@ -28,6 +30,8 @@ def request_code(body: OtpRequest, request: Request, rt: RuntimeDep, keys: KeysD
     """Send a one-time code by SMS: ``purpose: login`` to a registered phone, ``register`` to an
     unregistered one. The answer is the same whether or not an SMS was sent."""
     phone = parse_phone(body.phone)
+    if body.purpose is otp.Purpose.REGISTER and not realname.enabled(rt.settings):
+        raise QuanError(SELF_REGISTRATION_OFF)
     spend(rt.throttle, otp.CODE_REQUESTS, client_ip(request))
     with rt.db.write() as tx:
         sent = otp.request_code(

@@ -39,23 +39,22 @@ from quan.edge.deps import (
     PUBLIC,
     Allow,
     Credentials,
+    IdempotencyHeader,
     KeysDep,
     RuntimeDep,
     authenticate,
     client_ip,
 )
-from quan.services.people import citizens, otp, reveals
+from quan.services.people import citizens, realname, reveals, self_registration
 from quan.services.people.citizens import Channel, Citizen
-from quan.services.people.rate_limits import RateLimit, spend
+from quan.services.people.rate_limits import spend
+from quan.services.people.self_registration import SELF_REGISTRATION
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.pagination import page
 
 router = APIRouter(tags=["citizens"])
 
 REGISTRARS = frozenset({Role.ADMIN, Role.OPERATOR, Role.AGENT})
-# Self-registration attempts per client IP: a family or a small office shares an address, a
-# script trying ID numbers does not get far.
-SELF_REGISTRATION = RateLimit("citizens.register.ip", attempts=20, window_seconds=3600)
 
 
 CitizenActor = Annotated[Actor, Depends(Allow(CitizenRole.CITIZEN))]
@@ -125,13 +124,18 @@ def register(
     rt: RuntimeDep,
     keys: KeysDep,
     registrar: Annotated[Actor | None, Depends(optional_registrar)],
+    key: IdempotencyHeader = None,
 ) -> CitizenPublic | CitizenRegistered:
     """Register a citizen. Without a token: self-registration with the SMS code sent by
-    ``POST /citizens/otp`` (``purpose: register``), answered with a session. With an agent's,
-    operator's or admin's token: registration on someone's behalf (phone optional).
-    Refusals: ``INVALID_RESIDENT_ID`` (with ``reason``), ``INVALID_PHONE``,
-    ``UNKNOWN_REGION_CODE``, ``INVALID_NAME``, ``INVALID_DISABILITY``,
-    ``CITIZEN_ALREADY_REGISTERED``, ``PHONE_ALREADY_REGISTERED``, ``OTP_*``, ``RATE_LIMITED``."""
+    ``POST /citizens/otp`` (``purpose: register``), the accepted ``consent_version`` and a
+    real-name check, answered with a session (an ``Idempotency-Key`` makes a retry follow the
+    first attempt). With an agent's, operator's or admin's token: registration on someone's
+    behalf (phone optional). Refusals: ``INVALID_RESIDENT_ID`` (with ``reason``),
+    ``INVALID_PHONE``, ``UNKNOWN_REGION_CODE``, ``INVALID_NAME``, ``INVALID_DISABILITY``,
+    ``CITIZEN_ALREADY_REGISTERED``, ``PHONE_ALREADY_REGISTERED``, ``OTP_*``, ``RATE_LIMITED``;
+    self-registration also ``CONSENT_REQUIRED``, ``SELF_DECLARED_ATTRIBUTES``,
+    ``REALNAME_MISMATCH``, ``REALNAME_NO_RECORD``, ``REALNAME_UNAVAILABLE`` (503),
+    ``ID_REGISTERED_ELSEWHERE``, ``PHONE_REGISTERED_SIGN_IN``, ``SELF_REGISTRATION_OFF``."""
     now = rt.clock.now()
     if registrar is None:
         spend(rt.throttle, SELF_REGISTRATION, client_ip(request))
@@ -151,14 +155,17 @@ def register(
         with rt.db.write() as tx:
             citizen = citizens.register(tx, now, registrar, keys, registration)
         return public_view(citizen, now)
-    citizen, session = otp.register_with_code(
-        rt.db, rt.clock, keys, rt.throttle, rt.tokens, registration, body.otp_code,
+    if not realname.enabled(rt.settings):
+        raise QuanError(self_registration.SELF_REGISTRATION_OFF)
+    done = self_registration.register_self(
+        rt.db, rt.clock, keys, rt.throttle, rt.tokens, realname.from_settings(rt.settings),
+        self_registration.Attempt(registration, body.otp_code, body.consent_version, key, "api"),
         ip=client_ip(request),
-    )
+    )  # fmt: skip
     return CitizenRegistered(
-        citizen=self_view(citizen, registration.name, registration.phone, now),
-        access_token=session.access_token,
-        expires_at=session.expires_at,
+        citizen=self_view(done.citizen, registration.name, registration.phone, now),
+        access_token=done.session.access_token,
+        expires_at=done.session.expires_at,
     )
 
 

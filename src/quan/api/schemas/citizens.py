@@ -44,6 +44,11 @@ class CitizenCreate(Body):
         description="Self-registration only: the code sent by POST /citizens/otp "
         "with purpose=register",
     )
+    consent_version: Short | None = Field(
+        default=None,
+        description="Self-registration only: the version of the personal-data notice the "
+        "citizen accepted (GET /citizens/self-registration/consent)",
+    )
 
 
 class CitizenPublic(BaseModel):

@@ -12,6 +12,7 @@ from quan.bench.benchmarks.lottery_job import LOTTERY
 from quan.bench.benchmarks.public_load import BENCHMARK as PUBLIC_LOAD
 from quan.bench.benchmarks.redeem import BENCHMARK as REDEEM
 from quan.bench.benchmarks.relay import BENCHMARK as RELAY
+from quan.bench.benchmarks.reminders import BENCHMARK as REMINDERS
 from quan.bench.benchmarks.settle import SETTLE
 from quan.bench.registry import Benchmark
 
@@ -30,5 +31,6 @@ ALL: dict[str, Benchmark] = {
         LOG_SEQUENCE,
         LOG_PROOF,
         RELAY,
+        REMINDERS,
     )
 }

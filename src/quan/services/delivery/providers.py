@@ -8,62 +8,23 @@ Providers are called from several relay threads at once; each keeps one connecti
 
 from __future__ import annotations
 
-import enum
 import http.client
 import json
 import logging
 import smtplib
 import ssl
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from quan.config import ConfigError, Settings
+from quan.config import ConfigError, Settings, sms_problems
+from quan.services.delivery.outcomes import Outcome, Outgoing, Provider, Result
+
+__all__ = ["Outcome", "Outgoing", "Provider", "Result"]  # where the relay and tests take them
 
 log = logging.getLogger("quan.delivery")
-
-
-class Outcome(enum.Enum):
-    ACCEPTED = "accepted"
-    RETRY = "retry"
-    PERMANENT = "permanent"
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    outcome: Outcome
-    error: str | None = None  # no personal data: a status code or an error class
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One message, opened for sending; ``message_id`` is the idempotency key."""
-
-    message_id: str
-    channel: str
-    to: str
-    kind: str
-    template: str  # the provider's template id for the kind (the kind if none is configured)
-    params: Mapping[str, str]
-    text: str
-
-    def __repr__(self) -> str:
-        return f"Outgoing(message_id={self.message_id!r}, kind={self.kind!r})"
-
-
-class Provider(Protocol):
-    name: str
-    # True for the development log provider: a "delivered" message stays readable at
-    # /dev/outbox until the retention purge (nothing left the machine).
-    keeps_body: bool
-
-    def send(self, message: Outgoing) -> Result: ...
-
-    def close(self) -> None: ...
 
 
 class LogProvider:
@@ -258,12 +219,18 @@ class SmtpProvider:
 def from_settings(settings: Settings) -> dict[str, Provider]:
     """The provider of each channel the settings configure (a channel without one waits)."""
     providers: dict[str, Provider] = {}
+    problems = sms_problems(settings)
+    if problems:
+        raise ConfigError("; ".join(problems))
     if settings.sms_provider == "http":
-        if not settings.sms_http_url:
-            raise ConfigError("QUAN_SMS_PROVIDER=http needs QUAN_SMS_HTTP_URL")
+        assert settings.sms_http_url is not None  # sms_problems
         providers["sms"] = HttpSmsProvider(
             settings.sms_http_url, timeout=settings.sms_http_timeout_seconds
         )
+    elif settings.sms_provider in ("aliyun", "tencent"):
+        from quan.services.delivery import cloud_sms  # the SDKs load only when chosen
+
+        providers["sms"] = cloud_sms.from_settings(settings)
     else:
         providers["sms"] = LogProvider()
     if settings.smtp_url is not None:

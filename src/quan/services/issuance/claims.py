@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import IntegrityError
 
-from quan import metrics
+from quan import metrics, refusals
 from quan.clock import Clock
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.batches import (
@@ -151,7 +151,16 @@ def claim_first_come(
             db, clock, citizen_id, batch_id, key=key, channel=channel, cache=cache
         )
     except QuanError as exc:
-        metrics.refused("claim", exc.code)
+        facts = cache.known(batch_id)
+        refusals.refused(
+            db,
+            clock.now(),
+            "claim",
+            exc.code,
+            subject=f"citizen:{citizen_id}",
+            batch_id=batch_id,
+            program_id=facts.program_id if facts else "",
+        )
         raise
     if not outcome.replayed:
         metrics.claimed(channel.value)

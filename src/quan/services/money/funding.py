@@ -284,10 +284,12 @@ def decide(
     if peek.direction is not direction:
         raise QuanError(NOT_FOUND, what=f"{direction.value} {movement_id}")
     # Lock order: program, then movement (the same order request_movement uses).
-    visible_program(tx, actor, peek.program_id, for_update=True)
+    program = visible_program(tx, actor, peek.program_id, for_update=True)
     movement = get_movement(tx, movement_id, for_update=True)
     check_pending(movement.status)
     check_checker(movement.requested_by, actor.label)
+    if approve and direction is Direction.CONTRIBUTION and not accepts_money(program.status):
+        raise QuanError(PROGRAM_CLOSED)  # a closed program takes no money; reject it instead
     if not approve and not reason.strip():
         raise QuanError(REASON_REQUIRED)
     if approve and direction is Direction.RETURN:

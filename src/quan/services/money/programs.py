@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from quan.domain.auth import Actor, require_issuer
-from quan.domain.errors import NOT_FOUND, QuanError
+from quan.domain.errors import NOT_FOUND, Kind, QuanError, define
 from quan.domain.funding import Direction, MovementStatus
 from quan.domain.names import check_name
 from quan.domain.programs import Action, ProgramStatus, check_window, next_status
@@ -128,8 +128,73 @@ def visible_program(
     return program
 
 
+PROGRAM_NOT_DRAFT = define(
+    "PROGRAM_NOT_DRAFT",
+    Kind.CONFLICT,
+    zh="只有草稿状态的项目可以修改",
+    en="Only a program in draft can be edited",
+)
+CLOSE_REASON_REQUIRED = define(
+    "CLOSE_REASON_REQUIRED",
+    Kind.INVALID,
+    zh="结束项目不可撤销，请填写理由",
+    en="Closing a program cannot be undone; give a reason",
+)
+
+
+def update_program(
+    tx: Connection, now: datetime, actor: Actor, program_id: str, cmd: NewProgram
+) -> Program:
+    """Change a draft's name, description, time zone and window (``program.updated``). Once a
+    program is active, what residents were told stays as it was: only drafts can be edited."""
+    program = visible_program(tx, actor, program_id, for_update=True)
+    if program.status is not ProgramStatus.DRAFT:
+        raise QuanError(PROGRAM_NOT_DRAFT)
+    check_window(cmd.timezone, cmd.starts_at, cmd.ends_at)
+    values = {
+        "name": check_name(cmd.name),
+        "description": cmd.description,
+        "timezone": cmd.timezone,
+        "starts_at": cmd.starts_at.astimezone(UTC),
+        "ends_at": cmd.ends_at.astimezone(UTC),
+    }
+    # The row is locked, so it is still a draft when it is written.
+    tx.execute(update(programs).where(programs.c.id == program_id).values(updated_at=now, **values))
+    record_event(
+        tx,
+        type="program.updated",
+        actor=actor,
+        subject_type="program",
+        subject_id=program_id,
+        program_id=program_id,
+        at=now,
+        payload={
+            "name": values["name"],
+            "timezone": cmd.timezone,
+            "starts_at": values["starts_at"].isoformat(),  # type: ignore[attr-defined]
+            "ends_at": values["ends_at"].isoformat(),  # type: ignore[attr-defined]
+        },
+    )
+    return get_program(tx, program_id)
+
+
+def close_program(
+    tx: Connection, now: datetime, actor: Actor, program_id: str, reason: str
+) -> Program:
+    """Close a program for good, with the reason why (recorded in ``program.closed``)."""
+    if not reason.strip():
+        raise QuanError(CLOSE_REASON_REQUIRED)
+    return change_status(tx, now, actor, program_id, Action.CLOSE, reason=reason.strip())
+
+
 def change_status(
-    tx: Connection, now: datetime, actor: Actor, program_id: str, action: Action
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    program_id: str,
+    action: Action,
+    *,
+    reason: str = "",
 ) -> Program:
     program = visible_program(tx, actor, program_id, for_update=True)
     target = next_status(program.status, action, now=now, ends_at=program.ends_at)
@@ -147,7 +212,8 @@ def change_status(
         subject_id=program_id,
         program_id=program_id,
         at=now,
-        payload={"from": program.status.value, "to": target.value},
+        payload={"from": program.status.value, "to": target.value}
+        | ({"reason": reason} if reason else {}),
     )
     return get_program(tx, program_id)
 

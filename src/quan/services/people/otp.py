@@ -25,15 +25,11 @@ from sqlalchemy import Connection, insert, select, update
 from quan.cache.throttle import Throttle
 from quan.channels import outbox
 from quan.clock import Clock
-from quan.domain.citizens import Registration
 from quan.domain.errors import Kind, QuanError, define
 from quan.services.people import guesses, pii
 from quan.services.people.citizens import (
-    PHONE_CODE_REQUIRED,
-    Citizen,
     CitizenKeys,
     find_by_phone_hash,
-    register,
 )
 from quan.services.people.rate_limits import RATE_LIMITED, RateLimit, spend
 from quan.services.people.tokens import TokenSigner
@@ -49,13 +45,6 @@ HOURLY = RateLimit("otp.send.hour", attempts=5, window_seconds=3600)
 # platform send SMS to many phones (the edges spend it before :func:`request_code`).
 CODE_REQUESTS = RateLimit("citizens.otp.ip", attempts=30, window_seconds=3600)
 
-SELF_REGISTRATION_REFUSED = define(
-    "SELF_REGISTRATION_REFUSED",
-    Kind.CONFLICT,
-    zh="无法在线完成注册，验证码已失效。请携带身份证到社区服务中心办理",
-    en="The registration cannot be completed online and the code is used up; please bring "
-    "your ID card to a service centre",
-)
 OTP_INVALID = define(
     "OTP_INVALID",
     Kind.UNAUTHORIZED,
@@ -341,51 +330,3 @@ def sign_in(
         raise check.refusal() if not check.accepted else QuanError(OTP_INVALID, attempts_left=0)
     token, expires = tokens.issue("citizen", citizen.id, now)
     return CitizenSession(token, expires, citizen.id)
-
-
-def register_with_code(
-    db: Database,
-    clock: Clock,
-    keys: CitizenKeys,
-    throttle: Throttle,
-    tokens: TokenSigner,
-    registration: Registration,
-    code: str | None,
-    *,
-    ip: str,
-) -> tuple[Citizen, CitizenSession]:
-    """Self-registration: the phone is proved by its registration code in the same transaction
-    that creates the account, and the new citizen is signed in.
-
-    A wrong code is counted (and committed) before it is refused. A right code is consumed
-    in the same transaction whatever follows: one code, one attempt. Were a refused
-    registration to roll the consumption back, one code would let its holder try ID number
-    after ID number and learn which are registered (issue 13, I6). The refusal itself is
-    :data:`SELF_REGISTRATION_REFUSED`, which names neither the account nor which of the ID
-    number and the phone is taken.
-    """
-    if registration.phone is None or code is None:
-        raise QuanError(PHONE_CODE_REQUIRED)
-    attempt = guess(throttle, keys, phone=registration.phone, purpose=Purpose.REGISTER, ip=ip)
-    now = clock.now()
-    refused: QuanError | None = None
-    with db.write() as tx:
-        check = check_code(
-            tx, now, keys, phone=registration.phone, purpose=Purpose.REGISTER, code=code
-        )
-        citizen = None
-        if check.accepted:
-            try:
-                # Writes nothing when refused (INSERT … ON CONFLICT DO NOTHING), so the
-                # transaction still commits the code's consumption.
-                citizen = register(tx, now, None, keys, registration)
-            except QuanError as error:
-                refused = error
-    if check.accepted:
-        attempt.succeeded(throttle)  # the code was right: not a guess to count
-    if refused is not None:
-        raise QuanError(SELF_REGISTRATION_REFUSED) from None
-    if citizen is None:
-        raise check.refusal()
-    token, expires = tokens.issue("citizen", citizen.id, now)
-    return citizen, CitizenSession(token, expires, citizen.id)

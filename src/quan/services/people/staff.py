@@ -107,6 +107,7 @@ def create_user(
     display_name: str | None = None,
     actor: Actor = SYSTEM,
 ) -> StaffUser:
+    check_may_create(actor, issuer_id)
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise QuanError(INVALID_USERNAME)
@@ -154,8 +155,33 @@ def create_user(
     return user
 
 
+def check_may_create(actor: Actor, issuer_id: str | None) -> None:
+    """Only admins create staff accounts, and an issuer's admin only accounts of that issuer
+    (an admin of no issuer, or the system, creates any)."""
+    if actor.kind == "system":
+        return
+    if actor.role != Role.ADMIN.value:
+        raise QuanError(FORBIDDEN)
+    if actor.issuer_id is not None and issuer_id != actor.issuer_id:
+        raise QuanError(OTHER_ISSUER)
+
+
 def user_from_row(row: object) -> StaffUser:
     return _user(row)
+
+
+def names_of(tx: Connection, labels: set[str]) -> dict[str, str]:
+    """``staff:usr_…`` labels (as events and money movements record them) → how the console
+    names them: ``display name (username)``."""
+    ids = {label.removeprefix("staff:") for label in labels if label.startswith("staff:")}
+    if not ids:
+        return {}
+    rows = tx.execute(
+        select(staff_users.c.id, staff_users.c.username, staff_users.c.display_name).where(
+            staff_users.c.id.in_(ids)
+        )
+    )
+    return {f"staff:{r.id}": f"{r.display_name} ({r.username})" for r in rows}
 
 
 def get_user(tx: Connection, user_id: str) -> StaffUser | None:
@@ -303,6 +329,17 @@ def revoke_sessions(tx: Connection, now: datetime, actor: Actor, user_id: str) -
     """End every session of an account (a lost laptop, a leaked token); it can sign in again."""
     manageable_user(tx, actor, user_id)
     return _bump(tx, now, actor, user_id, "sessions_revoked")
+
+
+def reset_password(
+    tx: Connection, now: datetime, actor: Actor, user_id: str, password: str
+) -> StaffUser:
+    """An admin sets a new password (a forgotten one, a suspected leak): every session of the
+    account ends at once and only the new password signs in (``staff.password_reset``)."""
+    manageable_user(tx, actor, user_id)
+    if len(password) < MIN_PASSWORD:
+        raise QuanError(WEAK_PASSWORD)
+    return _bump(tx, now, actor, user_id, "password_reset", password_hash=_hasher.hash(password))
 
 
 def sign_out(tx: Connection, now: datetime, actor: Actor) -> None:

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from quan import metrics
+from quan import metrics, refusals
 from quan.clock import Clock
 from quan.domain.auth import Actor
 from quan.domain.errors import FORBIDDEN, QuanError
@@ -156,6 +156,18 @@ def _redeem(
     return Redeemed(redemption, applied.customer_pays_fen)
 
 
+def refusal(db: Database, clock: Clock, actor: Actor, exc: QuanError) -> None:
+    """Record a refused redemption: which terminal of which merchant, and the rule."""
+    refusals.refused(
+        db,
+        clock.now(),
+        "redeem",
+        exc.code,
+        subject=f"{actor.kind}:{actor.id}",
+        merchant_id=actor.merchant_id or "",
+    )
+
+
 def redeem_once(
     db: Database,
     clock: Clock,
@@ -180,7 +192,7 @@ def redeem_once(
     try:
         outcome = idempotency.run(db, clock, key, work, answer)
     except QuanError as exc:
-        metrics.refused("redeem", exc.code)
+        refusal(db, clock, actor, exc)
         raise
     if done and not outcome.replayed:  # counted once committed; a replay is not counted again
         metrics.redeemed(done[-1].redemption.discount_fen)

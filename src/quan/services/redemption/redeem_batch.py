@@ -98,6 +98,7 @@ def redeem_alone(
     render: Render,
 ) -> RedeemResult:
     """One request in its own transactions, as the documented route runs it."""
+    actor: Actor | None = None
     try:
         with db.read() as tx:
             actor = terminals.terminal_actors(tx, [call.api_key]).get(call.api_key)
@@ -111,7 +112,11 @@ def redeem_alone(
             return redeem.redeem(tx, clock.now(), actor, keyring, req)
 
         return idempotency.run(db, clock, idem, work, render)
-    except Exception as exc:  # the request's answer: a refusal, or the failure
+    except QuanError as exc:  # the request's answer: a refusal
+        if actor is not None:
+            redeem.refusal(db, clock, actor, exc)
+        return exc
+    except Exception as exc:  # or the failure
         return exc
 
 
@@ -156,6 +161,10 @@ def _together(
                 batch.record(p, None)
         if batch.stored:
             tx.execute(insert(idempotency_keys), batch.stored)
+    for call, result in zip(calls, batch.results, strict=True):  # committed: record refusals
+        refused_by = actors.get(call.api_key)
+        if isinstance(result, QuanError) and refused_by is not None:
+            redeem.refusal(db, clock, refused_by, result)
     return batch.results
 
 

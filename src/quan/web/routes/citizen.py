@@ -25,6 +25,7 @@ from quan.domain.claims import Channel
 from quan.domain.errors import NOT_FOUND, QuanError
 from quan.edge.deps import RuntimeDep, citizen_keys, client_ip
 from quan.edge.status import STATUS
+from quan.services.delivery import reminder_settings
 from quan.services.issuance import claims, lottery, wallet
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.people import otp
@@ -123,6 +124,7 @@ def _wallet(request: Request, actor: Actor, rt: RuntimeDep, *, error: QuanError 
     with rt.db.read() as tx:
         found = offers(tx, actor.id, now)
         lotteries = my_lotteries(tx, actor.id, now)
+        reminders_by_sms = "sms" not in reminder_settings.opted_out(tx, actor.id)
     return render(
         request,
         "citizen/wallet.html",
@@ -130,7 +132,8 @@ def _wallet(request: Request, actor: Actor, rt: RuntimeDep, *, error: QuanError 
                  claim_key=secrets.token_urlsafe(16),
                  error=error.message(request_lang(request)) if error else None,
                  error_code=error.code if error else None, error_batch=error_batch,
-                 entered=entered),
+                 entered=entered, reminders_by_sms=reminders_by_sms,
+                 notices_saved=request.query_params.get("notices") == "saved"),
         status_code=status_code,
     )
 

@@ -7,8 +7,6 @@ reads show the API's own views (``quan.api.schemas``), so a page shows what the 
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import Request, Response
 
 from quan.api.schemas.programs import BudgetPublic, ProgramPublic
@@ -21,14 +19,12 @@ from quan.store import ledger
 from quan.web import charts
 from quan.web.i18n import Translator, request_lang
 from quan.web.routes.common import (
-    OperatorPage,
     StaffPage,
     batch_public,
     can_operate,
     console_router,
     staff_context,
 )
-from quan.web.routing import redirect
 from quan.web.templating import render
 from quan.web.views.dashboard import dashboard
 
@@ -100,19 +96,6 @@ def program_page(program_id: str, request: Request, actor: StaffPage, rt: Runtim
             notice=request.query_params.get("done"),
         ),
     )
-
-
-@router.post("/ops/programs/{program_id}/lifecycle/{action}")
-def change_program(
-    program_id: str,
-    action: Literal["activate", "pause", "close"],
-    request: Request,
-    actor: OperatorPage,
-    rt: RuntimeDep,
-) -> Response:
-    with rt.db.write() as tx:
-        programs.change_status(tx, rt.clock.now(), actor, program_id, Action(action))
-    return redirect(request, f"/ops/programs/{program_id}?done=program_{action}")
 
 
 @router.get("/ops/programs/{program_id}/dashboard")
