@@ -47,5 +47,6 @@ def people_csv(request: Request, zone: str) -> Shown:
         said = t(key)
         return value if said == key else said
 
-    return Shown(label=lambda c: t(f"csv.{c}"), word=word, zone=zone,
-                 drop=frozenset({"amount_yuan"}))
+    return Shown(
+        label=lambda c: t(f"csv.{c}"), word=word, zone=zone, drop=frozenset({"amount_yuan"})
+    )

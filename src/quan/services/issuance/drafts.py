@@ -94,7 +94,10 @@ def _unused_type(tx: Connection, actor: Actor, voucher_type_id: str) -> types.Vo
 
 
 def update_voucher_type(
-    tx: Connection, now: datetime, actor: Actor, voucher_type_id: str,
+    tx: Connection,
+    now: datetime,
+    actor: Actor,
+    voucher_type_id: str,
     definition: Mapping[str, Any],
 ) -> types.VoucherType:
     """Replace an unused type's definition (validated as when it was created)."""
@@ -109,15 +112,27 @@ def update_voucher_type(
         update(voucher_types)
         .where(voucher_types.c.id == vt.id)
         .values(
-            name=spec.name, kind=d.kind.value, face_value_fen=d.face_value_fen,
-            min_spend_fen=d.min_spend_fen, percent_off=d.percent_off, cap_fen=d.cap_fen,
-            unit_fen=d.unit_fen, valid_from=v.valid_from, valid_until=v.valid_until,
-            valid_days=v.valid_days, definition=canonical_json(canonical),
+            name=spec.name,
+            kind=d.kind.value,
+            face_value_fen=d.face_value_fen,
+            min_spend_fen=d.min_spend_fen,
+            percent_off=d.percent_off,
+            cap_fen=d.cap_fen,
+            unit_fen=d.unit_fen,
+            valid_from=v.valid_from,
+            valid_until=v.valid_until,
+            valid_days=v.valid_days,
+            definition=canonical_json(canonical),
         )
     )
     record_event(
-        tx, type="voucher_type.updated", actor=actor, subject_type="voucher_type",
-        subject_id=vt.id, program_id=vt.program_id, at=now,
+        tx,
+        type="voucher_type.updated",
+        actor=actor,
+        subject_type="voucher_type",
+        subject_id=vt.id,
+        program_id=vt.program_id,
+        at=now,
         payload={"definition": canonical, "unit_fen": d.unit_fen},
     )
     return types.get_voucher_type(tx, vt.id)
@@ -128,8 +143,14 @@ def delete_voucher_type(tx: Connection, now: datetime, actor: Actor, voucher_typ
     vt = _unused_type(tx, actor, voucher_type_id)
     tx.execute(delete(voucher_types).where(voucher_types.c.id == vt.id))
     record_event(
-        tx, type="voucher_type.deleted", actor=actor, subject_type="voucher_type",
-        subject_id=vt.id, program_id=vt.program_id, at=now, payload={},
+        tx,
+        type="voucher_type.deleted",
+        actor=actor,
+        subject_type="voucher_type",
+        subject_id=vt.id,
+        program_id=vt.program_id,
+        at=now,
+        payload={},
     )
     return vt.program_id
 
@@ -149,8 +170,9 @@ def _draft(tx: Connection, actor: Actor, batch_id: str) -> Batch:
     return batch
 
 
-def update_batch(tx: Connection, now: datetime, actor: Actor, batch_id: str,
-                 cmd: NewBatch) -> Batch:
+def update_batch(
+    tx: Connection, now: datetime, actor: Actor, batch_id: str, cmd: NewBatch
+) -> Batch:
     """Replace a draft's rules, checked as when a batch is created."""
     batch = _draft(tx, actor, batch_id)
     if cmd.allocation is not batch.rules.allocation:
@@ -158,17 +180,23 @@ def update_batch(tx: Connection, now: datetime, actor: Actor, batch_id: str,
     vt = types.get_voucher_type(tx, cmd.voucher_type_id)
     if vt.program_id != batch.program_id:
         raise QuanError(INVALID_BATCH, field="voucher_type_id", reason="other_program")
-    check_rules(BatchRules(
-        quantity=cmd.quantity, allocation=cmd.allocation, per_citizen_limit=cmd.per_citizen_limit,
-        claim_opens_at=cmd.claim_opens_at, claim_closes_at=cmd.claim_closes_at,
-        quotas=cmd.reserved,
-    ))
+    check_rules(
+        BatchRules(
+            quantity=cmd.quantity,
+            allocation=cmd.allocation,
+            per_citizen_limit=cmd.per_citizen_limit,
+            claim_opens_at=cmd.claim_opens_at,
+            claim_closes_at=cmd.claim_closes_at,
+            quotas=cmd.reserved,
+        )
+    )
     if cmd.claim_closes_at <= now:
         raise QuanError(INVALID_BATCH, field="claim_closes_at", reason="in_the_past")
     until = vt.spec.validity.valid_until
     if until is not None and until <= cmd.claim_opens_at:
-        raise QuanError(INVALID_BATCH, field="voucher_type_id",
-                        reason="validity_ends_before_claims")
+        raise QuanError(
+            INVALID_BATCH, field="voucher_type_id", reason="validity_ends_before_claims"
+        )
     eligibility = parse_rule(cmd.eligibility)
     total_fen(cmd.quantity, vt.spec.unit_fen)
     tx.execute(
@@ -177,23 +205,41 @@ def update_batch(tx: Connection, now: datetime, actor: Actor, batch_id: str,
         .values(
             voucher_type_id=vt.id,
             name=check_name(cmd.name, field="name", max_length=100) if cmd.name else "",
-            quantity=cmd.quantity, per_citizen_limit=cmd.per_citizen_limit,
-            unit_fen=vt.spec.unit_fen, claim_opens_at=cmd.claim_opens_at,
+            quantity=cmd.quantity,
+            per_citizen_limit=cmd.per_citizen_limit,
+            unit_fen=vt.spec.unit_fen,
+            claim_opens_at=cmd.claim_opens_at,
             claim_closes_at=cmd.claim_closes_at,
-            eligibility=canonical_json(rule_to_json(eligibility)), updated_at=now,
+            eligibility=canonical_json(rule_to_json(eligibility)),
+            updated_at=now,
         )
     )
     tx.execute(delete(batch_quotas).where(batch_quotas.c.batch_id == batch.id))
     if cmd.reserved:
-        tx.execute(insert(batch_quotas), [
-            {"batch_id": batch.id, "pool": q.group.value, "quantity": q.quantity,
-             "opens_at": q.opens_at, "release_at": q.release_at, "tickets": q.tickets}
-            for q in cmd.reserved
-        ])
+        tx.execute(
+            insert(batch_quotas),
+            [
+                {
+                    "batch_id": batch.id,
+                    "pool": q.group.value,
+                    "quantity": q.quantity,
+                    "opens_at": q.opens_at,
+                    "release_at": q.release_at,
+                    "tickets": q.tickets,
+                }
+                for q in cmd.reserved
+            ],
+        )
     updated = get_batch(tx, batch.id)
     record_event(
-        tx, type="batch.updated", actor=actor, subject_type="batch", subject_id=batch.id,
-        program_id=batch.program_id, at=now, payload=rules_payload(updated),
+        tx,
+        type="batch.updated",
+        actor=actor,
+        subject_type="batch",
+        subject_id=batch.id,
+        program_id=batch.program_id,
+        at=now,
+        payload=rules_payload(updated),
     )
     return updated
 
@@ -205,12 +251,17 @@ def delete_batch(tx: Connection, now: datetime, actor: Actor, batch_id: str) -> 
     tx.execute(delete(share_caps).where(share_caps.c.batch_id == batch.id))
     tx.execute(delete(lottery_draws).where(lottery_draws.c.batch_id == batch.id))
     tx.execute(
-        delete(batches).where(batches.c.id == batch.id,
-                              batches.c.status == BatchStatus.DRAFT.value)
+        delete(batches).where(batches.c.id == batch.id, batches.c.status == BatchStatus.DRAFT.value)
     )
     record_event(
-        tx, type="batch.deleted", actor=actor, subject_type="batch", subject_id=batch.id,
-        program_id=batch.program_id, at=now, payload={},
+        tx,
+        type="batch.deleted",
+        actor=actor,
+        subject_type="batch",
+        subject_id=batch.id,
+        program_id=batch.program_id,
+        at=now,
+        payload={},
     )
     return batch.program_id
 

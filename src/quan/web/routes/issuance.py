@@ -24,10 +24,9 @@ from quan.services.money import programs
 from quan.store import ledger
 from quan.web.once import create_once, new_key
 from quan.web.routes.common import OperatorPage, console_router
+from quan.web.routes.issuance_fields import TYPE_CODES, TYPE_FIELDS
 from quan.web.routes.issuance_forms import (
     LOCAL_INPUT,
-    TYPE_CODES,
-    TYPE_FIELDS,
     batch_form,
     batch_refused,
     batch_request,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Form, Request, Response
@@ -28,62 +28,25 @@ from quan.edge.status import STATUS
 from quan.services.issuance import voucher_types
 from quan.services.runtime import Runtime
 from quan.web.i18n import Translator, request_lang
-from quan.web.refusals import Field, FormErrors, Locator, from_refusal, from_validation
+from quan.web.refusals import FormErrors, Locator, from_refusal, from_validation
 from quan.web.routes.common import parse_yuan, staff_context
+from quan.web.routes.issuance_fields import (
+    BATCH_CODES,
+    batch_fields,
+    quota_field,
+)
 from quan.web.templating import render
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
-# The API model's fields as the form shows them (refusals are said with these labels).
-TYPE_FIELDS: Final = {
-    "name": Field("name", "types.name"),
-    "kind": Field("kind", "types.kind"),
-    "face_value_fen": Field("face_value", "types.face_value", money=True),
-    "min_spend_fen": Field("min_spend", "types.min_spend", money=True),
-    "percent_off": Field("percent_off", "types.percent_off"),
-    "cap_fen": Field("cap", "types.cap", money=True),
-    "categories": Field("categories", "types.categories"),
-    "scenes": Field("scenes", "types.scenes"),
-    "validity_preset": Field("validity_preset", "types.validity_preset"),
-    "valid_days": Field("valid_days", "types.valid_days"),
-    "max_per_order": Field("max_per_order", "types.max_per_order"),
-}
-# Refusals that name no field, and the form control they concern.
-TYPE_CODES: Final = {
-    "MIN_SPEND_BELOW_FACE_VALUE": "min_spend",
-    "VOUCHER_CATEGORY_REQUIRED": "categories",
-    "UNKNOWN_CATEGORY": "categories",
-    "VOUCHER_SCENE_REQUIRED": "scenes",
-    "INVALID_VALIDITY": "valid_days",
-    "INVALID_MAX_PER_ORDER": "max_per_order",
-    "INVALID_VOUCHER_TYPE_NAME": "name",
-    "INVALID_NAME": "name",
-}
-BATCH_FIELDS: Final = {
-    "voucher_type_id": Field("voucher_type_id", "batches.voucher_type"),
-    "name": Field("name", "batches.name"),
-    "quantity": Field("quantity", "batches.quantity"),
-    "allocation": Field("allocation", "batches.allocation"),
-    "claim_opens_at": Field("claim_opens_at", "batches.opens_at"),
-    "claim_closes_at": Field("claim_closes_at", "batches.closes_at"),
-    "per_citizen_limit": Field("per_citizen_limit", "batches.per_citizen_limit"),
-    "eligibility": Field("regions", "batches.eligibility"),
-}
-BATCH_CODES: Final = {
-    "INVALID_ELIGIBILITY_RULE": "regions",
-    "INVALID_NAME": "name",
-    "BATCH_ALLOCATION_FIXED": "allocation",
-}
-# An INVALID_QUOTA reason → the control of the row it concerns.
-QUOTA_REASONS: Final = {
-    "release_within_window": "release_at",
-    "tickets_only_in_lotteries": "tickets",
-    "opens_no_later_than_batch": "release_at",
-}
 
-
-def refused(request: Request, exc: ValidationError | QuanError, zone: str,
-            fields: Locator, codes: Mapping[str, str]) -> FormErrors:
+def refused(
+    request: Request,
+    exc: ValidationError | QuanError,
+    zone: str,
+    fields: Locator,
+    codes: Mapping[str, str],
+) -> FormErrors:
     """The refusal as sentences next to the form's fields."""
     t = Translator(request_lang(request))
     if isinstance(exc, ValidationError):
@@ -145,10 +108,17 @@ def type_values(
 ) -> dict[str, Any]:
     """The voucher type form as typed (a dependency, shared by creating and changing)."""
     return {
-        "form_key": form_key, "name": name, "kind": kind, "face_value": face_value,
-        "min_spend": min_spend, "percent_off": percent_off, "cap": cap,
-        "categories": categories or [], "scenes": scenes or [],
-        "validity_preset": validity_preset, "valid_days": valid_days,
+        "form_key": form_key,
+        "name": name,
+        "kind": kind,
+        "face_value": face_value,
+        "min_spend": min_spend,
+        "percent_off": percent_off,
+        "cap": cap,
+        "categories": categories or [],
+        "scenes": scenes or [],
+        "validity_preset": validity_preset,
+        "valid_days": valid_days,
         "max_per_order": max_per_order,
     }
 
@@ -177,10 +147,14 @@ def type_definition(values: dict[str, Any]) -> dict[str, Any]:
 def type_values_of(vt: VoucherTypePublic, form_key: str) -> dict[str, Any]:
     """A stored type as the form shows it (to change a draft)."""
     return {
-        "form_key": form_key, "name": vt.name, "kind": vt.kind.value,
-        "face_value": _yuan_text(vt.face_value_fen), "min_spend": _yuan_text(vt.min_spend_fen),
+        "form_key": form_key,
+        "name": vt.name,
+        "kind": vt.kind.value,
+        "face_value": _yuan_text(vt.face_value_fen),
+        "min_spend": _yuan_text(vt.min_spend_fen),
         "percent_off": "" if vt.percent_off is None else str(vt.percent_off),
-        "cap": _yuan_text(vt.cap_fen), "categories": vt.categories,
+        "cap": _yuan_text(vt.cap_fen),
+        "categories": vt.categories,
         "scenes": [s.value for s in vt.scenes],
         "validity_preset": vt.validity_preset.value if vt.validity_preset else "",
         "valid_days": "" if vt.validity_preset or vt.valid_days is None else str(vt.valid_days),
@@ -188,18 +162,34 @@ def type_values_of(vt: VoucherTypePublic, form_key: str) -> dict[str, Any]:
     }
 
 
-def type_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
-              errors: FormErrors | None, status_code: int = 200, *,
-              editing: str | None = None) -> Response:
+def type_form(
+    request: Request,
+    actor: Any,
+    program: Any,
+    values: dict[str, Any],
+    errors: FormErrors | None,
+    status_code: int = 200,
+    *,
+    editing: str | None = None,
+) -> Response:
     """The voucher type form; ``editing`` is the id of the draft type being changed."""
-    action = (f"/ops/voucher-types/{editing}/edit" if editing
-              else f"/ops/programs/{program.id}/voucher-types")
+    action = (
+        f"/ops/voucher-types/{editing}/edit"
+        if editing
+        else f"/ops/programs/{program.id}/voucher-types"
+    )
     return render(
         request,
         "ops/voucher_type_new.html",
         staff_context(
-            actor, program=program, values=values, errors=errors, action=action,
-            editing=editing, categories=list(CATEGORIES.values()), scenes=list(Scene),
+            actor,
+            program=program,
+            values=values,
+            errors=errors,
+            action=action,
+            editing=editing,
+            categories=list(CATEGORIES.values()),
+            scenes=list(Scene),
             presets=list(ValidityPreset),
         ),
         status_code=status_code,
@@ -209,40 +199,18 @@ def type_form(request: Request, actor: Any, program: Any, values: dict[str, Any]
 # --- batches ---------------------------------------------------------------------------------
 
 
-def batch_fields(groups: list[str]) -> dict[str, Field]:
-    """The batch form's fields, the reserved rows included (``reserved.0.quantity`` is the
-    first row with a quantity)."""
-    fields = dict(BATCH_FIELDS)
-    controls = {"quantity": "batches.reserve_quantity", "release_at": "batches.reserve_release",
-                "tickets": "batches.reserve_tickets"}
-    for i, group in enumerate(groups):
-        for key, label in controls.items():
-            name = f"reserve_{'release' if key == 'release_at' else key}-{group}"
-            fields[f"reserved.{i}.{key}"] = Field(name, label, prefix=f"pool.{group}")
-        fields[f"reserved.{i}"] = fields[f"reserved.{i}.quantity"]
-    if groups:
-        fields["reserved"] = fields["reserved.0.quantity"]
-    return fields
-
-
-def quota_field(exc: QuanError) -> QuanError:
-    """``INVALID_QUOTA`` names the row; the reason tells which of its controls is wrong."""
-    sub = QUOTA_REASONS.get(str(exc.params.get("reason")))
-    if exc.code != "INVALID_QUOTA" or sub is None or "field" not in exc.params:
-        return exc
-    return QuanError(exc.spec, **{**exc.params, "field": f"{exc.params['field']}.{sub}"})
-
-
-def batch_refused(request: Request, exc: ValidationError | QuanError, zone: str,
-                  values: dict[str, Any]) -> FormErrors:
+def batch_refused(
+    request: Request, exc: ValidationError | QuanError, zone: str, values: dict[str, Any]
+) -> FormErrors:
     rows = values["reserved"]
     fields = batch_fields([g for g, row in rows.items() if row["quantity"].strip()])
     refusal = quota_field(exc) if isinstance(exc, QuanError) else exc
     return refused(request, refusal, zone, fields, BATCH_CODES)
 
 
-def eligibility_rule(regions: str, min_age: str, max_age: str,
-                     income_groups: list[str]) -> dict[str, Any] | None:
+def eligibility_rule(
+    regions: str, min_age: str, max_age: str, income_groups: list[str]
+) -> dict[str, Any] | None:
     """The simple rule the form can express: all of region, age range and income groups."""
     parts: list[dict[str, Any]] = []
     codes = [c for c in regions.replace("，", ",").replace(",", " ").split() if c]
@@ -269,14 +237,19 @@ def reserve_rows(
     tickets: list[str] | None,
 ) -> dict[str, dict[str, str]]:
     """The form's reserved-quota rows, one per priority group (a blank quantity: no reserve)."""
-    rows = {g.value: {"group": g.value, "quantity": "", "release_at": "", "tickets": "1"}
-            for g in PriorityGroup}
+    rows = {
+        g.value: {"group": g.value, "quantity": "", "release_at": "", "tickets": "1"}
+        for g in PriorityGroup
+    }
     for group, quantity, release, count in zip(
         groups or [], quantities or [], releases or [], tickets or [], strict=False
     ):
         if group in rows:
             rows[group] = {
-                "group": group, "quantity": quantity, "release_at": release, "tickets": count,
+                "group": group,
+                "quantity": quantity,
+                "release_at": release,
+                "tickets": count,
             }
     return rows
 
@@ -301,13 +274,19 @@ def batch_values(
 ) -> dict[str, Any]:
     """The batch form as typed (a dependency, shared by creating and changing)."""
     return {
-        "form_key": form_key, "voucher_type_id": voucher_type_id, "name": name,
-        "quantity": quantity, "allocation": allocation, "claim_opens_at": claim_opens_at,
-        "claim_closes_at": claim_closes_at, "per_citizen_limit": per_citizen_limit,
-        "regions": regions, "min_age": min_age, "max_age": max_age,
+        "form_key": form_key,
+        "voucher_type_id": voucher_type_id,
+        "name": name,
+        "quantity": quantity,
+        "allocation": allocation,
+        "claim_opens_at": claim_opens_at,
+        "claim_closes_at": claim_closes_at,
+        "per_citizen_limit": per_citizen_limit,
+        "regions": regions,
+        "min_age": min_age,
+        "max_age": max_age,
         "income_groups": income_groups or [],
-        "reserved": reserve_rows(reserve_group, reserve_quantity, reserve_release,
-                                 reserve_tickets),
+        "reserved": reserve_rows(reserve_group, reserve_quantity, reserve_release, reserve_tickets),
     }
 
 
@@ -321,8 +300,9 @@ def batch_request(values: dict[str, Any], zone: str) -> BatchCreate:
         "claim_opens_at": _local(values["claim_opens_at"], zone),
         "claim_closes_at": _local(values["claim_closes_at"], zone),
         "per_citizen_limit": _int(values["per_citizen_limit"]) or 1,
-        "eligibility": eligibility_rule(values["regions"], values["min_age"],
-                                        values["max_age"], values["income_groups"]),
+        "eligibility": eligibility_rule(
+            values["regions"], values["min_age"], values["max_age"], values["income_groups"]
+        ),
         "reserved": [
             {
                 "group": row["group"],
@@ -337,22 +317,37 @@ def batch_request(values: dict[str, Any], zone: str) -> BatchCreate:
     return BatchCreate.model_validate({k: v for k, v in body.items() if v is not None})
 
 
-def batch_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
-               errors: FormErrors | None, rt: Runtime, status_code: int = 200, *,
-               editing: str | None = None, available_fen: int | None = None) -> Response:
+def batch_form(
+    request: Request,
+    actor: Any,
+    program: Any,
+    values: dict[str, Any],
+    errors: FormErrors | None,
+    rt: Runtime,
+    status_code: int = 200,
+    *,
+    editing: str | None = None,
+    available_fen: int | None = None,
+) -> Response:
     """The batch form; ``editing`` is the id of the draft being changed."""
     with rt.db.read() as tx:
         found, _ = voucher_types.list_for_program(tx, actor, program.id, limit=200, cursor=None)
     types = [VoucherTypePublic.of(vt) for vt in found]
-    action = (f"/ops/batches/{editing}/edit" if editing
-              else f"/ops/programs/{program.id}/batches")
+    action = f"/ops/batches/{editing}/edit" if editing else f"/ops/programs/{program.id}/batches"
     return render(
         request,
         "ops/batch_new.html",
         staff_context(
-            actor, program=program, values=values, errors=errors, voucher_types=types,
-            allocations=list(Allocation), income_groups=list(IncomeGroup), action=action,
-            editing=editing, available_fen=available_fen,
+            actor,
+            program=program,
+            values=values,
+            errors=errors,
+            voucher_types=types,
+            allocations=list(Allocation),
+            income_groups=list(IncomeGroup),
+            action=action,
+            editing=editing,
+            available_fen=available_fen,
         ),
         status_code=status_code,
     )
