@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     realname_http_url: str | None = None
     realname_http_token: SecretStr | None = None  # sent as `Authorization: Bearer …` if set
     realname_http_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Announcements (docs/delivery.md): above this many recipients a notice waits for a second
+    # person's approval; recipients handed to the outbox per second by the announcements job.
+    announcement_approval_threshold: int = Field(default=1000, ge=0)
+    announcement_rate_per_second: int = Field(default=50, ge=1, le=100_000)
+    # Partner webhooks: bearer tokens of partner clients live this long; an endpoint is disabled
+    # after this many 410 Gone answers in a row; a delivery attempt waits this long.
+    partner_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    webhook_gone_limit: int = Field(default=3, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Development: `quan serve` also runs the log sequencer in a thread, so that a server alone
     # publishes its events; `make run` turns it off because its worker runs the sequencer.
     embedded_sequencer: bool = True

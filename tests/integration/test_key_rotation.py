@@ -21,6 +21,7 @@ from quan.api.app import create_app
 from quan.cli import app
 from quan.config import ConfigError, Settings
 from quan.domain.log_keys import HistoryEntry, check_history, endorse, verify_checkpoint
+from quan.services.delivery import webhooks
 from quan.services.merchants import merchants
 from quan.services.operations import log_keys, pii_rotation
 from quan.services.people import citizens, pii
@@ -29,6 +30,7 @@ from quan.services.transparency import transparency
 from quan.store.db import Database
 from quan.store.log_tables import log_keys as log_keys_table
 from quan.store.lottery_tables import lottery_draws
+from quan.store.notify_tables import webhook_subscriptions
 from quan.store.tables import metadata
 from quan.verify import VerificationError, verify_log
 from quan.verify import errors as reasons
@@ -49,7 +51,23 @@ def _populate(world: World) -> dict[str, Any]:
     pid = funded_program(world)
     vt = voucher_type(world, pid)
     lottery = batch(world, pid, vt["id"], quantity=3, allocation="lottery")
-    return {"citizens": ids, "merchant": merchant["id"], "lottery": lottery["id"]}
+    webhook = _webhook_subscription(world)
+    return {"citizens": ids, "merchant": merchant["id"], "lottery": lottery["id"], **webhook}
+
+
+def _webhook_subscription(world: World) -> dict[str, str]:
+    """A partner's webhook subscription: its signing secret is sealed (issue 25, item 8)."""
+    client = world.post("admin", "/partner-clients", {"name": "wallet"}).json()
+    token = world.client.post(
+        "/api/v1/partner/token",
+        json={"client_id": client["id"], "client_secret": client["client_secret"]},
+    ).json()["access_token"]
+    made = world.client.post(
+        "/api/v1/partner/subscriptions",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["voucher.claimed"]},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    return {"subscription": made["id"], "webhook_secret": made["secret"]}
 
 
 def _clear(db: Database, settings: Settings, made: dict[str, Any]) -> list[object]:
@@ -61,8 +79,19 @@ def _clear(db: Database, settings: Settings, made: dict[str, Any]) -> list[objec
         sealed_seed = tx.execute(
             select(lottery_draws.c.seed_sealed).where(lottery_draws.c.batch_id == made["lottery"])
         ).scalar_one()
+        sealed_secret = tx.execute(
+            select(webhook_subscriptions.c.secret_enc).where(
+                webhook_subscriptions.c.id == made["subscription"]
+            )
+        ).scalar_one()
     seed = pii.decrypt(pii.keyring(settings, "lottery/seed"), sealed_seed, made["lottery"])
-    return [*people, account, seed]
+    secret = pii.decrypt(
+        pii.keyring(settings, webhooks.SECRET_PURPOSE),
+        sealed_secret,
+        webhooks.secret_aad(made["subscription"]),
+    )
+    assert secret == made["webhook_secret"]
+    return [*people, account, seed, secret]
 
 
 def _rotated(settings: Settings) -> Settings:
@@ -100,6 +129,7 @@ def test_a_rotation_reseals_every_value_in_resumable_batches_and_keeps_lookups(
     assert stale["citizens.name_enc"] == 5
     assert stale["merchants.bank_account_token"] == 1
     assert stale["lottery_draws.seed_sealed"] == 1
+    assert stale["webhook_subscriptions.secret_enc"] == 1
     assert _clear(db, after, made) == clear  # readable through the retired key meanwhile
 
     seen: list[tuple[str, int]] = []

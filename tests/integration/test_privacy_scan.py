@@ -98,8 +98,20 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
         assert world.post(
             "operator", f"/citizens/{ids[STAFF]}/reveal", {"purpose": "identity_check"}
         ).status_code == 200
+        # A partner subscribes to claims (its deliveries are stored: issue 25, item 8).
+        partner = world.post("admin", "/partner-clients", {"name": "wallet"}).json()
+        token = world.client.post(
+            "/api/v1/partner/token",
+            json={"client_id": partner["id"], "client_secret": partner["client_secret"]},
+        ).json()
+        subscribed = world.client.post(
+            "/api/v1/partner/subscriptions",
+            json={"url": "http://127.0.0.1:9/hook", "event_types": ["voucher.claimed"]},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+        assert subscribed.status_code == 201
         # They claim; the log is sequenced; the auditor exports.
-        _, bid = open_fcfs_batch(world, quantity=5)
+        pid, bid = open_fcfs_batch(world, quantity=5)
         for p in EVERYONE:
             assert claim(world, ids[p], bid).status_code == 201
         # The reminders job notifies each claim (reminders rows, sealed outbox messages).
@@ -107,6 +119,15 @@ def test_no_personal_value_of_any_citizen_is_stored_logged_or_exported_in_clear(
 
         assert reminder_job.run_once(world.runtime, "scan").sent == len(EVERYONE)
         sequence(world.runtime)
+        # A notice to the holders, released to the outbox (item 7), and the partner's deliveries.
+        from quan.services.delivery import notify_jobs
+
+        notice = {"audience": "program", "title_zh": "通知", "title_en": "Notice"}
+        notice |= {"body_zh": "正文", "body_en": "Text"}
+        made = world.post("operator", f"/programs/{pid}/announcements", notice)
+        assert made.status_code == 201
+        assert notify_jobs.release_announcements(world.runtime, "scan") == 3
+        assert notify_jobs.fan_out(world.runtime, "scan") == 3
         size = int(world.client.get("/api/v1/audit/checkpoint").text.splitlines()[1])
         entries = world.client.get("/api/v1/audit/entries", params={"start": 0, "end": size - 1})
         exports.extend(base64.b64decode(e["data"]).decode() for e in entries.json())
@@ -221,3 +242,64 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
+
+
+def test_no_merchant_owners_phone_account_or_code_is_stored_or_logged_in_clear(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The merchant portal (issue 15): an owner applies by form, signs in by SMS code (one
+    wrong try), and pairs a device by QR code; the phone, the account number and the codes
+    are then looked for everywhere (the pairing code in the tables: it is stored hashed)."""
+    from tests.integration.console_fixtures import submit
+    from tests.integration.portal_fixtures import (
+        apply_by_form,
+        approve,
+        send_code,
+        sign_out_owner,
+        token_on,
+    )
+    from tests.integration.portal_fixtures import (
+        ask_code as ask_owner_code,
+    )
+
+    access: list[str] = []
+    world.client.event_hooks["request"].append(
+        lambda request: access.append(f"{request.method} {request.url.raw_path.decode()}")
+    )
+    phone, account = "13966660001", "6222 0299 8877 6655 443"
+    with caplog.at_level(logging.DEBUG):
+        merchant_id, _ = apply_by_form(world, contact_phone=phone, account_number=account)
+        approve(world, merchant_id)
+        sign_out_owner(world)
+        assert ask_owner_code(world, phone).status_code == 200
+        code = last_code(world, phone)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        assert send_code(world, phone, wrong).status_code == 401
+        assert send_code(world, phone, code).status_code == 303
+        key = token_on(world.client.get("/merchant/terminals").text)
+        submit(
+            world,
+            "/merchant/terminals",
+            {"label": "前台", "create_key": key},
+            page="/merchant/terminals",
+        )
+        page = world.client.get("/merchant/terminals").text
+        terminal_id = re.search(r'data-terminal="([^"]+)"', page)
+        assert terminal_id
+        offer = submit(
+            world, f"/merchant/terminals/{terminal_id.group(1)}/pairing", page="/merchant/terminals"
+        )
+        found = re.search(r'data-pair-url="[^"]+code=([^"]+)"', offer.text)
+        assert found
+        pairing_code = found.group(1)
+        world.client.cookies.clear()
+        assert submit(world, "/cashier/pair", {"code": pairing_code}).status_code == 303
+    tables = _every_table(world)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    digits = account.replace(" ", "")
+    for where, text in {"tables": tables, "server log": logged,
+                        "access log": "\n".join(access)}.items():  # fmt: skip
+        for value in (phone, digits, account):
+            assert value not in text, (where, _shown(value))
+        assert not re.search(rf"(?<![0-9A-Za-z._:+-]){code}(?![0-9A-Za-z])", text), where
+    assert pairing_code not in tables

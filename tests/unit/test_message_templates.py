@@ -7,6 +7,7 @@ import string
 
 from quan.channels import templates
 from quan.channels.reminder_templates import REMINDER_TEMPLATES
+from quan.domain import notices
 from quan.services.merchants import merchant_reviews
 from quan.services.people import otp
 from quan.services.redemption import deactivation
@@ -23,7 +24,7 @@ def test_every_kind_has_both_languages_with_the_same_parameters() -> None:
 
 
 def test_the_zh_texts_are_the_services_own() -> None:
-    values = {"code": "123456", "reason": "原因", "tail": "7890"}
+    values = {"code": "123456", "reason": "原因", "tail": "7890", "title": "标题", "body": "正文"}
     written = {
         "citizen.otp.login": otp._SMS[otp.Purpose.LOGIN],
         "citizen.otp.register": otp._SMS[otp.Purpose.REGISTER],
@@ -33,6 +34,7 @@ def test_the_zh_texts_are_the_services_own() -> None:
             for d, text in merchant_reviews.NOTICES.items()
         },
         **{f"voucher.{what}": text for what, text in deactivation.NOTICES.items()},
+        "announcement.notice": notices.NOTICE_TEXT["zh-CN"],
     }
     # Reminders and lottery results are written from their templates (services.delivery.
     # reminder_send renders the body with templates.render), so they cannot drift.

@@ -16,7 +16,9 @@ from quan.edge.deps import Allow, Public
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 APPENDIX = "## Appendix: every route and who may call it"
-ORDER = ("anyone", "citizen", "terminal", "merchant", "agent", "operator", "admin", "auditor")
+ORDER = (
+    "anyone", "citizen", "terminal", "merchant", "partner", "agent", "operator", "admin", "auditor",
+)  # fmt: skip
 
 
 def _roles(route: APIRoute) -> frozenset[str]:

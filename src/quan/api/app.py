@@ -16,6 +16,7 @@ from quan.api.edge import Edge
 from quan.api.lean import Lane
 from quan.api.routes import (
     admin,
+    announcements,
     assisted,
     audit,
     auth,
@@ -32,6 +33,7 @@ from quan.api.routes import (
     lottery,
     merchants,
     offline,
+    partners,
     programs,
     public,
     redemptions,
@@ -164,6 +166,8 @@ ROUTE_MODULES = (
     refusals,  # refused claims and redemptions: who, where, which rule
     reminder_routes,  # a program's reminder rules, the citizen's opt-outs
     self_registration,  # whether self-registration is offered, and its consent text
+    announcements,  # notices to holders and segments, their approval and progress
+    partners,  # partner clients (client credentials), webhook subscriptions and deliveries
 )
 
 

@@ -66,6 +66,12 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "[Quan] Your voucher (code ending {tail}) can be used again. Note: {reason}",
     },
     **REMINDER_TEMPLATES,
+    # Announcements (quan.services.delivery.announcement_release): title and text in the
+    # language of QUAN_MESSAGE_LOCALE, chosen when the notice is released.
+    "announcement.notice": {
+        "zh-CN": _ZH_SIGN + "{title}：{body}",
+        "en": _EN_SIGN + "{title}: {body}",
+    },
 }
 
 

@@ -20,6 +20,7 @@ from quan.cli import settlement as cli_settlement
 from quan.cli import worker as cli_worker
 from quan.cli.citizens import citizens_app
 from quan.cli.lottery import app as lottery_app
+from quan.cli.partners import app as partners_app
 from quan.config import ConfigError, Settings, load_settings
 from quan.domain.auth import Role
 from quan.domain.errors import QuanError
@@ -61,6 +62,7 @@ app.add_typer(cli_settlement.app)  # `quan settle`, `quan terminal verify`
 app.add_typer(cli_report.app, name="report")  # `quan report fairness`
 app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
 app.add_typer(cli_operations.app)  # `quan backup create|restore`, `quan keys …`
+app.add_typer(partners_app, name="partners")  # `quan partners create|list|revoke`
 
 out = Console()
 err = Console(stderr=True)

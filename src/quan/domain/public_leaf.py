@@ -150,6 +150,18 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "blacklist.lifted": ("subject_type", "subject_id"),
         "blacklist.appeal_filed": ("appeal_id",),
         "blacklist.appeal_decided": ("outcome",),
+        # Announcements: that a notice went out, to what audience and how many; its text is on
+        # the disclosure page when public, and a rejection's reason stays internal.
+        "announcement.requested": ("audience", "recipients", "public", "needs_approval"),
+        "announcement.approved": ("requested_by",),
+        "announcement.rejected": ("requested_by",),
+        "announcement.published": ("audience", "audience_ref", "recipients", "public"),
+        "announcement.sent": ("queued",),
+        # Partner clients and their webhook endpoints: organisations, never a URL or secret.
+        "partner_client.created": ("name",),
+        "partner_client.revoked": (),
+        "webhook_subscription.created": ("event_types",),
+        "webhook_subscription.stopped": ("gone",),
     }.items()
 }  # fmt: skip
 

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from quan.domain.auth import Actor, Role
+from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.errors import FORBIDDEN, UNAUTHORIZED, QuanError
+from quan.services.delivery import partners
 from quan.services.idempotency import IdempotencyKey
-from quan.services.merchants import terminals
+from quan.services.merchants import merchants, terminals
+from quan.services.merchants.owner_signin import OWNER_SESSION_KIND
 from quan.services.people import api_keys, citizens, staff
 from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
@@ -43,6 +45,7 @@ def client_ip(request: Request) -> str:
     cannot choose it by sending ``X-Forwarded-For`` itself (test_guesses.py)."""
     return request.client.host if request.client else "unknown"
 
+
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -63,12 +66,25 @@ def authenticate(runtime: Runtime, credentials: HTTPAuthorizationCredentials | N
                 return bound
             return Actor(kind=owner.owner_type, id=owner.owner_id, role=owner.owner_type)
         claims = runtime.tokens.verify(presented, runtime.clock.now())
+        if claims is not None and claims.subject_kind == partners.PARTNER:
+            # A partner client's token: dead as soon as the client is revoked.
+            partner = partners.actor_for(tx, claims.subject_id)
+            if partner is None:
+                raise QuanError(UNAUTHORIZED)
+            return partner
         if claims is not None and claims.subject_kind == "citizen":
             # Read on each request, like staff accounts, so a token never outlives its citizen.
             citizen = citizens.find_citizen(tx, claims.subject_id)
             if citizen is None:
                 raise QuanError(UNAUTHORIZED)
             return citizen.actor
+        if claims is not None and claims.subject_kind == OWNER_SESSION_KIND:
+            # The merchant portal's session (an owner signed in by SMS code): bound, like an
+            # owner key, to its merchant, which must still exist.
+            if not merchants.exists(tx, claims.subject_id):
+                raise QuanError(UNAUTHORIZED)
+            return Actor(kind=PartnerRole.MERCHANT.value, id=claims.subject_id,
+                         role=PartnerRole.MERCHANT.value, merchant_id=claims.subject_id)
         if claims is None or claims.subject_kind != "staff":
             raise QuanError(UNAUTHORIZED)
         user = staff.get_user(tx, claims.subject_id)
@@ -107,6 +123,8 @@ OperatorOrAdmin = Annotated[Actor, Depends(Allow(Role.ADMIN, Role.OPERATOR))]
 StaffReader = Annotated[Actor, Depends(Allow(*STAFF))]
 AdminOnly = Annotated[Actor, Depends(Allow(Role.ADMIN))]
 AdminOrAuditor = Annotated[Actor, Depends(Allow(Role.ADMIN, Role.AUDITOR))]
+PartnerOnly = Annotated[Actor, Depends(Allow(partners.PARTNER))]
+PartnerOrAdmin = Annotated[Actor, Depends(Allow(partners.PARTNER, Role.ADMIN))]
 
 IdempotencyHeader = Annotated[
     str | None,

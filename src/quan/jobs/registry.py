@@ -84,6 +84,7 @@ def _remind(rt: Runtime, holder: str) -> int:
 
 def default_jobs() -> list[Job]:
     """Every job of the platform, in the order a worker starts them."""
+    from quan.services.delivery import notify_jobs
     from quan.services.delivery.worker_relay import RelayJob
 
     return [
@@ -92,6 +93,9 @@ def default_jobs() -> list[Job]:
         Job("recycling", 60.0, _recycle),
         Job("outbox-purge", 300.0, _purge),
         Job("reminders", 30.0, _remind),
+        Job("announcements", 1.0, notify_jobs.release_announcements),
+        Job("webhook-fanout", 1.0, notify_jobs.fan_out),
+        Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
     ]
 
 

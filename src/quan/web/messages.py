@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_audit import AUDIT
+from quan.web.messages_notify import NOTIFY
 from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
+from quan.web.messages_portal import PORTAL
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_selfreg import SELFREG
@@ -313,4 +315,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **REMINDERS,
     **SUPPLYUI,
     **OFFICE,
+    **NOTIFY,
+    **PORTAL,
 }

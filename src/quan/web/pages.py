@@ -28,10 +28,15 @@ from quan.web.routes import (
     jobs,
     lottery,
     merchants,
+    notices,
     office_approvals,
     office_money,
     office_programs,
     operator,
+    partner_clients,
+    portal,
+    portal_money,
+    portal_terminals,
     settlement,
     staff,
 )
@@ -87,12 +92,17 @@ for module_router in (
     auditor.router,
     jobs.router,
     disclosure.router,
+    notices.router,
+    partner_clients.router,
     citizen.router,
     citizen_register.router,
     cashier.router,
     settlement.router,
     drafts.router,
     reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
+    portal.router,
+    portal_terminals.router,
+    portal_money.router,
 ):
     router.include_router(module_router)
 

@@ -4,5 +4,5 @@ transparency log's signing key with its endorsed history).
 
 May use: ``people`` (the personal-data keys and the citizens' sealed columns), ``merchants``
 (their sealed columns), ``issuance`` (the lottery's sealed seeds), ``transparency`` (the log's
-key).
+key), ``delivery`` (partners' sealed webhook signing secrets).
 """

@@ -12,6 +12,7 @@ from quan.api.schemas.public import ProgramDisclosure
 from quan.api.snapshots import conditional_page, disclosure_snapshot
 from quan.domain.programs import ProgramStatus
 from quan.edge.deps import RuntimeDep
+from quan.services.delivery import announcement_queries
 from quan.services.issuance import batches
 from quan.services.money import programs
 from quan.store.tables import programs as programs_table
@@ -54,6 +55,7 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
         published = [
             batch_public(tx, batches.get_batch(tx, bid), with_type=True) for bid in batch_ids
         ]
+        notices = announcement_queries.public_for_program(tx, program_id)
     t = Translator(request_lang(request))
     m = found.money
     money_chart = charts.share_bar(
@@ -69,6 +71,12 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
     page = render(
         request,
         "public/program.html",
-        {"d": found, "batches": published, "money_chart": money_chart, "area": "public"},
+        {
+            "d": found,
+            "batches": published,
+            "money_chart": money_chart,
+            "announcements": notices,
+            "area": "public",
+        },
     )
     return conditional_page(request, page, int(rt.settings.public_snapshot_seconds))
