@@ -4,8 +4,8 @@ A name typed by a merchant, an operator or a citizen ends up in an auditor's spr
 beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula to Excel and
 LibreOffice (``=HYPERLINK("http://…","点此")`` becomes a live link, ``=cmd|…`` worse). Following
 OWASP's *CSV Injection* advice, such a text cell is written with a leading apostrophe, which
-spreadsheets show as text and do not display. Numbers (fen, counts) are written as numbers: a
-negative amount is not text and stays ``-100``.
+spreadsheets show as text and do not display. Numbers (fen, counts, yuan as ``Decimal``) are
+written as numbers: a negative amount is not text and stays ``-100`` or ``-1.00``.
 
 Every CSV answer of the API, the console and the CLI goes through :func:`csv_text`;
 ``tests/unit/test_csv_export.py`` fails on a ``csv.writer`` anywhere else.
@@ -17,6 +17,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 FORMULA_LEADS: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -29,7 +30,7 @@ def safe_cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return str(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()

@@ -60,6 +60,13 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
             "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",
             "claim_opens_at", "claim_closes_at", "eligibility", "reserved",
         ),
+        "batch.updated": (
+            "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",
+            "claim_opens_at", "claim_closes_at", "eligibility", "reserved",
+        ),
+        "batch.deleted": (),
+        "voucher_type.updated": ("definition", "unit_fen"),
+        "voucher_type.deleted": (),
         "batch.opened": ("reserved_fen", "quantity", "pools"),
         "batch.closed": ("claim_closes_at",),
         "batch.granted": ("by", "targeted", "issued", "already_granted", "skipped", "unserved"),

@@ -16,10 +16,12 @@ EVENT_NAMES: Final[dict[str, tuple[str, str]]] = {
     "announcement.sent": ("公告已发送", "Announcement sent"),
     "batch.closed": ("关闭批次", "Batch closed"),
     "batch.created": ("创建批次", "Batch created"),
+    "batch.deleted": ("删除批次草稿", "Draft batch deleted"),
     "batch.granted": ("定向发放", "Targeted grant"),
     "batch.opened": ("开放批次", "Batch opened"),
     "batch.recycled": ("回收未领取的券", "Unclaimed vouchers recycled"),
     "batch.share_cap_set": ("设定转赠上限", "Sharing cap set"),
+    "batch.updated": ("修改批次草稿", "Draft batch changed"),
     "blacklist.added": ("列入黑名单", "Put on the blacklist"),
     "blacklist.appeal_decided": ("申诉已处理", "Appeal decided"),
     "blacklist.appeal_filed": ("提出申诉", "Appeal filed"),
@@ -91,6 +93,8 @@ EVENT_NAMES: Final[dict[str, tuple[str, str]]] = {
     "voucher_type.created": ("创建券种", "Voucher type created"),
     "webhook_subscription.created": ("新增事件推送订阅", "Webhook subscription created"),
     "webhook_subscription.stopped": ("停止事件推送订阅", "Webhook subscription stopped"),
+    "voucher_type.deleted": ("删除券种", "Voucher type deleted"),
+    "voucher_type.updated": ("修改券种", "Voucher type changed"),
     "vouchers.expired": ("消费券过期", "Vouchers expired"),
 }
 

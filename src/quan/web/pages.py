@@ -23,6 +23,7 @@ from quan.web.routes import (
     citizen_register,
     desk,
     disclosure,
+    drafts,
     issuance,
     jobs,
     lottery,
@@ -97,6 +98,7 @@ for module_router in (
     citizen_register.router,
     cashier.router,
     settlement.router,
+    drafts.router,
     reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
     portal.router,
     portal_terminals.router,
