@@ -45,6 +45,8 @@ PAGES: tuple[Page, ...] = (
     Page("/cashier/signin", ("public",)),
     Page("/wallet/signin", ("public",)),
     Page("/wallet/register", ("public",)),
+    Page("/merchant/apply", ("public",)),
+    Page("/merchant/signin", ("public",)),
     Page("/disclosure", ("public",)),
     Page("/disclosure/{program_id}", ("public",)),
     # Staff: operators, auditors, admins
@@ -105,6 +107,7 @@ NOT_PAGES = frozenset(
         "/desk/vouchers/{voucher_id}/print",  # a PDF
         "/ops/programs/{program_id}/report.csv",
         "/ops/programs/{program_id}/report.xlsx",
+        "/merchant/statements/{settlement_id}/download.csv",
     }
 )
 
@@ -112,6 +115,19 @@ NOT_PAGES = frozenset(
 NOT_SWEPT = frozenset(
     {
         "/ops/announcements/{announcement_id}",  # the demo has no announcement
+        # The merchant portal: the sweep has no merchant owner's sign-in yet.
+        "/merchant",
+        "/merchant/redemptions",
+        "/merchant/statements",
+        "/merchant/statements/{settlement_id}",
+        "/merchant/terminals",
+        "/cashier/pair",
+        # Drafts and closing: the demo has no draft voucher type or batch, none to release.
+        "/ops/voucher-types/{voucher_type_id}/edit",
+        "/ops/voucher-types/{voucher_type_id}/delete",
+        "/ops/batches/{batch_id}/edit",
+        "/ops/batches/{batch_id}/delete",
+        "/ops/batches/{batch_id}/release",
     }
 )
 

@@ -257,7 +257,8 @@ class Story:
         summary = list(csv.DictReader(
             self.download(page, "[data-test=statements-csv]").open(encoding="utf-8-sig")
         ))
-        assert [row["payout_fen"] for row in summary] == ["3000"]
+        # A person's copy: headers in the page's language, amounts in yuan.
+        assert [row[t("csv.payout_fen")] for row in summary] == ["30.00"]
         page.click("[data-test=statement-link]")
         page.wait_for_selector("[data-test=statement-lines]")
         assert t("cashier.statement") in page.inner_text("h1")
@@ -268,8 +269,9 @@ class Story:
         rows = list(csv.DictReader(
             self.download(page, "[data-test=statement-csv]").open(encoding="utf-8-sig")
         ))
-        assert [(r["category"], r["order_amount_fen"], r["discount_fen"]) for r in rows] == [
-            ("catering", "12000", "3000")
+        columns = (t("csv.category"), t("csv.order_amount_fen"), t("csv.discount_fen"))
+        assert [tuple(r[c] for c in columns) for r in rows] == [
+            (category_name("catering", t.lang), "120.00", "30.00")
         ]
 
     def operator_waits_for_the_second_person(self, page: Any, lottery_id: str) -> None:

@@ -210,10 +210,10 @@ def test_settlement_runs_from_the_console_and_each_side_reads_its_statement(worl
     assert named in statement_page.text
     lines = world.client.get(link + "/download.csv")
     assert lines.headers["content-type"].startswith("text/csv")
-    assert ",12000,3000," in lines.text
+    assert ",120.00,30.00," in lines.text  # a person's copy: yuan
     statements = world.client.get(f"/ops/settlements/{settlement_id}/statements.csv")
     assert statements.headers["content-type"].startswith("text/csv")
-    assert "3000" in statements.text
+    assert "30.00" in statements.text
     staff_session(world, "auditor")
     assert world.client.get(f"/ops/settlements/{settlement_id}/payout-file.csv").status_code == 403
     mine = world.client.get("/cashier/statements")

@@ -242,3 +242,64 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
+
+
+def test_no_merchant_owners_phone_account_or_code_is_stored_or_logged_in_clear(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The merchant portal (issue 15): an owner applies by form, signs in by SMS code (one
+    wrong try), and pairs a device by QR code; the phone, the account number and the codes
+    are then looked for everywhere (the pairing code in the tables: it is stored hashed)."""
+    from tests.integration.console_fixtures import submit
+    from tests.integration.portal_fixtures import (
+        apply_by_form,
+        approve,
+        send_code,
+        sign_out_owner,
+        token_on,
+    )
+    from tests.integration.portal_fixtures import (
+        ask_code as ask_owner_code,
+    )
+
+    access: list[str] = []
+    world.client.event_hooks["request"].append(
+        lambda request: access.append(f"{request.method} {request.url.raw_path.decode()}")
+    )
+    phone, account = "13966660001", "6222 0299 8877 6655 443"
+    with caplog.at_level(logging.DEBUG):
+        merchant_id, _ = apply_by_form(world, contact_phone=phone, account_number=account)
+        approve(world, merchant_id)
+        sign_out_owner(world)
+        assert ask_owner_code(world, phone).status_code == 200
+        code = last_code(world, phone)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        assert send_code(world, phone, wrong).status_code == 401
+        assert send_code(world, phone, code).status_code == 303
+        key = token_on(world.client.get("/merchant/terminals").text)
+        submit(
+            world,
+            "/merchant/terminals",
+            {"label": "前台", "create_key": key},
+            page="/merchant/terminals",
+        )
+        page = world.client.get("/merchant/terminals").text
+        terminal_id = re.search(r'data-terminal="([^"]+)"', page)
+        assert terminal_id
+        offer = submit(
+            world, f"/merchant/terminals/{terminal_id.group(1)}/pairing", page="/merchant/terminals"
+        )
+        found = re.search(r'data-pair-url="[^"]+code=([^"]+)"', offer.text)
+        assert found
+        pairing_code = found.group(1)
+        world.client.cookies.clear()
+        assert submit(world, "/cashier/pair", {"code": pairing_code}).status_code == 303
+    tables = _every_table(world)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    digits = account.replace(" ", "")
+    for where, text in {"tables": tables, "server log": logged,
+                        "access log": "\n".join(access)}.items():  # fmt: skip
+        for value in (phone, digits, account):
+            assert value not in text, (where, _shown(value))
+        assert not re.search(rf"(?<![0-9A-Za-z._:+-]){code}(?![0-9A-Za-z])", text), where
+    assert pairing_code not in tables

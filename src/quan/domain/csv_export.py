@@ -4,8 +4,8 @@ A name typed by a merchant, an operator or a citizen ends up in an auditor's spr
 beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula to Excel and
 LibreOffice (``=HYPERLINK("http://…","点此")`` becomes a live link, ``=cmd|…`` worse). Following
 OWASP's *CSV Injection* advice, such a text cell is written with a leading apostrophe, which
-spreadsheets show as text and do not display. Numbers (fen, counts, exact ``Decimal`` yuan) are
-written as numbers: a negative amount is not text and stays ``-100`` (or ``-1.00``).
+spreadsheets show as text and do not display. Numbers (fen, counts, yuan as ``Decimal``) are
+written as numbers: a negative amount is not text and stays ``-100`` or ``-1.00``.
 
 Every CSV answer of the API, the console and the CLI goes through :func:`csv_text`;
 ``tests/unit/test_csv_export.py`` fails on a ``csv.writer`` anywhere else.

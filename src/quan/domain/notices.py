@@ -65,8 +65,8 @@ SELF_APPROVAL = define(
 ANNOUNCEMENT_NOT_PENDING = define(
     "ANNOUNCEMENT_NOT_PENDING",
     Kind.CONFLICT,
-    zh="该公告不在待审批状态（当前：{status}）",
-    en="This announcement is not awaiting approval (it is {status})",
+    zh="该公告不在待审批状态（当前：{announcement_status}）",
+    en="This announcement is not awaiting approval (it is {announcement_status})",
 )
 REJECTION_REASON_REQUIRED = define(
     "REJECTION_REASON_REQUIRED",

@@ -60,6 +60,13 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
             "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",
             "claim_opens_at", "claim_closes_at", "eligibility", "reserved",
         ),
+        "batch.updated": (
+            "voucher_type_id", "allocation", "quantity", "unit_fen", "per_citizen_limit",
+            "claim_opens_at", "claim_closes_at", "eligibility", "reserved",
+        ),
+        "batch.deleted": (),
+        "voucher_type.updated": ("definition", "unit_fen"),
+        "voucher_type.deleted": (),
         "batch.opened": ("reserved_fen", "quantity", "pools"),
         "batch.closed": ("claim_closes_at",),
         "batch.granted": ("by", "targeted", "issued", "already_granted", "skipped", "unserved"),
@@ -104,6 +111,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         ),
         # Merchants, terminals, offline redemption, settlement: organisations and money.
         "merchant.applied": ("issuer_id", "region_code", "categories", "scenes"),
+        "merchant.appealed": ("appeal_id", "review_id", "issuer_id", "from", "to"),
         **{
             f"merchant.{past}": (
                 "review_id", "issuer_id", "decision", "from", "to", "next_review_due_at",
@@ -111,6 +119,9 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
             for past in ("approved", "rejected", "suspended", "reinstated", "renewed")
         },
         "terminal.created": ("merchant_id", "key_id"),
+        "terminal.pairing_offered": ("merchant_id", "pairing_id"),
+        "terminal.paired": ("merchant_id", "pairing_id", "key_id", "revoked_key_id"),
+        "terminal.renamed": ("merchant_id",),
         "terminal.revoked": ("merchant_id", "key_id"),
         "api_key.created": ("key_id",),
         "api_key.revoked": ("key_id",),

@@ -11,11 +11,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from quan.domain.auth import Actor, Role
+from quan.domain.auth import Actor, PartnerRole, Role
 from quan.domain.errors import FORBIDDEN, UNAUTHORIZED, QuanError
 from quan.services.delivery import partners
 from quan.services.idempotency import IdempotencyKey
-from quan.services.merchants import terminals
+from quan.services.merchants import merchants, terminals
+from quan.services.merchants.owner_signin import OWNER_SESSION_KIND
 from quan.services.people import api_keys, citizens, staff
 from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
@@ -77,6 +78,13 @@ def authenticate(runtime: Runtime, credentials: HTTPAuthorizationCredentials | N
             if citizen is None:
                 raise QuanError(UNAUTHORIZED)
             return citizen.actor
+        if claims is not None and claims.subject_kind == OWNER_SESSION_KIND:
+            # The merchant portal's session (an owner signed in by SMS code): bound, like an
+            # owner key, to its merchant, which must still exist.
+            if not merchants.exists(tx, claims.subject_id):
+                raise QuanError(UNAUTHORIZED)
+            return Actor(kind=PartnerRole.MERCHANT.value, id=claims.subject_id,
+                         role=PartnerRole.MERCHANT.value, merchant_id=claims.subject_id)
         if claims is None or claims.subject_kind != "staff":
             raise QuanError(UNAUTHORIZED)
         user = staff.get_user(tx, claims.subject_id)

@@ -35,6 +35,9 @@ merchants = Table(
     Column("bank_account_masked", Text, nullable=False),
     Column("contact_phone_token", Text, nullable=False),
     Column("contact_phone_masked", Text, nullable=False),
+    # A keyed hash of the contact phone (quan.services.merchants.owner_signin), so the owner
+    # signs in with it; filled on application (older rows: when an owner first asks a code).
+    Column("contact_phone_hash", Text, nullable=True),
     Column("status", Text, nullable=False),
     # Why the merchant is rejected or suspended: shown to the merchant and to staff.
     Column("status_reason", Text, nullable=True),
@@ -56,6 +59,7 @@ merchants = Table(
     ),
     Index("ix_merchants_issuer_status", "issuer_id", "status"),
     Index("ix_merchants_review_due", "status", "next_review_due_at"),
+    Index("ix_merchants_contact_phone_hash", "contact_phone_hash"),
 )
 
 merchant_categories = Table(

@@ -11,6 +11,7 @@ import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
 import quan.store.log_tables  # transparency log tables
 import quan.store.lottery_tables  # lottery draws and registrations
 import quan.store.notify_tables  # announcements, partner clients, webhooks
+import quan.store.portal_tables  # merchant owners' codes, terminal pairing, appeals
 import quan.store.redemption_tables  # redemptions, reversals, offline sync, settlement
 import quan.store.refusal_tables  # refused claims and redemptions, per minute
 import quan.store.reminder_tables  # reminders, their sweeps, opt-outs

@@ -170,4 +170,117 @@ SUPPLYUI: Final[dict[str, tuple[str, str]]] = {
         "该表单正在处理中，请稍候刷新页面。",
         "This form is still being processed; reload the page in a moment.",
     ),
+    # Drafts: change, delete, close and release
+    "types.edit": ("修改券种", "Change the voucher type"),
+    "batches.edit": ("修改批次草稿", "Change the draft batch"),
+    "drafts.save": ("保存修改", "Save the changes"),
+    "drafts.edit": ("修改", "Change"),
+    "drafts.delete": ("删除", "Delete"),
+    "drafts.cancel": ("取消", "Cancel"),
+    "drafts.cannot_undo": ("此操作无法撤销。", "This cannot be undone."),
+    "drafts.allocation_is": (
+        "发放方式：{allocation}（草稿不能更改发放方式；如需更改，请删除后新建）",
+        "Allocation: {allocation} (a draft keeps its allocation; to change it, delete the "
+        "draft and define a new batch)",
+    ),
+    "drafts.available": ("当前可用预算：{available}", "Available budget now: {available}"),
+    "drafts.over_budget": (
+        "该批次开放时需要预留 {needed}，超过当前可用预算 {available}；开放将被拒绝，"
+        "请先增加资金或减少数量。",
+        "Opening this batch needs {needed}, more than the {available} available now: opening "
+        "will be refused unless funds are added or the quantity is lowered.",
+    ),
+    "drafts.over_budget_row": (
+        "需要 {needed}，超过可用预算 {available}",
+        "Needs {needed}, more than the {available} available",
+    ),
+    "drafts.delete_type_title": ("删除券种", "Delete the voucher type"),
+    "drafts.delete_type_says": (
+        "将删除券种“{name}”。它尚未被任何批次使用，不涉及资金。",
+        "The voucher type “{name}” will be deleted. No batch uses it; no money is involved.",
+    ),
+    "drafts.delete_batch_title": ("删除批次草稿", "Delete the draft batch"),
+    "drafts.delete_batch_says": (
+        "将删除批次草稿“{name}”。草稿尚未开放，没有预留资金，也没有生成券。",
+        "The draft batch “{name}” will be deleted. It was never opened: no money is reserved "
+        "and no voucher exists.",
+    ),
+    "drafts.release_title": ("关闭批次并释放预留资金", "Close the batch and release its money"),
+    "drafts.release_says": (
+        "批次“{name}”将停止领取并关闭；其中 {count} 张未领取的券作废，预留的 {amount} "
+        "立即退回项目的可用预算。",
+        "The batch “{name}” will stop taking claims and close; its {count} unclaimed vouchers "
+        "are withdrawn and the {amount} reserved for them returns to the program's available "
+        "budget at once.",
+    ),
+    "drafts.release_claimed": (
+        "已领取的券不受影响：其资金仍为预留，直至核销或过期。",
+        "Vouchers already claimed are not affected: their money stays reserved until they are "
+        "redeemed or expire.",
+    ),
+    "drafts.release": ("关闭并释放", "Close and release"),
+    "drafts.release_link": ("关闭并释放资金…", "Close and release…"),
+    "done.type_saved": ("券种已修改。", "The voucher type was changed."),
+    "done.type_deleted": ("券种已删除。", "The voucher type was deleted."),
+    "done.batch_saved": ("批次草稿已修改。", "The draft batch was changed."),
+    "done.batch_deleted": ("批次草稿已删除。", "The draft batch was deleted."),
+    "done.batch_released": (
+        "批次已关闭，未领取部分的预留资金已退回可用预算。",
+        "The batch is closed; the money reserved for its unclaimed vouchers is back in the "
+        "available budget.",
+    ),
+    # Settlement follow-through: CSV column names, the second person's payout confirmation
+    "csv.settlement_id": ("结算单号", "Settlement"),
+    "csv.merchant_id": ("商户编号", "Merchant ID"),
+    "csv.redemption_count": ("核销笔数", "Redemptions"),
+    "csv.window_fen": ("本期核销金额（元）", "This period (yuan)"),
+    "csv.carried_fen": ("上期结转（元）", "Carried over (yuan)"),
+    "csv.total_fen": ("合计（元）", "Total (yuan)"),
+    "csv.held_fen": ("暂扣（元）", "Held (yuan)"),
+    "csv.hold_reason": ("暂扣原因", "Hold reason"),
+    "csv.payout_fen": ("应付金额（元）", "Payout (yuan)"),
+    "csv.payout_status": ("付款状态", "Payout status"),
+    "csv.payout_id": ("付款记录号", "Payout record"),
+    "csv.redemption_id": ("核销编号", "Redemption ID"),
+    "csv.voucher_id": ("券编号", "Voucher ID"),
+    "csv.terminal_id": ("终端编号", "Terminal ID"),
+    "csv.channel": ("渠道", "Channel"),
+    "csv.category": ("消费类别", "Category"),
+    "csv.redeemed_at": ("核销时间", "Redeemed at"),
+    "csv.recorded_at": ("记录时间", "Recorded at"),
+    "csv.order_amount_fen": ("订单金额（元）", "Order amount (yuan)"),
+    "csv.discount_fen": ("券抵扣（元）", "Voucher discount (yuan)"),
+    "csv.order_ref": ("订单号", "Order reference"),
+    "csv.branch": ("门店", "Branch"),
+    "csv.cashier": ("收银员", "Cashier"),
+    "csv.receipt_no": ("小票号", "Receipt number"),
+    "csv.merchant_name": ("商户名称", "Merchant name"),
+    "csv.bank_name": ("开户银行", "Bank"),
+    "csv.account_number": ("银行账号", "Account number"),
+    "csv.amount_fen": ("付款金额（元）", "Amount (yuan)"),
+    "csv.amount_yuan": ("付款金额（元）", "Amount (yuan)"),
+    "csv.reference": ("付款附言", "Payment reference"),
+    "settle.pay_title": ("确认付款", "Confirm the payout"),
+    "settle.pending_summary": (
+        "{count} 家商户的结算单待付款，共 {amount}。",
+        "{count} merchants' statements wait for payment, {amount} in all.",
+    ),
+    "settle.pay_other_person": (
+        "本次结算由 {who} 发起，须由另一名工作人员在银行付款后确认。",
+        "{who} ran this settlement: another member of staff confirms the payout once the bank "
+        "has paid.",
+    ),
+    "settle.payment_ref": ("银行付款凭证号", "Bank payment reference"),
+    "settle.payment_ref_hint": ("（银行回单上的编号）", "(the number on the bank's receipt)"),
+    "settle.confirm_paid": (
+        "我确认银行已按付款文件付出 {amount}",
+        "I confirm the bank paid the {amount} of the payout file",
+    ),
+    "settle.pay_cannot_undo": (
+        "确认后，这些结算单记为已付款，账本中的应付款转为已付款，无法撤销。",
+        "Once confirmed, the statements are paid and the ledger moves the money from payable "
+        "to paid; this cannot be undone.",
+    ),
+    "settle.mark_paid": ("确认已付款", "Confirm paid"),
+    "done.payout_paid": ("已确认付款。", "The payout is confirmed as paid."),
 }

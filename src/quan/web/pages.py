@@ -24,6 +24,7 @@ from quan.web.routes import (
     dashboard,
     desk,
     disclosure,
+    drafts,
     issuance,
     jobs,
     lottery,
@@ -34,6 +35,9 @@ from quan.web.routes import (
     office_programs,
     operator,
     partner_clients,
+    portal,
+    portal_money,
+    portal_terminals,
     settlement,
     staff,
 )
@@ -96,7 +100,11 @@ for module_router in (
     cashier.router,
     settlement.router,
     dashboard.router,
+    drafts.router,
     reminder_pages.router,  # a program's reminder rules, the wallet's reminder switch
+    portal.router,
+    portal_terminals.router,
+    portal_money.router,
 ):
     router.include_router(module_router)
 

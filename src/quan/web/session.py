@@ -51,6 +51,7 @@ class Area(Enum):
     STAFF = ("quan_staff", "/signin", "/signout")
     CITIZEN = ("quan_citizen", "/wallet/signin", "/wallet/signout")
     TERMINAL = ("quan_terminal", "/cashier/signin", "/cashier/signout")
+    OWNER = ("quan_owner", "/merchant/signin", "/merchant/signout")  # a merchant's owner
 
     @property
     def cookie(self) -> str:

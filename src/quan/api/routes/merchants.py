@@ -26,6 +26,7 @@ from quan.domain.errors import FORBIDDEN, QuanError
 from quan.domain.merchants import MerchantStatus
 from quan.edge.deps import PUBLIC, Allow, OperatorOrAdmin, RuntimeDep, StaffReader, client_ip
 from quan.services.merchants import merchant_reviews, merchants, terminals
+from quan.services.merchants.owner_signin import phone_lookup_key
 from quan.services.people import pii
 from quan.services.people.citizens import CitizenKeys
 from quan.services.people.rate_limits import RateLimit, spend
@@ -81,7 +82,10 @@ def apply(body: MerchantApply, request: Request, rt: RuntimeDep) -> MerchantAppl
     )
     now = rt.clock.now()
     with rt.db.write() as tx:
-        merchant, applicant = merchants.apply(tx, now, pii_key(rt), cmd)
+        merchant, applicant = merchants.apply(
+            tx, now, pii_key(rt), cmd,
+            phone_lookup=phone_lookup_key(rt.settings.secret_bytes("pii_key")),
+        )
         issued = terminals.issue_owner_key(tx, now, applicant, merchant.id)
     return MerchantApplied(
         merchant=MerchantPublic.of(merchant),

@@ -256,7 +256,7 @@ def _pending(tx: Connection, actor: Actor, announcement_id: str) -> Announcement
     found = get(tx, announcement_id, for_update=True)
     require_issuer(actor, programs.get_program(tx, found.program_id).issuer_id)
     if found.status != "pending_approval":
-        raise QuanError(ANNOUNCEMENT_NOT_PENDING, status=found.status)
+        raise QuanError(ANNOUNCEMENT_NOT_PENDING, announcement_status=found.status)
     if found.requested_by == actor.label:
         raise QuanError(SELF_APPROVAL)
     return found
@@ -275,7 +275,8 @@ def _decide(
         .values(decided_by=actor.label, decided_at=now, **values)
     ).rowcount
     if done != 1:
-        raise QuanError(ANNOUNCEMENT_NOT_PENDING, status=get(tx, announcement_id).status)
+        current = get(tx, announcement_id).status
+        raise QuanError(ANNOUNCEMENT_NOT_PENDING, announcement_status=current)
 
 
 def approve(tx: Connection, now: datetime, actor: Actor, announcement_id: str) -> Announcement:

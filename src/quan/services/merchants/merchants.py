@@ -140,9 +140,14 @@ def _check(tx: Connection, cmd: NewMerchant) -> _Checked:
     return _Checked(name, uscc, categories, scenes, bank, phone)
 
 
-def apply(tx: Connection, now: datetime, key: pii.Key, cmd: NewMerchant) -> tuple[Merchant, Actor]:
+def apply(
+    tx: Connection, now: datetime, key: pii.Key, cmd: NewMerchant, *,
+    phone_lookup: bytes | None = None,
+) -> tuple[Merchant, Actor]:
     """Record an application in ``submitted``. Returns the merchant and its own principal, the
-    actor of the application (anyone may apply; the applicant *is* the merchant)."""
+    actor of the application (anyone may apply; the applicant *is* the merchant).
+    ``phone_lookup`` keys the contact phone's hash, the owner's sign-in name (see
+    :mod:`quan.services.merchants.owner_signin`; without it the hash is filled later)."""
     checked = _check(tx, cmd)
     live = tx.execute(
         select(merchants.c.id).where(
@@ -182,6 +187,9 @@ def apply(tx: Connection, now: datetime, key: pii.Key, cmd: NewMerchant) -> tupl
                         key, checked.phone, _aad(merchant_id, "contact_phone")
                     ),
                     contact_phone_masked=pii.mask_phone(checked.phone),
+                    contact_phone_hash=(
+                        pii.lookup_hash(phone_lookup, checked.phone) if phone_lookup else None
+                    ),
                     status=MerchantStatus.SUBMITTED.value,
                     created_at=now,
                     updated_at=now,
@@ -263,6 +271,11 @@ def get_merchant(tx: Connection, merchant_id: str, *, for_update: bool = False) 
     if row is None:
         raise QuanError(NOT_FOUND, what=f"merchant {merchant_id}")
     return load(tx, [row])[0]
+
+
+def exists(tx: Connection, merchant_id: str) -> bool:
+    found = tx.execute(select(merchants.c.id).where(merchants.c.id == merchant_id)).first()
+    return found is not None
 
 
 def names_of(tx: Connection, merchant_ids: Iterable[str]) -> dict[str, str]:

@@ -1,113 +1,49 @@
 """Voucher types and batches in the operator console: define them, open and close batches.
 
-The forms are turned into the API's own request models (``VoucherTypeCreate``, ``BatchCreate``)
+The forms (:mod:`quan.web.routes.issuance_forms`) are turned into the API's own request models
 and handed to the same use cases as the API's, so a form is checked exactly like a JSON request
-and refused with the same codes. Opening a batch moves money; it runs the same service call as
-``POST /batches/{id}/open``.
+and refused with the same codes — said in words next to the field. Each create form carries an
+idempotency key (:mod:`quan.web.once`): a double click creates one. Opening a batch moves money;
+it runs the same service call as ``POST /batches/{id}/open``. Changing and deleting drafts, and
+closing a batch to release its money, are in :mod:`quan.web.routes.drafts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Final
+from datetime import timedelta
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Form, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import ValidationError
 
-from quan.api.schemas.batches import BatchCreate
-from quan.api.schemas.vouchers import VoucherTypeCreate, VoucherTypePublic
-from quan.domain.batches import Allocation
-from quan.domain.categories import CATEGORIES
-from quan.domain.citizens import IncomeGroup, PriorityGroup
 from quan.domain.errors import QuanError
-from quan.domain.merchants import Scene
-from quan.domain.voucher_types import DiscountKind, ValidityPreset
 from quan.edge.deps import RuntimeDep
 from quan.services.issuance import batches, voucher_types
 from quan.services.money import programs
-from quan.web.i18n import Translator, request_lang
-from quan.web.refusals import Field, FormErrors, Locator, from_refusal, from_validation
-from quan.web.routes.common import OperatorPage, console_router, parse_yuan, staff_context
+from quan.store import ledger
+from quan.web.once import create_once, new_key
+from quan.web.routes.common import OperatorPage, console_router
+from quan.web.routes.issuance_fields import TYPE_CODES, TYPE_FIELDS
+from quan.web.routes.issuance_forms import (
+    LOCAL_INPUT,
+    batch_form,
+    batch_refused,
+    batch_request,
+    batch_values,
+    refused,
+    reserve_rows,
+    status_of,
+    type_definition,
+    type_form,
+    type_values,
+)
 from quan.web.routing import redirect
-from quan.web.templating import render
 
 router = console_router()
 
-LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
-
-
-# The API model's fields as the form shows them (refusals are said with these labels).
-TYPE_FIELDS: Final = {
-    "name": Field("name", "types.name"),
-    "kind": Field("kind", "types.kind"),
-    "face_value_fen": Field("face_value", "types.face_value", money=True),
-    "min_spend_fen": Field("min_spend", "types.min_spend", money=True),
-    "percent_off": Field("percent_off", "types.percent_off"),
-    "cap_fen": Field("cap", "types.cap", money=True),
-    "categories": Field("categories", "types.categories"),
-    "scenes": Field("scenes", "types.scenes"),
-    "validity_preset": Field("validity_preset", "types.validity_preset"),
-    "valid_days": Field("valid_days", "types.valid_days"),
-    "max_per_order": Field("max_per_order", "types.max_per_order"),
-}
-# Refusals that name no field, and the form control they concern.
-TYPE_CODES: Final = {
-    "MIN_SPEND_BELOW_FACE_VALUE": "min_spend",
-    "VOUCHER_CATEGORY_REQUIRED": "categories",
-    "UNKNOWN_CATEGORY": "categories",
-    "VOUCHER_SCENE_REQUIRED": "scenes",
-    "INVALID_VALIDITY": "valid_days",
-    "INVALID_MAX_PER_ORDER": "max_per_order",
-    "INVALID_VOUCHER_TYPE_NAME": "name",
-    "INVALID_NAME": "name",
-}
-
-
-def _refused(request: Request, exc: ValidationError | QuanError, zone: str,
-             fields: Locator, codes: Mapping[str, str]) -> FormErrors:
-    """The refusal as sentences next to the form's fields."""
-    t = Translator(request_lang(request))
-    if isinstance(exc, ValidationError):
-        return from_validation(exc, t, fields)
-    return from_refusal(exc, t, zone, fields, attach=codes.get(exc.code))
-
-
-def _money(text: str) -> int | str | None:
-    """Fen from a yuan field; the raw text when it is not an amount (the model refuses it)."""
-    if not text.strip():
-        return None
-    fen = parse_yuan(text)
-    return text if fen is None else fen
-
-
-def _int(text: str) -> int | str | None:
-    text = text.strip()
-    if not text:
-        return None
-    return int(text) if text.isascii() and text.isdigit() else text
-
-
-# --- voucher types ---------------------------------------------------------------------------
-
-
-def _type_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
-               errors: FormErrors | None, status_code: int = 200) -> Response:
-    return render(
-        request,
-        "ops/voucher_type_new.html",
-        staff_context(
-            actor,
-            program=program,
-            values=values,
-            errors=errors,
-            categories=list(CATEGORIES.values()),
-            scenes=list(Scene),
-            presets=list(ValidityPreset),
-        ),
-        status_code=status_code,
-    )
+TypeValues = Annotated[dict[str, Any], Depends(type_values)]
+BatchValues = Annotated[dict[str, Any], Depends(batch_values)]
 
 
 @router.get("/ops/programs/{program_id}/voucher-types/new")
@@ -115,255 +51,65 @@ def new_voucher_type(program_id: str, request: Request, actor: OperatorPage,
                      rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)
-    values = {"kind": "fixed", "min_spend": "0", "scenes": ["offline"], "categories": [],
-              "validity_preset": "short", "max_per_order": "1"}
-    return _type_form(request, actor, program, values, None)
+    values = {"form_key": new_key(), "kind": "fixed", "min_spend": "0", "scenes": ["offline"],
+              "categories": [], "validity_preset": "short", "max_per_order": "1"}
+    return type_form(request, actor, program, values, None)
 
 
 @router.post("/ops/programs/{program_id}/voucher-types")
-def create_voucher_type(
-    program_id: str,
-    request: Request,
-    actor: OperatorPage,
-    rt: RuntimeDep,
-    name: Annotated[str, Form(max_length=100)] = "",
-    kind: Annotated[str, Form(max_length=20)] = "fixed",
-    face_value: Annotated[str, Form(max_length=20)] = "",
-    min_spend: Annotated[str, Form(max_length=20)] = "",
-    percent_off: Annotated[str, Form(max_length=5)] = "",
-    cap: Annotated[str, Form(max_length=20)] = "",
-    categories: Annotated[list[str] | None, Form()] = None,
-    scenes: Annotated[list[str] | None, Form()] = None,
-    validity_preset: Annotated[str, Form(max_length=20)] = "",
-    valid_days: Annotated[str, Form(max_length=5)] = "",
-    max_per_order: Annotated[str, Form(max_length=3)] = "1",
-) -> Response:
-    values = {
-        "name": name, "kind": kind, "face_value": face_value, "min_spend": min_spend,
-        "percent_off": percent_off, "cap": cap, "categories": categories or [],
-        "scenes": scenes or [], "validity_preset": validity_preset, "valid_days": valid_days,
-        "max_per_order": max_per_order,
-    }
-    fixed = kind == DiscountKind.FIXED.value
-    body: dict[str, Any] = {
-        "name": name.strip(),
-        "kind": kind,
-        "face_value_fen": _money(face_value) if fixed else None,
-        "min_spend_fen": _money(min_spend) or 0,
-        "percent_off": None if fixed else _int(percent_off),
-        "cap_fen": None if fixed else _money(cap),
-        "categories": categories or [],
-        "scenes": scenes or [],
-        "validity_preset": validity_preset or None if not valid_days.strip() else None,
-        "valid_days": _int(valid_days),
-        "max_per_order": _int(max_per_order) or 1,
-    }
+def create_voucher_type(program_id: str, request: Request, actor: OperatorPage,
+                        rt: RuntimeDep, values: TypeValues) -> Response:
     try:
-        model = VoucherTypeCreate.model_validate({k: v for k, v in body.items() if v is not None})
-        definition = model.model_dump(mode="json", exclude_none=True)
-        with rt.db.write() as tx:
-            voucher_types.create_voucher_type(tx, rt.clock.now(), actor, program_id, definition)
+        definition = type_definition(values)
+        create_once(
+            rt, actor, request, values["form_key"], definition,
+            lambda tx: voucher_types.create_voucher_type(
+                tx, rt.clock.now(), actor, program_id, definition
+            ),
+            lambda vt: {"id": vt.id},
+        )
     except (ValidationError, QuanError) as exc:
         with rt.db.read() as tx:
             program = programs.visible_program(tx, actor, program_id)
-        errors = _refused(request, exc, program.timezone, TYPE_FIELDS, TYPE_CODES)
-        return _type_form(request, actor, program, values, errors, 422)
+        errors = refused(request, exc, program.timezone, TYPE_FIELDS, TYPE_CODES)
+        return type_form(request, actor, program, values, errors, status_of(exc))
     return redirect(request, f"/ops/programs/{program_id}?done=type_created")
-
-
-# --- batches ---------------------------------------------------------------------------------
-
-
-BATCH_FIELDS: Final = {
-    "voucher_type_id": Field("voucher_type_id", "batches.voucher_type"),
-    "name": Field("name", "batches.name"),
-    "quantity": Field("quantity", "batches.quantity"),
-    "allocation": Field("allocation", "batches.allocation"),
-    "claim_opens_at": Field("claim_opens_at", "batches.opens_at"),
-    "claim_closes_at": Field("claim_closes_at", "batches.closes_at"),
-    "per_citizen_limit": Field("per_citizen_limit", "batches.per_citizen_limit"),
-    "eligibility": Field("regions", "batches.eligibility"),
-}
-BATCH_CODES: Final = {"INVALID_ELIGIBILITY_RULE": "regions", "INVALID_NAME": "name"}
-# An INVALID_QUOTA reason → the control of the row it concerns.
-QUOTA_REASONS: Final = {
-    "release_within_window": "release_at",
-    "tickets_only_in_lotteries": "tickets",
-    "opens_no_later_than_batch": "release_at",
-}
-
-
-def batch_fields(groups: list[str]) -> dict[str, Field]:
-    """The batch form's fields, the reserved rows included (``reserved.0.quantity`` is the
-    first row with a quantity)."""
-    fields = dict(BATCH_FIELDS)
-    controls = {"quantity": "batches.reserve_quantity", "release_at": "batches.reserve_release",
-                "tickets": "batches.reserve_tickets"}
-    for i, group in enumerate(groups):
-        for key, label in controls.items():
-            name = f"reserve_{'release' if key == 'release_at' else key}-{group}"
-            fields[f"reserved.{i}.{key}"] = Field(name, label, prefix=f"pool.{group}")
-        fields[f"reserved.{i}"] = fields[f"reserved.{i}.quantity"]
-    if groups:
-        fields["reserved"] = fields["reserved.0.quantity"]
-    return fields
-
-
-def _quota_field(exc: QuanError) -> QuanError:
-    """``INVALID_QUOTA`` names the row; the reason tells which of its controls is wrong."""
-    sub = QUOTA_REASONS.get(str(exc.params.get("reason")))
-    if exc.code != "INVALID_QUOTA" or sub is None or "field" not in exc.params:
-        return exc
-    return QuanError(exc.spec, **{**exc.params, "field": f"{exc.params['field']}.{sub}"})
-
-
-def _batch_form(request: Request, actor: Any, program: Any, values: dict[str, Any],
-                errors: FormErrors | None, rt: RuntimeDep, status_code: int = 200) -> Response:
-    with rt.db.read() as tx:
-        found, _ = voucher_types.list_for_program(tx, actor, program.id, limit=200, cursor=None)
-    types = [VoucherTypePublic.of(vt) for vt in found]
-    return render(
-        request,
-        "ops/batch_new.html",
-        staff_context(
-            actor,
-            program=program,
-            values=values,
-            errors=errors,
-            voucher_types=types,
-            allocations=list(Allocation),
-            income_groups=list(IncomeGroup),
-        ),
-        status_code=status_code,
-    )
-
-
-def _local(text: str, zone: str) -> datetime | str:
-    try:
-        return datetime.strptime(text.strip(), LOCAL_INPUT).replace(tzinfo=ZoneInfo(zone))
-    except ValueError:
-        return text
-
-
-def eligibility_rule(regions: str, min_age: str, max_age: str,
-                     income_groups: list[str]) -> dict[str, Any] | None:
-    """The simple rule the form can express: all of region, age range and income groups."""
-    parts: list[dict[str, Any]] = []
-    codes = [c for c in regions.replace("，", ",").replace(",", " ").split() if c]
-    if codes:
-        parts.append({"region_in": codes})
-    age: dict[str, Any] = {}
-    for key, text in (("min", min_age), ("max", max_age)):
-        value = _int(text)
-        if value is not None:
-            age[key] = value
-    if age:
-        parts.append({"age_between": age})
-    if income_groups:
-        parts.append({"income_group_in": income_groups})
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else {"all": parts}
-
-
-def _reserve_rows(
-    groups: list[str] | None,
-    quantities: list[str] | None,
-    releases: list[str] | None,
-    tickets: list[str] | None,
-) -> dict[str, dict[str, str]]:
-    """The form's reserved-quota rows, one per priority group (a blank quantity: no reserve)."""
-    rows = {g.value: {"group": g.value, "quantity": "", "release_at": "", "tickets": "1"}
-            for g in PriorityGroup}
-    for group, quantity, release, count in zip(
-        groups or [], quantities or [], releases or [], tickets or [], strict=False
-    ):
-        if group in rows:
-            rows[group] = {
-                "group": group, "quantity": quantity, "release_at": release, "tickets": count,
-            }
-    return rows
 
 
 @router.get("/ops/programs/{program_id}/batches/new")
 def new_batch(program_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)
+        available = ledger.budget(tx, program_id).available_fen
     zone = ZoneInfo(program.timezone)
     start = rt.clock.now().astimezone(zone).replace(second=0, microsecond=0)
     values = {
-        "allocation": "fcfs", "quantity": "100", "per_citizen_limit": "1",
-        "claim_opens_at": start.strftime(LOCAL_INPUT),
+        "form_key": new_key(), "allocation": "fcfs", "quantity": "100",
+        "per_citizen_limit": "1", "claim_opens_at": start.strftime(LOCAL_INPUT),
         "claim_closes_at": (start + timedelta(days=7)).strftime(LOCAL_INPUT),
         "income_groups": [], "regions": "", "min_age": "", "max_age": "", "name": "",
-        "voucher_type_id": "", "reserved": _reserve_rows(None, None, None, None),
+        "voucher_type_id": "", "reserved": reserve_rows(None, None, None, None),
     }
-    return _batch_form(request, actor, program, values, None, rt)
+    return batch_form(request, actor, program, values, None, rt, available_fen=available)
 
 
 @router.post("/ops/programs/{program_id}/batches")
-def create_batch(
-    program_id: str,
-    request: Request,
-    actor: OperatorPage,
-    rt: RuntimeDep,
-    voucher_type_id: Annotated[str, Form(max_length=64)] = "",
-    name: Annotated[str, Form(max_length=100)] = "",
-    quantity: Annotated[str, Form(max_length=10)] = "",
-    allocation: Annotated[str, Form(max_length=20)] = "fcfs",
-    claim_opens_at: Annotated[str, Form(max_length=30)] = "",
-    claim_closes_at: Annotated[str, Form(max_length=30)] = "",
-    per_citizen_limit: Annotated[str, Form(max_length=3)] = "1",
-    regions: Annotated[str, Form(max_length=2000)] = "",
-    min_age: Annotated[str, Form(max_length=3)] = "",
-    max_age: Annotated[str, Form(max_length=3)] = "",
-    income_groups: Annotated[list[str] | None, Form()] = None,
-    reserve_group: Annotated[list[str] | None, Form()] = None,
-    reserve_quantity: Annotated[list[str] | None, Form()] = None,
-    reserve_release: Annotated[list[str] | None, Form()] = None,
-    reserve_tickets: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    rows = _reserve_rows(reserve_group, reserve_quantity, reserve_release, reserve_tickets)
-    values = {
-        "voucher_type_id": voucher_type_id, "name": name, "quantity": quantity,
-        "allocation": allocation, "claim_opens_at": claim_opens_at,
-        "claim_closes_at": claim_closes_at, "per_citizen_limit": per_citizen_limit,
-        "regions": regions, "min_age": min_age, "max_age": max_age,
-        "income_groups": income_groups or [], "reserved": rows,
-    }
+def create_batch(program_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep,
+                 values: BatchValues) -> Response:
     with rt.db.read() as tx:
         program = programs.visible_program(tx, actor, program_id)
-    body = {
-        "voucher_type_id": voucher_type_id,
-        "name": name.strip(),
-        "quantity": _int(quantity),
-        "allocation": allocation,
-        "claim_opens_at": _local(claim_opens_at, program.timezone),
-        "claim_closes_at": _local(claim_closes_at, program.timezone),
-        "per_citizen_limit": _int(per_citizen_limit) or 1,
-        "eligibility": eligibility_rule(regions, min_age, max_age, income_groups or []),
-        "reserved": [
-            {
-                "group": row["group"],
-                "quantity": _int(row["quantity"]),
-                "release_at": _local(row["release_at"], program.timezone),
-                "tickets": _int(row["tickets"]) or 1,
-            }
-            for row in rows.values()
-            if row["quantity"].strip()
-        ],
-    }
     try:
-        model = BatchCreate.model_validate({k: v for k, v in body.items() if v is not None})
-        with rt.db.write() as tx:
-            batches.create_batch(
+        model = batch_request(values, program.timezone)
+        create_once(
+            rt, actor, request, values["form_key"], model.model_dump(mode="json"),
+            lambda tx: batches.create_batch(
                 tx, rt.clock.now(), actor, model.command(program_id), settings=rt.settings
-            )
+            ),
+            lambda made: {"id": made.id},
+        )
     except (ValidationError, QuanError) as exc:
-        fields = batch_fields([g for g, row in rows.items() if row["quantity"].strip()])
-        refusal = _quota_field(exc) if isinstance(exc, QuanError) else exc
-        errors = _refused(request, refusal, program.timezone, fields, BATCH_CODES)
-        return _batch_form(request, actor, program, values, errors, rt, 422)
+        errors = batch_refused(request, exc, program.timezone, values)
+        return batch_form(request, actor, program, values, errors, rt, status_of(exc))
     return redirect(request, f"/ops/programs/{program_id}?done=batch_created")
 
 

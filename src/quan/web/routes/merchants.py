@@ -19,7 +19,7 @@ from quan.api.schemas.merchants import MerchantPublic, ReviewCreate, ReviewPubli
 from quan.domain.errors import QuanError
 from quan.domain.merchants import TRANSITIONS, MerchantStatus
 from quan.edge.deps import RuntimeDep
-from quan.services.merchants import merchant_reviews, merchants
+from quan.services.merchants import appeals, merchant_reviews, merchants
 from quan.services.people.citizens import CitizenKeys
 from quan.web.i18n import Translator, request_lang
 from quan.web.refusals import Field, FormErrors, from_refusal, from_validation
@@ -73,11 +73,13 @@ def _merchant_page(request: Request, actor: StaffPage, rt: RuntimeDep, merchant_
     with rt.db.read() as tx:
         merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, merchant_id))
         history = [ReviewPublic(**asdict(r)) for r in merchant_reviews.reviews(tx, merchant_id)]
+        filed = appeals.appeals(tx, merchant_id)
     decisions = list(TRANSITIONS[merchant.status]) if can_operate(actor) else []
     return render(
         request,
         "ops/merchant.html",
         staff_context(actor, merchant=merchant, history=history, decisions=decisions,
+                      appeals=filed,
                       errors=errors, reason=reason, notice=request.query_params.get("done")),
         status_code=status_code,
     )
