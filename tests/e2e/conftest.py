@@ -107,6 +107,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if not k.startswith("QUAN_") or k in ("QUAN_REQUIRE_BROWSER",)
     }
     env.update(QUAN_VAR_DIR=str(var_dir), QUAN_ENV="development")
+    # Every page test of this process signs its staff in from 127.0.0.1 to this one server: the
+    # per-address limit (30 a quarter-hour, right for the internet) would refuse the later tests.
+    # The limit itself is tested in tests/integration/test_guesses.py.
+    env.update(QUAN_LOGIN_IP_ATTEMPTS="1000")
     world = prepare(var_dir, env)
     port = _free_port()
     log = (var_dir / "serve.log").open("wb")
@@ -139,15 +143,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser(server: Server) -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
+    """The one Playwright and Chromium of this test process: Playwright's sync API runs an
+    event loop of its own, so a second ``sync_playwright()`` in the same thread fails."""
+    _need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
+        launched = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        yield chromium
-        chromium.close()
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: Server, chromium: Any) -> Any:
+    """Chromium, once the served demo is up."""
+    return chromium
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,14 @@ Each role signs in as a person would (staff by password, a cashier by the demo t
 resident by phone and SMS code; ``public`` does not sign in) in the served demo
 (``quan demo seed``), then opens each page of :data:`tests.e2e.console_pages.PAGES` for it:
 
-- axe-core (``axe-playwright-python``, its bundled ``axe.min.js``, nothing downloaded) at a
-  desk's 1280 px and on a 360 px phone in large type; any *serious* or *critical* violation
-  fails the test;
-- the page must not scroll sideways at 360 px, in standard and in large type (a wide table
-  scrolls inside its own box, which is allowed; the page itself may not).
+- axe-core (``axe-playwright-python``, its bundled ``axe.min.js``, nothing downloaded) on a
+  360 px phone in large type, the layout that breaks first; any *serious* or *critical*
+  violation fails the test. Once per page and role in zh-CN: axe's rules do not depend on the
+  words (the page's ``lang`` is checked in both languages), and each run costs about a second,
+  which over every page, role and language would cost the suite minutes;
+- the page must not scroll sideways at 360 px, in standard and in large type, in both languages
+  (English words are longer) — a wide table scrolls inside its own box, which is allowed; the
+  page itself may not.
 
 Every problem of every page is collected before the test fails, so one run lists them all.
 """
@@ -16,8 +19,6 @@ Every problem of every page is collected before the test fails, so one run lists
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from tests.e2e.conftest import Server
 from tests.e2e.console_pages import PAGES, ROLES, resolve
@@ -46,10 +47,12 @@ class Sweep:
         self.visited = 0
 
     def context(self) -> Any:
-        context = self.browser.new_context(viewport=DESK)
-        if self.lang == "en":
-            context.add_cookies([{"name": "quan_lang", "value": "en", "url": self.server.url}])
-        return context
+        return self.browser.new_context(viewport=DESK)
+
+    def speak(self, context: Any, lang: str) -> None:
+        """Switch the signed-in context's language (the language switch's cookie)."""
+        self.lang = lang
+        context.add_cookies([{"name": "quan_lang", "value": lang, "url": self.server.url}])
 
     # --- signing in -----------------------------------------------------------------------
 
@@ -115,35 +118,36 @@ class Sweep:
             return
         lang = page.locator("html").get_attribute("lang")
         assert lang == ("en" if self.lang == "en" else "zh-CN"), where
-        self.axe_check(page, where)
         page.set_viewport_size(PHONE)
         self.fits(page, where + " @360")
         context.add_cookies([{"name": "quan_large", "value": "1", "url": self.server.url}])
         page.reload()
         assert page.locator("html").get_attribute("class") == "large", where
         self.fits(page, where + " @360 large type")
-        self.axe_check(page, where + " @360 large type")
+        if self.lang == "zh":
+            self.axe_check(page, where + " @360 large type")
         context.clear_cookies(name="quan_large")
         page.close()
 
     def run(self, role: str) -> None:
+        """Sign ``role`` in once (codes may be sent to a phone once a minute, and sign-ins per
+        address are limited), then visit its pages in zh-CN and in English."""
         context = self.context()
         try:
             if role != "public":
                 self.sign_in(context, role)
-            for page in PAGES:
-                if role in page.roles:
-                    self.visit(context, role, page.url(self.ids), page.status)
+            for lang in ("zh", "en"):
+                self.speak(context, lang)
+                for page in PAGES:
+                    if role in page.roles:
+                        self.visit(context, role, page.url(self.ids), page.status)
         finally:
             context.close()
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_console_page_passes_axe_and_fits_a_phone(
-    lang: str, server: Server, browser: Any
-) -> None:
-    sweep = Sweep(lang, server, browser)
+def test_every_console_page_passes_axe_and_fits_a_phone(server: Server, browser: Any) -> None:
+    sweep = Sweep("zh", server, browser)
     for role in ROLES:
         sweep.run(role)
-    assert sweep.visited >= len(PAGES)
+    assert sweep.visited >= 2 * len(PAGES)
     assert sweep.problems == [], "\n".join(sweep.problems)

@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from tests.citizen_samples import resident_id
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENS, _free_port, _need_browser
+from tests.e2e.conftest import ROOT, SCREENS, _free_port, _need_browser
 from tests.integration.realname_gateway import Gateway, serving
 
 PHONE = {"width": 390, "height": 844}
@@ -206,60 +206,53 @@ def _check(page: Any, shot: str) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_resident_registers_signs_in_with_the_sms_code_and_claims_in_production(
-    lang: str, production: Production
+    lang: str, production: Production, chromium: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     name, number, phone = RESIDENTS[lang]
     url = production.url
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en")
-        page = context.new_page()
-        page.goto(f"{url}/prefs?lang={lang}&next=/wallet")
-        assert "/wallet/signin" in page.url
-        # The way in for someone not registered at a service centre.
-        page.click("[data-test=register-link]")
-        page.wait_for_url("**/wallet/register")
-        assert page.locator("[data-test=assisted]").is_visible()
-        _check(page, f"{lang}-phone")
-        page.fill("input[name=phone]", phone)
-        sent = len(production.sms.received)
-        page.click("[data-test=send-register-code]")
-        page.wait_for_selector("[data-test=register-form]")
-        code = production.sms.code(phone, "citizen.otp.register", after=sent)
-        page.fill("input[name=code]", code)
-        page.fill("input[name=name]", name)
-        page.fill("input[name=resident_id]", number)
-        page.select_option("select[name=region]", number[:6])
-        page.check("input[name=consent]")
-        _check(page, f"{lang}-details")
-        page.click("[data-test=register]")
-        page.wait_for_url("**/wallet/registered")
-        assert page.locator("[data-test=registered]").is_visible()
-        claimable = page.locator("[data-test=offer][data-standing=claimable]")
-        assert claimable.count() >= 1  # eligible: the demo's first-come batch is open to them
-        _check(page, f"{lang}-registered")
-        # Signed out, the resident comes back with the code the SMS gateway received.
-        page.click("[data-test=sign-out]")
-        page.wait_for_url("**/wallet/signin")
-        page.fill("input[name=phone]", phone)
-        sent = len(production.sms.received)
-        page.click("[data-test=send-code]")
-        page.wait_for_selector("input[name=code]")
-        page.fill("input[name=code]", production.sms.code(phone, "citizen.otp.login", after=sent))
-        page.click("[data-test=sign-in]")
-        page.wait_for_url("**/wallet")
-        offer = page.locator("[data-test=offer][data-standing=claimable]").first
-        offer.locator("[data-test=claim]").click()
-        page.wait_for_url("**/wallet/vouchers/**")
-        assert page.locator("[data-test=qr] svg").count() == 1
-        assert page.locator("[data-test=voucher-code]").inner_text().strip()
-        _check(page, f"{lang}-voucher")
-        context.close()
-        browser.close()
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en")
+    page = context.new_page()
+    page.goto(f"{url}/prefs?lang={lang}&next=/wallet")
+    assert "/wallet/signin" in page.url
+    # The way in for someone not registered at a service centre.
+    page.click("[data-test=register-link]")
+    page.wait_for_url("**/wallet/register")
+    assert page.locator("[data-test=assisted]").is_visible()
+    _check(page, f"{lang}-phone")
+    page.fill("input[name=phone]", phone)
+    sent = len(production.sms.received)
+    page.click("[data-test=send-register-code]")
+    page.wait_for_selector("[data-test=register-form]")
+    code = production.sms.code(phone, "citizen.otp.register", after=sent)
+    page.fill("input[name=code]", code)
+    page.fill("input[name=name]", name)
+    page.fill("input[name=resident_id]", number)
+    page.select_option("select[name=region]", number[:6])
+    page.check("input[name=consent]")
+    _check(page, f"{lang}-details")
+    page.click("[data-test=register]")
+    page.wait_for_url("**/wallet/registered")
+    assert page.locator("[data-test=registered]").is_visible()
+    claimable = page.locator("[data-test=offer][data-standing=claimable]")
+    assert claimable.count() >= 1  # eligible: the demo's first-come batch is open to them
+    _check(page, f"{lang}-registered")
+    # Signed out, the resident comes back with the code the SMS gateway received.
+    page.click("[data-test=sign-out]")
+    page.wait_for_url("**/wallet/signin")
+    page.fill("input[name=phone]", phone)
+    sent = len(production.sms.received)
+    page.click("[data-test=send-code]")
+    page.wait_for_selector("input[name=code]")
+    page.fill("input[name=code]", production.sms.code(phone, "citizen.otp.login", after=sent))
+    page.click("[data-test=sign-in]")
+    page.wait_for_url("**/wallet")
+    offer = page.locator("[data-test=offer][data-standing=claimable]").first
+    offer.locator("[data-test=claim]").click()
+    page.wait_for_url("**/wallet/vouchers/**")
+    assert page.locator("[data-test=qr] svg").count() == 1
+    assert page.locator("[data-test=voucher-code]").inner_text().strip()
+    _check(page, f"{lang}-voucher")
+    context.close()
 
     # The identity gateway was asked once, under the attempt's id, with the shared token.
     asked = [r for r in production.realname.received if r["body"]["phone"] == phone]

@@ -29,6 +29,9 @@ from quan.store.tables import programs, staff_users
 from tests.citizen_samples import resident_id
 
 PHONES = {"zh": "13900000001", "en": "13900000002"}
+# Residents of the other page tests: a code may be sent to a phone once a minute, so tests that
+# share the served world never sign in with one another's phones.
+OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
 LANGS = ("zh", "en")
 
 
@@ -41,6 +44,7 @@ class StoryWorld:
     terminal_key: str
     pending_merchants: dict[str, str]  # lang -> merchant id waiting for review
     phones: dict[str, str]
+    other_phones: dict[str, str]
 
 
 def _uscc(serial: int) -> str:
@@ -99,13 +103,15 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             )
             _, terminal_key = terminals.create_terminal(tx, now, operator, merchant_id, "前台 1 号")
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
-            for i, lang in enumerate(LANGS):
+            residents = [(lang, PHONES[lang]) for lang in LANGS]
+            residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
+            for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
                         resident_id=resident_id("330106", date(1958, 3, 9), 10 + i),
                         name="王芳" if lang == "zh" else "李华",
                         region_code="330106",
-                        phone=PHONES[lang],
+                        phone=phone,
                     ),
                     today=now.date(),
                 )
@@ -120,4 +126,5 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
         terminal_key=terminal_key,
         pending_merchants=pending,
         phones=dict(PHONES),
+        other_phones=dict(OTHER_PHONES),
     )

@@ -51,7 +51,7 @@ from quan.services.people.otp import Check, CitizenSession, Purpose
 from quan.services.people.rate_limits import RateLimit
 from quan.services.people.tokens import TokenSigner
 from quan.store.citizen_tables import citizens as citizens_table
-from quan.store.db import Database
+from quan.store.db import Database, log_failure
 from quan.store.ids import new_id
 from quan.store.selfreg_tables import self_registrations
 
@@ -236,7 +236,7 @@ def register_self(
     try:
         verdict = provider.check(attempt_id, identity)
     except Exception as exc:  # a provider's bug must not leave the attempt "checking"
-        log.exception("real-name check %s failed", attempt_id)
+        log_failure(log, "real-name check %s failed", attempt_id, exc=exc)
         verdict = realname.Verdict(realname.Outcome.UNAVAILABLE, error=type(exc).__name__)
     with db.write() as tx:
         citizen, refused = _finish(
