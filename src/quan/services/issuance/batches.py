@@ -25,7 +25,6 @@ from quan.domain import ledger as rules
 from quan.domain.auth import Actor, require_issuer
 from quan.domain.batches import (
     CLAIM_WINDOW_OVER,
-    INVALID_BATCH,
     PROGRAM_NOT_ACTIVE,
     Allocation,
     BatchAction,
@@ -33,7 +32,6 @@ from quan.domain.batches import (
     BatchStatus,
     Quota,
     check_budget,
-    check_rules,
     next_status,
     total_fen,
 )
@@ -46,6 +44,8 @@ from quan.domain.ledger import Bucket
 from quan.domain.names import check_name
 from quan.domain.programs import PROGRAM_CLOSED, ProgramStatus
 from quan.domain.voucher_code import RANDOM_BYTES, new_code
+from quan.services.issuance.batch_rules import NewBatch as NewBatch  # re-exported: its old home
+from quan.services.issuance.batch_rules import checked_rules
 from quan.services.issuance.lottery_commitment import commit
 from quan.services.issuance.voucher_types import VoucherType, get_voucher_type
 from quan.services.money.programs import get_program, visible_program
@@ -145,20 +145,6 @@ def visible_batch(tx: Connection, actor: Actor, batch_id: str) -> Batch:
     return batch
 
 
-@dataclass(frozen=True, slots=True)
-class NewBatch:
-    program_id: str
-    voucher_type_id: str
-    name: str
-    quantity: int
-    allocation: Allocation
-    claim_opens_at: datetime
-    claim_closes_at: datetime
-    per_citizen_limit: int = 1
-    eligibility: Mapping[str, Any] | None = None  # JSON rule; None admits everyone
-    reserved: tuple[Quota, ...] = ()
-
-
 def create_batch(
     tx: Connection,
     now: datetime,
@@ -180,25 +166,7 @@ def create_batch(
     vt = get_voucher_type(tx, cmd.voucher_type_id)
     if vt.program_id != program.id:
         raise QuanError(NOT_FOUND, what=f"voucher type {cmd.voucher_type_id} of this program")
-    check_rules(
-        BatchRules(
-            quantity=cmd.quantity,
-            allocation=cmd.allocation,
-            per_citizen_limit=cmd.per_citizen_limit,
-            claim_opens_at=cmd.claim_opens_at,
-            claim_closes_at=cmd.claim_closes_at,
-            quotas=cmd.reserved,
-        )
-    )
-    if cmd.claim_closes_at <= now:
-        raise QuanError(INVALID_BATCH, field="claim_closes_at", reason="in_the_past")
-    until = vt.spec.validity.valid_until
-    if until is not None and until <= cmd.claim_opens_at:
-        raise QuanError(
-            INVALID_BATCH, field="voucher_type_id", reason="validity_ends_before_claims"
-        )
-    eligibility = parse_rule(cmd.eligibility)
-    total_fen(cmd.quantity, vt.spec.unit_fen)
+    eligibility = checked_rules(cmd, vt, now)
     batch_id = new_id("bat")
     tx.execute(
         insert(batches).values(

@@ -28,21 +28,24 @@ from quan.domain.auth import Actor
 from quan.domain.batches import (
     INVALID_BATCH,
     Allocation,
-    BatchRules,
     BatchStatus,
-    check_rules,
-    total_fen,
 )
 from quan.domain.canonical import canonical_json
 from quan.domain.eligibility import rule_to_json
-from quan.domain.eligibility_json import parse_rule
 from quan.domain.errors import Kind, QuanError, define
 from quan.domain.names import check_name
 from quan.domain.programs import PROGRAM_CLOSED, ProgramStatus
 from quan.domain.voucher_type_json import parse_voucher_type, voucher_type_to_json
 from quan.domain.voucher_types import ScopeKind
 from quan.services.issuance import voucher_types as types
-from quan.services.issuance.batches import Batch, NewBatch, close_batch, get_batch, rules_payload
+from quan.services.issuance.batch_rules import checked_rules
+from quan.services.issuance.batches import (
+    Batch,
+    NewBatch,
+    close_batch,
+    get_batch,
+    rules_payload,
+)
 from quan.services.issuance.recycling import Released, recycle_batch
 from quan.services.money.programs import visible_program
 from quan.store.events import record_event
@@ -180,25 +183,7 @@ def update_batch(
     vt = types.get_voucher_type(tx, cmd.voucher_type_id)
     if vt.program_id != batch.program_id:
         raise QuanError(INVALID_BATCH, field="voucher_type_id", reason="other_program")
-    check_rules(
-        BatchRules(
-            quantity=cmd.quantity,
-            allocation=cmd.allocation,
-            per_citizen_limit=cmd.per_citizen_limit,
-            claim_opens_at=cmd.claim_opens_at,
-            claim_closes_at=cmd.claim_closes_at,
-            quotas=cmd.reserved,
-        )
-    )
-    if cmd.claim_closes_at <= now:
-        raise QuanError(INVALID_BATCH, field="claim_closes_at", reason="in_the_past")
-    until = vt.spec.validity.valid_until
-    if until is not None and until <= cmd.claim_opens_at:
-        raise QuanError(
-            INVALID_BATCH, field="voucher_type_id", reason="validity_ends_before_claims"
-        )
-    eligibility = parse_rule(cmd.eligibility)
-    total_fen(cmd.quantity, vt.spec.unit_fen)
+    eligibility = checked_rules(cmd, vt, now)
     tx.execute(
         update(batches)
         .where(batches.c.id == batch.id, batches.c.status == BatchStatus.DRAFT.value)
