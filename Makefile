@@ -36,6 +36,9 @@ lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/uv.txt
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra test --universal \
 		--python-version 3.11 --generate-hashes --quiet $(LOCK_ARGS) -o $(LOCK)
+	@# What a server image needs (deploy/docker): the runtime dependencies alone, at the same pins.
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 \
+		--generate-hashes --quiet -c $(LOCK) -o requirements/runtime.txt
 	$(BIN)/uv pip compile requirements/uv.in --universal --python-version 3.11 \
 		--generate-hashes --quiet $(LOCK_ARGS) -o requirements/uv.txt
 

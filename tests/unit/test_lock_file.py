@@ -15,6 +15,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "lock.txt"
+RUNTIME = ROOT / "requirements" / "runtime.txt"
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)")
 
 
@@ -22,11 +23,11 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def locked() -> dict[str, tuple[Version, list[str]]]:
+def locked(path: Path = LOCK) -> dict[str, tuple[Version, list[str]]]:
     """Each pinned package: its version and its hashes."""
     pins: dict[str, tuple[Version, list[str]]] = {}
     current: list[str] = []
-    for line in LOCK.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         match = _PIN.match(line)
         if match:
             current = []
@@ -80,3 +81,19 @@ def test_every_runtime_dependency_has_an_upper_bound_on_its_major_version() -> N
         and not any(spec.operator in ("<", "<=", "==", "~=") for spec in requirement.specifier)
     ]
     assert not unbounded, f"add an upper bound in pyproject.toml: {unbounded}"
+
+
+def test_the_server_image_lock_has_the_runtime_dependencies_at_the_same_pins_and_no_test_tool() -> (
+    None
+):
+    """deploy/docker installs requirements/runtime.txt: it must not drift from what tests ran."""
+    full, runtime = locked(), locked(RUNTIME)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    needed = [Requirement(text) for text in project["project"]["dependencies"]]
+    missing = [r.name for r in needed if _normal(r.name) not in runtime]
+    assert not missing, f"not in requirements/runtime.txt, run `make lock`: {missing}"
+    drifted = [n for n, (v, _) in runtime.items() if n not in full or full[n][0] != v]
+    assert not drifted, f"requirements/runtime.txt differs from lock.txt (`make lock`): {drifted}"
+    extras = project["project"]["optional-dependencies"]["test"]
+    test_tools = {_normal(Requirement(t).name) for t in extras}
+    assert not test_tools & set(runtime), sorted(test_tools & set(runtime))
