@@ -48,8 +48,10 @@ from quan.api.routes import (
 )
 from quan.api.routes import reminders as reminder_routes
 from quan.api.snapshots import AnonymousLimit, Snapshots
+from quan.cache.pools_empty import PoolsEmptyShare
 from quan.config import Settings, load_settings
 from quan.refusals import Flusher as RefusalFlusher
+from quan.services.issuance.claim_cache import DEFAULT_CACHE
 from quan.services.runtime import Runtime
 from quan.web import pages
 from quan.web.session import Area
@@ -196,12 +198,30 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # (quan.refusals); the flusher writes what is left when the application stops.
     flusher = RefusalFlusher(app.state.runtime.db)
     flusher.start()
+    share = _share_empty_pools(app.state.runtime.settings.redis_url)
     yield
+    if share is not None:
+        if DEFAULT_CACHE.on_found_empty == share.publish:
+            DEFAULT_CACHE.on_found_empty = None
+        share.stop()
     flusher.stop()
     for name in ("claim_lane", "redeem_lane"):
         lane: Lane[Any, Any] | None = getattr(app.state, name, None)
         if lane is not None:
             lane.close()
+
+
+def _share_empty_pools(redis_url: str | None) -> PoolsEmptyShare | None:
+    """With Redis, every process hears at once of a pool another one found empty (and refuses
+    later claims on it from memory); without, each learns on its own first miss."""
+    if redis_url is None:
+        return None
+    share = PoolsEmptyShare(
+        redis_url, lambda batch_id, pool: DEFAULT_CACHE.mark_empty(batch_id, pool, share=False)
+    )
+    DEFAULT_CACHE.on_found_empty = share.publish
+    share.start()
+    return share
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

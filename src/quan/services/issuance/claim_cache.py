@@ -4,14 +4,16 @@ their pools it has seen empty.
 Both are caches of facts that cannot revert. An open batch's rules, eligibility, validity and
 time zone are fixed when it opens; a pool found empty stays empty, because vouchers never return
 to the stock. So a cached answer is never wrong, only possibly late: another process learns of a
-sell-out on its own first miss. That is what lets late requests after a sell-out be refused
-from memory, without a database write. Redis could share the flag across processes later.
+sell-out on its own first miss — or at once, when Redis is configured, from the process that
+found it (:mod:`quan.cache.pools_empty`). That is what lets late requests after a sell-out be
+refused from memory, without a database write.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -76,6 +78,8 @@ class ClaimCache:
         self._facts: dict[str, ClaimFacts] = {}
         self._empty: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
+        # Told of each pool this process finds empty itself (the Redis share's publish).
+        self.on_found_empty: Callable[[str, str], None] | None = None
 
     def facts(self, db: Database, batch_id: str) -> ClaimFacts:
         cached = self._facts.get(batch_id)
@@ -94,9 +98,16 @@ class ClaimCache:
     def is_empty(self, batch_id: str, pool: str) -> bool:
         return pool in self._empty.get(batch_id, frozenset())
 
-    def mark_empty(self, batch_id: str, pool: str) -> None:
+    def mark_empty(self, batch_id: str, pool: str, *, share: bool = True) -> None:
+        """Remember the pool as empty; ``share=False`` for what another process found."""
         with self._lock:
-            self._empty[batch_id] = self._empty.get(batch_id, frozenset()) | {pool}
+            known = self._empty.get(batch_id, frozenset())
+            if pool in known:
+                return
+            self._empty[batch_id] = known | {pool}
+        hook = self.on_found_empty
+        if share and hook is not None:
+            hook(batch_id, pool)
 
     def sold_out(self, batch_id: str) -> bool:
         """Every pool of a known batch has been seen empty."""
