@@ -36,7 +36,7 @@ from quan.verify import verify_log
 from tests.conftest import START, World, make_settings
 from tests.integration.issuance_fixtures import assert_ledger_ok, open_fcfs_batch, register_many
 from tests.integration.transparency_fixtures import sequence
-from tests.pg_pair import Pair
+from tests.pg_pair import Pair, new_pair
 
 pytestmark = pytest.mark.postgres
 
@@ -49,7 +49,7 @@ GIVE_UP_SECONDS = 90.0  # a claimant that has had no answer by then fails the te
 @pytest.fixture
 def pair() -> Iterator[Pair]:
     # Under /tmp itself, not pytest's 0700 folder: the servers run as the postgres user.
-    made = Pair(Path(tempfile.mkdtemp(prefix="quan-pg-pair-"))).create()
+    made = new_pair(Path(tempfile.mkdtemp(prefix="quan-pg-pair-"))).create()
     made.query(made.primary, "CREATE DATABASE quan")
     try:
         yield made

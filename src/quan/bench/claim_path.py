@@ -142,8 +142,15 @@ def claim_requests(rt: Runtime, batch_id: str, citizen_ids: list[str]) -> list[R
     ]
 
 
-def prepare_flood(rt: Runtime, *, vouchers: int, citizens: int, late: int) -> FloodSetup:
-    program = seed.active_program(rt)
+def prepare_flood(
+    rt: Runtime,
+    *,
+    vouchers: int,
+    citizens: int,
+    late: int,
+    program: seed.FundedProgram | None = None,
+) -> FloodSetup:
+    program = program or seed.active_program(rt)
     _, batch_id = open_batch(rt, program, vouchers)
     ids = insert_citizens(rt, "f", citizens + late)
     return FloodSetup(

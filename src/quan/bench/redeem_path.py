@@ -117,8 +117,15 @@ def open_shop(base_url: str, issuer_id: str, operator_token: str, terminals: int
     return keys
 
 
-def prepare(rt: Runtime, base_url: str, *, vouchers: int, terminals: int) -> RedeemSetup:
-    program = seed.active_program(rt)
+def prepare(
+    rt: Runtime,
+    base_url: str,
+    *,
+    vouchers: int,
+    terminals: int,
+    program: seed.FundedProgram | None = None,
+) -> RedeemSetup:
+    program = program or seed.active_program(rt)
     _, batch_id = claim_path.open_batch(rt, program, vouchers)
     codes = hand_out(rt, batch_id, claim_path.insert_citizens(rt, "r", vouchers))
     keys = open_shop(base_url, program.issuer_id, program.operator_token, terminals)

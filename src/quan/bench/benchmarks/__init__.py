@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quan.bench.benchmarks.claims import CLAIM_FLOOD, SCALE
 from quan.bench.benchmarks.contribution import BENCHMARK as CONTRIBUTION
+from quan.bench.benchmarks.failover import BENCHMARK as FAILOVER
 from quan.bench.benchmarks.health import BENCHMARK as HEALTH
 from quan.bench.benchmarks.jobs import GRANT
 from quan.bench.benchmarks.log_proof import BENCHMARK as LOG_PROOF
@@ -32,5 +33,6 @@ ALL: dict[str, Benchmark] = {
         LOG_PROOF,
         RELAY,
         REMINDERS,
+        FAILOVER,
     )
 }
