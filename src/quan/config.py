@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = None
     db_pool_size: int = 10
+    # psycopg's server-side prepared statements; false behind PgBouncer (transaction pooling)
+    # older than 1.21, which cannot carry them from one transaction to the next.
+    db_server_prepare: bool = True
     secret_key: SecretStr | None = None  # signs bearer tokens
     pii_key: SecretStr | None = None  # encrypts and hashes personal data
     log_signing_key: SecretStr | None = None  # Ed25519 seed of the transparency log

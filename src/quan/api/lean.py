@@ -79,6 +79,7 @@ class Lane(Generic[Item, Result]):
                 schema=runtime.db.schema,
                 pool_size=self.max_inflight + 1,
                 pre_ping=False,
+                server_prepare=runtime.db.server_prepare,
             )
         self._batchers: weakref.WeakKeyDictionary[AbstractEventLoop, MicroBatcher[Item, Result]] = (
             weakref.WeakKeyDictionary()

@@ -36,7 +36,10 @@ def _settings() -> Settings:
 def _database() -> Database:
     from quan.store.db import Database
 
-    return Database(_settings().resolved_database_url, pool_size=1)
+    settings = _settings()
+    return Database(
+        settings.resolved_database_url, pool_size=1, server_prepare=settings.db_server_prepare
+    )
 
 
 @backup_app.command("create")

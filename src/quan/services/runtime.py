@@ -23,7 +23,11 @@ class Runtime:
     def build(
         cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None
     ) -> Runtime:
-        db = db or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        db = db or Database(
+            settings.resolved_database_url,
+            pool_size=settings.db_pool_size,
+            server_prepare=settings.db_server_prepare,
+        )
         clock = clock or runtime_clock(settings)
         return cls(
             settings=settings,

@@ -116,10 +116,17 @@ class Database:
     """An engine plus the two kinds of transaction the services use."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, schema: str | None = None, pre_ping: bool = True
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        schema: str | None = None,
+        pre_ping: bool = True,
+        server_prepare: bool = True,
     ) -> None:
         self.url = normalize_url(url)
         self.schema = schema
+        self.server_prepare = server_prepare
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
@@ -129,6 +136,11 @@ class Database:
             if schema:
                 # Tests give every run its own schema; production uses the default search path.
                 connect_args["options"] = f"-csearch_path={schema}"
+            if not server_prepare:
+                # psycopg prepares a statement on the server after five runs; behind PgBouncer
+                # in transaction mode (before 1.21) the next transaction may land on a server
+                # connection that never saw it. None: never prepare (docs/operations.md).
+                connect_args["prepare_threshold"] = None
             self.engine = create_engine(
                 self.url,
                 pool_size=pool_size,
