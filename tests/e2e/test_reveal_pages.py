@@ -59,8 +59,14 @@ def _prepare(rt: Runtime, lang: str) -> tuple[str, str, str]:
             select(staff_users.c.issuer_id).where(staff_users.c.username == "demo-operator")
         ).scalar_one()
         users = [
-            staff.create_user(tx, now, username=f"reveal-{who}-{lang}", password=PASSWORD,
-                              role=Role.OPERATOR, issuer_id=issuer_id)  # fmt: skip
+            staff.create_user(
+                tx,
+                now,
+                username=f"reveal-{who}-{lang}",
+                password=PASSWORD,
+                role=Role.OPERATOR,
+                issuer_id=issuer_id,
+            )
             for who in ("op", "ok")
         ]
         registration = validate_registration(
