@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import create_engine, select
 
 from quan.config import load_settings
+from quan.store.citizen_tables import citizens
 from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import settlement_statements
 from quan.store.tables import programs, staff_users
@@ -75,6 +76,8 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/jobs", READERS),
     Page("/ops/staff", ("admin",)),
     Page("/ops/staff", ("operator",), status=403),  # the page a wrong role sees
+    Page("/ops/citizens", ("operator",)),
+    Page("/ops/citizens/{citizen_id}", ("operator",)),
     Page("/auditor", ("admin", "auditor")),
     Page("/auditor/entries", ("auditor",)),
     # The agent's desk
@@ -158,6 +161,7 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
             user_id = tx.execute(
                 select(staff_users.c.id).where(staff_users.c.username == "demo-operator")
             ).scalar_one()
+            citizen_id = tx.execute(select(citizens.c.id).order_by(citizens.c.id)).scalar()
             shop = credentials["terminal"]["merchant"]
             cashier_settlement = (
                 tx.execute(
@@ -170,7 +174,7 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
             )
     finally:
         engine.dispose()
-    found = (program_id, lottery_id, settled, cashier_settlement)
+    found = (program_id, lottery_id, settled, cashier_settlement, citizen_id)
     assert None not in found, f"the demo has changed: {found}"
     return {
         "program_id": str(program_id),
@@ -179,5 +183,6 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
         "merchant_id": str(settled.merchant_id),
         "cashier_settlement_id": str(cashier_settlement),
         "user_id": str(user_id),
+        "citizen_id": str(citizen_id),
         "action": "close",  # the confirmation page of the irreversible action
     }

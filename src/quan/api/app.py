@@ -253,6 +253,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         AnonymousLimit,
         limit=settings.anonymous_concurrency,
         session_cookies=tuple(area.value[0] for area in Area),
+        runtime=runtime,  # tells a genuine credential from a made-up one (issue 13)
     )
     # Input no route could store, JSON too deep, bodies too slow (edge.py).
     app.add_middleware(

@@ -13,7 +13,8 @@ signed-in work waited 8 s behind them. Now:
   browsers and proxies in front ask again cheaply.
 - :class:`AnonymousLimit` (ASGI) bounds how many requests without credentials one process
   serves at once; past it they get 503 with ``Retry-After`` at once, while requests with a
-  token, an API key or a console session, and ``/health``, are never held back.
+  token, an API key or a console session that checks out, and ``/health``, are never held
+  back (a made-up credential counts as none).
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+import anyio.to_thread
 from fastapi import Request, Response
+from starlette.requests import cookie_parser
 
 from quan.api.schemas.public import ProgramDisclosure
+from quan.services.people import api_keys
 from quan.services.runtime import Runtime
 from quan.services.transparency import disclosure, transparency
 
@@ -172,29 +176,60 @@ _EXEMPT = ("/api/v1/health", "/static/")
 
 
 class AnonymousLimit:
-    """ASGI middleware: at most ``limit`` requests without credentials at once (per process)."""
+    """ASGI middleware: at most ``limit`` requests without credentials at once (per process).
 
-    def __init__(self, app: ASGIApp, limit: int, session_cookies: tuple[str, ...]) -> None:
+    A request counts as signed in only with a credential that is cheap to tell from a made-up
+    one (:func:`recogniser`): a bearer token whose signature and expiry hold (one HMAC), or an API
+    key this process found genuine recently (one SHA-256). Anything else — no credential, any
+    ``Authorization`` header or session cookie that does not check out — counts as anonymous,
+    so a bogus header no longer escapes the bound (issue 13). An API key not yet seen by this
+    process is anonymous until a request verifies it; when the bound is full, such a key is
+    verified at once (:func:`key_verifier`: one indexed read, at most ``VERIFYING`` at a time)
+    so that a terminal reaching a fresh process during a flood is still served. The full check
+    (account state, token version, revocation) stays with the route.
+    """
+
+    VERIFYING: Final = 4
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        session_cookies: tuple[str, ...],
+        runtime: Runtime,
+    ) -> None:
         self.app = app
         self.limit = limit
-        self.cookies = tuple(name.encode("latin-1") + b"=" for name in session_cookies)
+        self.cookies = frozenset(session_cookies)
+        self.recognise = recogniser(runtime)
+        self.verify = key_verifier(runtime)
         self.serving = 0
+        self.verifying = 0
 
-    def _anonymous(self, scope: Scope) -> bool:
-        if scope["path"].startswith(_EXEMPT):
-            return False
+    def _credentials(self, scope: Scope) -> list[str]:
+        found: list[str] = []
         for name, value in scope["headers"]:
             if name == b"authorization":
-                return False
-            if name == b"cookie" and any(c in value for c in self.cookies):
-                return False
-        return True
+                scheme, _, credential = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and credential.strip():
+                    found.append(credential.strip())
+            elif name == b"cookie":
+                cookies = cookie_parser(value.decode("latin-1"))
+                found.extend(v for k, v in cookies.items() if k in self.cookies and v)
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._anonymous(scope):
+        if scope["type"] != "http" or scope["path"].startswith(_EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        presented = self._credentials(scope)
+        if any(self.recognise(c) for c in presented):
             await self.app(scope, receive, send)
             return
         if self.serving >= self.limit:  # one event loop per process: no lock needed
+            if await self._verified_now(presented):
+                await self.app(scope, receive, send)
+                return
             await _busy(send)
             return
         self.serving += 1
@@ -202,6 +237,39 @@ class AnonymousLimit:
             await self.app(scope, receive, send)
         finally:
             self.serving -= 1
+
+    async def _verified_now(self, presented: list[str]) -> bool:
+        """An API key not seen yet, checked while anonymous requests are refused."""
+        keys = [c for c in presented if c.startswith("qk_")][:1]
+        if not keys or self.verifying >= self.VERIFYING:
+            return False
+        self.verifying += 1
+        try:
+            return await anyio.to_thread.run_sync(self.verify, keys[0])
+        finally:
+            self.verifying -= 1
+
+
+def recogniser(runtime: Runtime) -> Callable[[str], bool]:
+    """What :class:`AnonymousLimit` counts as a credential, without a database read: a token
+    signed by this server and unexpired, or an API key found genuine recently."""
+
+    def recognise(credential: str) -> bool:
+        if credential.startswith("qk_"):
+            return api_keys.RECENTLY_GENUINE.knows(credential)
+        return runtime.tokens.verify(credential, runtime.clock.now()) is not None
+
+    return recognise
+
+
+def key_verifier(runtime: Runtime) -> Callable[[str], bool]:
+    """The full check of an API key (one indexed read); a genuine one is then remembered."""
+
+    def verify(credential: str) -> bool:
+        with runtime.db.read() as tx:
+            return api_keys.authenticate(tx, credential) is not None
+
+    return verify
 
 
 async def _busy(send: Send) -> None:

@@ -20,6 +20,7 @@ from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_portal import PORTAL
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
+from quan.web.messages_reveals import REVEALS
 from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
 
@@ -319,4 +320,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **OFFICE,
     **NOTIFY,
     **PORTAL,
+    **REVEALS,
 }

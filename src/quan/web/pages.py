@@ -21,6 +21,7 @@ from quan.web.routes import (
     cashier,
     citizen,
     citizen_register,
+    citizen_reveals,
     dashboard,
     desk,
     disclosure,
@@ -105,6 +106,7 @@ for module_router in (
     portal.router,
     portal_terminals.router,
     portal_money.router,
+    citizen_reveals.router,  # a citizen's personal data in clear, for a purpose (issue 13, I4)
 ):
     router.include_router(module_router)
 

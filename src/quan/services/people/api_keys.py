@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,8 +74,51 @@ def parse(presented: str) -> tuple[str, str] | None:
 
 
 def genuine(secret_hash: str, secret: str) -> bool:
-    """Whether ``secret`` is the one stored as ``secret_hash`` (in constant time)."""
-    return hmac.compare_digest(secret_hash, _hash(secret))
+    """Whether ``secret`` is the one stored as ``secret_hash`` (in constant time). A genuine
+    key is remembered for a while (:data:`RECENTLY_GENUINE`)."""
+    found = hmac.compare_digest(secret_hash, _hash(secret))
+    if found:
+        RECENTLY_GENUINE.remember(secret_hash)
+    return found
+
+
+class RecentlyGenuine:
+    """Keys this process found genuine in the last ``ttl`` seconds, by the hash of their secret.
+
+    The anonymous limiter (:class:`quan.api.snapshots.AnonymousLimit`) must tell a real key from
+    a made-up ``Authorization`` header on every request without a database read: a key seen
+    genuine here recently counts as signed in; any other is anonymous until a request verifies
+    it. This decides only that bound, never access: every route still checks the key (a key
+    revoked since is refused there). At most ``size`` entries, the oldest dropped first.
+    """
+
+    def __init__(self, ttl: float = 600.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._seen: dict[str, float] = {}
+
+    def remember(self, secret_hash: str) -> None:
+        with self._lock:
+            self._seen.pop(secret_hash, None)
+            self._seen[secret_hash] = time.monotonic() + self.ttl
+            while len(self._seen) > self.size:
+                del self._seen[next(iter(self._seen))]
+
+    def knows(self, presented: str) -> bool:
+        """Whether ``presented`` (a whole ``qk_…`` key) was found genuine recently: one SHA-256."""
+        parsed = parse(presented)
+        if parsed is None:
+            return False
+        until = self._seen.get(_hash(parsed[1]))
+        return until is not None and until > time.monotonic()
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+RECENTLY_GENUINE = RecentlyGenuine()
 
 
 def authenticate(tx: Connection, presented: str) -> ApiKeyOwner | None:

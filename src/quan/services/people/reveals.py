@@ -16,13 +16,16 @@ issuer included (issue 13, I4). Now, in the reveal's own transaction:
    approves (``POST /reveal-requests/{id}/approve``); the requester then reveals with
    ``approval_id``. An approval opens one reveal, of that citizen, for that purpose, by that
    person, within a day; it is consumed by a conditional update, so two uses cannot both pass.
+
+The console (``/ops/citizens``, ``/ops/approvals``) runs the same functions; :func:`open_requests`
+and :func:`awaiting_approval` are what it shows of the requests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -63,6 +66,57 @@ SAME_PERSON_APPROVAL = define(
     zh="不能批准自己的查看申请",
     en="You cannot approve your own request",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RevealRequest:
+    """A filed request for one reveal beyond the daily threshold, as the console shows it."""
+
+    id: str
+    citizen_id: str
+    purpose: str
+    requested_by: str
+    created_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_at is not None
+
+
+def _request(row: Any) -> RevealRequest:
+    return RevealRequest(
+        row.id, row.citizen_id, row.purpose, row.requested_by, row.created_at,
+        row.approved_by, row.approved_at,
+    )  # fmt: skip
+
+
+def open_requests(
+    tx: Connection, now: datetime, actor: Actor, citizen_id: str | None = None
+) -> list[RevealRequest]:
+    """The actor's own requests still open (not used, within a day): waiting or approved."""
+    r = reveal_requests.c
+    query = select(reveal_requests).where(
+        r.requested_by == actor.label, r.used_at.is_(None), r.created_at > now - APPROVAL_TTL
+    )
+    if citizen_id is not None:
+        query = query.where(r.citizen_id == citizen_id)
+    return [_request(row) for row in tx.execute(query.order_by(r.created_at, r.id))]
+
+
+def awaiting_approval(tx: Connection, now: datetime, actor: Actor) -> list[RevealRequest]:
+    """Requests a second person may still approve, of the actor's issuer (an admin: all; other
+    roles approve nothing, so see none)."""
+    if actor.role not in (Role.ADMIN, Role.OPERATOR):
+        return []
+    r = reveal_requests.c
+    query = select(reveal_requests).where(
+        r.approved_at.is_(None), r.created_at > now - APPROVAL_TTL
+    )
+    if actor.role != Role.ADMIN:
+        query = query.where(r.issuer_id == actor.issuer_id)
+    return [_request(row) for row in tx.execute(query.order_by(r.created_at, r.id))]
 
 
 @dataclass(frozen=True, slots=True)

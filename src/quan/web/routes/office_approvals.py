@@ -18,7 +18,7 @@ from quan.domain.errors import NOT_FOUND, QuanError
 from quan.edge.deps import RuntimeDep
 from quan.edge.status import STATUS
 from quan.services.money import funding, funding_reads
-from quan.services.people import staff
+from quan.services.people import reveals, staff
 from quan.services.runtime import Runtime
 from quan.web.i18n import Translator, request_lang
 from quan.web.routes.common import (
@@ -51,6 +51,9 @@ def _queue(
     with rt.db.read() as tx:
         waiting = funding_reads.approval_queue(tx, actor)
         names = staff.names_of(tx, {w.movement.requested_by for w in waiting})
+        # Reveals of personal data beyond a person's daily threshold (issue 13, I4).
+        reveal_waiting = reveals.awaiting_approval(tx, rt.clock.now(), actor)
+        reveal_names = staff.names_of(tx, {r.requested_by for r in reveal_waiting})
     return render(
         request,
         "office/approvals.html",
@@ -65,6 +68,8 @@ def _queue(
             failed=failed,
             decide_key=new_form_key(),
             notice=request.query_params.get("done"),
+            reveal_waiting=reveal_waiting,
+            reveal_names=reveal_names,
         ),
         status_code=status_code,
     )
@@ -117,3 +122,21 @@ def decide(
         status = STATUS.get(exc.kind, 422)
         return _queue(request, actor, rt, refusal(request, exc), movement_id, status)
     return redirect(request, f"/ops/approvals?done=movement_{decision}")
+
+
+@router.post("/ops/reveal-requests/{request_id}/approve")
+def approve_reveal(
+    request_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep
+) -> Response:
+    """A second person's approval of a reveal request (same issuer, or an admin; never the
+    requester): :func:`quan.services.people.reveals.approve`, as ``POST
+    /reveal-requests/{id}/approve`` does."""
+    try:
+        with rt.db.write() as tx:
+            reveals.approve(tx, rt.clock.now(), actor, request_id)
+    except QuanError as exc:
+        if exc.kind.value == "not_found":
+            raise
+        status = STATUS.get(exc.kind, 422)
+        return _queue(request, actor, rt, refusal(request, exc), request_id, status)
+    return redirect(request, "/ops/approvals?done=reveal_approved")
