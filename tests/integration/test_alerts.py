@@ -291,3 +291,43 @@ def test_cli_lists_and_acknowledges(world: World, cli_env: None) -> None:
     assert "acknowledged" in done.output
     wrong = runner.invoke(app, ["alerts", "list", "--state", "sometimes"])
     assert wrong.exit_code == 2
+
+
+def test_the_operations_page_shows_alerts_and_refusals_and_acknowledges(world: World) -> None:
+    from tests.integration.console_fixtures import staff_session, submit
+
+    s = scene(world, holders=1, quantity=1)
+    rule = scope_rule(world, s.program_id)
+    world.client.patch(
+        f"/api/v1/alert-rules/{rule['id']}",
+        json={"for_seconds": 0},
+        headers=world.headers("operator"),
+    )
+    flood(world, s, 15)
+    evaluate(world)
+    (alert,) = open_alerts(world, program_id=s.program_id)
+    staff_session(world, "operator")
+    for lang, words in (("zh-CN", "商户频繁超范围核销"), ("en", "Out-of-scope attempts")):
+        page = world.client.get(f"/ops/programs/{s.program_id}/operations?lang={lang}")
+        assert page.status_code == 200, page.text
+        assert words in page.text
+        assert 'hx-trigger="every 5s"' in page.text
+        assert f'data-alert="{alert["id"]}"' in page.text
+        assert 'data-code="OUT_OF_SCOPE"' in page.text
+    live = world.client.get(f"/ops/operations/live?program_id={s.program_id}")
+    assert live.status_code == 200
+    assert "<html" not in live.text  # the refreshed part alone
+    assert world.client.get("/ops/operations").status_code == 200
+    form = world.client.get(f"/ops/alerts/{alert['id']}/ack?next=/ops/operations")
+    assert form.status_code == 200
+    done = submit(
+        world,
+        f"/ops/alerts/{alert['id']}/ack",
+        {"note": "已核实", "next": "/ops/operations"},
+        page=f"/ops/alerts/{alert['id']}/ack",
+    )
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == "/ops/operations"
+    assert "已核实" in world.client.get("/ops/operations").text
+    staff_session(world, "outsider")
+    assert world.client.get(f"/ops/programs/{s.program_id}/operations").status_code in (403, 404)

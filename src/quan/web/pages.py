@@ -33,6 +33,7 @@ from quan.web.routes import (
     office_approvals,
     office_money,
     office_programs,
+    operations_live,
     operator,
     partner_clients,
     portal,
@@ -105,6 +106,7 @@ for module_router in (
     portal.router,
     portal_terminals.router,
     portal_money.router,
+    operations_live.router,  # the live operations page, acknowledging alerts
 ):
     router.include_router(module_router)
 
