@@ -167,11 +167,14 @@ def test_two_evaluators_at_once_raise_and_tell_one_alert(world: World) -> None:
         {"program_id": s.program_id, "channel": "sms", "address": OPERATOR_PHONE},
     )
     rule = scope_rule(world, s.program_id)
-    assert world.client.patch(
-        f"/api/v1/alert-rules/{rule['id']}",
-        json={"for_seconds": 0},
-        headers=world.headers("operator"),
-    ).status_code == 200
+    assert (
+        world.client.patch(
+            f"/api/v1/alert-rules/{rule['id']}",
+            json={"for_seconds": 0},
+            headers=world.headers("operator"),
+        ).status_code
+        == 200
+    )
     flood(world, s, 20)
     TALLIES.flush(world.runtime.db)
     db, now, k = world.runtime.db, clock.now(), keys(world)
@@ -225,11 +228,16 @@ def test_builtin_rules_are_written_once_per_program_and_can_be_switched_off(worl
     assert (mine, platform) == (7, 3)
     rules = world.get("operator", "/alert-rules", program_id=s.program_id).json()
     assert world.get("outsider", "/alert-rules", program_id=s.program_id).json() == []
-    platform_rule = next(r for r in world.get("admin", "/alert-rules").json() if not r["program_id"])
+    platform_rule = next(
+        r for r in world.get("admin", "/alert-rules").json() if not r["program_id"]
+    )
     headers = world.headers("operator")
-    assert world.client.patch(
-        f"/api/v1/alert-rules/{platform_rule['id']}", json={"enabled": False}, headers=headers
-    ).status_code == 403
+    assert (
+        world.client.patch(
+            f"/api/v1/alert-rules/{platform_rule['id']}", json={"enabled": False}, headers=headers
+        ).status_code
+        == 403
+    )
     for bad in ({"repeat_seconds": 5}, {"severity": "loud"}, {"threshold": "much"}, {"x": 1}):
         answer = world.client.patch(
             f"/api/v1/alert-rules/{rules[0]['id']}", json=bad, headers=headers
@@ -285,7 +293,8 @@ def test_cli_lists_and_acknowledges(world: World, cli_env: None) -> None:
     assert "firing" in listed.output
     bad = runner.invoke(app, ["alerts", "ack", found[1], "--note", "查过了", "--as", "op-ningbo"])
     assert bad.exit_code == 1
-    assert "ALERT_NOT_FOUND" in bad.output and "没有这条告警" in bad.output
+    assert "ALERT_NOT_FOUND" in bad.output
+    assert "没有这条告警" in bad.output
     done = runner.invoke(app, ["alerts", "ack", found[1], "--note", "查过了", "--as", "op1"])
     assert done.exit_code == 0, done.output
     assert "acknowledged" in done.output

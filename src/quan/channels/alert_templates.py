@@ -14,7 +14,8 @@ _EN = "[Quan alert] "
 
 ALERT_TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
     "alert.firing": {
-        "zh-CN": _ZH + "{severity} {rule}（{program}，{labels}）：当前值 {value}，条件 {condition}。"
+        "zh-CN": _ZH
+        + "{severity} {rule}（{program}，{labels}）：当前值 {value}，条件 {condition}。"
         "处理建议：{todo}",
         "en": _EN + "{severity} {rule} ({program}, {labels}): value {value}, condition "
         "{condition}. What to do: {todo}",

@@ -11,7 +11,8 @@ ALERTS: Final[dict[str, tuple[str, str]]] = {
     "ops_live.title": ("运行监控", "Live operations"),
     "ops_live.all_programs": ("全部项目", "all programs"),
     "ops_live.intro": (
-        "本页每 {seconds} 秒自动刷新，无需重新加载：数据、未处理的告警、近一小时被拒绝的领取和核销。",
+        "本页每 {seconds} 秒自动刷新，无需重新加载：数据、未处理的告警、"
+        "近一小时被拒绝的领取和核销。",
         "This page refreshes itself every {seconds} seconds: figures, open alerts, and the claims "
         "and redemptions refused in the last hour.",
     ),
@@ -58,7 +59,10 @@ ALERTS: Final[dict[str, tuple[str, str]]] = {
     "ops_live.rule.sequencer_stuck": ("透明日志停滞", "Log sequencer stuck"),
     "ops_live.rule.job_stuck": ("定时任务停滞", "A scheduled job stuck"),
     "ops_live.refusals": ("近一小时被拒绝的操作", "Refused in the last hour"),
-    "ops_live.no_refusals": ("近一小时没有被拒绝的领取或核销。", "Nothing refused in the last hour."),
+    "ops_live.no_refusals": (
+        "近一小时没有被拒绝的领取或核销。",
+        "Nothing refused in the last hour.",
+    ),
     "ops_live.action.claim": ("领取", "claim"),
     "ops_live.action.redeem": ("核销", "redemption"),
     "ops_live.nobody_in_particular": ("（不针对个人）", "(no one in particular)"),

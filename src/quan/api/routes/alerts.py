@@ -114,9 +114,7 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut)
-def acknowledge(
-    alert_id: str, body: AckBody, actor: OperatorOrAdmin, rt: RuntimeDep
-) -> AlertOut:
+def acknowledge(alert_id: str, body: AckBody, actor: OperatorOrAdmin, rt: RuntimeDep) -> AlertOut:
     """Acknowledge an alert with a note: who and when are recorded, repeats stop. Once only
     (``409 ALERT_ALREADY_ACKNOWLEDGED``)."""
     with rt.db.write() as tx:

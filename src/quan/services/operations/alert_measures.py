@@ -111,9 +111,7 @@ def refusals_per_merchant(
         t.merchant_id.in_(own),
         or_(t.program_id == scope.program_id, t.program_id == ""),
     ]
-    return _grouped(
-        tx, t.merchant_id, func.sum(t.count), where, cut, "merchant_id", 1.0 / minutes
-    )
+    return _grouped(tx, t.merchant_id, func.sum(t.count), where, cut, "merchant_id", 1.0 / minutes)
 
 
 def claims_per_citizen(
@@ -156,7 +154,7 @@ def merchant_rise(
     days = max(int(params.get("baseline_days", 7)), 1)
     min_count = int(params.get("min_count", 20))
     r = redemptions.c
-    recent = dict(
+    recent: dict[str, int] = dict(
         tx.execute(
             select(r.merchant_id, func.count())
             .where(r.program_id == scope.program_id, r.recorded_at >= since)
@@ -167,7 +165,7 @@ def merchant_rise(
     if not recent:
         return []
     start = since - timedelta(days=days)
-    before = dict(
+    before: dict[str, int] = dict(
         tx.execute(
             select(r.merchant_id, func.count())
             .where(
@@ -217,7 +215,8 @@ def budget_burn_ahead(
     """How far the money redeemed runs ahead of the calendar: the share of the funded budget
     redeemed (payable and paid) less the share of the program's period gone (0.2: twenty
     points ahead of an even pace)."""
-    assert scope.program_id is not None and scope.starts_at and scope.ends_at
+    if scope.program_id is None or scope.starts_at is None or scope.ends_at is None:
+        return []
     b: Budget = ledger.budget(tx, scope.program_id)
     if b.funded_fen <= 0:
         return []
@@ -286,5 +285,3 @@ def measure(tx: Connection, name: str, scope: Scope, params: Mapping[str, Any], 
     """The samples of ``name`` that meet ``cut`` (those the rule is about)."""
     samples = MEASURES[name].fn(tx, scope, params, cut)
     return [s for s in samples if cut.holds(s.value)]
-
-

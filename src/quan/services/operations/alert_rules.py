@@ -168,7 +168,9 @@ def seed(tx: Connection, now: datetime) -> int:
     for program_id in tx.execute(
         select(programs.c.id).where(programs.c.status != ProgramStatus.CLOSED.value)
     ).scalars():
-        rows += [_row(b, program_id, now) for b in BUILTIN if rule_key(program_id, b.name) not in have]
+        rows += [
+            _row(b, program_id, now) for b in BUILTIN if rule_key(program_id, b.name) not in have
+        ]
     if not rows:
         return 0
     insert: Any = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert

@@ -20,16 +20,21 @@ from sqlalchemy import Connection, func, select
 from quan.domain.errors import spec_for
 from quan.edge.deps import RuntimeDep
 from quan.services.delivery.status import queue_summary
+from quan.services.money.programs import visible_program
 from quan.services.operations import alerts
 from quan.services.operations.alert_measures import Cut, Scope, sequencer_lag_seconds
 from quan.services.operations.refusal_report import RefusalFilter, RefusalRow, refusals
-from quan.services.money.programs import visible_program
 from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import redemptions
 from quan.store.voucher_tables import vouchers
 from quan.web.i18n import request_lang
-from quan.web.routes.common import OperatorPage, StaffPage, can_operate, console_router
-from quan.web.routes.common import staff_context
+from quan.web.routes.common import (
+    OperatorPage,
+    StaffPage,
+    can_operate,
+    console_router,
+    staff_context,
+)
 from quan.web.routing import redirect, safe_next
 from quan.web.templating import render
 
@@ -60,8 +65,8 @@ def _figures(tx: Connection, now: datetime, program_id: str | None,
              open_alerts: list[alerts.Alert], refused: list[RefusalRow]) -> Figures:  # fmt: skip
     hour = now - timedelta(hours=1)
     claims = select(func.count()).select_from(vouchers).where(vouchers.c.claimed_at >= hour)
-    redeemed = select(func.count()).select_from(redemptions).where(
-        redemptions.c.recorded_at >= hour
+    redeemed = (
+        select(func.count()).select_from(redemptions).where(redemptions.c.recorded_at >= hour)
     )
     if program_id is not None:
         claims = claims.where(vouchers.c.program_id == program_id)
