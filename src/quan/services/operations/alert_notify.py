@@ -40,7 +40,7 @@ ALERT_RECEIVER_NOT_FOUND = define(
 )
 
 
-def _aad(receiver_id: str) -> str:
+def receiver_aad(receiver_id: str) -> str:
     return f"alert_receiver:{receiver_id}"
 
 
@@ -115,7 +115,7 @@ def add_receiver(
             id=receiver_id,
             program_id=program_id,
             channel=channel,
-            address_enc=pii.encrypt(keys.sealing, address, _aad(receiver_id)),
+            address_enc=pii.encrypt(keys.sealing, address, receiver_aad(receiver_id)),
             address_masked=_mask(channel, address),
             min_severity=min_severity,
             active=True,
@@ -216,7 +216,7 @@ def notify(tx: Connection, keys: OutboxKeys, locale: str, notice: Notice) -> int
     )
     sent = 0
     for r in tx.execute(query):
-        address = pii.decrypt(keys.sealing, r.address_enc, _aad(r.id))
+        address = pii.decrypt(keys.sealing, r.address_enc, receiver_aad(r.id))
         if r.channel == "webhook":
             outbox.enqueue(
                 tx, notice.at, keys, channel="webhook", recipient=address,
