@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quan.bench.benchmarks.alert_rules import BENCHMARK as ALERT_RULES
 from quan.bench.benchmarks.claims import CLAIM_FLOOD, SCALE
 from quan.bench.benchmarks.contribution import BENCHMARK as CONTRIBUTION
 from quan.bench.benchmarks.health import BENCHMARK as HEALTH
@@ -32,5 +33,6 @@ ALL: dict[str, Benchmark] = {
         LOG_PROOF,
         RELAY,
         REMINDERS,
+        ALERT_RULES,
     )
 }
