@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     # GET /metrics (Prometheus): with a token, scrapers send it as a bearer token; without one,
     # production answers only clients on the loopback address (docs/operations.md).
     metrics_token: str | None = None
+    # Alert notifications to webhooks (issue 17): signed in the Standard Webhooks format with
+    # this secret (``whsec_…``); without one, production sends no alert webhooks and development
+    # keeps them in the development outbox.
+    alert_webhook_secret: SecretStr | None = None
+    alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @property
     def api_docs_enabled(self) -> bool:

@@ -74,6 +74,8 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/merchants", READERS),
     Page("/ops/merchants/{merchant_id}", READERS),
     Page("/ops/jobs", READERS),
+    Page("/ops/operations", READERS),
+    Page("/ops/programs/{program_id}/operations", READERS),
     Page("/ops/staff", ("admin",)),
     Page("/ops/staff", ("operator",), status=403),  # the page a wrong role sees
     Page("/ops/citizens", ("operator",)),
@@ -111,6 +113,7 @@ NOT_PAGES = frozenset(
         "/ops/programs/{program_id}/report.csv",
         "/ops/programs/{program_id}/report.xlsx",
         "/merchant/statements/{settlement_id}/download.csv",
+        "/ops/operations/live",  # the live part of /ops/operations, fetched by htmx
     }
 )
 
@@ -131,6 +134,8 @@ NOT_SWEPT = frozenset(
         "/ops/batches/{batch_id}/edit",
         "/ops/batches/{batch_id}/delete",
         "/ops/batches/{batch_id}/release",
+        # The demo has no alert; tests/e2e/test_operations_page.py acknowledges one in a browser.
+        "/ops/alerts/{alert_id}/ack",
     }
 )
 

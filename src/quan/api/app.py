@@ -46,6 +46,7 @@ from quan.api.routes import (
     vouchers,
     wallet,
 )
+from quan.api.routes import alerts as alert_routes
 from quan.api.routes import reminders as reminder_routes
 from quan.api.snapshots import AnonymousLimit, Snapshots
 from quan.cache.pools_empty import PoolsEmptyShare
@@ -170,6 +171,7 @@ ROUTE_MODULES = (
     self_registration,  # whether self-registration is offered, and its consent text
     announcements,  # notices to holders and segments, their approval and progress
     partners,  # partner clients (client credentials), webhook subscriptions and deliveries
+    alert_routes,  # alerts and their acknowledgement, alert rules, alert receivers
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
+from quan.channels.alert_templates import ALERT_TEMPLATES
 from quan.channels.reminder_templates import REMINDER_TEMPLATES
 
 Locale = Literal["zh-CN", "en"]
@@ -66,6 +67,7 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "[Quan] Your voucher (code ending {tail}) can be used again. Note: {reason}",
     },
     **REMINDER_TEMPLATES,
+    **ALERT_TEMPLATES,  # alert notifications to operators (quan.services.operations.alerts)
     # Announcements (quan.services.delivery.announcement_release): title and text in the
     # language of QUAN_MESSAGE_LOCALE, chosen when the notice is released.
     "announcement.notice": {

@@ -18,6 +18,7 @@ from quan.cli import operations as cli_operations
 from quan.cli import report as cli_report
 from quan.cli import settlement as cli_settlement
 from quan.cli import worker as cli_worker
+from quan.cli.alerts import app as alerts_app
 from quan.cli.citizens import citizens_app
 from quan.cli.lottery import app as lottery_app
 from quan.cli.partners import app as partners_app
@@ -63,6 +64,7 @@ app.add_typer(cli_report.app, name="report")  # `quan report fairness`
 app.add_typer(lottery_app, name="lottery")  # `quan lottery verify --url BASE --batch ID`
 app.add_typer(cli_operations.app)  # `quan backup create|restore`, `quan keys …`
 app.add_typer(partners_app, name="partners")  # `quan partners create|list|revoke`
+app.add_typer(alerts_app, name="alerts")  # `quan alerts list|ack|evaluate`
 
 out = Console()
 err = Console(stderr=True)

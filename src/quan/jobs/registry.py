@@ -82,6 +82,14 @@ def _remind(rt: Runtime, holder: str) -> int:
     return run.chosen.total + run.sent
 
 
+def _alerts(rt: Runtime, holder: str) -> int:
+    from quan.services.operations import alerts
+    from quan.services.people.citizens import CitizenKeys
+
+    keys = CitizenKeys.from_settings(rt.settings).outbox
+    return alerts.evaluate(rt.db, rt.clock.now(), keys, rt.settings.message_locale).work
+
+
 def default_jobs() -> list[Job]:
     """Every job of the platform, in the order a worker starts them."""
     from quan.services.delivery import notify_jobs
@@ -96,6 +104,7 @@ def default_jobs() -> list[Job]:
         Job("announcements", 1.0, notify_jobs.release_announcements),
         Job("webhook-fanout", 1.0, notify_jobs.fan_out),
         Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
+        Job("alerts", 15.0, _alerts),  # alert rules evaluated (quan.services.operations.alerts)
     ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from quan.web.messages_alerts import ALERTS
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
 from quan.web.messages_notify import NOTIFY
@@ -321,4 +322,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **NOTIFY,
     **PORTAL,
     **REVEALS,
+    **ALERTS,
 }

@@ -34,6 +34,7 @@ from quan.web.routes import (
     office_approvals,
     office_money,
     office_programs,
+    operations_live,
     operator,
     partner_clients,
     portal,
@@ -107,6 +108,7 @@ for module_router in (
     portal_terminals.router,
     portal_money.router,
     citizen_reveals.router,  # a citizen's personal data in clear, for a purpose (issue 13, I4)
+    operations_live.router,  # the live operations page, acknowledging alerts
 ):
     router.include_router(module_router)
 

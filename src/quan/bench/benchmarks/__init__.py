@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quan.bench.benchmarks.alert_rules import BENCHMARK as ALERT_RULES
 from quan.bench.benchmarks.claims import CLAIM_FLOOD, SCALE
 from quan.bench.benchmarks.contribution import BENCHMARK as CONTRIBUTION
 from quan.bench.benchmarks.failover import BENCHMARK as FAILOVER
@@ -34,5 +35,6 @@ ALL: dict[str, Benchmark] = {
         RELAY,
         REMINDERS,
         FAILOVER,
+        ALERT_RULES,
     )
 }

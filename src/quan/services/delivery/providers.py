@@ -239,4 +239,13 @@ def from_settings(settings: Settings) -> dict[str, Provider]:
         )
     elif not settings.is_production:
         providers["email"] = LogProvider()
+    if settings.alert_webhook_secret is not None:  # alert notifications (issue 17)
+        from quan.services.delivery.alert_webhook import AlertWebhookProvider
+
+        providers["webhook"] = AlertWebhookProvider(
+            settings.alert_webhook_secret.get_secret_value(),
+            timeout=settings.alert_webhook_timeout_seconds,
+        )
+    elif not settings.is_production:
+        providers["webhook"] = LogProvider()
     return providers

@@ -23,7 +23,9 @@ from quan.config import Settings
 from quan.services.delivery import webhooks
 from quan.services.issuance import lottery_commitment
 from quan.services.merchants import merchants
+from quan.services.operations.alert_notify import receiver_aad
 from quan.services.people import citizens, pii
+from quan.store.alert_tables import alert_receivers
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
 from quan.store.lottery_tables import lottery_draws
@@ -81,6 +83,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lottery_draws, "seed_sealed", lottery_commitment.SEED_PURPOSE, lambda batch_id: batch_id
     ),
     SealedColumn(webhook_subscriptions, "secret_enc", webhooks.SECRET_PURPOSE, webhooks.secret_aad),
+    # Alert receivers' addresses, sealed with the outbox's key (quan.services.operations.alerts).
+    SealedColumn(alert_receivers, "address_enc", outbox.SEALING_PURPOSE, receiver_aad),
 )
 
 
