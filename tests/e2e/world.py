@@ -37,6 +37,8 @@ PHONES = {"zh": "13900000001", "en": "13900000002"}
 # Residents of the other page tests: a code may be sent to a phone once a minute, so tests that
 # share the served world never sign in with one another's phones.
 OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
+# Residents of the whole-program test (tests/e2e/test_program_run.py), one per language.
+PROGRAM_PHONES = {"zh": "13900000005", "en": "13900000006"}
 LANGS = ("zh", "en")
 # What the accessibility sweep opens that the demo does not have (tests/e2e/console_pages.py):
 # a voucher type no batch uses, a draft batch, and a notice waiting for a second person.
@@ -149,6 +151,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
             residents = [(lang, PHONES[lang]) for lang in LANGS]
             residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
+            residents += [(lang, PROGRAM_PHONES[lang]) for lang in LANGS]
             for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
