@@ -4,8 +4,9 @@ A template that composes a key (``t("office.confirm." ~ action ~ ".title")``) es
 check of ``tests/integration/test_console.py``, which only sees literal keys; an unknown key is
 shown as itself (:class:`quan.web.i18n.Translator`). So the rendered page is read instead: any
 word shaped like a key of the catalogue (a known first part, a dot, more lowercase parts) in the
-text a person reads or hears — text outside ``code``/``pre``/``kbd``/``samp``, the title, and the
-``aria-label``, ``title``, ``alt`` and ``placeholder`` attributes — is a raw key.
+text a person reads or hears — text outside ``code``/``pre``/``kbd``/``samp`` and the ``mono``
+class (machine text: ids, hashes, a log entry's raw type), the title, and the ``aria-label``,
+``title``, ``alt`` and ``placeholder`` attributes — is a raw key.
 """
 
 from __future__ import annotations
@@ -20,26 +21,38 @@ RAW_KEY = re.compile(
     r"(?<![\w./:@-])(?:" + "|".join(map(re.escape, _PREFIXES)) + r")(?:\.[a-z0-9_]+)+(?![\w/-])"
 )
 _VERBATIM = {"code", "pre", "kbd", "samp", "script", "style"}
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}
 _READ = ("aria-label", "title", "alt", "placeholder")
 
 
 class _Reader(HTMLParser):
+    """Collects what a person reads; machine text (``code`` and the like, or an element of the
+    console's ``mono`` class: ids, hashes, a log entry's raw type) is left out."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.verbatim = 0
+        self.open: list[tuple[str, bool]] = []  # (tag, machine text)
         self.read: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _VERBATIM:
-            self.verbatim += 1
+        self.read += [value for name, value in attrs if name in _READ and value]
+        if tag in _VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.open.append((tag, tag in _VERBATIM or "mono" in classes))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.read += [value for name, value in attrs if name in _READ and value]
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _VERBATIM and self.verbatim:
-            self.verbatim -= 1
+        for depth in range(len(self.open) - 1, -1, -1):
+            if self.open[depth][0] == tag:
+                del self.open[depth:]
+                return
 
     def handle_data(self, data: str) -> None:
-        if not self.verbatim:
+        if not any(machine for _, machine in self.open):
             self.read.append(data)
 
 

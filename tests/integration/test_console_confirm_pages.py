@@ -51,7 +51,9 @@ def test_the_raw_key_reader_finds_keys_in_words_not_in_code() -> None:
         "<title>office.confirm.pause.title · 2027</title><p>Pause office.confirm.pause.what</p>"
         "<code>batch.opened</code><a href='/ops/done.x' aria-label='nav.programs'>x</a>"
         "<p>mail ops@office.example or see 3.5 ¥1,000.00 program</p>"
+        "<dd class='mono wrap'>batch.opened <br> <b>x</b></dd><p>done.type_saved</p>"
     )
     assert raw_keys(page) == [
-        "office.confirm.pause.title", "office.confirm.pause.what", "nav.programs"
+        "office.confirm.pause.title", "office.confirm.pause.what", "nav.programs",
+        "done.type_saved",
     ]
