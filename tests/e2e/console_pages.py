@@ -20,11 +20,13 @@ from sqlalchemy import create_engine, select
 from quan.config import load_settings
 from quan.store.citizen_tables import citizens
 from quan.store.merchant_tables import merchants
+from quan.store.notify_tables import announcements
 from quan.store.redemption_tables import settlement_statements
 from quan.store.tables import programs, staff_users
-from quan.store.voucher_tables import batches
+from quan.store.voucher_tables import batches, voucher_types
+from tests.e2e.world import SWEEP_BATCH, SWEEP_NOTICE, SWEEP_TYPE
 
-ROLES = ("public", "admin", "operator", "auditor", "agent", "cashier", "citizen")
+ROLES = ("public", "admin", "operator", "auditor", "agent", "cashier", "citizen", "merchant")
 READERS = ("operator", "auditor")  # the staff pages' two views: with buttons, and read-only
 
 
@@ -34,9 +36,11 @@ class Page:
     roles: tuple[str, ...]
     status: int = 200  # what the page answers that role (an error page is a page too)
     fill: tuple[tuple[str, str], ...] = ()  # (placeholder, resolved id) where names differ
+    query: str = ""  # e.g. "?code={pair_code}", filled like the path
 
     def url(self, ids: dict[str, str]) -> str:
-        return self.path.format(**{**ids, **{name: ids[key] for name, key in self.fill}})
+        address = self.path + self.query
+        return address.format(**{**ids, **{name: ids[key] for name, key in self.fill}})
 
 
 PAGES: tuple[Page, ...] = (
@@ -61,9 +65,18 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/programs/new", ("operator",)),
     Page("/ops/programs/{program_id}/edit", ("operator",), status=409),  # active: not editable
     Page("/ops/programs/{program_id}/confirm/{action}", ("operator",)),
+    # The reversible one too (the demo program is active)
+    Page("/ops/programs/{program_id}/confirm/{action}", ("operator",), fill=(("action", "pause"),)),
     Page("/ops/programs/{program_id}/money", READERS),
     Page("/ops/programs/{program_id}/announcements", READERS),
     Page("/ops/announcements", READERS),
+    Page("/ops/announcements/{announcement_id}", READERS),
+    # Drafts, and closing a batch to release its money
+    Page("/ops/voucher-types/{voucher_type_id}/edit", ("operator",)),
+    Page("/ops/voucher-types/{voucher_type_id}/delete", ("operator",)),
+    Page("/ops/batches/{batch_id}/edit", ("operator",), fill=(("batch_id", "draft_batch_id"),)),
+    Page("/ops/batches/{batch_id}/delete", ("operator",), fill=(("batch_id", "draft_batch_id"),)),
+    Page("/ops/batches/{batch_id}/release", ("operator",), fill=(("batch_id", "open_batch_id"),)),
     Page("/ops/approvals", READERS),
     Page("/ops/funders", READERS),
     Page("/ops/partners", ("admin",)),
@@ -92,6 +105,18 @@ PAGES: tuple[Page, ...] = (
         ("cashier",),
         fill=(("settlement_id", "cashier_settlement_id"),),
     ),
+    # A merchant's owner (the demo shop whose terminal the cashier uses), and a counter device
+    # opening the pairing QR code the owner asked for
+    Page("/merchant", ("merchant",)),
+    Page("/merchant/redemptions", ("merchant",)),
+    Page("/merchant/statements", ("merchant",)),
+    Page(
+        "/merchant/statements/{settlement_id}",
+        ("merchant",),
+        fill=(("settlement_id", "cashier_settlement_id"),),
+    ),
+    Page("/merchant/terminals", ("merchant",)),
+    Page("/cashier/pair", ("merchant",), query="?code={pair_code}"),
     # A resident (the sweep claims a voucher first when the resident has none)
     Page("/wallet", ("citizen",)),
     Page("/wallet/vouchers/{voucher_id}", ("citizen",)),
@@ -120,24 +145,14 @@ NOT_PAGES = frozenset(
 # Pages not swept yet, and why (each is a gap to close: give the demo what the page needs).
 NOT_SWEPT = frozenset(
     {
-        "/ops/announcements/{announcement_id}",  # the demo has no announcement
-        # The merchant portal: the sweep has no merchant owner's sign-in yet.
-        "/merchant",
-        "/merchant/redemptions",
-        "/merchant/statements",
-        "/merchant/statements/{settlement_id}",
-        "/merchant/terminals",
-        "/cashier/pair",
-        # Drafts and closing: the demo has no draft voucher type or batch, none to release.
-        "/ops/voucher-types/{voucher_type_id}/edit",
-        "/ops/voucher-types/{voucher_type_id}/delete",
-        "/ops/batches/{batch_id}/edit",
-        "/ops/batches/{batch_id}/delete",
-        "/ops/batches/{batch_id}/release",
         # The demo has no alert; tests/e2e/test_operations_page.py acknowledges one in a browser.
         "/ops/alerts/{alert_id}/ack",
     }
 )
+
+# The demo's first shop's contact phone (quan.services.demo.shops): its owner signs in to the
+# portal. The demo's phones are 137/138 0571 xxxx, apart from the tests' own.
+OWNER_PHONE = "13805710001"
 
 
 def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
@@ -177,9 +192,31 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
                 .scalars()
                 .first()
             )
+            draft_type = tx.execute(
+                select(voucher_types.c.id).where(voucher_types.c.name == SWEEP_TYPE)
+            ).scalar_one()
+            draft_batch = tx.execute(
+                select(batches.c.id).where(batches.c.name == SWEEP_BATCH)
+            ).scalar_one()
+            open_batch = (
+                tx.execute(
+                    select(batches.c.id)
+                    .where(
+                        batches.c.allocation == "fcfs",
+                        batches.c.status == "open",
+                        batches.c.program_id == program_id,
+                    )
+                    .order_by(batches.c.id)
+                )
+                .scalars()
+                .first()
+            )
+            notice = tx.execute(
+                select(announcements.c.id).where(announcements.c.title_zh == SWEEP_NOTICE)
+            ).scalar_one()
     finally:
         engine.dispose()
-    found = (program_id, lottery_id, settled, cashier_settlement, citizen_id)
+    found = (program_id, lottery_id, settled, cashier_settlement, citizen_id, open_batch)
     assert None not in found, f"the demo has changed: {found}"
     return {
         "program_id": str(program_id),
@@ -190,4 +227,9 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
         "user_id": str(user_id),
         "citizen_id": str(citizen_id),
         "action": "close",  # the confirmation page of the irreversible action
+        "pause": "pause",  # and of a reversible one (the demo program is active)
+        "voucher_type_id": str(draft_type),
+        "draft_batch_id": str(draft_batch),
+        "open_batch_id": str(open_batch),
+        "announcement_id": str(notice),
     }

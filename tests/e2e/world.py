@@ -12,16 +12,21 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from quan.config import load_settings
 from quan.domain.auth import Actor
+from quan.domain.batches import Allocation
 from quan.domain.citizens import RegistrationInput, validate_registration
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
+from quan.services.delivery import announcements
+from quan.services.demo.program import FIXED_TYPE
+from quan.services.issuance import batches, voucher_types
 from quan.services.merchants import merchant_reviews, merchants, terminals
 from quan.services.people import citizens, staff
 from quan.services.runtime import Runtime
@@ -32,7 +37,15 @@ PHONES = {"zh": "13900000001", "en": "13900000002"}
 # Residents of the other page tests: a code may be sent to a phone once a minute, so tests that
 # share the served world never sign in with one another's phones.
 OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
+# Residents of the whole-program test (tests/e2e/test_program_run.py), one per language.
+PROGRAM_PHONES = {"zh": "13900000005", "en": "13900000006"}
 LANGS = ("zh", "en")
+# What the accessibility sweep opens that the demo does not have (tests/e2e/console_pages.py):
+# a voucher type no batch uses, a draft batch, and a notice waiting for a second person.
+SWEEP_TYPE = "草稿券种（无障碍检查）"
+SWEEP_BATCH_TYPE = "草稿批次的券种（无障碍检查）"
+SWEEP_BATCH = "草稿批次（无障碍检查）"
+SWEEP_NOTICE = "停车提示（无障碍检查）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,39 @@ def _quan(var_dir: Path, env: dict[str, str], *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"quan {' '.join(args)} failed: {done.stderr[-2000:]}")
     return done.stdout
+
+
+def _sweep_drafts(tx: Any, now: Any, operator: Actor, program_id: str) -> None:
+    """The drafts and the notice the accessibility sweep opens (never opened or sent)."""
+    unused = {**FIXED_TYPE, "name": SWEEP_TYPE}
+    voucher_types.create_voucher_type(tx, now, operator, program_id, unused)
+    used = voucher_types.create_voucher_type(
+        tx, now, operator, program_id, {**FIXED_TYPE, "name": SWEEP_BATCH_TYPE}
+    )
+    batches.create_batch(
+        tx,
+        now,
+        operator,
+        batches.NewBatch(
+            program_id=program_id,
+            voucher_type_id=used.id,
+            name=SWEEP_BATCH,
+            quantity=10,
+            allocation=Allocation.FCFS,
+            claim_opens_at=now + timedelta(days=1),
+            claim_closes_at=now + timedelta(days=10),
+        ),
+    )
+    draft = announcements.Draft(
+        program_id=program_id,
+        audience="program",
+        title_zh=SWEEP_NOTICE,
+        title_en="Parking notice (accessibility sweep)",
+        body_zh="西湖边停车场本周末关闭。",
+        body_en="The lakeside car park is closed this weekend.",
+    )
+    # Above a threshold of 0 recipients: the notice waits for a second person; nothing is sent.
+    announcements.create(tx, now, operator, draft, threshold=0)
 
 
 def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
@@ -105,6 +151,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
             residents = [(lang, PHONES[lang]) for lang in LANGS]
             residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
+            residents += [(lang, PROGRAM_PHONES[lang]) for lang in LANGS]
             for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
@@ -116,6 +163,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
                     today=now.date(),
                 )
                 citizens.register(tx, now, operator, keys, registration)
+            _sweep_drafts(tx, now, operator, program_id)
     finally:
         rt.db.dispose()
     return StoryWorld(

@@ -25,12 +25,14 @@ from quan.api.routes import (
     citizen_imports,
     citizen_sessions,
     citizens,
+    drafts,
     events,
     fairness,
     funding,
     grants,
     jobs,
     lottery,
+    merchant_self,
     merchants,
     offline,
     partners,
@@ -172,6 +174,8 @@ ROUTE_MODULES = (
     announcements,  # notices to holders and segments, their approval and progress
     partners,  # partner clients (client credentials), webhook subscriptions and deliveries
     alert_routes,  # alerts and their acknowledgement, alert rules, alert receivers
+    drafts,  # draft voucher types and batches changed or deleted; close and release a batch
+    merchant_self,  # a merchant's appeals; pairing a counter device with a terminal
 )
 
 

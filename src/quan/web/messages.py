@@ -19,6 +19,7 @@ from quan.web.messages_notify import NOTIFY
 from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
 from quan.web.messages_portal import PORTAL
+from quan.web.messages_prog15 import PROG15
 from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_reveals import REVEALS
@@ -323,4 +324,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **PORTAL,
     **REVEALS,
     **ALERTS,
+    **PROG15,
 }

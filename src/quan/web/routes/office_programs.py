@@ -279,12 +279,22 @@ def _confirm_page(
             program=program,
             budget=budget,
             action=action.value,
+            # What the page says: resuming a paused program is "activate" to the service.
+            kind=_kind(program.status, action),
+            irreversible=is_irreversible(program.status, action),
             reason=reason,
             field_errors=errors,
             errors=errors,
         ),
         status_code=status_code,
     )
+
+
+def _kind(status: ProgramStatus, action: Action) -> str:
+    """The texts a confirmation page speaks: ``resume`` for activating a paused program."""
+    if action is Action.ACTIVATE and status is ProgramStatus.PAUSED:
+        return "resume"
+    return action.value
 
 
 @router.get("/ops/programs/{program_id}/confirm/{action}")
