@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     # GET /metrics (Prometheus): with a token, scrapers send it as a bearer token; without one,
     # production answers only clients on the loopback address (docs/operations.md).
     metrics_token: str | None = None
+    # The number residents call about their vouchers, shown in the wallet and on each program's
+    # rules page (12345: the government service hotline; set the program office's own line).
+    help_line: str = Field(default="12345", min_length=1, max_length=40)
 
     @property
     def api_docs_enabled(self) -> bool:

@@ -22,6 +22,7 @@ from quan.web.messages_public import PUBLIC
 from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
+from quan.web.messages_wallet import WALLET
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -319,4 +320,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **OFFICE,
     **NOTIFY,
     **PORTAL,
+    **WALLET,
 }
