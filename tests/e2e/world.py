@@ -32,6 +32,8 @@ PHONES = {"zh": "13900000001", "en": "13900000002"}
 # Residents of the other page tests: a code may be sent to a phone once a minute, so tests that
 # share the served world never sign in with one another's phones.
 OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
+# The wallet test's residents (tests/e2e/test_wallet.py): they claim, use and enter lotteries.
+WALLET_PHONES = {"zh": "13900000005", "en": "13900000006"}
 LANGS = ("zh", "en")
 
 
@@ -45,6 +47,7 @@ class StoryWorld:
     pending_merchants: dict[str, str]  # lang -> merchant id waiting for review
     phones: dict[str, str]
     other_phones: dict[str, str]
+    wallet_phones: dict[str, str]
 
 
 def _uscc(serial: int) -> str:
@@ -105,6 +108,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
             residents = [(lang, PHONES[lang]) for lang in LANGS]
             residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
+            residents += [(lang, WALLET_PHONES[lang]) for lang in LANGS]
             for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
@@ -127,4 +131,5 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
         pending_merchants=pending,
         phones=dict(PHONES),
         other_phones=dict(OTHER_PHONES),
+        wallet_phones=dict(WALLET_PHONES),
     )

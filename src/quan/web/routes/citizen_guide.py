@@ -4,6 +4,7 @@ forms: no script), whom to call, and the history of what they used and saved."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
@@ -11,6 +12,7 @@ from fastapi import Depends, Query, Request, Response
 from quan.domain.auth import Actor, CitizenRole
 from quan.domain.eligibility import region_name
 from quan.edge.deps import RuntimeDep
+from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router
 from quan.web.session import Area, ConsoleAllow
 from quan.web.templating import render
@@ -25,6 +27,12 @@ Search = Annotated[str, Query(max_length=40)]
 
 def _context(actor: Actor, **values: object) -> dict[str, object]:
     return {"area": "wallet", "actor": actor, "signout_path": Area.CITIZEN.signout_path, **values}
+
+
+def _joined(lang: str) -> Callable[[Iterable[str], Callable[[str], str]], str]:
+    """Names of codes as one phrase in the page's language ("餐饮、旅游" / "Dining, Tourism")."""
+    sep = "、" if lang == "zh" else ", "
+    return lambda codes, name: sep.join(name(code) for code in codes)
 
 
 @router.get("/wallet/programs/{program_id}")
@@ -45,6 +53,7 @@ def program_page(
         actor, guide=found, shops=listed, q=q, category=category, district=district,
         shown=MERCHANTS_SHOWN, help_line=rt.settings.help_line,
         region_name=lambda code: region_name(code) or code,
+        joined=_joined(request_lang(request)),
     ))  # fmt: skip
 
 
