@@ -9,6 +9,7 @@ wallet page weighs at most 20 KiB over the wire.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,7 +52,8 @@ def _in_first_screen(page: Any, selector: str) -> None:
 
 
 class Resident:
-    def __init__(self, server: Server, browser: Any, lang: str) -> None:
+    def __init__(self, server: Server, browser: Any, lang: str, screens: Path) -> None:
+        self.screens = screens
         self.server = server
         self.url = server.url
         self.lang = lang
@@ -62,6 +64,9 @@ class Resident:
         )
         self.context.add_cookies([{"name": "quan_lang", "value": lang, "url": self.url}])
         self.page = self.context.new_page()
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.screens / f"wallet-{self.lang}-{name}.png"))
 
     def large_type(self, on: bool) -> None:
         if on:
@@ -97,6 +102,7 @@ class Resident:
         assert 0 < seconds <= 60
         assert waited == t("wallet.resend_wait", seconds=seconds)
         assert page.locator("[data-test=resend][data-counting=yes]").count() == 1
+        self.shot("resend-too-soon")
         _accessible(page)
         # A wrong code: the error alone, the code box kept.
         code = self.server.sms_code(self.phone)
@@ -161,6 +167,7 @@ class Resident:
             code = page.inner_text("[data-test=voucher-code]").strip()
             assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code), code
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            self.shot(f"counter-large-{viewport['width']}")
         _accessible(page)
         self.large_type(False)
         page.set_viewport_size(PHONE)
@@ -195,6 +202,7 @@ class Resident:
         page.wait_for_url("**district=330102*")
         assert [s.split("\n")[0] for s in shops.all_inner_texts()] == ["知味小笼（湖滨店）"]
         assert page.inner_text("[data-test=shops-found]") == t("guide.found", count=1)
+        self.shot("shops-found")
         page.fill("[data-test=shop-search]", "没有这家店")
         page.click("[data-test=shop-go]")
         page.wait_for_selector(f"[data-test=shops-found]:has-text('{t('guide.none_found')}')")
@@ -225,6 +233,7 @@ class Resident:
         )
         assert looks == ["solid", "line-through"]
         assert page.locator("[data-test=voucher][data-status=active]").count() == 0
+        self.shot("used-voucher")
         _accessible(page)
         used.locator("a.voucher-name").click()
         page.wait_for_selector("[data-test=stamp]")
@@ -265,9 +274,9 @@ class Resident:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_resident_signs_in_claims_finds_shops_uses_a_voucher_and_reads_its_savings(
-    server: Server, browser: Any, lang: str
+    server: Server, browser: Any, screens: Path, lang: str
 ) -> None:
-    resident = Resident(server, browser, lang)
+    resident = Resident(server, browser, lang, screens)
     try:
         resident.signs_in_after_a_resend_too_soon_and_a_wrong_code()
         voucher_id = resident.claims_and_reads_the_last_day()
