@@ -64,6 +64,7 @@ class Resident:
         )
         self.context.add_cookies([{"name": "quan_lang", "value": lang, "url": self.url}])
         self.page = self.context.new_page()
+        self.terminal = {"Authorization": f"Bearer {server.world.terminal_key}"}
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.screens / f"wallet-{self.lang}-{name}.png"))
@@ -209,12 +210,12 @@ class Resident:
         _accessible(page)
 
     # Point 2 -------------------------------------------------------------------------------
-    def uses_it_and_sees_what_it_saved(self, code: str) -> None:
+    def uses_it_and_sees_what_it_saved(self, code: str) -> str:
         t, page = self.t, self.page
         answer = httpx.post(
             f"{self.url}/api/v1/redemptions",
             json={"voucher_code": code, "order_amount_fen": 12000, "category": "catering"},
-            headers={"Authorization": f"Bearer {self.server.world.terminal_key}"},
+            headers=self.terminal,
         )
         assert answer.status_code == 201, answer.text
         shop = self.server.world.merchant_name
@@ -250,6 +251,27 @@ class Resident:
         assert "¥30.00" in use
         assert "¥120.00" in use
         _accessible(page)
+        return str(answer.json()["id"])
+
+    def sees_a_refund_give_the_voucher_back(self, redemption_id: str) -> None:
+        """The shop refunds the order (and so this test leaves no redemption behind for the
+        settlements other tests of this served world run): the voucher is usable again, and the
+        history keeps the use, marked reversed."""
+        t, page = self.t, self.page
+        answer = httpx.post(
+            f"{self.url}/api/v1/redemptions/{redemption_id}/reversal",
+            json={"reason": "order refunded"},
+            headers=self.terminal,
+        )
+        assert answer.status_code == 201, answer.text
+        page.goto(f"{self.url}/wallet")
+        assert page.locator("[data-test=voucher][data-status=active]").count() == 1
+        page.goto(f"{self.url}/wallet/history")
+        assert page.locator("[data-test=use][data-reversed=yes]").count() == 1
+        assert t("history.reversed") in page.inner_text("[data-test=use]")
+        assert page.inner_text("[data-test=history-total]") == t(
+            "history.total", count=0, saved="¥0.00"
+        )
 
     # Point 7 -------------------------------------------------------------------------------
     def weighs_little_over_the_wire(self, browser: Any, voucher_id: str) -> list[int]:
@@ -283,7 +305,8 @@ def test_a_resident_signs_in_claims_finds_shops_uses_a_voucher_and_reads_its_sav
         resident.reads_a_lottery_card()
         code = resident.shows_the_qr_and_code_on_the_first_screen(voucher_id)
         resident.reads_the_rules_and_finds_a_shop()
-        resident.uses_it_and_sees_what_it_saved(code)
+        redemption_id = resident.uses_it_and_sees_what_it_saved(code)
+        resident.sees_a_refund_give_the_voucher_back(redemption_id)
         sizes = resident.weighs_little_over_the_wire(browser, voucher_id)
         print(f"wallet transfer sizes ({lang}): {sizes} bytes")
     finally:
