@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     # keeps them in the development outbox.
     alert_webhook_secret: SecretStr | None = None
     alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The number residents call about their vouchers, shown in the wallet and on each program's
+    # rules page (12345: the government service hotline; set the program office's own line).
+    help_line: str = Field(default="12345", min_length=1, max_length=40)
 
     @property
     def api_docs_enabled(self) -> bool:

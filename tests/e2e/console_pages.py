@@ -121,6 +121,8 @@ PAGES: tuple[Page, ...] = (
     Page("/wallet", ("citizen",)),
     Page("/wallet/vouchers/{voucher_id}", ("citizen",)),
     Page("/wallet/registered", ("citizen",)),
+    Page("/wallet/programs/{program_id}", ("citizen",)),
+    Page("/wallet/history", ("citizen",)),
 )
 
 # GET routes that are not pages: downloads and a printed PDF, and the preference switch.

@@ -114,7 +114,8 @@ class Sweep:
             page.locator("[data-test=claim]").first.click()
             page.wait_for_url("**/wallet/vouchers/**")
             page.goto(f"{self.server.url}/wallet")
-        href = page.locator("[data-test=voucher]").first.get_attribute("href")
+        link = page.locator("[data-test=voucher] a[href^='/wallet/vouchers/']").first
+        href = link.get_attribute("href")
         return str(href).rsplit("/", 1)[-1]
 
     # --- checking a page --------------------------------------------------------------------

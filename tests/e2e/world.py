@@ -39,6 +39,8 @@ PHONES = {"zh": "13900000001", "en": "13900000002"}
 OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
 # Residents of the whole-program test (tests/e2e/test_program_run.py), one per language.
 PROGRAM_PHONES = {"zh": "13900000005", "en": "13900000006"}
+# The wallet test's residents (tests/e2e/test_wallet.py): they claim, use and enter lotteries.
+WALLET_PHONES = {"zh": "13900000007", "en": "13900000008"}
 LANGS = ("zh", "en")
 # What the accessibility sweep opens that the demo does not have (tests/e2e/console_pages.py):
 # a voucher type no batch uses, a draft batch, and a notice waiting for a second person.
@@ -58,6 +60,7 @@ class StoryWorld:
     pending_merchants: dict[str, str]  # lang -> merchant id waiting for review
     phones: dict[str, str]
     other_phones: dict[str, str]
+    wallet_phones: dict[str, str]
 
 
 def _uscc(serial: int) -> str:
@@ -152,6 +155,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             residents = [(lang, PHONES[lang]) for lang in LANGS]
             residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
             residents += [(lang, PROGRAM_PHONES[lang]) for lang in LANGS]
+            residents += [(lang, WALLET_PHONES[lang]) for lang in LANGS]
             for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
@@ -175,4 +179,5 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
         pending_merchants=pending,
         phones=dict(PHONES),
         other_phones=dict(OTHER_PHONES),
+        wallet_phones=dict(WALLET_PHONES),
     )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from quan import __version__
 from quan.api import api_docs, claim_route, errors, metrics_route, redeem_route
+from quan.api.compress import Compress
 from quan.api.edge import Edge
 from quan.api.lean import Lane
 from quan.api.routes import (
@@ -267,6 +268,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         body_seconds=settings.body_timeout_seconds,
         upload_seconds=settings.upload_timeout_seconds,
     )
+    # Pages, stylesheets and scripts gzipped (streamed downloads pass through as they are).
+    app.add_middleware(Compress)
     # Outermost of all: /metrics and every request's duration by route template.
     metrics_route.install(app, runtime)
     return app

@@ -124,13 +124,19 @@ def refresh(snapshots: Snapshots, key: str, render: Render) -> bool:
     return snapshots.refresh(key, render)
 
 
+def _tags(if_none_match: str) -> set[str]:
+    """The entity tags of an ``If-None-Match``, compared weakly (RFC 9110 13.1.2): a page sent
+    gzipped carries its tag as ``W/"…"`` (:mod:`quan.api.compress`)."""
+    return {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+
+
 def conditional(
     request: Request, snapshot: Snapshot, media_type: str, max_age: int
 ) -> Response:
     """The snapshot, or 304 when the caller already has it."""
     headers = {"ETag": snapshot.etag, "Cache-Control": f"public, max-age={max_age}"}
     wanted = request.headers.get("if-none-match", "")
-    if snapshot.etag in {tag.strip() for tag in wanted.split(",")} or wanted.strip() == "*":
+    if snapshot.etag in _tags(wanted) or wanted.strip() == "*":
         return Response(status_code=304, headers=headers)
     return Response(snapshot.body, media_type=media_type, headers=headers)
 
@@ -141,7 +147,7 @@ def conditional_page(request: Request, page: Response, max_age: int) -> Response
     etag = '"' + hashlib.sha256(bytes(page.body)).hexdigest()[:32] + '"'
     page.headers["ETag"] = etag
     page.headers["Cache-Control"] = f"private, max-age={max_age}"
-    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+    if etag in _tags(request.headers.get("if-none-match", "")):
         page.status_code = 304
         page.body = b""
         del page.headers["content-length"]

@@ -25,6 +25,7 @@ from quan.web.messages_reminders import REMINDERS
 from quan.web.messages_reveals import REVEALS
 from quan.web.messages_selfreg import SELFREG
 from quan.web.messages_supplyui import SUPPLYUI
+from quan.web.messages_wallet import WALLET
 
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # Frame
@@ -325,4 +326,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **REVEALS,
     **ALERTS,
     **PROG15,
+    **WALLET,
 }

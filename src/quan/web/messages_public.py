@@ -36,8 +36,9 @@ PUBLIC: Final[dict[str, tuple[str, str]]] = {
     "wallet.phone": ("手机号", "Mobile phone number"),
     "wallet.send_code": ("获取验证码", "Send me a code"),
     "wallet.not_registered": (
-        "还没有登记？请到社区服务中心办理，或使用本平台的注册接口。",
-        "Not registered yet? A community service centre can register you.",
+        "还没有登记？可以用下面的链接自助注册，也可以到社区服务中心办理。",
+        "Not registered yet? Register yourself with the link below, or at a community service "
+        "centre.",
     ),
     "wallet.code_sent": (
         "如果该号码已登记，验证码短信已发出，5 分钟内有效。",

@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
+from quan.domain.last_day import last_day
 from quan.domain.money import format_yuan
 from quan.web.i18n import Translator, category_name, html_lang, request_lang
 from quan.web.session import csrf_seed, csrf_token, large_type, remember_csrf
@@ -50,6 +52,17 @@ def localtime(at: datetime | None, zone: str = DEFAULT_ZONE, fmt: str = "%Y-%m-%
     return at.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
+@pass_context
+def use_by(context: Context, valid_until: datetime, zone: str = DEFAULT_ZONE) -> str:
+    """A voucher's last usable day in words ("最后使用日：2027-03-06（当天可用）"): the one way
+    every page says when a voucher ends (:mod:`quan.domain.last_day`)."""
+    t: Translator = context["t"]
+    last = last_day(valid_until, zone)
+    if last.ends is None:
+        return t("wallet.last_day", day=last.day.isoformat())
+    return t("wallet.last_day_time", day=last.day.isoformat(), time=f"{last.ends:%H:%M}")
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -60,6 +73,7 @@ def _environment() -> Environment:
     )
     env.filters["yuan"] = yuan
     env.filters["localtime"] = localtime
+    env.filters["use_by"] = use_by
     return env
 
 

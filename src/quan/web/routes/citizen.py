@@ -13,6 +13,7 @@ the first registration).
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Annotated
 
 from fastapi import Depends, Form, Request, Response
@@ -29,7 +30,7 @@ from quan.services.delivery import reminder_settings
 from quan.services.issuance import claims, lottery, wallet
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.people import otp
-from quan.services.people.rate_limits import spend
+from quan.services.people.rate_limits import RATE_LIMITED, spend
 from quan.web.i18n import request_lang
 from quan.web.qr import qr_svg
 from quan.web.routes.common import console_router
@@ -38,8 +39,11 @@ from quan.web.session import Area, ConsoleAllow, end_session, start_session
 from quan.web.templating import render
 from quan.web.views.lottery import my_lotteries
 from quan.web.views.offers import offers
+from quan.web.views.wallet_cards import cards
 
 router = console_router()
+
+RESEND_SECONDS = otp.RESEND.window_seconds  # one code a minute per phone
 
 CitizenPage = Annotated[Actor, Depends(ConsoleAllow(Area.CITIZEN, CitizenRole.CITIZEN))]
 
@@ -50,8 +54,37 @@ def _context(actor: Actor | None, **values: object) -> dict[str, object]:
 
 @router.get("/wallet/signin")
 def signin_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "citizen/signin.html", _context(None, step="phone", phone="",
-                                                           error=None, next=safe_next(next, "")))
+    return _signin(request, step="phone", phone="", next=next or "")
+
+
+def _signin(request: Request, *, step: str, phone: str, next: str,
+            error: QuanError | None = None, sent_at: str = "", too_soon: bool = False,
+            status_code: int = 200) -> Response:
+    """The sign-in page. The code step shows the code box whatever happened: a resend asked for
+    too soon is a notice with the seconds left (the code already sent still works), a refusal
+    is an error, and the "code sent" banner shows only when nothing went wrong. The resend
+    button counts down the seconds left of the minute since the code was sent."""
+    fresh = step == "code" and error is None and not too_soon
+    sent = str(int(time.time())) if fresh else sent_at
+    wait = _seconds_left(sent) if sent else 0
+    if too_soon and wait == 0:
+        wait = RESEND_SECONDS  # refused although our page's minute is over: another send
+    return render(request, "citizen/signin.html", _context(
+        None, step=step, phone=phone, next=safe_next(next, ""),
+        error=error.message(request_lang(request)) if error else None,
+        error_code=error.code if error else None, fresh=fresh, too_soon=too_soon,
+        sent_at=sent, wait=wait,
+    ), status_code=status_code)  # fmt: skip
+
+
+def _seconds_left(sent_at: str) -> int:
+    """What is left of the resend wait since the page said the code was sent (only for the
+    countdown and the notice: the throttle itself is what refuses)."""
+    try:
+        left = RESEND_SECONDS - (int(time.time()) - int(sent_at))
+    except ValueError:
+        left = 0
+    return max(0, min(RESEND_SECONDS, left))
 
 
 @router.post("/wallet/code")
@@ -60,8 +93,11 @@ def request_code(
     rt: RuntimeDep,
     phone: Annotated[str, Form(max_length=32)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
+    resend: Annotated[str, Form(max_length=4)] = "",
+    sent_at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Send a sign-in code; the next step asks for it whatever the phone (no account probing)."""
+    """Send a sign-in code; the next step asks for it whatever the phone (no account probing).
+    A resend keeps the resident on the code step, also when it is refused."""
     try:
         body = OtpRequest(phone=phone)
         parsed = parse_phone(body.phone)
@@ -72,11 +108,18 @@ def request_code(
                 purpose=body.purpose,
             )
     except QuanError as exc:
-        return render(request, "citizen/signin.html", _context(
-            None, step="phone", phone=phone, error=exc.message(request_lang(request)),
-            next=safe_next(next, "")), status_code=422)
-    return render(request, "citizen/signin.html",
-                  _context(None, step="code", phone=phone, error=None, next=safe_next(next, "")))
+        if not resend:
+            return _signin(request, step="phone", phone=phone, next=next, error=exc,
+                           status_code=422)  # fmt: skip
+        too_soon = exc.code == RATE_LIMITED.code and int(
+            exc.params.get("retry_after_seconds", 0)) <= RESEND_SECONDS  # fmt: skip
+        if too_soon:
+            return _signin(request, step="code", phone=phone, next=next,
+                           sent_at=sent_at or str(int(time.time())), too_soon=True,
+                           status_code=429)  # fmt: skip
+        return _signin(request, step="code", phone=phone, next=next, error=exc,
+                       sent_at=sent_at, status_code=STATUS.get(exc.kind, 422))  # fmt: skip
+    return _signin(request, step="code", phone=phone, next=next)
 
 
 @router.post("/wallet/session")
@@ -86,6 +129,7 @@ def sign_in(
     phone: Annotated[str, Form(max_length=32)] = "",
     code: Annotated[str, Form(max_length=16)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
+    sent_at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:
         body = SessionRequest(phone=phone, code=code.strip())
@@ -94,9 +138,8 @@ def sign_in(
             phone=parse_phone(body.phone), code=body.code, ip=client_ip(request),
         )
     except QuanError as exc:
-        return render(request, "citizen/signin.html", _context(
-            None, step="code", phone=phone, error=exc.message(request_lang(request)),
-            next=safe_next(next, "")), status_code=401)
+        return _signin(request, step="code", phone=phone, next=next, error=exc, sent_at=sent_at,
+                       status_code=401)  # fmt: skip
     response = redirect(request, safe_next(next, "/wallet"))
     start_session(response, request, Area.CITIZEN, session.access_token)
     return response
@@ -121,14 +164,17 @@ def _wallet(request: Request, actor: Actor, rt: RuntimeDep, *, error: QuanError 
             error_batch: str | None = None, entered: str | None = None,
             status_code: int = 200) -> Response:
     now = rt.clock.now()
+    mine = _vouchers(actor, rt)
     with rt.db.read() as tx:
         found = offers(tx, actor.id, now)
         lotteries = my_lotteries(tx, actor.id, now)
         reminders_by_sms = "sms" not in reminder_settings.opted_out(tx, actor.id)
+        shown = cards(tx, actor.id, mine)
     return render(
         request,
         "citizen/wallet.html",
-        _context(actor, offers=found, vouchers=_vouchers(actor, rt), lotteries=lotteries,
+        _context(actor, offers=found, cards=shown, lotteries=lotteries,
+                 help_line=rt.settings.help_line,
                  claim_key=secrets.token_urlsafe(16),
                  error=error.message(request_lang(request)) if error else None,
                  error_code=error.code if error else None, error_batch=error_batch,
@@ -182,9 +228,12 @@ def voucher_page(voucher_id: str, request: Request, actor: CitizenPage,
     if not mine:
         raise QuanError(NOT_FOUND, what=f"voucher {voucher_id}")
     voucher = mine[0]
+    with rt.db.read() as tx:
+        (card,) = cards(tx, actor.id, [voucher])
     return render(
         request,
         "citizen/voucher.html",
-        _context(actor, voucher=voucher, claimed=request.query_params.get("claimed") == "1",
-                 qr=qr_svg(voucher.qr_payload, title=voucher.code)),
+        _context(actor, voucher=voucher, card=card, help_line=rt.settings.help_line,
+                 claimed=request.query_params.get("claimed") == "1",
+                 qr=qr_svg(voucher.qr_payload, title=voucher.code) if not card.spent else None),
     )
