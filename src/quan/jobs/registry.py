@@ -82,6 +82,12 @@ def _remind(rt: Runtime, holder: str) -> int:
     return run.chosen.total + run.sent
 
 
+def _risk_scan(rt: Runtime, holder: str) -> int:
+    from quan.services.abuse import cases
+
+    return len(cases.scan(rt.db, rt.clock.now()))
+
+
 def default_jobs() -> list[Job]:
     """Every job of the platform, in the order a worker starts them."""
     from quan.services.delivery import notify_jobs
@@ -96,6 +102,7 @@ def default_jobs() -> list[Job]:
         Job("announcements", 1.0, notify_jobs.release_announcements),
         Job("webhook-fanout", 1.0, notify_jobs.fan_out),
         Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
+        Job("risk-scan", 900.0, _risk_scan, lease_ttl=timedelta(minutes=15)),
     ]
 
 
