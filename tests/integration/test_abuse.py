@@ -65,12 +65,10 @@ def test_a_scan_stores_the_features_and_opens_a_case_with_its_explanation(world:
         ).one()
         a = risk_actor_features.c
         features = dict(
-            tx.execute(
-                select(a.feature, a.value).where(a.subject_id == c.s.shop.merchant_id)
-            ).all()
+            tx.execute(select(a.feature, a.value).where(a.subject_id == c.s.shop.merchant_id)).all()
         )
     assert tuple(honest) == (0, 0, 3600, 1)
-    assert features["redemptions"] == CASHED + 1 and features["citizens"] == CASHED + 1
+    assert (features["redemptions"], features["citizens"]) == (CASHED + 1, CASHED + 1)
     assert rows(world, "events", type="risk_case.opened") == 1
     assert scan(world, c) == found  # an open case is not opened again
 
@@ -93,7 +91,8 @@ def test_a_confirmed_case_holds_exactly_its_redemptions_and_the_rest_is_paid(
             tx, rt.clock.now(), operator(world), case.id, cases.Decision.CONFIRMED,
             "订单金额全部为 100 元且领券即核销", blacklist=True,
         )  # fmt: skip
-    assert decided.status == "confirmed" and decided.blacklist_entry_id is not None
+    assert decided.status == "confirmed"
+    assert decided.blacklist_entry_id is not None
     assert rows(world, "redemption_holds") == CASHED
     issuance.advance(world, TO_MIDNIGHT)
     settle(world, c, "2026-11-25")

@@ -63,7 +63,7 @@ class Rule:
         return features.get(self.feature.value, 0) >= self.threshold
 
     def explain(self, value: float, lang: str) -> str:
-        text = self.zh if lang == "zh-CN" else self.en
+        text = self.zh if lang.startswith("zh") else self.en
         return text.format(
             value=_shown(self.feature, value), threshold=_shown(self.feature, self.threshold)
         )

@@ -16,6 +16,7 @@ from quan import __version__
 from quan.domain.auth import Role
 from quan.web.i18n import LANG_COOKIE, parse_lang
 from quan.web.routes import (
+    abuse,
     accounts,
     auditor,
     cashier,
@@ -105,6 +106,7 @@ for module_router in (
     portal.router,
     portal_terminals.router,
     portal_money.router,
+    abuse.router,  # abuse cases: list, review, holds, decision
 ):
     router.include_router(module_router)
 

@@ -14,6 +14,7 @@ released), always with a reason.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -57,6 +58,12 @@ DECISION_REASON_REQUIRED = define(
     Kind.INVALID,
     zh="处理案件须填写理由（不超过 1000 字）",
     en="Deciding a case needs a reason (at most 1000 characters)",
+)
+DECISION_REQUIRED = define(
+    "RISK_CASE_DECISION_REQUIRED",
+    Kind.INVALID,
+    zh="请选择处理结果：确认或驳回",
+    en="Choose a decision: confirm or dismiss",
 )
 MAX_EVIDENCE = 500  # redemptions kept as a case's evidence
 
@@ -259,7 +266,7 @@ def cases_query(tx: Connection, actor: Actor, program_id: str, status: str | Non
     return query.order_by(risk_cases.c.id.desc())
 
 
-def load(rows: list[Any]) -> list[RiskCase]:
+def load(rows: Sequence[Any]) -> list[RiskCase]:
     return [_case(row) for row in rows]
 
 
