@@ -21,14 +21,15 @@ class CashOut:
     s: Scene
     flagged: list[str]  # redemption ids
     honest: str
+    spare: list[str]  # codes of claimed vouchers not redeemed yet
 
 
 def operator(world: World) -> Actor:
     return Actor("staff", world.users["operator"].id, Role.OPERATOR, world.issuer.id)
 
 
-def cash_out(world: World) -> CashOut:
-    s = scene(world, holders=CASHED + 1)
+def cash_out(world: World, spare: int = 0) -> CashOut:
+    s = scene(world, holders=CASHED + 1 + spare)
     flagged = []
     for code in s.codes[:CASHED]:
         made = redeem(world, s.shop, code=code, amount_fen=10000)
@@ -37,7 +38,7 @@ def cash_out(world: World) -> CashOut:
     issuance.advance(world, timedelta(hours=1))
     made = redeem(world, s.shop, code=s.codes[CASHED], amount_fen=12345)
     assert made.status_code == 201, made.text
-    return CashOut(s, flagged, made.json()["id"])
+    return CashOut(s, flagged, made.json()["id"], s.codes[CASHED + 1 :])
 
 
 def scan(world: World, c: CashOut) -> list[cases.RiskCase]:

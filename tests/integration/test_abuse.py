@@ -13,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from quan.domain.abuse import Subject, explain
 from quan.domain.auth import SYSTEM
 from quan.domain.errors import QuanError
-from quan.services.abuse import cases, holds
+from quan.services.abuse import cases, clawback, holds
 from quan.services.settlement import running
 from quan.store.abuse_tables import redemption_holds, risk_actor_features, risk_redemption_features
 from quan.store.redemption_tables import settlement_statements
 from tests.conftest import World
 from tests.integration import issuance_fixtures as issuance
 from tests.integration.abuse_fixtures import CASHED, CashOut, cash_out, operator, scan
-from tests.integration.redemption_fixtures import assert_books_ok, race, rows
+from tests.integration.redemption_fixtures import assert_books_ok, race, redeem, rows
 
 TO_MIDNIGHT = timedelta(hours=13, minutes=2)  # 11:00 (an hour after the scene) → 00:02
 
@@ -173,3 +173,49 @@ def test_the_database_refuses_a_second_hold_in_force_on_a_redemption(world: Worl
         row = tx.execute(select(redemption_holds)).one()._mapping
     with pytest.raises(IntegrityError), rt.db.write() as tx:
         tx.execute(redemption_holds.insert().values({**row, "id": "hld_second"}))
+
+
+def test_a_confirmed_case_claws_back_its_settled_redemptions_from_later_payouts(
+    world: World,
+) -> None:
+    c = cash_out(world, spare=CASHED)
+    rt = world.runtime
+    issuance.advance(world, TO_MIDNIGHT)
+    settle(world, c, "2026-11-25")  # paid before anyone looked
+    case = scan(world, c)[0]
+    with rt.db.write() as tx, pytest.raises(QuanError) as early:
+        clawback.claw_back(tx, rt.clock, operator(world), case.id)
+    assert early.value.code == "RISK_CASE_NOT_CONFIRMED"
+    with rt.db.write() as tx:
+        cases.decide(
+            tx, rt.clock.now(), operator(world), case.id, cases.Decision.CONFIRMED,
+            "领券即以门槛金额核销，确认套现",
+        )  # fmt: skip
+    assert rows(world, "redemption_holds") == 0  # all settled: nothing to hold
+    with rt.db.write() as tx:
+        done = clawback.claw_back(tx, rt.clock, operator(world), case.id)
+    assert (len(done.reversal_ids), done.amount_fen) == (CASHED, CASHED * 3000)
+    assert rows(world, "settlement_deductions") == CASHED
+    assert_books_ok(world)
+    with rt.db.write() as tx, pytest.raises(QuanError) as again:
+        clawback.claw_back(tx, rt.clock, operator(world), case.id)
+    assert again.value.code == "NOTHING_TO_CLAW_BACK"
+    for code in c.spare:  # the merchant's next day owes as much as it must pay back
+        assert redeem(world, c.s.shop, code=code, amount_fen=12345).status_code == 201
+    issuance.advance(world, timedelta(days=1))
+    settle(world, c, "2026-11-26")
+    assert statement(world, c) == {
+        "window_fen": 0, "carried_fen": 0, "held_fen": 0, "hold_reason": None, "payout_fen": 0,
+    }  # fmt: skip
+    assert rows(world, "events", type="risk_case.clawed_back") == 1
+    assert_books_ok(world)
+
+
+def test_the_worker_runs_the_risk_scan_as_a_job(world: World) -> None:
+    from quan.jobs.registry import default_jobs
+
+    cash_out(world)
+    job = next(j for j in default_jobs() if j.name == "risk-scan")
+    assert job.exclusive
+    assert job.run(world.runtime, "test-worker") == 1
+    assert job.run(world.runtime, "test-worker") == 0

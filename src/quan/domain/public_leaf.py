@@ -134,6 +134,7 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         # suspected (a suspicion is not a finding) nor why.
         "risk_case.opened": ("subject_type", "rules_version"),
         "risk_case.decided": ("subject_type", "outcome", "held"),
+        "risk_case.clawed_back": ("redemptions", "amount_fen"),
         "redemption.held": ("hold_id", "case_id", "merchant_id", "amount_fen"),
         "redemption.hold_released": ("hold_id", "case_id", "amount_fen"),
         "settlement.completed": (

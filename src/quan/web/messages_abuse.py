@@ -90,4 +90,18 @@ ABUSE: Final[dict[str, tuple[str, str]]] = {
     "abuse.done.dismissed": ("案件已驳回，暂扣已解除。", "The case is dismissed; holds released."),
     "abuse.done.held": ("已暂扣 {n} 笔核销款。", "{n} redemption(s) held."),
     "abuse.cases_link": ("风险案件", "Risk cases"),
+    "abuse.clawback": ("追回已结算款项", "Claw back settled money"),
+    "abuse.clawback_intro": (
+        "这些核销在立案前已结算。追回即冲正这些核销：券作废，款项从商户之后的结算中扣回。",
+        "These redemptions were settled before the case. Clawing back reverses them: the "
+        "vouchers expire and the money is deducted from the merchant's next settlements.",
+    ),
+    "abuse.clawback_all": (
+        "追回 {n} 笔已结算核销（{amount}）",
+        "Claw back {n} settled redemption(s) ({amount})",
+    ),
+    "abuse.done.clawed": (
+        "已追回 {n} 笔，将从商户之后的结算中扣回。",
+        "{n} clawed back; deducted from the merchant's next settlements.",
+    ),
 }

@@ -53,6 +53,7 @@ EVENT_NAMES: Final[dict[str, tuple[str, str]]] = {
     "offline_case.resolved": ("离线存疑已处理", "Offline case resolved"),
     "risk_case.opened": ("风险案件立案", "Risk case opened"),
     "risk_case.decided": ("风险案件已处理", "Risk case decided"),
+    "risk_case.clawed_back": ("风险案件追回已结算款", "Risk case: settled money clawed back"),
     "redemption.held": ("核销款项暂扣", "Redemption held"),
     "redemption.hold_released": ("核销暂扣解除", "Redemption hold released"),
     "program.active": ("项目启用", "Program activated"),

@@ -15,7 +15,7 @@ from fastapi import Form, Request, Response
 from quan.domain.abuse import explain
 from quan.domain.errors import QuanError
 from quan.edge.deps import RuntimeDep
-from quan.services.abuse import cases, evidence, features, holds
+from quan.services.abuse import cases, clawback, evidence, features, holds
 from quan.services.merchants import merchants
 from quan.services.money.programs import visible_program
 from quan.services.runtime import Runtime
@@ -105,6 +105,10 @@ def _case_page(
             features=values,
             findings=[(f, explain(f.rule_id, f.value, lang)) for f in case.findings],
             holdable=sum(1 for line in found if line.hold == "none" and line.status == "redeemed"),
+            settled=[
+                line for line in found if line.hold == "settled" and line.status == "redeemed"
+            ],
+            can_claw_back=can_operate(actor) and case.status == "confirmed",
             operate=can_operate(actor) and case.status == "open",
             errors=errors,
             reason=reason,
@@ -167,3 +171,10 @@ def decide(
             status_code=422,
         )
     return redirect(request, f"/ops/cases/{case_id}?done={chosen.value}")
+
+
+@router.post("/ops/cases/{case_id}/clawback")
+def claw_back(case_id: str, request: Request, actor: OperatorPage, rt: RuntimeDep) -> Response:
+    with rt.db.write() as tx:
+        done = clawback.claw_back(tx, rt.clock, actor, case_id)
+    return redirect(request, f"/ops/cases/{case_id}?done=clawed_{len(done.reversal_ids)}")
