@@ -15,7 +15,12 @@ from quan.domain.auth import SYSTEM
 from quan.domain.errors import QuanError
 from quan.services.abuse import cases, clawback, holds
 from quan.services.settlement import running
-from quan.store.abuse_tables import redemption_holds, risk_actor_features, risk_redemption_features
+from quan.store.abuse_tables import (
+    redemption_holds,
+    risk_actor_features,
+    risk_cases,
+    risk_redemption_features,
+)
 from quan.store.redemption_tables import settlement_statements
 from tests.conftest import World
 from tests.integration import issuance_fixtures as issuance
@@ -161,6 +166,16 @@ def test_a_hold_and_a_settlement_run_never_both_take_a_redemption(world: World) 
         assert isinstance(held, str), held
         assert (got["held_fen"], got["hold_reason"]) == (3000, "redemption_hold")
     assert_books_ok(world)
+
+
+def test_the_database_refuses_a_second_open_case_for_a_subject(world: World) -> None:
+    c = cash_out(world)
+    scan(world, c)
+    rt = world.runtime
+    with rt.db.read() as tx:
+        row = tx.execute(select(risk_cases)).one()._mapping
+    with pytest.raises(IntegrityError), rt.db.write() as tx:
+        tx.execute(risk_cases.insert().values({**row, "id": "rsk_second"}))
 
 
 def test_the_database_refuses_a_second_hold_in_force_on_a_redemption(world: World) -> None:
