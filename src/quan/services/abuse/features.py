@@ -35,6 +35,7 @@ from quan.domain.abuse import (
     LOOKBACK_DAYS,
     NEAR_MIN_PERCENT,
     ROUND_FEN,
+    RULES,
     Feature,
     Subject,
 )
@@ -182,6 +183,17 @@ def compute(tx: Connection, now: datetime, program_id: str) -> dict[Subject, Fea
     for citizen_id, n in _refusals(tx, now, program_id, "claim").items():
         citizens.setdefault(citizen_id, {Feature.REDEMPTIONS.value: 0.0})
         citizens[citizen_id][Feature.REFUSED_CLAIMS.value] = n
+    # Most citizens redeem once or twice: no rule can fire on them, so their rows are not kept
+    # (a program of a million residents would otherwise rewrite millions of rows each scan).
+    least = min(
+        (r.min_redemptions for r in RULES if r.subject is Subject.CITIZEN and r.min_redemptions),
+        default=0,
+    )
+    citizens = {
+        k: v
+        for k, v in citizens.items()
+        if v[Feature.REDEMPTIONS.value] >= least or Feature.REFUSED_CLAIMS.value in v
+    }
     found = {Subject.MERCHANT: merchants, Subject.CITIZEN: citizens}
     tx.execute(delete(risk_actor_features).where(risk_actor_features.c.program_id == program_id))
     rows = [
