@@ -61,6 +61,7 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/programs/{program_id}/batches/new", ("operator",)),
     Page("/ops/programs/{program_id}/dashboard", READERS),
     Page("/ops/programs/{program_id}/settlements", READERS),
+    Page("/ops/programs/{program_id}/cases", READERS),
     Page("/ops/programs/{program_id}/reminders", READERS),
     Page("/ops/programs/new", ("operator",)),
     Page("/ops/programs/{program_id}/edit", ("operator",), status=409),  # active: not editable
@@ -149,6 +150,8 @@ NOT_SWEPT = frozenset(
     {
         # The demo has no alert; tests/e2e/test_operations_page.py acknowledges one in a browser.
         "/ops/alerts/{alert_id}/ack",
+        # The demo has no abuse case: tests/e2e/test_abuse_pages.py opens one and runs axe on it.
+        "/ops/cases/{case_id}",
     }
 )
 

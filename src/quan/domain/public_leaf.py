@@ -130,6 +130,13 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         ),
         "offline_case.flagged": ("voucher_id", "redemption_id", "merchant_id", "amount_fen"),
         "offline_case.resolved": ("resolution", "merchant_id"),
+        # Abuse cases: that one was opened or decided, and what money was held; never who is
+        # suspected (a suspicion is not a finding) nor why.
+        "risk_case.opened": ("subject_type", "rules_version"),
+        "risk_case.decided": ("subject_type", "outcome", "held"),
+        "risk_case.clawed_back": ("redemptions", "amount_fen"),
+        "redemption.held": ("hold_id", "case_id", "merchant_id", "amount_fen"),
+        "redemption.hold_released": ("hold_id", "case_id", "amount_fen"),
         "settlement.completed": (
             "cut_off_date", "cut_off", "window_start", "remainder_fen", "merchants",
             "redemption_count", "window_fen", "carried_fen", "held_fen", "payout_fen",

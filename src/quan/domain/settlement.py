@@ -92,6 +92,7 @@ class HoldReason(StrEnum):
     MERCHANT_SUSPENDED = "merchant_suspended"  # or otherwise not approved
     MERCHANT_BLACKLISTED = "merchant_blacklisted"
     OFFLINE_CASE = "offline_case"  # an offline double spend under investigation
+    REDEMPTION_HOLD = "redemption_hold"  # single redemptions held by an abuse case
 
 
 class PayoutStatus(StrEnum):
@@ -177,12 +178,18 @@ class StatementAmounts:
 
 
 def hold(
-    total_fen: int, merchant_status: MerchantStatus, blacklisted: bool, open_cases_fen: int
+    total_fen: int,
+    merchant_status: MerchantStatus,
+    blacklisted: bool,
+    open_cases_fen: int,
+    held_redemptions_fen: int = 0,
 ) -> tuple[int, HoldReason | None]:
     """How much of a merchant's ``total_fen`` is held, and why (the rule in the docstring).
 
     An open case holds an amount equal to the disputed redemption even when that redemption
     was paid in an earlier run: the merchant may have to pay it back, so an equal sum waits.
+    A redemption held by an abuse case (``held_redemptions_fen``, never a settled one) holds
+    exactly its own discount; the rest of the merchant's money is paid.
     """
     if total_fen <= 0:
         return 0, None
@@ -191,7 +198,9 @@ def hold(
     if blacklisted:
         return total_fen, HoldReason.MERCHANT_BLACKLISTED
     if open_cases_fen > 0:
-        return min(total_fen, open_cases_fen), HoldReason.OFFLINE_CASE
+        return min(total_fen, open_cases_fen + held_redemptions_fen), HoldReason.OFFLINE_CASE
+    if held_redemptions_fen > 0:
+        return min(total_fen, held_redemptions_fen), HoldReason.REDEMPTION_HOLD
     return 0, None
 
 

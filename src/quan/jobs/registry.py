@@ -88,6 +88,10 @@ def _alerts(rt: Runtime, holder: str) -> int:
 
     keys = CitizenKeys.from_settings(rt.settings).outbox
     return alerts.evaluate(rt.db, rt.clock.now(), keys, rt.settings.message_locale).work
+def _risk_scan(rt: Runtime, holder: str) -> int:
+    from quan.services.abuse import cases
+
+    return len(cases.scan(rt.db, rt.clock.now()))
 
 
 def default_jobs() -> list[Job]:
@@ -105,6 +109,7 @@ def default_jobs() -> list[Job]:
         Job("webhook-fanout", 1.0, notify_jobs.fan_out),
         Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
         Job("alerts", 15.0, _alerts),  # alert rules evaluated (quan.services.operations.alerts)
+        Job("risk-scan", 900.0, _risk_scan, lease_ttl=timedelta(minutes=15)),
     ]
 
 

@@ -44,7 +44,12 @@ REVERSAL_OUTCOMES = ("restored", "recycled")
 RECORD_OUTCOMES = ("accepted", "duplicate", "rejected")
 CASE_STATUSES = ("open", "resolved")
 PAYOUT_STATUSES = ("pending", "paid", "none")
-HOLD_REASONS = ("merchant_suspended", "merchant_blacklisted", "offline_case")
+HOLD_REASONS = (
+    "merchant_suspended",
+    "merchant_blacklisted",
+    "offline_case",
+    "redemption_hold",
+)
 MAX_DAILY_CAP = 100
 
 

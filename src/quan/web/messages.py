@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_alerts import ALERTS
+from quan.web.messages_abuse import ABUSE
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
 from quan.web.messages_notify import NOTIFY
@@ -321,6 +322,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **REMINDERS,
     **SUPPLYUI,
     **OFFICE,
+    **ABUSE,
     **NOTIFY,
     **PORTAL,
     **REVEALS,

@@ -16,6 +16,7 @@ from quan import __version__
 from quan.domain.auth import Role
 from quan.web.i18n import LANG_COOKIE, parse_lang
 from quan.web.routes import (
+    abuse,
     accounts,
     auditor,
     cashier,
@@ -111,6 +112,7 @@ for module_router in (
     portal_money.router,
     citizen_reveals.router,  # a citizen's personal data in clear, for a purpose (issue 13, I4)
     operations_live.router,  # the live operations page, acknowledging alerts
+    abuse.router,  # abuse cases: list, review, holds, decision
 ):
     router.include_router(module_router)
 

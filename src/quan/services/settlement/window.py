@@ -29,6 +29,7 @@ from quan.domain.settlement import (
 )
 from quan.services.people import blacklist
 from quan.store import ledger
+from quan.store.abuse_tables import redemption_holds
 from quan.store.citizen_tables import blacklist_entries
 from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import (
@@ -189,6 +190,16 @@ def _statements_select(
         .group_by(c.merchant_id)
         .subquery("cases")
     )
+    # Holds on single redemptions (abuse cases): only on live redemptions not yet settled when
+    # placed, so each is in this window or in what the last run carried.
+    h = redemption_holds.c
+    holds = (
+        select(h.merchant_id, func.sum(h.amount_fen).label("hold_fen"))
+        .select_from(redemption_holds.join(redemptions, r.id == h.redemption_id))
+        .where(h.program_id == program_id, h.released_at.is_(None), r.status == "redeemed")
+        .group_by(h.merchant_id)
+        .subquery("holds")
+    )
     bl = blacklist_entries.c
     blocked = exists().where(
         bl.subject_type == "merchant",
@@ -197,17 +208,20 @@ def _statements_select(
     )
     total = owed.c.fen + owed.c.carried
     case_fen = func.coalesce(cases.c.case_fen, 0)
+    hold_fen = func.coalesce(holds.c.hold_fen, 0)
+    kept = case_fen + hold_fen
     not_approved = merchants.c.status != "approved"
     held = case(
         (not_approved, total),
         (blocked, total),
-        (case_fen > 0, case((case_fen < total, case_fen), else_=total)),
+        (kept > 0, case((kept < total, kept), else_=total)),
         else_=0,
     )
     reason = case(
         (not_approved, HoldReason.MERCHANT_SUSPENDED.value),
         (blocked, HoldReason.MERCHANT_BLACKLISTED.value),
         (case_fen > 0, HoldReason.OFFLINE_CASE.value),
+        (hold_fen > 0, HoldReason.REDEMPTION_HOLD.value),
         else_=None,
     )
     decided = (
@@ -221,9 +235,9 @@ def _statements_select(
             reason.label("reason"),
         )
         .select_from(
-            owed.join(merchants, merchants.c.id == owed.c.merchant_id).outerjoin(
-                cases, cases.c.merchant_id == owed.c.merchant_id
-            )
+            owed.join(merchants, merchants.c.id == owed.c.merchant_id)
+            .outerjoin(cases, cases.c.merchant_id == owed.c.merchant_id)
+            .outerjoin(holds, holds.c.merchant_id == owed.c.merchant_id)
         )
         .where(or_(total > 0, owed.c.n > 0))  # a window netted to 0 still gets its statement
         .subquery("decided")
