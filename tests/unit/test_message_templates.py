@@ -6,6 +6,7 @@ from __future__ import annotations
 import string
 
 from quan.channels import templates
+from quan.channels.feedback_templates import FEEDBACK_TEMPLATES
 from quan.channels.reminder_templates import REMINDER_TEMPLATES
 from quan.domain import notices
 from quan.services.merchants import merchant_reviews
@@ -38,7 +39,10 @@ def test_the_zh_texts_are_the_services_own() -> None:
     }
     # Reminders and lottery results are written from their templates (services.delivery.
     # reminder_send renders the body with templates.render), so they cannot drift.
-    assert set(written) | set(REMINDER_TEMPLATES) == set(templates.TEMPLATES)
+    # So are the steps of a complaint (services.feedback.notices).
+    assert set(written) | set(REMINDER_TEMPLATES) | set(FEEDBACK_TEMPLATES) == set(
+        templates.TEMPLATES
+    )
     for kind, text in written.items():
         params = {k: v for k, v in values.items() if k in _fields(text)}
         assert templates.render(kind, "zh-CN", params) == text.format(**params), kind

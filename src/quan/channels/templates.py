@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
+from quan.channels.feedback_templates import FEEDBACK_TEMPLATES
 from quan.channels.reminder_templates import REMINDER_TEMPLATES
 
 Locale = Literal["zh-CN", "en"]
@@ -66,6 +67,7 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "[Quan] Your voucher (code ending {tail}) can be used again. Note: {reason}",
     },
     **REMINDER_TEMPLATES,
+    **FEEDBACK_TEMPLATES,  # the steps of a complaint (issue 22)
     # Announcements (quan.services.delivery.announcement_release): title and text in the
     # language of QUAN_MESSAGE_LOCALE, chosen when the notice is released.
     "announcement.notice": {

@@ -82,6 +82,18 @@ def _remind(rt: Runtime, holder: str) -> int:
     return run.chosen.total + run.sent
 
 
+def _escalate_complaints(rt: Runtime, holder: str) -> int:
+    from quan.services.feedback import jobs as feedback_jobs
+
+    return feedback_jobs.escalate(rt, holder)
+
+
+def _analyse_feedback(rt: Runtime, holder: str) -> int:
+    from quan.services.feedback import jobs as feedback_jobs
+
+    return feedback_jobs.analyse(rt, holder)
+
+
 def default_jobs() -> list[Job]:
     """Every job of the platform, in the order a worker starts them."""
     from quan.services.delivery import notify_jobs
@@ -96,6 +108,8 @@ def default_jobs() -> list[Job]:
         Job("announcements", 1.0, notify_jobs.release_announcements),
         Job("webhook-fanout", 1.0, notify_jobs.fan_out),
         Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
+        Job("complaint-escalation", 60.0, _escalate_complaints),
+        Job("feedback-analysis", 30.0, _analyse_feedback),
     ]
 
 

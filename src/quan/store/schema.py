@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import quan.store.assisted_tables  # assisted acts: print rights and reprints
 import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
+import quan.store.feedback_tables  # complaints and their steps
 import quan.store.log_tables  # transparency log tables
 import quan.store.lottery_tables  # lottery draws and registrations
 import quan.store.notify_tables  # announcements, partner clients, webhooks

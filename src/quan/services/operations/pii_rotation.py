@@ -21,11 +21,13 @@ from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, not
 from quan.channels import outbox
 from quan.config import Settings
 from quan.services.delivery import webhooks
+from quan.services.feedback import notices as feedback_notices
 from quan.services.issuance import lottery_commitment
 from quan.services.merchants import merchants
 from quan.services.people import citizens, pii
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
+from quan.store.feedback_tables import complaints
 from quan.store.lottery_tables import lottery_draws
 from quan.store.merchant_tables import merchants as merchants_table
 from quan.store.notify_tables import webhook_subscriptions
@@ -81,6 +83,9 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lottery_draws, "seed_sealed", lottery_commitment.SEED_PURPOSE, lambda batch_id: batch_id
     ),
     SealedColumn(webhook_subscriptions, "secret_enc", webhooks.SECRET_PURPOSE, webhooks.secret_aad),
+    SealedColumn(
+        complaints, "caller_phone_enc", citizens.SEALING_PURPOSE, feedback_notices.caller_aad
+    ),
 )
 
 
