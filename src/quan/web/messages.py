@@ -14,6 +14,7 @@ from typing import Final
 
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
+from quan.web.messages_feedback import FEEDBACK
 from quan.web.messages_notify import NOTIFY
 from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
@@ -316,6 +317,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **AUDIT,
     **REMINDERS,
     **SUPPLYUI,
+    **FEEDBACK,
     **OFFICE,
     **NOTIFY,
     **PORTAL,

@@ -20,6 +20,7 @@ from quan.web.routes import (
     auditor,
     cashier,
     citizen,
+    citizen_complaints,
     citizen_register,
     dashboard,
     desk,
@@ -36,11 +37,13 @@ from quan.web.routes import (
     operator,
     partner_clients,
     portal,
+    portal_complaints,
     portal_money,
     portal_terminals,
     settlement,
     staff,
 )
+from quan.web.routes import complaints as complaint_pages
 from quan.web.routes import reminders as reminder_pages
 from quan.web.routes.common import console_router
 from quan.web.routing import redirect, safe_next
@@ -105,6 +108,9 @@ for module_router in (
     portal.router,
     portal_terminals.router,
     portal_money.router,
+    citizen_complaints.router,  # complaints: the wallet's, the portal's, the console's
+    portal_complaints.router,
+    complaint_pages.router,
 ):
     router.include_router(module_router)
 

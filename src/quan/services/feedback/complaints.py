@@ -36,7 +36,6 @@ from quan.store.redemption_tables import redemptions
 from quan.store.tables import programs
 from quan.store.voucher_tables import vouchers
 
-
 EVENT_TYPES = {
     "filed": "complaint.filed",
     "assigned": "complaint.assigned",
@@ -205,6 +204,11 @@ def file_complaint(
     )
     _step(tx, now, keys, load(tx, complaint_id), "filed", actor, body=None, locale=locale)
     return complaint_id
+
+
+def check_visible(actor: Actor, row: Any) -> None:
+    """Refuse a staff member who may not read the complaint (another issuer's operator)."""
+    _staff_may(actor, row, write=False)
 
 
 def _staff_may(actor: Actor, row: Any, *, write: bool) -> None:
