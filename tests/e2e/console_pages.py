@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import create_engine, select
 
 from quan.config import load_settings
+from quan.store.feedback_tables import complaints
 from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import settlement_statements
 from quan.store.tables import programs, staff_users
@@ -75,6 +76,8 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/jobs", READERS),
     Page("/ops/staff", ("admin",)),
     Page("/ops/staff", ("operator",), status=403),  # the page a wrong role sees
+    Page("/ops/complaints", ("admin", *READERS)),
+    Page("/ops/complaints/{complaint_id}", READERS),
     Page("/auditor", ("admin", "auditor")),
     Page("/auditor/entries", ("auditor",)),
     # The agent's desk
@@ -91,6 +94,8 @@ PAGES: tuple[Page, ...] = (
     Page("/wallet", ("citizen",)),
     Page("/wallet/vouchers/{voucher_id}", ("citizen",)),
     Page("/wallet/registered", ("citizen",)),
+    Page("/wallet/complaints", ("citizen",)),
+    Page("/wallet/complaints/{complaint_id}", ("citizen",)),  # the demo resident's complaint
 )
 
 # GET routes that are not pages: downloads and a printed PDF, and the preference switch.
@@ -121,6 +126,7 @@ NOT_SWEPT = frozenset(
         "/merchant/statements",
         "/merchant/statements/{settlement_id}",
         "/merchant/terminals",
+        "/merchant/complaints",
         "/cashier/pair",
         # Drafts and closing: the demo has no draft voucher type or batch, none to release.
         "/ops/voucher-types/{voucher_type_id}/edit",
@@ -158,6 +164,15 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
             user_id = tx.execute(
                 select(staff_users.c.id).where(staff_users.c.username == "demo-operator")
             ).scalar_one()
+            complaint_id = (
+                tx.execute(
+                    select(complaints.c.id)
+                    .where(complaints.c.channel == "wallet")
+                    .order_by(complaints.c.id)
+                )
+                .scalars()
+                .first()
+            )
             shop = credentials["terminal"]["merchant"]
             cashier_settlement = (
                 tx.execute(
@@ -170,7 +185,7 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
             )
     finally:
         engine.dispose()
-    found = (program_id, lottery_id, settled, cashier_settlement)
+    found = (program_id, lottery_id, settled, cashier_settlement, complaint_id)
     assert None not in found, f"the demo has changed: {found}"
     return {
         "program_id": str(program_id),
@@ -179,5 +194,6 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
         "merchant_id": str(settled.merchant_id),
         "cashier_settlement_id": str(cashier_settlement),
         "user_id": str(user_id),
+        "complaint_id": str(complaint_id),
         "action": "close",  # the confirmation page of the irreversible action
     }

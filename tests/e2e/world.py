@@ -32,6 +32,7 @@ PHONES = {"zh": "13900000001", "en": "13900000002"}
 # Residents of the other page tests: a code may be sent to a phone once a minute, so tests that
 # share the served world never sign in with one another's phones.
 OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
+COMPLAINT_PHONES = {"zh": "13900000005", "en": "13900000006"}  # tests/e2e/test_complaint_pages
 LANGS = ("zh", "en")
 
 
@@ -45,6 +46,7 @@ class StoryWorld:
     pending_merchants: dict[str, str]  # lang -> merchant id waiting for review
     phones: dict[str, str]
     other_phones: dict[str, str]
+    complaint_phones: dict[str, str]
 
 
 def _uscc(serial: int) -> str:
@@ -105,6 +107,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             pending = {"zh": apply("西湖边面馆", 2), "en": apply("Lakeside Noodles", 3)}
             residents = [(lang, PHONES[lang]) for lang in LANGS]
             residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
+            residents += [(lang, COMPLAINT_PHONES[lang]) for lang in LANGS]
             for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
@@ -127,4 +130,5 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
         pending_merchants=pending,
         phones=dict(PHONES),
         other_phones=dict(OTHER_PHONES),
+        complaint_phones=dict(COMPLAINT_PHONES),
     )
