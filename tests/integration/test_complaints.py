@@ -22,7 +22,7 @@ from quan.domain.errors import QuanError
 from quan.jobs.registry import default_jobs
 from quan.jobs.worker import run_job
 from quan.services.feedback import complaints as service
-from quan.services.feedback import queries
+from quan.services.feedback import escalation, queries
 from quan.services.feedback.escalation import escalate_due
 from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
@@ -303,3 +303,62 @@ def test_a_hotline_caller_is_told_without_the_phone_kept_in_clear(world: World) 
             filed,
             "其他市的答复",
         )
+
+
+def test_a_stale_read_of_a_missed_deadline_does_not_escalate_twice(world: World) -> None:
+    """Gets round the row lock and the serialised read: both steps act on the same read."""
+    citizen, _phone = _citizen(world, 4)
+    filed = _file(
+        world,
+        service.Filing("other", "页面一直打不开，领不了券", "wallet", citizen_id=citizen.id),
+        citizen,
+    )
+    later = world.runtime.clock.now() + timedelta(hours=73)
+    with world.runtime.db.write() as tx:  # the read's transaction ends: its lock goes
+        (stale,) = [r for r in escalation.due(tx, later) if r.id == filed]
+    for expected in (True, False):
+        with world.runtime.db.write() as tx:
+            assert escalation.escalate_one(tx, later, _keys(world), stale) is expected
+    assert _row(world, filed).escalation_level == 1
+
+
+def test_a_burst_of_negative_complaints_about_one_shop_is_a_finding_naming_it_and_the_topic(
+    world: World,
+) -> None:
+    shop, calm = open_shop(world), open_shop(world)
+    texts = [
+        "用券前先涨价，太坑人了",
+        "结账时多收了钱，非常不满",
+        "价格虚高，用了券还更贵",
+        "收银员态度很差，还乱收费",
+    ]
+    for n, text in enumerate(texts):
+        citizen, _phone = _citizen(world, 10 + n)
+        _file(
+            world,
+            service.Filing(
+                "overcharge", text, "wallet", citizen_id=citizen.id, merchant_id=shop.merchant_id
+            ),
+            citizen,
+        )
+    citizen, _phone = _citizen(world, 20)
+    _file(
+        world,
+        service.Filing(
+            "other",
+            "店员很热情，用券很方便",
+            "wallet",
+            citizen_id=citizen.id,
+            merchant_id=calm.merchant_id,
+        ),
+        citizen,
+    )
+    with world.runtime.db.read() as tx:
+        assert queries.spikes(tx, _staff(world), world.runtime.clock.now()) == []  # not analysed
+    job = next(j for j in default_jobs() if j.name == "feedback-analysis")
+    run_job(world.runtime, job, "test-worker")
+    with world.runtime.db.read() as tx:
+        (spike,) = queries.spikes(tx, _staff(world), world.runtime.clock.now())
+        outsider = queries.spikes(tx, _staff(world, "outsider"), world.runtime.clock.now())
+    assert (spike.merchant_id, spike.topic, spike.count) == (shop.merchant_id, "price", 4)
+    assert outsider == []
