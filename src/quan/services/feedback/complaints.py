@@ -33,7 +33,7 @@ from quan.store.feedback_tables import complaint_steps, complaints
 from quan.store.ids import new_id
 from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import redemptions
-from quan.store.tables import programs
+from quan.store.tables import programs, staff_users
 from quan.store.voucher_tables import vouchers
 
 EVENT_TYPES = {
@@ -311,8 +311,6 @@ def assign(
     assignee: str,
 ) -> None:
     """Give the complaint to a staff member (an operator or admin of its issuer)."""
-    from quan.store.tables import staff_users
-
     row = load(tx, complaint_id, lock=True)
     _staff_may(actor, row, write=True)
     if row.status == "resolved":
