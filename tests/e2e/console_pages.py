@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, select
 
 from quan.config import load_settings
 from quan.store.citizen_tables import citizens
+from quan.store.feedback_tables import complaints
 from quan.store.merchant_tables import merchants
 from quan.store.notify_tables import announcements
 from quan.store.redemption_tables import settlement_statements
@@ -94,6 +95,8 @@ PAGES: tuple[Page, ...] = (
     Page("/ops/staff", ("operator",), status=403),  # the page a wrong role sees
     Page("/ops/citizens", ("operator",)),
     Page("/ops/citizens/{citizen_id}", ("operator",)),
+    Page("/ops/complaints", ("admin", *READERS)),
+    Page("/ops/complaints/{complaint_id}", READERS),
     Page("/auditor", ("admin", "auditor")),
     Page("/auditor/entries", ("auditor",)),
     # The agent's desk
@@ -117,6 +120,7 @@ PAGES: tuple[Page, ...] = (
         fill=(("settlement_id", "cashier_settlement_id"),),
     ),
     Page("/merchant/terminals", ("merchant",)),
+    Page("/merchant/complaints", ("merchant",)),
     Page("/cashier/pair", ("merchant",), query="?code={pair_code}"),
     # A resident (the sweep claims a voucher first when the resident has none)
     Page("/wallet", ("citizen",)),
@@ -124,6 +128,8 @@ PAGES: tuple[Page, ...] = (
     Page("/wallet/registered", ("citizen",)),
     Page("/wallet/programs/{program_id}", ("citizen",)),
     Page("/wallet/history", ("citizen",)),
+    Page("/wallet/complaints", ("citizen",)),
+    Page("/wallet/complaints/{complaint_id}", ("citizen",)),  # the demo resident's complaint
 )
 
 # GET routes that are not pages: downloads and a printed PDF, and the preference switch.
@@ -187,6 +193,15 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
                 select(staff_users.c.id).where(staff_users.c.username == "demo-operator")
             ).scalar_one()
             citizen_id = tx.execute(select(citizens.c.id).order_by(citizens.c.id)).scalar()
+            complaint_id = (
+                tx.execute(
+                    select(complaints.c.id)
+                    .where(complaints.c.channel == "wallet")
+                    .order_by(complaints.c.id)
+                )
+                .scalars()
+                .first()
+            )
             shop = credentials["terminal"]["merchant"]
             cashier_settlement = (
                 tx.execute(
@@ -221,7 +236,9 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
             ).scalar_one()
     finally:
         engine.dispose()
-    found = (program_id, lottery_id, settled, cashier_settlement, citizen_id, open_batch)
+    found = (
+        program_id, lottery_id, settled, cashier_settlement, citizen_id, open_batch, complaint_id
+    )  # fmt: skip
     assert None not in found, f"the demo has changed: {found}"
     return {
         "program_id": str(program_id),
@@ -231,6 +248,7 @@ def resolve(var_dir: Path, credentials: dict[str, Any]) -> dict[str, str]:
         "cashier_settlement_id": str(cashier_settlement),
         "user_id": str(user_id),
         "citizen_id": str(citizen_id),
+        "complaint_id": str(complaint_id),
         "action": "close",  # the confirmation page of the irreversible action
         "pause": "pause",  # and of a reversible one (the demo program is active)
         "voucher_type_id": str(draft_type),

@@ -41,6 +41,8 @@ OTHER_PHONES = {"zh": "13900000003", "en": "13900000004"}
 PROGRAM_PHONES = {"zh": "13900000005", "en": "13900000006"}
 # The wallet test's residents (tests/e2e/test_wallet.py): they claim, use and enter lotteries.
 WALLET_PHONES = {"zh": "13900000007", "en": "13900000008"}
+# The complaint pages' residents (tests/e2e/test_complaint_pages.py).
+COMPLAINT_PHONES = {"zh": "13900000009", "en": "13900000010"}
 LANGS = ("zh", "en")
 # What the accessibility sweep opens that the demo does not have (tests/e2e/console_pages.py):
 # a voucher type no batch uses, a draft batch, and a notice waiting for a second person.
@@ -61,6 +63,7 @@ class StoryWorld:
     phones: dict[str, str]
     other_phones: dict[str, str]
     wallet_phones: dict[str, str]
+    complaint_phones: dict[str, str]
 
 
 def _uscc(serial: int) -> str:
@@ -156,6 +159,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             residents += [(lang, OTHER_PHONES[lang]) for lang in LANGS]
             residents += [(lang, PROGRAM_PHONES[lang]) for lang in LANGS]
             residents += [(lang, WALLET_PHONES[lang]) for lang in LANGS]
+            residents += [(lang, COMPLAINT_PHONES[lang]) for lang in LANGS]
             for i, (lang, phone) in enumerate(residents):
                 registration = validate_registration(
                     RegistrationInput(
@@ -180,4 +184,5 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
         phones=dict(PHONES),
         other_phones=dict(OTHER_PHONES),
         wallet_phones=dict(WALLET_PHONES),
+        complaint_phones=dict(COMPLAINT_PHONES),
     )

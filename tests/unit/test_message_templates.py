@@ -7,6 +7,7 @@ import string
 
 from quan.channels import templates
 from quan.channels.alert_templates import ALERT_TEMPLATES
+from quan.channels.feedback_templates import FEEDBACK_TEMPLATES
 from quan.channels.reminder_templates import REMINDER_TEMPLATES
 from quan.domain import notices
 from quan.services.merchants import merchant_reviews
@@ -40,7 +41,9 @@ def test_the_zh_texts_are_the_services_own() -> None:
     # Reminders and lottery results are written from their templates (services.delivery.
     # reminder_send renders the body with templates.render), so they cannot drift.
     # Alert notifications likewise (quan.services.operations.alert_notify renders them).
-    assert set(written) | set(REMINDER_TEMPLATES) | set(ALERT_TEMPLATES) == set(templates.TEMPLATES)
+    # So are the steps of a complaint (services.feedback.notices).
+    rendered = set(REMINDER_TEMPLATES) | set(ALERT_TEMPLATES) | set(FEEDBACK_TEMPLATES)
+    assert set(written) | rendered == set(templates.TEMPLATES)
     for kind, text in written.items():
         params = {k: v for k, v in values.items() if k in _fields(text)}
         assert templates.render(kind, "zh-CN", params) == text.format(**params), kind

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Final, Literal
 
 from quan.channels.alert_templates import ALERT_TEMPLATES
+from quan.channels.feedback_templates import FEEDBACK_TEMPLATES
 from quan.channels.reminder_templates import REMINDER_TEMPLATES
 
 Locale = Literal["zh-CN", "en"]
@@ -68,6 +69,7 @@ TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     **REMINDER_TEMPLATES,
     **ALERT_TEMPLATES,  # alert notifications to operators (quan.services.operations.alerts)
+    **FEEDBACK_TEMPLATES,  # the steps of a complaint (issue 22)
     # Announcements (quan.services.delivery.announcement_release): title and text in the
     # language of QUAN_MESSAGE_LOCALE, chosen when the notice is released.
     "announcement.notice": {

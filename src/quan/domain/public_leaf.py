@@ -173,6 +173,13 @@ DISCLOSED: Final[Mapping[str, frozenset[str]]] = {
         "partner_client.revoked": (),
         "webhook_subscription.created": ("event_types",),
         "webhook_subscription.stopped": ("gone",),
+        # Complaints (issue 22): how many, of what kind, how handled; never who or what was said.
+        "complaint.filed": ("category", "channel"),
+        "complaint.assigned": ("category",),
+        "complaint.response": ("category",),
+        "complaint.merchant_answer": ("category",),
+        "complaint.escalated": ("category", "level"),
+        "complaint.resolved": ("category",),
     }.items()
 }  # fmt: skip
 

@@ -92,6 +92,16 @@ def _risk_scan(rt: Runtime, holder: str) -> int:
     from quan.services.abuse import cases
 
     return len(cases.scan(rt.db, rt.clock.now()))
+def _escalate_complaints(rt: Runtime, holder: str) -> int:
+    from quan.services.feedback import jobs as feedback_jobs
+
+    return feedback_jobs.escalate(rt, holder)
+
+
+def _analyse_feedback(rt: Runtime, holder: str) -> int:
+    from quan.services.feedback import jobs as feedback_jobs
+
+    return feedback_jobs.analyse(rt, holder)
 
 
 def default_jobs() -> list[Job]:
@@ -110,6 +120,8 @@ def default_jobs() -> list[Job]:
         Job("webhook-relay", 1.0, notify_jobs.WebhookJob(), exclusive=False),
         Job("alerts", 15.0, _alerts),  # alert rules evaluated (quan.services.operations.alerts)
         Job("risk-scan", 900.0, _risk_scan, lease_ttl=timedelta(minutes=15)),
+        Job("complaint-escalation", 60.0, _escalate_complaints),
+        Job("feedback-analysis", 30.0, _analyse_feedback),
     ]
 
 

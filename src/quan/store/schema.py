@@ -10,6 +10,7 @@ import quan.store.alert_tables  # alert rules, alerts, their receivers
 import quan.store.abuse_tables  # risk features, cases, holds on redemptions
 import quan.store.assisted_tables  # assisted acts: print rights and reprints
 import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
+import quan.store.feedback_tables  # complaints and their steps
 import quan.store.log_tables  # transparency log tables
 import quan.store.lottery_tables  # lottery draws and registrations
 import quan.store.notify_tables  # announcements, partner clients, webhooks

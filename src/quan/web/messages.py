@@ -16,6 +16,7 @@ from quan.web.messages_alerts import ALERTS
 from quan.web.messages_abuse import ABUSE
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
+from quan.web.messages_feedback import FEEDBACK
 from quan.web.messages_notify import NOTIFY
 from quan.web.messages_office import OFFICE
 from quan.web.messages_operations import OPERATIONS
@@ -321,6 +322,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **AUDIT,
     **REMINDERS,
     **SUPPLYUI,
+    **FEEDBACK,
     **OFFICE,
     **ABUSE,
     **NOTIFY,

@@ -22,6 +22,7 @@ from quan.web.routes import (
     cashier,
     citizen,
     citizen_guide,
+    citizen_complaints,
     citizen_register,
     citizen_reveals,
     dashboard,
@@ -40,11 +41,13 @@ from quan.web.routes import (
     operator,
     partner_clients,
     portal,
+    portal_complaints,
     portal_money,
     portal_terminals,
     settlement,
     staff,
 )
+from quan.web.routes import complaints as complaint_pages
 from quan.web.routes import reminders as reminder_pages
 from quan.web.routes.common import console_router
 from quan.web.routing import redirect, safe_next
@@ -113,6 +116,9 @@ for module_router in (
     citizen_reveals.router,  # a citizen's personal data in clear, for a purpose (issue 13, I4)
     operations_live.router,  # the live operations page, acknowledging alerts
     abuse.router,  # abuse cases: list, review, holds, decision
+    citizen_complaints.router,  # complaints: the wallet's, the portal's, the console's
+    portal_complaints.router,
+    complaint_pages.router,
 ):
     router.include_router(module_router)
 

@@ -11,11 +11,13 @@ settled and paid day and an open lottery exist on first open.
 - ``program``: issuer, program, funders and contributions, voucher types, batches.
 - ``shops``: merchants, their review and their cashier terminals.
 - ``activity``: claims, lottery registrations, redemptions, the settled day and its payout.
+- ``complaints``: a resident's complaint about a shop, answered, and a hotline caller's.
 - ``seed``: the order of it all, and idempotence against any later state.
 
 Development only: ``quan demo seed`` refuses to run in production. Entry point:
 ``quan.services.demo.seed.seed``.
 
 May use: every wing (``money``, ``people``, ``issuance``, ``merchants``, ``redemption``,
-``settlement``), only through their use cases, and the log sequencer job. No wing uses it.
+``settlement``, ``feedback``), only through their use cases, and the log sequencer job. No wing
+uses it.
 """

@@ -19,6 +19,7 @@ from quan.clock import FixedClock
 from quan.domain.auth import Actor
 from quan.domain.citizens import local_date
 from quan.services.demo import accounts, activity, people, program, shops
+from quan.services.demo import complaints as demo_complaints
 from quan.services.merchants import merchants
 from quan.services.money import issuers
 from quan.services.people import citizens
@@ -142,6 +143,7 @@ def _build(rt: Runtime, line: Timeline, stored: dict[str, object]) -> Demo:
     activity.register_all(
         rt, elderly_first[:LOTTERY_ENTRIES], lottery_batch, line.at(1, 9), timedelta(hours=3)
     )
+    demo_complaints.file(rt, keys, operator, ids[people.SHOWN], opened[1], line.at(1, 10))
     _sequence_log(rt, line.now)
     return Demo(issuer_id, program_id, [], created=True)
 

@@ -6,5 +6,5 @@ transparency log's signing key with its endorsed history), and the program offic
 May use: ``people`` (the personal-data keys and the citizens' sealed columns), ``merchants``
 (their sealed columns), ``issuance`` (the lottery's sealed seeds), ``transparency`` (the log's
 key), ``delivery`` (partners' sealed webhook signing secrets), ``money`` (programs and the
-ledger's budget, for the report).
+ledger's budget, for the report), ``feedback`` (hotline callers' sealed phones).
 """

@@ -21,6 +21,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, not
 from quan.channels import outbox
 from quan.config import Settings
 from quan.services.delivery import webhooks
+from quan.services.feedback import notices as feedback_notices
 from quan.services.issuance import lottery_commitment
 from quan.services.merchants import merchants
 from quan.services.operations.alert_notify import receiver_aad
@@ -28,6 +29,7 @@ from quan.services.people import citizens, pii
 from quan.store.alert_tables import alert_receivers
 from quan.store.citizen_tables import citizens as citizens_table
 from quan.store.db import Database
+from quan.store.feedback_tables import complaints
 from quan.store.lottery_tables import lottery_draws
 from quan.store.merchant_tables import merchants as merchants_table
 from quan.store.notify_tables import webhook_subscriptions
@@ -85,6 +87,9 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(webhook_subscriptions, "secret_enc", webhooks.SECRET_PURPOSE, webhooks.secret_aad),
     # Alert receivers' addresses, sealed with the outbox's key (quan.services.operations.alerts).
     SealedColumn(alert_receivers, "address_enc", outbox.SEALING_PURPOSE, receiver_aad),
+    SealedColumn(
+        complaints, "caller_phone_enc", citizens.SEALING_PURPOSE, feedback_notices.caller_aad
+    ),
 )
 
 
