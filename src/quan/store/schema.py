@@ -6,8 +6,8 @@ tests and checks see every table.
 
 from __future__ import annotations
 
-import quan.store.alert_tables  # alert rules, alerts, their receivers
 import quan.store.abuse_tables  # risk features, cases, holds on redemptions
+import quan.store.alert_tables  # alert rules, alerts, their receivers
 import quan.store.assisted_tables  # assisted acts: print rights and reprints
 import quan.store.citizen_tables  # citizens, imports, sign-in codes, blacklist
 import quan.store.feedback_tables  # complaints and their steps

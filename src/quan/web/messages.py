@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from quan.web.messages_alerts import ALERTS
 from quan.web.messages_abuse import ABUSE
+from quan.web.messages_alerts import ALERTS
 from quan.web.messages_audit import AUDIT
 from quan.web.messages_dash import DASH
 from quan.web.messages_feedback import FEEDBACK

@@ -131,7 +131,7 @@ def _segmenter() -> Any:
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            import jieba  # type: ignore[import-untyped]
+            import jieba
 
             logging.getLogger("jieba").setLevel(logging.WARNING)
             jieba.setLogLevel(logging.WARNING)
