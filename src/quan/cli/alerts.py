@@ -16,8 +16,13 @@ from rich.table import Table
 from quan.cli.issuance import _runtime
 
 app = typer.Typer(help="Alerts: list, acknowledge, evaluate now.", no_args_is_help=True)
-out = Console()
 err = Console(stderr=True)
+
+
+def _out() -> Console:
+    # Made per command, not at import: the width (COLUMNS, the terminal) is the one of this run,
+    # so that the table is not cropped to a width read when some other command was imported.
+    return Console()
 
 
 @app.command("list")
@@ -43,18 +48,19 @@ def list_alerts(
     with rt.db.read() as tx:
         found = alerts.list_alerts(tx, system, program_id=program, state=state, limit=limit)
     if not found:
-        out.print("no alerts / 没有告警")
+        _out().print("no alerts / 没有告警")
         return
-    table = Table("state", "severity", "rule", "program", "labels", "value", "since", "ack")
-    table.add_column("id", no_wrap=True)  # last, whole: what `quan alerts ack` takes
+    table = Table("severity", "rule", "program", "labels", "value", "since", "ack")
+    table.add_column("state", no_wrap=True, min_width=8)  # firing, pending, resolved: whole
+    table.add_column("id", no_wrap=True, min_width=30)  # last, whole: what `quan alerts ack` takes
     for a in found:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()))
         table.add_row(
-            a.state, a.severity, a.rule_name, a.program_id or "*", labels,
+            a.severity, a.rule_name, a.program_id or "*", labels,
             f"{a.value:.4g} {a.comparator} {a.threshold:.4g}",
-            f"{a.started_at:%Y-%m-%d %H:%M}Z", a.acked_by or "", a.id,
+            f"{a.started_at:%Y-%m-%d %H:%M}Z", a.acked_by or "", a.state, a.id,
         )  # fmt: skip
-    out.print(table)
+    _out().print(table)
 
 
 @app.command("ack")
@@ -79,7 +85,7 @@ def ack(
     except QuanError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.message('en')} / {exc.message('zh')}")
         raise typer.Exit(1) from exc
-    out.print(f"acknowledged {done.id} ({done.rule_name}) by {done.acked_by}")
+    _out().print(f"acknowledged {done.id} ({done.rule_name}) by {done.acked_by}")
 
 
 @app.command("evaluate")
@@ -91,7 +97,7 @@ def evaluate() -> None:
     rt = _runtime()
     keys = CitizenKeys.from_settings(rt.settings).outbox
     run = alerts.evaluate(rt.db, rt.clock.now(), keys, rt.settings.message_locale)
-    out.print(
+    _out().print(
         f"{run.rules} rules: {run.raised} raised, {run.fired} fired, {run.resolved} resolved, "
         f"{run.messages} messages queued"
     )
