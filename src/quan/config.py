@@ -18,6 +18,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from quan.config_sms import sms_problems
+
 # The secrets Quan signs, encrypts and hashes with. Each is 32 random bytes, base64-encoded.
 SECRET_NAMES = ("secret_key", "pii_key", "log_signing_key")
 
@@ -240,44 +242,6 @@ def load_settings(**overrides: object) -> Settings:
         stored = _embedded_secrets(settings.var_dir)
         settings = settings.model_copy(update={n: SecretStr(stored[n]) for n in missing})
     return settings
-
-
-# What each SMS provider cannot send without (QUAN_SMS_PROVIDER); a template id for the sign-in
-# code at least, since without it no citizen can sign in.
-SMS_REQUIRED: dict[str, tuple[str, ...]] = {
-    "http": ("sms_http_url",),
-    "aliyun": ("sms_access_key_id", "sms_access_key_secret", "sms_sign_name"),
-    "tencent": ("sms_access_key_id", "sms_access_key_secret", "sms_sign_name", "sms_app_id"),
-}
-SMS_REQUIRED_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "aliyun": ("citizen.otp.login",),
-    "tencent": ("citizen.otp.login",),
-}
-
-
-def sms_problems(settings: Settings) -> list[str]:
-    """What the chosen SMS provider is missing, one bilingual line each (empty: complete)."""
-    provider = settings.sms_provider
-    problems = []
-    for name in SMS_REQUIRED.get(provider, ()):
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if not value or not str(value).strip():
-            variable = f"QUAN_{name.upper()}"
-            problems.append(
-                f"QUAN_SMS_PROVIDER={provider} needs {variable}"
-                f" / QUAN_SMS_PROVIDER={provider} 需要设置 {variable}"
-            )
-    missing = [
-        k for k in SMS_REQUIRED_TEMPLATES.get(provider, ()) if k not in settings.sms_template_ids
-    ]
-    if missing:
-        problems.append(
-            f"QUAN_SMS_TEMPLATE_IDS has no template id for {', '.join(missing)}"
-            f" / QUAN_SMS_TEMPLATE_IDS 缺少模板 ID：{', '.join(missing)}"
-        )
-    return problems
 
 
 def _describe(exc: ValidationError) -> str:

@@ -19,7 +19,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from quan.config import ConfigError, Settings, sms_problems
+from quan.config import ConfigError, Settings
+from quan.config_sms import sms_problems
 from quan.services.delivery.outcomes import Outcome, Outgoing, Provider, Result
 
 __all__ = ["Outcome", "Outgoing", "Provider", "Result"]  # where the relay and tests take them
