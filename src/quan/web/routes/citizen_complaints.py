@@ -13,24 +13,23 @@ from quan.domain.errors import NOT_FOUND, QuanError
 from quan.edge.deps import RuntimeDep
 from quan.services.feedback import complaints as service
 from quan.services.feedback import queries
-from quan.services.people.citizens import CitizenKeys
 from quan.web.i18n import Translator, request_lang
-from quan.web.refusals import FormErrors, sentence
+from quan.web.refusals import FormErrors
 from quan.web.routes.common import console_router
 from quan.web.routing import redirect
 from quan.web.session import Area, ConsoleAllow
 from quan.web.templating import render
-from quan.web.views.complaints import category_codes, respond_hours, view
+from quan.web.views.complaints import (
+    category_codes,
+    file_in_one_transaction,
+    refusal,
+    respond_hours,
+    view,
+)
 
 router = console_router()
 
 CitizenPage = Annotated[Actor, Depends(ConsoleAllow(Area.CITIZEN, CitizenRole.CITIZEN))]
-
-FIELD_OF = {
-    "UNKNOWN_COMPLAINT_CATEGORY": "category",
-    "INVALID_COMPLAINT_TEXT": "text",
-    "COMPLAINT_LINK_NOT_YOURS": "voucher_id",
-}
 
 
 def _context(actor: Actor, **values: object) -> dict[str, object]:
@@ -93,18 +92,9 @@ def file_complaint(
         voucher_id=voucher_id or None,
     )
     try:
-        with rt.db.write() as tx:
-            complaint_id = service.file_complaint(
-                tx,
-                rt.clock.now(),
-                CitizenKeys.from_settings(rt.settings),
-                actor,
-                filing,
-                locale=rt.settings.message_locale,
-            )
+        complaint_id = file_in_one_transaction(rt, actor, filing)
     except QuanError as exc:
-        errors = FormErrors()
-        errors.add(FIELD_OF.get(exc.code, "text"), sentence(exc, Translator(request_lang(request))))
+        errors = refusal(exc, Translator(request_lang(request)), "voucher_id")
         form = {"category": category, "text": text, "voucher_id": voucher_id}
         return _page(request, actor, rt, errors=errors, form=form)
     return redirect(request, f"/wallet/complaints?filed={complaint_id}")

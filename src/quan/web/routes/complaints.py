@@ -27,17 +27,15 @@ from quan.web.routes.common import (
 )
 from quan.web.routing import redirect
 from quan.web.templating import render
-from quan.web.views.complaints import category_codes, view
+from quan.web.views.complaints import (
+    FIELD_OF,
+    category_codes,
+    file_in_one_transaction,
+    refusal,
+    view,
+)
 
 router = console_router()
-
-FIELD_OF = {
-    "UNKNOWN_COMPLAINT_CATEGORY": "category",
-    "INVALID_COMPLAINT_TEXT": "text",
-    "COMPLAINT_LINK_NOT_YOURS": "voucher_code",
-    "INVALID_PHONE": "phone",
-    "NOT_FOUND": "merchant_id",
-}
 
 
 def _list(
@@ -101,18 +99,9 @@ def file_for_caller(
             voucher_code=voucher_code.strip() or None,
             merchant_id=merchant_id.strip() or None,
         )
-        with rt.db.write() as tx:
-            complaint_id = service.file_complaint(
-                tx,
-                rt.clock.now(),
-                CitizenKeys.from_settings(rt.settings),
-                actor,
-                filing,
-                locale=rt.settings.message_locale,
-            )
+        complaint_id = file_in_one_transaction(rt, actor, filing)
     except QuanError as exc:
-        errors = FormErrors()
-        errors.add(FIELD_OF.get(exc.code, "text"), sentence(exc, t))
+        errors = refusal(exc, t, "voucher_code")
         form = {
             "phone": phone,
             "category": category,

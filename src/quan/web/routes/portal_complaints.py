@@ -20,15 +20,9 @@ from quan.web.routes.common import console_router
 from quan.web.routes.portal import OwnerPage, mine, portal_context
 from quan.web.routing import redirect
 from quan.web.templating import render
-from quan.web.views.complaints import category_codes, view
+from quan.web.views.complaints import category_codes, file_in_one_transaction, refusal, view
 
 router = console_router()
-
-FIELD_OF = {
-    "UNKNOWN_COMPLAINT_CATEGORY": "category",
-    "INVALID_COMPLAINT_TEXT": "text",
-    "COMPLAINT_LINK_NOT_YOURS": "voucher_code",
-}
 
 
 def _page(
@@ -86,18 +80,9 @@ def file_complaint(
         voucher_code=voucher_code.strip() or None,
     )
     try:
-        with rt.db.write() as tx:
-            service.file_complaint(
-                tx,
-                rt.clock.now(),
-                CitizenKeys.from_settings(rt.settings),
-                actor,
-                filing,
-                locale=rt.settings.message_locale,
-            )
+        file_in_one_transaction(rt, actor, filing)
     except QuanError as exc:
-        errors = FormErrors()
-        errors.add(FIELD_OF.get(exc.code, "text"), sentence(exc, Translator(request_lang(request))))
+        errors = refusal(exc, Translator(request_lang(request)), "voucher_code")
         form = {"category": category, "text": text, "voucher_code": voucher_code}
         return _page(request, actor, rt, errors=errors, form=form)
     return redirect(request, "/merchant/complaints?done=filed")

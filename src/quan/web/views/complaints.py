@@ -3,12 +3,21 @@ overdue, and its steps; shared by the wallet, the merchant portal and the staff 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
+from quan.domain.auth import Actor
+from quan.domain.errors import QuanError
 from quan.domain.feedback import CATEGORIES, reference
+from quan.services.feedback import complaints
 from quan.services.feedback.analysis import label_of
+from quan.services.feedback.complaints import Filing
+from quan.services.people.citizens import CitizenKeys
+from quan.services.runtime import Runtime
+from quan.web.i18n import Translator
+from quan.web.refusals import FormErrors, sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +71,34 @@ def category_codes() -> list[str]:
 
 def respond_hours(code: str) -> int:
     return int(CATEGORIES[code].respond_within.total_seconds() // 3600)
+
+
+def file_in_one_transaction(rt: Runtime, actor: Actor, filing: Filing) -> str:
+    """File a complaint in one transaction (the wallet, the portal and the console alike)."""
+    with rt.db.write() as tx:
+        return complaints.file_complaint(
+            tx,
+            rt.clock.now(),
+            CitizenKeys.from_settings(rt.settings),
+            actor,
+            filing,
+            locale=rt.settings.message_locale,
+        )
+
+
+# Which field a refusal of a filing belongs to, on any of the three forms ("text" otherwise).
+FIELD_OF: Final[Mapping[str, str]] = {
+    "UNKNOWN_COMPLAINT_CATEGORY": "category",
+    "INVALID_COMPLAINT_TEXT": "text",
+    "INVALID_PHONE": "phone",
+    "NOT_FOUND": "merchant_id",
+}
+
+
+def refusal(exc: QuanError, t: Translator, link_field: str) -> FormErrors:
+    """The refusal as a sentence next to its field; ``link_field`` is the form's voucher field
+    (``voucher_id`` in the wallet, ``voucher_code`` elsewhere)."""
+    errors = FormErrors()
+    field = link_field if exc.code == "COMPLAINT_LINK_NOT_YOURS" else FIELD_OF.get(exc.code)
+    errors.add(field or "text", sentence(exc, t))
+    return errors
