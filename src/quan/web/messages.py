@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from quan.web.messages_audit import AUDIT
-from quan.web.messages_counter import COUNTER
+from quan.web.messages_counter import COUNTER, DISCLOSE
 from quan.web.messages_dash import DASH
 from quan.web.messages_notify import NOTIFY
 from quan.web.messages_office import OFFICE
@@ -321,4 +321,5 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **NOTIFY,
     **PORTAL,
     **COUNTER,
+    **DISCLOSE,
 }

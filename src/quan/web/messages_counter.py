@@ -169,3 +169,67 @@ COUNTER: Final[dict[str, tuple[str, str]]] = {
         "This voucher has expired: its last day of use was {last_day}.",
     ),
 }
+
+DISCLOSE: Final[dict[str, tuple[str, str]]] = {
+    # The public disclosure page (issue 16, point 14)
+    "disclose.driven": ("消费带动", "Consumption driven"),
+    "disclose.claimed": ("已领取的券", "Vouchers claimed"),
+    "disclose.redeemed": ("已核销的券", "Vouchers redeemed"),
+    "disclose.subsidy_used": ("券抵扣（财政补贴）", "Discounts (the subsidy spent)"),
+    "disclose.consumption": ("带动消费（订单总额）", "Consumption (order value)"),
+    "disclose.leverage": ("杠杆率", "Leverage"),
+    "disclose.leverage_value": ("1 : {ratio}", "1 : {ratio}"),
+    "disclose.leverage_explained": (
+        "杠杆率 = 核销订单总额 ÷ 券抵扣总额 = {orders} ÷ {subsidy}：每 1 元补贴带动 {ratio} 元消费"
+        "（含补贴本身；已撤销的核销不计）。",
+        "Leverage = order value ÷ discounts = {orders} ÷ {subsidy}: each yuan of subsidy went "
+        "with {ratio} yuan of spending (the subsidy included; reversed redemptions left out).",
+    ),
+    "disclose.leverage_none": (
+        "还没有核销，杠杆率（核销订单总额 ÷ 券抵扣总额）在第一笔核销后显示。",
+        "Nothing is redeemed yet; the leverage (order value ÷ discounts) shows after the first "
+        "redemption.",
+    ),
+    "disclose.funders": ("出资方及出资比例", "Funders and their shares"),
+    "disclose.no_funders": ("尚无已批准的出资。", "No approved contribution yet."),
+    "disclose.funder": ("出资方", "Funder"),
+    "disclose.net": ("净出资", "Net contribution"),
+    "disclose.share": ("占比", "Share"),
+    "disclose.funders_note": (
+        "净出资 = 已批准的出资 − 已批准的退回；占比按净出资计算。",
+        "Net contribution = approved contributions − approved returns; shares are of the net "
+        "total.",
+    ),
+    "disclose.merchants": ("参与商户（{count} 家）", "Merchants taking part ({count})"),
+    "disclose.no_merchants": ("还没有审核通过的商户。", "No merchant has been approved yet."),
+    "disclose.merchants_note": (
+        "经发放机构审核通过的商户，可在其登记的类别内核销本项目的券（具体以券的使用规则为准）。",
+        "Merchants approved by the issuer; they redeem this program's vouchers in the categories "
+        "they are registered for (each voucher's own rules apply).",
+    ),
+    "disclose.merchants_cut": (
+        "按名称列出前 {shown} 家。",
+        "The first {shown} by name are listed.",
+    ),
+    "disclose.lotteries": ("摇号结果与核验", "Lottery results and how to verify them"),
+    "disclose.lotteries_text": (
+        "每个摇号批次在报名前公布承诺值；开奖后公开种子和中签者（化名）。任何人都可以独立复核。",
+        "Each lottery publishes its commitment before registration opens; after the draw it "
+        "publishes the seed and the winners (pseudonyms). Anyone can check the draw.",
+    ),
+    "disclose.lottery_record": (
+        "公开记录（承诺值、种子、中签者）",
+        "Public record (commitment, seed, winners)",
+    ),
+    "disclose.lottery_verify": (
+        "用开源的 quan 命令行工具复核（不依赖本网站的说法）：",
+        "Check it with the open-source quan command-line tool (without trusting this site):",
+    ),
+    "disclose.rule_changes_note": (
+        "只列出改变项目规则的事件（项目、券种、批次）；居民报名等其他事件见透明日志。",
+        "Only events that change the program's rules (program, voucher types, batches); other "
+        "events, such as lottery entries, are in the transparency log.",
+    ),
+    "disclose.no_rule_changes": ("没有规则变更。", "No rule change."),
+    "disclose.change": ("变更", "Change"),
+}
