@@ -384,13 +384,14 @@ class Story:
         # Below the minimum spend: refused in plain words, nothing redeemed.
         page.fill("input[name=code]", code)
         page.fill("[data-test=amount]", "50")
-        page.click("[data-test=redeem]")
+        page.click("[data-test=preview]")
         refused = page.wait_for_selector("[data-test=refused]")
         assert refused.get_attribute("data-code") == "BELOW_MIN_SPEND"
         self.shot(page, "cashier-refused")
         # ¥120 meets the ¥100 minimum: ¥30 off, the customer pays ¥90.
         page.fill("[data-test=amount]", "120")
-        page.click("[data-test=redeem]")
+        page.click("[data-test=preview]")  # the voucher and what the customer pays, first
+        page.click("[data-test=confirm]")
         page.wait_for_selector("[data-test=redeemed]")
         assert page.inner_text("[data-test=discount]") == "−¥30.00"
         assert page.inner_text("[data-test=customer-pays]") == "¥90.00"
@@ -401,7 +402,7 @@ class Story:
         # The same voucher again: refused, and the screen says why.
         page.fill("input[name=code]", code)
         page.fill("[data-test=amount]", "120")
-        page.click("[data-test=redeem]")
+        page.click("[data-test=preview]")
         page.wait_for_selector("[data-test=refused]")
         assert page.get_attribute("[data-test=refused]", "data-code") == "ALREADY_REDEEMED"
         self.shot(page, "cashier-already-redeemed")

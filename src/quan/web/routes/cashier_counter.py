@@ -45,12 +45,13 @@ REASONS = ("refunded", "wrong_amount", "wrong_voucher", "other")
 
 
 def _refused(
-    request: Request, actor: Actor, rt: RuntimeDep, exc: QuanError, amount: str
+    request: Request, actor: Actor, rt: RuntimeDep, exc: QuanError, amount: str, key: str
 ) -> Response:
     status = STATUS.get(exc.kind, 422)
     if is_htmx(request):
+        # The form's key stays as it was (a preview takes none); the amount field is marked.
         return render(request, "cashier/_result.html",
-                      {"result": None, "refusal": exc, "amount": amount,
+                      {"result": None, "refusal": exc, "amount": amount, "oob_key": key,
                        **refusal_words(request, exc, amount)},
                       status_code=status)
     return _page(request, actor, rt, refusal=exc, status_code=status, amount=amount)
@@ -72,7 +73,7 @@ def preview_page(
         body = redemption_body(code, amount, category)
         request_ = body.request()
     except QuanError as exc:
-        return _refused(request, actor, rt, exc, amount)
+        return _refused(request, actor, rt, exc, amount, redeem_key)
     try:
         with rt.db.read() as tx:
             found = previews.preview(
@@ -80,7 +81,7 @@ def preview_page(
             )
     except QuanError as exc:
         record_refusal(rt.db, rt.clock, actor, exc)  # a guess through the preview counts too
-        return _refused(request, actor, rt, exc, amount)
+        return _refused(request, actor, rt, exc, amount, redeem_key)
     shown = {
         "preview": found,
         "rule": found.discount.summary(lang),

@@ -29,14 +29,19 @@
   function codeField() { return document.getElementById("code"); }
 
   input.focus();
-  document.body.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail && event.detail.target;
-    if (!target || target.id !== "result") { return; }
-    if (target.querySelector("[data-test=redeemed]")) {
-      codeField().focus();  // ready for the next customer
-    } else if (target.querySelector("[data-test=confirm]")) {
-      target.querySelector("[data-test=confirm]").focus();
-    }
+  // After htmx has put an answer in #result (and done its own focus handling): the confirm
+  // button after a preview, the code field after a redemption.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    window.setTimeout(function () {
+      var result = document.getElementById("result");
+      if (!result) { return; }
+      var confirm = result.querySelector("[data-test=confirm]");
+      if (result.querySelector("[data-test=redeemed]")) {
+        codeField().focus();  // ready for the next customer
+      } else if (confirm && document.activeElement !== confirm) {
+        confirm.focus();
+      }
+    }, 0);
   });
   document.body.addEventListener("click", function (event) {
     var cancel = event.target.closest && event.target.closest("#preview-cancel");
