@@ -230,7 +230,7 @@ class Counter:
         page.click("[data-test=confirm]")
         page.wait_for_selector("[data-test=redeemed]")
         assert page.inner_text("[data-test=customer-pays]") == "¥90.00"
-        page.wait_for_function("() => document.activeElement.id === 'code'")  # ready for the next one
+        page.wait_for_function("() => document.activeElement.id === 'code'")  # the next customer
         assert page.input_value("[data-test=code]") == ""
         self.inside(page, "[data-test=history-discount]")  # the discount is not cut off
         self.check(page, "redeemed")
@@ -264,6 +264,7 @@ class Counter:
         assert page.inner_text("[data-test=shift-paid]") == "¥170.00"
         assert "1" in page.inner_text("[data-test=shift-reversed]")  # the reversed one, apart
         assert page.locator("[data-test=shift-rows] tbody tr").count() == 2
+        self.inside(page, "[data-test=shift-rows] tr td.money:last-child")  # the discount fits
         self.check(page, "shift")
         assert page.locator("[data-test=print]").is_visible()
         page.emulate_media(media="print")

@@ -92,7 +92,8 @@ def preview_page(
         "redeem_key": redeem_key,
     }
     if is_htmx(request):
-        return render(request, "cashier/_preview.html", shown)
+        # The amount field loses the mark an earlier refusal left on it.
+        return render(request, "cashier/_preview.html", {**shown, "oob": True})
     return _page(request, actor, rt, amount=amount, extra=shown)
 
 
