@@ -66,10 +66,8 @@ def counter_sentence(exc: QuanError, t: Translator, zone: str = DEFAULT_ZONE) ->
         if isinstance(until, str):
             params["last_day"] = last_day(datetime.fromisoformat(until), zone)
             rule = "last_day"
-    elif exc.code in ("OUT_OF_SCOPE",) and rule in ("merchant", "issuer"):
-        pass
-    else:
-        return sentence(exc, t, zone)
+    elif not (exc.code == "OUT_OF_SCOPE" and rule in ("merchant", "issuer")):
+        return sentence(exc, t, zone)  # said well enough already (amounts in yuan)
     text = t(f"counter.refuse.{exc.code}.{rule}", **params)
     return sentence(exc, t, zone) if text.startswith("counter.refuse.") else text
 

@@ -98,7 +98,7 @@ def preview_page(
 
 
 def _reversal_context(
-    request: Request, actor: Actor, rt: RuntimeDep, redemption_id: str, **values: Any
+    actor: Actor, rt: RuntimeDep, redemption_id: str, **values: Any
 ) -> dict[str, Any]:
     with rt.db.read() as tx:
         red = visible_redemption(tx, actor, redemption_id)
@@ -125,7 +125,7 @@ def redemption_page(
     redemption_id: str, request: Request, actor: TerminalPage, rt: RuntimeDep,
     done: str | None = None,
 ) -> Response:
-    context = _reversal_context(request, actor, rt, redemption_id, done=done == "reversed",
+    context = _reversal_context(actor, rt, redemption_id, done=done == "reversed",
                                 refusal_text=None)
     return render(request, "cashier/redemption.html", context)
 
@@ -142,7 +142,7 @@ def reverse(
     """Refund a redemption at the counter: the voucher goes back to its holder while valid."""
     t = Translator(request_lang(request))
     if reason not in REASONS:
-        context = _reversal_context(request, actor, rt, redemption_id, done=False,
+        context = _reversal_context(actor, rt, redemption_id, done=False,
                                     refusal_text=t("refuse.choose",
                                                    label=t("counter.reverse_reason")))
         return render(request, "cashier/redemption.html", context, status_code=422)
@@ -157,7 +157,7 @@ def reverse(
         if exc.code != "ALREADY_REVERSED":  # a second tap: the first one did it
             with rt.db.read() as tx:
                 zone = merchant_zone(tx, actor.merchant_id or "")
-            context = _reversal_context(request, actor, rt, redemption_id, done=False,
+            context = _reversal_context(actor, rt, redemption_id, done=False,
                                         refusal_text=counter_sentence(exc, t, zone))
             return render(request, "cashier/redemption.html", context,
                           status_code=STATUS.get(exc.kind, 409))
