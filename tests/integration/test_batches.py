@@ -116,7 +116,7 @@ def test_the_public_page_shows_rules_in_words_quotas_and_what_remains(world: Wor
     }
     assert body["eligibility_text"] == {
         "zh": "所在地区属于 330100（杭州市），且年龄在 18 周岁及以上",
-        "en": "lives in region 330100; and aged 18 or over",
+        "en": "lives in region 330100 (Hangzhou); and aged 18 or over",
     }
     assert body["remaining"] == 50
     assert body["remaining_by_pool"] == {"elderly": 10, "general": 40}

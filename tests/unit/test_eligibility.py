@@ -197,8 +197,8 @@ def test_rules_read_as_sentences_in_both_languages() -> None:
         "且（年龄在 60 周岁及以上，或家庭收入类别为低保家庭）"
     )
     assert render(rule, "en") == (
-        "lives in region one of 330100, 330200; and (aged 60 or over; or household income group "
-        "is subsistence allowance (dibao))"
+        "lives in region one of 330100 (Hangzhou), 330200 (Ningbo); and (aged 60 or over; or "
+        "household income group is subsistence allowance (dibao))"
     )
 
 

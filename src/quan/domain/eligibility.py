@@ -41,6 +41,7 @@ from quan.domain.citizens import (
     priority_groups,
 )
 from quan.domain.errors import Kind, QuanError, define
+from quan.domain.place_names import ENGLISH
 
 INVALID_ELIGIBILITY_RULE = define(
     "INVALID_ELIGIBILITY_RULE",
@@ -244,7 +245,7 @@ def _region(code: str, zh: bool) -> str:
     name = region_name(code)
     if zh:
         return f"{code}（{name}）" if name else code
-    return code
+    return f"{code} ({ENGLISH.get(name, name)})" if name else code
 
 
 def render(rule: Rule, lang: str = "zh") -> str:

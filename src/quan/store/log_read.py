@@ -288,16 +288,24 @@ def find_entries(tx: Connection, query: EntryQuery, below: int, limit: int) -> l
 
 
 def subject_events(
-    tx: Connection, program_id: str, subject_types: Sequence[str], limit: int
+    tx: Connection,
+    program_id: str,
+    subject_types: Sequence[str],
+    limit: int,
+    types: Sequence[str] | None = None,
 ) -> Sequence[AnyRow]:
-    """A program's events about the given subjects, oldest first, each with its log index.
+    """A program's events about the given subjects (of the given ``types`` only, when given),
+    oldest first, each with its log index.
 
     ``log_index`` is NULL for an event the sequencer has not appended yet.
     """
+    where = [events.c.program_id == program_id, events.c.subject_type.in_(subject_types)]
+    if types is not None:
+        where.append(events.c.type.in_(types))
     return tx.execute(
         select(*_EVENT_COLUMNS, log_entries.c.log_index)
         .select_from(events.outerjoin(log_entries, log_entries.c.event_id == events.c.id))
-        .where(events.c.program_id == program_id, events.c.subject_type.in_(subject_types))
+        .where(*where)
         .order_by(events.c.id)
         .limit(limit)
     ).all()

@@ -15,6 +15,7 @@ from typing import Final
 from quan.web.messages_abuse import ABUSE
 from quan.web.messages_alerts import ALERTS
 from quan.web.messages_audit import AUDIT
+from quan.web.messages_counter import COUNTER, DISCLOSE
 from quan.web.messages_dash import DASH
 from quan.web.messages_feedback import FEEDBACK
 from quan.web.messages_notify import NOTIFY
@@ -331,4 +332,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     **ALERTS,
     **PROG15,
     **WALLET,
+    **COUNTER,
+    **DISCLOSE,
 }

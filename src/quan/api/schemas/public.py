@@ -70,13 +70,37 @@ class VoucherFigures(BaseModel):
     redeemed_by_region: list[TallyPublic] = Field(description="By the merchant's region")
 
 
+class FunderSharePublic(BaseModel):
+    name: str
+    kind: str = Field(description="department, region, bank, sponsor or bond")
+    net_fen: int = Field(description="Approved contributions minus approved returns")
+
+
+class MerchantTakingPart(BaseModel):
+    name: str
+    region_code: str
+    categories: list[str]
+
+
 class ProgramDisclosure(BaseModel):
     program: ProgramFacts
     money: MoneyFigures
     vouchers: VoucherFigures
     log: LogPositionPublic | None = Field(description="Null before the log's first checkpoint")
-    rule_changes: list[RuleChangePublic]
+    rule_changes: list[RuleChangePublic] = Field(
+        description="Events that changed the program's rules (program, voucher types, batches); "
+        "lottery entries, grants and the like are in the log, not here"
+    )
     rule_changes_complete: bool = Field(description="False if the list was cut at 500")
+    funders: list[FunderSharePublic] = Field(
+        default_factory=list, description="Who funds the program, largest net share first"
+    )
+    merchants: list[MerchantTakingPart] = Field(
+        default_factory=list,
+        description="Merchants where its vouchers can be used (the issuer's approved ones), "
+        "by name, at most 500",
+    )
+    merchant_count: int = Field(default=0, description="All of them, listed or not")
 
     @classmethod
     def of(cls, found: disclosure.Disclosure) -> ProgramDisclosure:
@@ -130,6 +154,17 @@ class ProgramDisclosure(BaseModel):
                 for c in found.rule_changes
             ],
             rule_changes_complete=found.rule_changes_complete,
+            funders=[
+                FunderSharePublic(name=f.name, kind=f.kind, net_fen=f.net_fen)
+                for f in found.funders
+            ],
+            merchants=[
+                MerchantTakingPart(
+                    name=m.name, region_code=m.region_code, categories=list(m.categories)
+                )
+                for m in found.merchants
+            ],
+            merchant_count=found.merchant_count,
         )
 
 

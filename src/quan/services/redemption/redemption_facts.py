@@ -120,13 +120,15 @@ def _block_id(subject_type: str, subject_id: Any) -> Any:
     )
 
 
-@lru_cache(maxsize=4)
-def _facts_statement(dialect: str, by_code: bool) -> Any:
+@lru_cache(maxsize=8)
+def _facts_statement(dialect: str, by_code: bool, lock: bool = True) -> Any:
     """The locking read of :func:`_voucher_row`, built once per dialect and key with bound
-    parameters ``target`` (the voucher's id or code), ``merchant_id`` and ``at``."""
+    parameters ``target`` (the voucher's id or code), ``merchant_id`` and ``at``; without the
+    lock for a preview, which reads in a read-only transaction and holds nothing."""
     key = vouchers.c.code if by_code else vouchers.c.id
     merchant_id = bindparam("merchant_id", type_=merchants.c.id.type)
-    return _facts_select(dialect, merchant_id).where(key == bindparam("target", type_=key.type))
+    statement = _facts_select(dialect, merchant_id, lock=lock)
+    return statement.where(key == bindparam("target", type_=key.type))
 
 
 @lru_cache(maxsize=2)
@@ -151,7 +153,9 @@ def facts_many_statement(by_code: bool) -> Any:
     )
 
 
-def _facts_select(dialect: str, merchant_id: Any, source: Any = vouchers) -> Any:
+def _facts_select(
+    dialect: str, merchant_id: Any, source: Any = vouchers, *, lock: bool = True
+) -> Any:
     """Everything the rules judge, for the vouchers of ``source`` the caller picks, at the
     merchant ``merchant_id`` (a bound parameter or a column of ``source``)."""
     v, d = vouchers.c, voucher_deactivations.c
@@ -169,7 +173,7 @@ def _facts_select(dialect: str, merchant_id: Any, source: Any = vouchers) -> Any
         .scalar_subquery()
     )
     m = merchants.c
-    return (
+    statement = (
         select(
             v.id,
             v.status,
@@ -200,17 +204,24 @@ def _facts_select(dialect: str, merchant_id: Any, source: Any = vouchers) -> Any
             .join(voucher_types, voucher_types.c.id == v.voucher_type_id)
             .join(merchants, m.id == merchant_id)
         )
-        .with_for_update(of=vouchers)
     )
+    return statement.with_for_update(of=vouchers) if lock else statement
 
 
 def _voucher_row(
-    tx: Connection, voucher_id: str | None, code: str | None, merchant_id: str, at: datetime
+    tx: Connection,
+    voucher_id: str | None,
+    code: str | None,
+    merchant_id: str,
+    at: datetime,
+    *,
+    lock: bool = True,
 ) -> Any:
-    """One statement: the voucher's row locked ``FOR UPDATE`` with everything the rules judge
-    that does not depend on the order (batch, program, type, deactivation, daily cap, the
-    merchant, both blacklists); ``None`` if there is no such voucher."""
-    statement = _facts_statement(tx.dialect.name, voucher_id is None)
+    """One statement: the voucher's row locked ``FOR UPDATE`` (unless ``lock`` is false) with
+    everything the rules judge that does not depend on the order (batch, program, type,
+    deactivation, daily cap, the merchant, both blacklists); ``None`` if there is no such
+    voucher."""
+    statement = _facts_statement(tx.dialect.name, voucher_id is None, lock)
     target = voucher_id if voucher_id is not None else code
     return tx.execute(statement, {"target": target, "merchant_id": merchant_id, "at": at}).first()
 

@@ -13,11 +13,11 @@ and by category and region, read from their own tables in the same snapshot.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, and_, func, literal, select
+from sqlalchemy import Connection, Select, and_, case, func, literal, select
 
 from quan.domain.ledger import Budget
 from quan.domain.log_leaf import Pseudonymize, public_payload
@@ -27,12 +27,38 @@ from quan.services.money.programs import Program, get_program
 from quan.store import ledger, log_read
 from quan.store import log as log_store
 from quan.store.citizen_tables import citizens
-from quan.store.merchant_tables import merchants
+from quan.store.merchant_tables import merchant_categories, merchants
 from quan.store.redemption_tables import redemptions
+from quan.store.tables import fund_movements, funders
 from quan.store.voucher_tables import batches, vouchers
 
 RULE_SUBJECTS: Final = ("program", "voucher_type", "batch")
 """Subjects whose events are rule changes (program lifecycle, voucher types, batches)."""
+
+RULE_TYPES: Final = (
+    "program.created",
+    "program.updated",
+    "program.active",
+    "program.paused",
+    "program.closed",
+    "program.draft",
+    "program.redemption_policy_set",
+    "voucher_type.created",
+    "voucher_type.updated",
+    "voucher_type.deleted",
+    "batch.created",
+    "batch.updated",
+    "batch.deleted",
+    "batch.opened",
+    "batch.closed",
+    "batch.share_cap_set",
+)
+"""The event types that change a program's rules. Other events about the same subjects (a
+citizen's lottery entry, a grant, the draw, vouchers expiring) are not rule changes: the log and
+the lottery's own page show them."""
+
+MAX_MERCHANTS: Final = 500
+"""Merchants listed on the page (by name); ``merchant_count`` counts them all."""
 
 MAX_RULE_CHANGES: Final = 500
 """Rule changes listed on the page (oldest first); they are human-paced, so this is a guard."""
@@ -87,6 +113,24 @@ class LogPosition:
 
 
 @dataclass(frozen=True, slots=True)
+class FunderShare:
+    """A funder and what it has put into the program, net of what was returned to it (fen)."""
+
+    name: str
+    kind: str
+    net_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class TakingPart:
+    """A merchant where the program's vouchers can be used: approved by the program's issuer."""
+
+    name: str
+    region_code: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Disclosure:
     program: Program
     issuer_name: str
@@ -94,6 +138,45 @@ class Disclosure:
     log: LogPosition | None  # None before the log's first checkpoint
     rule_changes: list[RuleChange]
     rule_changes_complete: bool
+    funders: list[FunderShare] = field(default_factory=list)
+    merchants: list[TakingPart] = field(default_factory=list)
+    merchant_count: int = 0
+
+
+def _funders(tx: Connection, program_id: str) -> list[FunderShare]:
+    """Approved contributions minus approved returns, per funder, largest first."""
+    fm, f = fund_movements.c, funders.c
+    signed = case((fm.direction == "return", -fm.amount_fen), else_=fm.amount_fen)
+    rows = tx.execute(
+        select(f.name, f.kind, func.sum(signed))
+        .select_from(fund_movements.join(funders, f.id == fm.funder_id))
+        .where(fm.program_id == program_id, fm.status == "approved")
+        .group_by(f.id, f.name, f.kind)
+        .order_by(func.sum(signed).desc(), f.name)
+    ).all()
+    return [FunderShare(str(name), str(kind), int(net)) for name, kind, net in rows]
+
+
+def _merchants(tx: Connection, issuer_id: str) -> tuple[list[TakingPart], int]:
+    """The issuer's approved merchants (by name, at most :data:`MAX_MERCHANTS`) and their count."""
+    m, mc = merchants.c, merchant_categories.c
+    taking = (m.issuer_id == issuer_id, m.status == "approved")
+    count = int(tx.execute(select(func.count()).where(*taking)).scalar_one())
+    rows = tx.execute(
+        select(m.id, m.name, m.region_code).where(*taking).order_by(m.name, m.id)
+        .limit(MAX_MERCHANTS)
+    ).all()
+    ids = [r.id for r in rows]
+    kinds: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        for merchant_id, category in tx.execute(
+            select(mc.merchant_id, mc.category)
+            .where(mc.merchant_id.in_(ids))
+            .order_by(mc.merchant_id, mc.category)
+        ):
+            kinds[merchant_id].append(category)
+    listed = [TakingPart(r.name, r.region_code, tuple(kinds[r.id])) for r in rows]
+    return listed, count
 
 
 def _figures(tx: Connection, program_id: str) -> Figures:
@@ -174,6 +257,7 @@ def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymi
     program = get_program(tx, program_id)
     issuer = get_issuer(tx, program.issuer_id)
     figures = _figures(tx, program_id)
+    taking, merchant_count = _merchants(tx, program.issuer_id)
     head = log_store.latest_checkpoint(tx)
     position = None
     if head is not None:
@@ -183,7 +267,9 @@ def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymi
             checkpoint=head.note,
             unsequenced_events=log_store.queued_count(tx, program_id),
         )
-    rows = log_read.subject_events(tx, program_id, RULE_SUBJECTS, MAX_RULE_CHANGES + 1)
+    rows = log_read.subject_events(
+        tx, program_id, RULE_SUBJECTS, MAX_RULE_CHANGES + 1, types=RULE_TYPES
+    )
     changes = [
         RuleChange(
             event_id=int(row.id),
@@ -204,4 +290,7 @@ def program_disclosure(tx: Connection, program_id: str, pseudonymize: Pseudonymi
         log=position,
         rule_changes=changes,
         rule_changes_complete=len(rows) <= MAX_RULE_CHANGES,
+        funders=_funders(tx, program_id),
+        merchants=taking,
+        merchant_count=merchant_count,
     )

@@ -27,8 +27,8 @@ from quan.edge.status import STATUS
 from quan.services.merchants import merchants
 from quan.services.merchants.offline_keys import offline_key
 from quan.services.redemption.redeem import redeem_once
-from quan.web.i18n import Translator, request_lang
-from quan.web.refusals import sentence
+from quan.web.counter_words import refusal_words
+from quan.web.i18n import request_lang
 from quan.web.routes.common import console_router, parse_yuan
 from quan.web.routing import is_htmx, redirect
 from quan.web.session import Area, ConsoleAllow, end_session, start_session
@@ -79,32 +79,22 @@ SIGNED_QR_PREFIX = "QV1:"  # what the wallet's QR code holds: a signed offline t
 
 def _page(request: Request, actor: Actor, rt: RuntimeDep, *, result: RedemptionPublic | None = None,
           refusal: QuanError | None = None, status_code: int = 200,
-          amount: str = "") -> Response:
+          amount: str = "", extra: dict[str, Any] | None = None) -> Response:
     if actor.merchant_id is None:  # every terminal is bound to its merchant; be sure
         raise QuanError(FORBIDDEN)
     with rt.db.read() as tx:
         merchant = MerchantPublic.of(merchants.visible_merchant(tx, actor, actor.merchant_id))
         history = recent(tx, merchant.id)
-    return render(
-        request,
-        "cashier/index.html",
-        _context(actor, merchant=merchant, redeem_key=secrets.token_urlsafe(16), history=history,
-                 result=result, refusal=refusal, amount=amount,
-                 **_refusal_text(request, refusal, amount)),
-        status_code=status_code,
-    )
+    context = _context(actor, merchant=merchant, redeem_key=secrets.token_urlsafe(16),
+                       history=history, result=result, refusal=refusal, amount=amount,
+                       preview=None, **_refusal_text(request, refusal, amount))
+    context.update(extra or {})  # a preview: its voucher, rule and figures
+    return render(request, "cashier/index.html", context, status_code=status_code)
 
 
 def _refusal_text(request: Request, refusal: QuanError | None, amount: str) -> dict[str, Any]:
-    """The refusal in words; an amount that is not money is said next to the amount field."""
-    if refusal is None:
-        return {"refusal_text": None, "amount_error": False}
-    t = Translator(request_lang(request))
-    fen = parse_yuan(amount)
-    if refusal.spec is VALIDATION_FAILED and (fen is None or fen <= 0):
-        return {"refusal_text": t("refuse.amount", label=t("cashier.amount")),
-                "amount_error": True}
-    return {"refusal_text": sentence(refusal, t), "amount_error": False}
+    """The refusal in words (:mod:`quan.web.counter_words`)."""
+    return refusal_words(request, refusal, amount)
 
 
 @router.get("/cashier")

@@ -19,10 +19,31 @@ from quan.store.tables import programs as programs_table
 from quan.store.voucher_tables import batches as batches_table
 from quan.web import charts
 from quan.web.i18n import Translator, request_lang
+from quan.web.region_labels import region_label
 from quan.web.routes.common import batch_public, console_router
 from quan.web.templating import render
 
 router = console_router()
+
+
+def leverage(order_fen: int, subsidy_fen: int) -> str | None:
+    """Consumption driven per yuan of subsidy (order value ÷ discount), two decimals, rounded
+    half up from the exact integers; ``None`` before anything is redeemed."""
+    if subsidy_fen <= 0:
+        return None
+    hundredths = (order_fen * 100 * 2 + subsidy_fen) // (subsidy_fen * 2)
+    return f"{hundredths // 100:,}.{hundredths % 100:02d}"
+
+
+def funder_shares(found: ProgramDisclosure) -> list[tuple[str, str, int, str]]:
+    """``(name, kind, net fen, share)``: each funder's share of what all funders put in net, as
+    a percentage with one decimal (half up, from the integers)."""
+    total = sum(max(f.net_fen, 0) for f in found.funders)
+    shares = []
+    for f in found.funders:
+        tenths = (max(f.net_fen, 0) * 1000 * 2 + total) // (total * 2) if total else 0
+        shares.append((f.name, f.kind, f.net_fen, f"{tenths // 10}.{tenths % 10}%"))
+    return shares
 
 
 @router.get("/disclosure")
@@ -68,6 +89,7 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
             (t("budget.returned"), m.returned_fen, "grey"),
         ],
     )
+    lang = request_lang(request)
     page = render(
         request,
         "public/program.html",
@@ -77,6 +99,12 @@ def disclosure_page(program_id: str, request: Request, rt: RuntimeDep) -> Respon
             "money_chart": money_chart,
             "announcements": notices,
             "area": "public",
+            "leverage": leverage(found.vouchers.redeemed.order_fen,
+                                 found.vouchers.redeemed.subsidy_fen),
+            "shares": funder_shares(found),
+            "region_label": lambda code: region_label(code, lang),
+            "lotteries": [b for b in published if b.allocation.value == "lottery"],
+            "base_url": str(request.base_url).rstrip("/"),
         },
     )
     return conditional_page(request, page, int(rt.settings.public_snapshot_seconds))
