@@ -101,11 +101,14 @@ def copy_tree(into: Path) -> Path:
     return tree
 
 
-def pytest(tree: Path, tests: tuple[str, ...], timeout: int) -> tuple[int, str]:
+def pytest(tree: Path, tests: tuple[str, ...], timeout: int, workers: int = 0) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
     command = [
         *(sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"),
         "--hypothesis-profile=mutants",  # tests/conftest.py: no shrinking
+        # A mutant's few tests run in one process (-x stops at the first failure); the baseline
+        # runs every guard's tests, spread over as many processes as mutants run at once.
+        *("-n", str(workers)),
         *tests,
     ]
     try:
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         trees = [copy_tree(Path(tmp) / str(i)) for i in range(max(args.jobs, 1))]
         if args.baseline:
             every = tuple(sorted({t for g in guards for t in g.tests}))
-            code, tail = pytest(trees[0], every, args.timeout * 2)
+            code, tail = pytest(trees[0], every, args.timeout * 2, workers=max(args.jobs, 1))
             if code != 0:
                 print(f"the unmutated tree fails its guards' tests:\n{tail}", file=sys.stderr)
                 return 1
@@ -181,13 +184,20 @@ def main(argv: list[str] | None = None) -> int:
             )
         free = list(trees)
 
+        done: list[str] = []
+
         def work(guard: Guard) -> dict[str, object]:
             tree = free.pop()
             try:
                 result = run_one(tree, guard, args.timeout)
             finally:
                 free.append(tree)
-            print(f"{result['status']:>8}  {guard.id}  ({result['seconds']} s)", flush=True)
+            done.append(guard.id)
+            print(
+                f"{result['status']:>8}  {guard.id}  ({result['seconds']} s)"
+                f"  [{len(done)}/{len(guards)}, {time.monotonic() - started:.0f} s]",
+                flush=True,
+            )
             return result
 
         with ThreadPoolExecutor(max_workers=len(trees)) as pool:
@@ -195,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = round(time.monotonic() - started, 1)
     killed = sum(r["status"] == "killed" for r in results)
     summary = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join(["python -m tests.mutants.run", *(argv or sys.argv[1:])]),
         "commit": commit,
         "jobs": args.jobs,
         "killed": killed,
@@ -204,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for r in results:
         if r["status"] != "killed":
-            print(f"\n{r['status'].upper()}: {r['id']} ({r['file']})\n{r.get('output', '')}")
+            print(f"\n{str(r['status']).upper()}: {r['id']} ({r['file']})\n{r.get('output', '')}")
     print(f"\nmutants: {killed}/{len(results)} killed in {elapsed} s")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
