@@ -136,13 +136,16 @@ def run_one(tree: Path, guard: Guard, timeout: int) -> dict[str, object]:
     # 1: a test failed (killed). 0: all passed (survived). Anything else (collection error,
     # no tests, timeout) is an error: a mutant that breaks the import proves nothing.
     status = {0: "survived", 1: "killed"}.get(code, "error")
+    # For a kill, the failing test and its assertion: a kill by an unrelated failure (a test
+    # broken before the mutation, which --baseline rules out) shows here.
+    failed = [line for line in tail.splitlines() if line.startswith("FAILED ")]
     return {
         "id": guard.id,
         "file": str(target.relative_to(tree)),
         "status": status,
         "seconds": round(time.monotonic() - started, 1),
         "guarantee": guard.guarantee,
-        **({"output": tail} if status != "killed" else {}),
+        **({"output": tail} if status != "killed" else {"failed": failed[:1]}),
     }
 
 
@@ -163,7 +166,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} is not set: the guards are proven on PostgreSQL", file=sys.stderr)
             return 2
     os.environ["QUAN_REQUIRE_SERVICES"] = "1"
-    guards = [g for g in load() if not args.only or g.id in args.only]
+    listed = load()
+    if args.only:  # in the order given (the ones to watch first)
+        by_id = {g.id: g for g in listed}
+        unknown = [i for i in args.only if i not in by_id]
+        if unknown:
+            print(f"no such guard: {' '.join(unknown)}", file=sys.stderr)
+            return 2
+        listed = [by_id[i] for i in dict.fromkeys(args.only)]
+    guards = listed
     for guard in guards:
         resolve(ROOT, guard)  # a stale snippet fails before anything runs
     commit = subprocess.run(  # the tree that is copied (uncommitted changes aside)
