@@ -101,6 +101,22 @@ def copy_tree(into: Path) -> Path:
     return tree
 
 
+def imports_the_copy(tree: Path) -> bool:
+    """The venv's interpreter with PYTHONPATH at the copy imports the copy's ``quan`` (the venv
+    is shared, not copied: its editable install is a path entry, which PYTHONPATH precedes; an
+    import hook would take the working tree instead, and every mutant would survive unplanted)."""
+    env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
+    found = subprocess.run(
+        [sys.executable, "-c", "import quan; print(quan.__file__)"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return Path(found).is_relative_to(tree)
+
+
 def pytest(tree: Path, tests: tuple[str, ...], timeout: int, workers: int = 0) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
     command = [
@@ -183,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="quan-mutants-") as tmp:
         trees = [copy_tree(Path(tmp) / str(i)) for i in range(max(args.jobs, 1))]
+        if not imports_the_copy(trees[0]):
+            print("the venv imports quan from the working tree, not the copy", file=sys.stderr)
+            return 2
         if args.baseline:
             every = tuple(sorted({t for g in guards for t in g.tests}))
             code, tail = pytest(trees[0], every, args.timeout * 2, workers=max(args.jobs, 1))
