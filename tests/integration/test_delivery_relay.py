@@ -25,9 +25,9 @@ from quan.services.delivery.providers import HttpSmsProvider, Provider, SmtpProv
 from quan.services.delivery.relay import Relay, Schedule, claim
 from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
-from quan.store.db import Database
 from quan.store.tables import outbox
 from tests.integration.delivery_sinks import MailHandler, MailLog, SinkLog, http_sink
+from tests.race import Overlap
 
 # QUAN_DELIVERY_MESSAGES=10000 runs the delivery drill at the issue's size (docs/delivery.md).
 MESSAGES = int(os.environ.get("QUAN_DELIVERY_MESSAGES", "250"))
@@ -193,39 +193,40 @@ def test_a_relay_claims_around_messages_another_claimed_and_has_not_committed(
 ) -> None:
     """While one relay's claim is not yet committed, a second relay's snapshot still shows those
     messages queued: only their row locks (SKIP LOCKED) send it to the next ones. The first claim
-    is held open until the second has claimed, so the two always overlap."""
+    is held open until the second has claimed or waits on a lock, so the two always overlap."""
     if runtime.db.dialect == "sqlite":
         pytest.skip("SQLite runs one writer at a time: the second claim starts after the commit")
     _queue(runtime, 10)
     now = datetime.now(UTC)
-    claimed, second_done = threading.Event(), threading.Event()
+    overlap = Overlap(runtime.db)
     taken: dict[str, list[str]] = {}
 
-    class HeldBeforeCommit:
-        """The database, but its write transaction waits for the second claim before commit."""
+    class Held:
+        """The database, its write transaction held open (first) or watched (second)."""
 
-        def __init__(self, db: Database) -> None:
-            self.db, self.dialect = db, db.dialect
+        def __init__(self, role: str) -> None:
+            self.role, self.dialect = role, runtime.db.dialect
 
         @contextmanager
         def write(self) -> Iterator[object]:
-            with self.db.write() as tx:
+            with runtime.db.write() as tx:
+                if self.role == "second":
+                    overlap.second_starts(tx)
                 yield tx
-                claimed.set()
-                # A second claim blocked on these rows (no SKIP LOCKED) never finishes first:
-                # the wait runs out and the commit lets it through.
-                second_done.wait(timeout=3)
+                if self.role == "first":
+                    overlap.hold()
 
     def first() -> None:
-        held: object = HeldBeforeCommit(runtime.db)
+        held: object = Held("first")
         taken["first"] = [c.id for c in claim(held, now, ("sms",), 5, 60.0)]  # type: ignore[arg-type]
 
     def second() -> None:
-        assert claimed.wait(timeout=30)
+        assert overlap.first_holds.wait(timeout=30)
         try:
-            taken["second"] = [c.id for c in claim(runtime.db, now, ("sms",), 5, 60.0)]
+            held: object = Held("second")
+            taken["second"] = [c.id for c in claim(held, now, ("sms",), 5, 60.0)]  # type: ignore[arg-type]
         finally:
-            second_done.set()
+            overlap.second_done.set()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for t in threads:

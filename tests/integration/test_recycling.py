@@ -29,6 +29,7 @@ from tests.integration.issuance_fixtures import (
     register_many,
     voucher_count,
 )
+from tests.race import Overlap
 
 UNIT = 3000
 
@@ -211,7 +212,7 @@ def test_an_expiry_run_skips_vouchers_another_run_is_expiring(world: World, db: 
     """Two expiry runs overlap: while the first has expired the vouchers and not committed, the
     second's snapshot still shows them active. Their row locks (SKIP LOCKED) and the status the
     UPDATE re-states keep their money from returning twice. The first run is held open until the
-    second has run, so the two always overlap."""
+    second has run or waits on a lock, so the two always overlap."""
     if db.dialect == "sqlite":
         pytest.skip("SQLite runs one writer at a time: the second run starts after the commit")
     pid, bid = open_fcfs_batch(world, quantity=3)
@@ -219,24 +220,22 @@ def test_an_expiry_run_skips_vouchers_another_run_is_expiring(world: World, db: 
         claim(world, cid, bid)
     advance(world, 100 * DAY)
     rt = world.runtime
-    expired, second_done = threading.Event(), threading.Event()
+    overlap = Overlap(rt.db)
     counts: dict[str, int] = {}
 
     def first() -> None:
         with rt.db.write() as tx:
             counts["first"] = recycling.expire_vouchers(tx, rt.clock.now(), SYSTEM, bid).count
-            expired.set()
-            # A second run blocked on these rows (no SKIP LOCKED) never finishes first: the
-            # wait runs out and the commit lets it through.
-            second_done.wait(timeout=3)
+            overlap.hold()
 
     def second() -> None:
-        assert expired.wait(timeout=30)
+        assert overlap.first_holds.wait(timeout=30)
         try:
             with rt.db.write() as tx:
+                overlap.second_starts(tx)
                 counts["second"] = recycling.expire_vouchers(tx, rt.clock.now(), SYSTEM, bid).count
         finally:
-            second_done.set()
+            overlap.second_done.set()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for t in threads:
