@@ -60,8 +60,9 @@ test: install lint typecheck
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
 
 ## make mutants: remove each guard of tests/mutants/guards.toml in a copy of the tree; a test must fail
-# Its tests run on SQLite and PostgreSQL; it fails if any mutant survives (about 25 min, see
-# docs/development.md). MUTANTS_ARGS passes options, e.g. MUTANTS_ARGS="--only grant-to-everyone".
+# Its tests run on SQLite and PostgreSQL; it fails if any mutant survives (the 61 entries take
+# about an hour at -j 3 on a loaded 2-core machine, see docs/development.md). MUTANTS_ARGS passes
+# options, e.g. MUTANTS_ARGS="--only grant-to-everyone" or "-j 3 --baseline".
 .PHONY: mutants
 mutants: install
 	QUAN_TEST_POSTGRES_URL="$${QUAN_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}" \

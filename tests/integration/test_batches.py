@@ -35,6 +35,7 @@ from tests.integration.issuance_fixtures import (
     voucher_count,
     voucher_type,
 )
+from tests.race import Overlap
 
 
 def _counts(world: World) -> dict[str, int]:
@@ -323,6 +324,50 @@ def test_two_batches_racing_for_one_budget_cannot_both_open(world: World) -> Non
             )
         ).scalar_one()
     assert reserves == 1
+    assert voucher_count(world, first["id"]) + voucher_count(world, second["id"]) == 100
+    assert_ledger_ok(world)
+
+
+def test_a_batch_opening_while_another_holds_the_budget_uncommitted_is_refused(
+    world: World,
+) -> None:
+    """The program's row lock makes the second opening read the budget after the first commits.
+    The first opening is held open until the second has finished or is waiting on a lock, so the
+    two always overlap (the race above may run them one after the other)."""
+    if world.runtime.db.dialect == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: the second opening starts after the commit")
+    pid = funded_program(world, 500_000)
+    vt = voucher_type(world, pid)
+    first = batch(world, pid, vt["id"], quantity=100)  # 300,000 each; 500,000 available
+    second = batch(world, pid, vt["id"], quantity=100)
+    rt, actor = world.runtime, world.users["operator"].actor()
+    overlap = Overlap(rt.db)
+    outcome: dict[str, str] = {}
+
+    def one() -> None:
+        with rt.db.write() as tx:
+            batch_service.open_batch(tx, rt.clock.now(), actor, first["id"])
+            overlap.hold()
+
+    def two() -> None:
+        assert overlap.first_holds.wait(timeout=60)
+        try:
+            with rt.db.write() as tx:
+                overlap.second_starts(tx)
+                batch_service.open_batch(tx, rt.clock.now(), actor, second["id"])
+            outcome["second"] = "opened"
+        except QuanError as exc:
+            outcome["second"] = exc.code
+        finally:
+            overlap.second_done.set()
+
+    threads = [threading.Thread(target=one), threading.Thread(target=two)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert outcome == {"second": "INSUFFICIENT_BUDGET"}
+    assert world.budget(pid)["reserved_fen"] == 300_000
     assert voucher_count(world, first["id"]) + voucher_count(world, second["id"]) == 100
     assert_ledger_ok(world)
 

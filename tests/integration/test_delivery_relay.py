@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,11 +22,12 @@ from sqlalchemy import func, select
 
 from quan.channels import outbox as box
 from quan.services.delivery.providers import HttpSmsProvider, Provider, SmtpProvider
-from quan.services.delivery.relay import Relay, Schedule
+from quan.services.delivery.relay import Relay, Schedule, claim
 from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 from quan.store.tables import outbox
 from tests.integration.delivery_sinks import MailHandler, MailLog, SinkLog, http_sink
+from tests.race import Overlap
 
 # QUAN_DELIVERY_MESSAGES=10000 runs the delivery drill at the issue's size (docs/delivery.md).
 MESSAGES = int(os.environ.get("QUAN_DELIVERY_MESSAGES", "250"))
@@ -183,6 +186,56 @@ def test_two_relays_racing_never_send_one_message_at_once(
     assert all(count == 1 for count in log.accepted.values())  # no lease expired: once each
     rows = _rows(runtime)
     assert {m: rows[m][1] for m in ids} == {m: log.requests[m] for m in ids}
+
+
+def test_a_relay_claims_around_messages_another_claimed_and_has_not_committed(
+    runtime: Runtime,
+) -> None:
+    """While one relay's claim is not yet committed, a second relay's snapshot still shows those
+    messages queued: only their row locks (SKIP LOCKED) send it to the next ones. The first claim
+    is held open until the second has claimed or waits on a lock, so the two always overlap."""
+    if runtime.db.dialect == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: the second claim starts after the commit")
+    _queue(runtime, 10)
+    now = datetime.now(UTC)
+    overlap = Overlap(runtime.db)
+    taken: dict[str, list[str]] = {}
+
+    class Held:
+        """The database, its write transaction held open (first) or watched (second)."""
+
+        def __init__(self, role: str) -> None:
+            self.role, self.dialect = role, runtime.db.dialect
+
+        @contextmanager
+        def write(self) -> Iterator[object]:
+            with runtime.db.write() as tx:
+                if self.role == "second":
+                    overlap.second_starts(tx)
+                yield tx
+                if self.role == "first":
+                    overlap.hold()
+
+    def first() -> None:
+        held: object = Held("first")
+        taken["first"] = [c.id for c in claim(held, now, ("sms",), 5, 60.0)]  # type: ignore[arg-type]
+
+    def second() -> None:
+        assert overlap.first_holds.wait(timeout=30)
+        try:
+            held: object = Held("second")
+            taken["second"] = [c.id for c in claim(held, now, ("sms",), 5, 60.0)]  # type: ignore[arg-type]
+        finally:
+            overlap.second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(taken["first"]) == 5
+    assert len(taken["second"]) == 5
+    assert set(taken["first"]).isdisjoint(taken["second"])
 
 
 def _worker_env(runtime: Runtime, url: str) -> dict[str, str]:

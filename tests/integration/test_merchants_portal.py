@@ -4,6 +4,7 @@ the app (TestClient), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from quan.domain.merchants import Scene
@@ -334,4 +335,34 @@ def test_two_appeals_of_one_rejection_at_once_file_one(world: World) -> None:
     errors = [r for r in results if isinstance(r, QuanError)]
     assert len(errors) == 1, results
     assert errors[0].code == "APPEAL_NOT_ALLOWED"
+    assert _count(world, merchant_appeals, merchant_id=merchant_id) == 1
+
+
+def test_the_database_refuses_a_second_appeal_of_one_rejection_when_the_status_check_is_got_round(
+    world: World,
+) -> None:
+    """The merchant's row lock and status check refuse a second appeal; with them got round (the
+    merchant put back to ``rejected`` without a new review), the unique key on the appealed
+    review still refuses it: one rejection, one appeal."""
+    from quan.domain.auth import Actor
+    from quan.domain.errors import QuanError
+    from quan.services.merchants import appeals
+
+    merchant_id, _ = apply_by_form(world)
+    world.post(
+        "operator",
+        f"/merchants/{merchant_id}/review",
+        {"decision": "reject", "reason": "资料不全"},
+    )
+    owner = Actor(kind="merchant", id=merchant_id, role="merchant", merchant_id=merchant_id)
+    rt = world.runtime
+    with rt.db.write() as tx:
+        appeals.file_appeal(tx, rt.clock.now(), owner, merchant_id, "已补全")
+    with rt.db.write() as tx:
+        tx.execute(
+            merchants.update().where(merchants.c.id == merchant_id).values(status="rejected")
+        )
+    with pytest.raises(QuanError) as refused, rt.db.write() as tx:
+        appeals.file_appeal(tx, rt.clock.now(), owner, merchant_id, "再次申诉")
+    assert refused.value.code == "APPEAL_NOT_ALLOWED"
     assert _count(world, merchant_appeals, merchant_id=merchant_id) == 1

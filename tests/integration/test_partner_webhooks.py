@@ -5,15 +5,18 @@ retry, the disabling after repeated 410s, and replays under the same ``webhook-i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from quan.domain.public_leaf import names_a_citizen
 from quan.jobs import sequencer
-from quan.services.delivery import notify_jobs
+from quan.services.delivery import notify_jobs, webhooks
+from quan.store.db import Database
 from quan.store.notify_tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
 from tests.conftest import World
 from tests.integration.issuance_fixtures import claim, open_fcfs_batch, register_many
@@ -261,3 +264,49 @@ def test_two_senders_racing_send_each_delivery_once(
     assert len(ids) == 12
     assert len(set(ids)) == 12  # no delivery sent by two senders
     assert all(r.verified for r in partner.received)
+
+
+def test_the_database_holds_one_delivery_per_subscription_and_event(
+    world: World,
+    db: Database,
+    endpoint: tuple[PartnerEndpoint, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fan-out runs under a lease, one worker at a time; two that both read a subscription's
+    cursor (a lease taken over while its old holder still runs) are held after that read, and
+    the unique key on (subscription, event) lets one of them queue the events."""
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: both cannot hold a read of the cursor")
+    _, url = endpoint
+    _, _, headers = _partner(world)
+    made = world.client.post(
+        "/api/v1/partner/subscriptions",
+        json={"url": url, "event_types": ["voucher.claimed"]},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    _, bid = open_fcfs_batch(world, quantity=5)
+    _claims(world, bid, 3)
+    rt = world.runtime
+    sequencer.run_once(rt, holder="test")
+    barrier = threading.Barrier(2, timeout=30)
+    held: set[int] = set()
+    window = webhooks._fan_window
+
+    def after_the_read(*args: Any, **kwargs: Any) -> int:
+        if threading.get_ident() not in held:  # each fan-out's first window
+            held.add(threading.get_ident())
+            barrier.wait()  # both have read the cursor before either queues
+        return window(*args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "_fan_window", after_the_read)
+    results = race(*[lambda: notify_jobs.fan_out(rt, "test")] * 2)
+    assert sorted(r if isinstance(r, int) else -1 for r in results) == [-1, 3], results
+    with rt.db.read() as tx:
+        per_event = tx.execute(
+            select(webhook_deliveries.c.event_id, func.count()).group_by(
+                webhook_deliveries.c.event_id
+            )
+        ).all()
+    assert len(per_event) == 3
+    assert {n for _, n in per_event} == {1}

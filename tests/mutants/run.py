@@ -101,11 +101,30 @@ def copy_tree(into: Path) -> Path:
     return tree
 
 
-def pytest(tree: Path, tests: tuple[str, ...], timeout: int) -> tuple[int, str]:
+def imports_the_copy(tree: Path) -> bool:
+    """The venv's interpreter with PYTHONPATH at the copy imports the copy's ``quan`` (the venv
+    is shared, not copied: its editable install is a path entry, which PYTHONPATH precedes; an
+    import hook would take the working tree instead, and every mutant would survive unplanted)."""
+    env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
+    found = subprocess.run(
+        [sys.executable, "-c", "import quan; print(quan.__file__)"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return Path(found).is_relative_to(tree)
+
+
+def pytest(tree: Path, tests: tuple[str, ...], timeout: int, workers: int = 0) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
     command = [
         *(sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"),
         "--hypothesis-profile=mutants",  # tests/conftest.py: no shrinking
+        # A mutant's few tests run in one process (-x stops at the first failure); the baseline
+        # runs every guard's tests, spread over as many processes as mutants run at once.
+        *("-n", str(workers)),
         *tests,
     ]
     try:
@@ -133,13 +152,16 @@ def run_one(tree: Path, guard: Guard, timeout: int) -> dict[str, object]:
     # 1: a test failed (killed). 0: all passed (survived). Anything else (collection error,
     # no tests, timeout) is an error: a mutant that breaks the import proves nothing.
     status = {0: "survived", 1: "killed"}.get(code, "error")
+    # For a kill, the failing test and its assertion: a kill by an unrelated failure (a test
+    # broken before the mutation, which --baseline rules out) shows here.
+    failed = [line for line in tail.splitlines() if line.startswith("FAILED ")]
     return {
         "id": guard.id,
         "file": str(target.relative_to(tree)),
         "status": status,
         "seconds": round(time.monotonic() - started, 1),
         "guarantee": guard.guarantee,
-        **({"output": tail} if status != "killed" else {}),
+        **({"output": tail} if status != "killed" else {"failed": failed[:1]}),
     }
 
 
@@ -160,7 +182,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} is not set: the guards are proven on PostgreSQL", file=sys.stderr)
             return 2
     os.environ["QUAN_REQUIRE_SERVICES"] = "1"
-    guards = [g for g in load() if not args.only or g.id in args.only]
+    listed = load()
+    if args.only:  # in the order given (the ones to watch first)
+        by_id = {g.id: g for g in listed}
+        unknown = [i for i in args.only if i not in by_id]
+        if unknown:
+            print(f"no such guard: {' '.join(unknown)}", file=sys.stderr)
+            return 2
+        listed = [by_id[i] for i in dict.fromkeys(args.only)]
+    guards = listed
     for guard in guards:
         resolve(ROOT, guard)  # a stale snippet fails before anything runs
     commit = subprocess.run(  # the tree that is copied (uncommitted changes aside)
@@ -169,9 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="quan-mutants-") as tmp:
         trees = [copy_tree(Path(tmp) / str(i)) for i in range(max(args.jobs, 1))]
+        if not imports_the_copy(trees[0]):
+            print("the venv imports quan from the working tree, not the copy", file=sys.stderr)
+            return 2
         if args.baseline:
             every = tuple(sorted({t for g in guards for t in g.tests}))
-            code, tail = pytest(trees[0], every, args.timeout * 2)
+            code, tail = pytest(trees[0], every, args.timeout * 2, workers=max(args.jobs, 1))
             if code != 0:
                 print(f"the unmutated tree fails its guards' tests:\n{tail}", file=sys.stderr)
                 return 1
@@ -181,13 +214,20 @@ def main(argv: list[str] | None = None) -> int:
             )
         free = list(trees)
 
+        done: list[str] = []
+
         def work(guard: Guard) -> dict[str, object]:
             tree = free.pop()
             try:
                 result = run_one(tree, guard, args.timeout)
             finally:
                 free.append(tree)
-            print(f"{result['status']:>8}  {guard.id}  ({result['seconds']} s)", flush=True)
+            done.append(guard.id)
+            print(
+                f"{result['status']:>8}  {guard.id}  ({result['seconds']} s)"
+                f"  [{len(done)}/{len(guards)}, {time.monotonic() - started:.0f} s]",
+                flush=True,
+            )
             return result
 
         with ThreadPoolExecutor(max_workers=len(trees)) as pool:
@@ -195,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = round(time.monotonic() - started, 1)
     killed = sum(r["status"] == "killed" for r in results)
     summary = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join(["python -m tests.mutants.run", *(argv or sys.argv[1:])]),
         "commit": commit,
         "jobs": args.jobs,
         "killed": killed,
@@ -204,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for r in results:
         if r["status"] != "killed":
-            print(f"\n{r['status'].upper()}: {r['id']} ({r['file']})\n{r.get('output', '')}")
+            print(f"\n{str(r['status']).upper()}: {r['id']} ({r['file']})\n{r.get('output', '')}")
     print(f"\nmutants: {killed}/{len(results)} killed in {elapsed} s")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
