@@ -25,8 +25,9 @@ from quan.services.operations import alerts
 from quan.services.people.citizens import CitizenKeys
 from quan.store.alert_tables import alert_rules
 from quan.store.db import Database
-from quan.store.tables import outbox
+from quan.store.tables import outbox, programs
 from tests.conftest import World
+from tests.integration import issuance_fixtures as issuance
 from tests.integration.redemption_fixtures import Scene, redeem, scene
 from tests.integration.webhook_sink import PartnerEndpoint, serve
 from tests.race import race
@@ -340,3 +341,55 @@ def test_the_operations_page_shows_alerts_and_refusals_and_acknowledges(world: W
     assert "已核实" in world.client.get("/ops/operations").text
     staff_session(world, "outsider")
     assert world.client.get(f"/ops/programs/{s.program_id}/operations").status_code in (403, 404)
+
+
+def test_rules_on_one_measure_read_together_give_what_each_gives_alone(world: World) -> None:
+    """Several rules on a measure are measured in one read (``measure_many``): for claims and
+    redemptions spread over time, windows, thresholds and horizons on both sides of the line,
+    each rule's samples are exactly those of its own query."""
+    from quan.services.operations.alert_measures import Cut, Scope, measure, measure_many
+
+    clock: Any = world.runtime.clock
+    s = scene(world, holders=3, quantity=6)
+    for code in s.codes[:2]:
+        assert redeem(world, s.shop, code=code).status_code == 201
+        clock.advance(timedelta(minutes=7))
+    more = issuance.batch(world, s.program_id, s.voucher_type_id, quantity=5, per_citizen_limit=3)
+    issuance.open_batch(world, more["id"])
+    citizen = s.citizen_ids[0]
+    for _ in range(3):
+        clock.advance(timedelta(minutes=2))
+        response = issuance.claim(world, citizen, more["id"])
+        assert response.status_code == 201, response.text
+    now = world.runtime.clock.now()
+    with world.runtime.db.read() as tx:
+        program = tx.execute(select(programs).where(programs.c.id == s.program_id)).one()
+        scope = Scope(now, s.program_id, program.issuer_id, program.starts_at, program.ends_at)
+        asked: dict[str, list[tuple[dict[str, Any], Cut]]] = {
+            "claims_per_citizen": [
+                ({"window_minutes": w}, Cut(c, t))
+                for w in (3, 5, 60) for c, t in ((">", 0), (">=", 2), (">", 2), ("<", 2))
+            ],
+            "redemptions_per_citizen": [
+                ({"window_minutes": w}, Cut(c, t))
+                for w in (5, 10, 60) for c, t in ((">", 0), (">=", 1), ("<=", 1))
+            ],
+            "redemptions_per_merchant": [
+                ({"window_minutes": w}, Cut(c, t))
+                for w in (5, 20, 60) for c, t in ((">", 0.0), (">=", 0.1), ("<", 0.1))
+            ],
+            "outstanding_expiring_share": [
+                ({"days": d}, Cut(c, t))
+                for d in (1, 29, 31, 400) for c, t in ((">", 0.5), (">=", 0.0), ("<", 1.0))
+            ],
+        }  # fmt: skip
+        held = 0
+        for name, rules in asked.items():
+            together = measure_many(tx, name, scope, rules)
+            for (params, cut), samples in zip(rules, together, strict=True):
+                alone = measure(tx, name, scope, params, cut)
+                assert sorted(samples, key=lambda x: x.labels) == sorted(
+                    alone, key=lambda x: x.labels
+                ), (name, params, cut)
+                held += len(alone)
+    assert held > 20  # the rules are not all empty: the comparison saw real samples

@@ -27,43 +27,68 @@ _LETTERS = "abcdefghjk"
 
 
 def _fill_statement(dialect: str) -> str:
+    """The bulk insert of filler vouchers. Each row's claim time is ``at`` less ``ago`` seconds:
+    position ``p`` (``offset`` + row, newest first) of ``total`` puts the first ``burst`` rows
+    within the last hour and spreads the rest evenly over the ``span`` seconds before it (all at
+    ``at`` when ``span`` is 0); validity runs ``valid`` seconds from the claim."""
     citizen_pg = (
         "translate(lpad(mod(g, %(citizens)s)::text, 10, '0'), '0123456789', '" + _LETTERS + "')"
     )
     if dialect == "postgresql":
+        ago = (
+            "CASE WHEN %(span)s = 0 THEN 0.0"
+            " WHEN %(offset)s + g < %(burst)s THEN 3600.0 * (%(offset)s + g) / %(burst)s"
+            " ELSE 3600.0 + %(span)s::float8 * (%(offset)s + g - %(burst)s)"
+            " / GREATEST(%(total)s - %(burst)s, 1) END"
+        )
         return (
             "INSERT INTO vouchers (id, code, program_id, batch_id, voucher_type_id, pool, status,"  # noqa: S608 - fixed fragments, values bound
             " citizen_id, claim_seq, channel, claimed_at, valid_from, valid_until,"
             " status_changed_at) SELECT 'vch_fill_' || %(tag)s || '_' || g,"
             " 'FILL-' || %(tag)s || '-' || g, %(program)s, %(batch)s, %(vt)s, 'general', 'active',"
-            " 'cit_s' || " + citizen_pg + ", g / %(citizens)s + 1, 'app', %(at)s, %(at)s,"
-            " %(until)s, %(at)s FROM generate_series(0, %(rows)s - 1) AS g"
+            " 'cit_s' || " + citizen_pg + ", g / %(citizens)s + 1, 'app', t, t,"
+            " t + make_interval(secs => %(valid)s), t FROM (SELECT g, %(at)s::timestamptz"
+            " - make_interval(secs => " + ago + ") AS t"
+            " FROM generate_series(0, %(rows)s - 1) AS g) AS c"
         )
     digits = "printf('%010d', x % :citizens)"
     letters = digits
     for d, letter in zip("0123456789", _LETTERS, strict=True):
         letters = f"replace({letters}, '{d}', '{letter}')"
+    ago = (
+        "CASE WHEN :span = 0 THEN 0.0"
+        " WHEN :offset + x < :burst THEN 3600.0 * (:offset + x) / :burst"
+        " ELSE 3600.0 + 1.0 * :span * (:offset + x - :burst) / max(:total - :burst, 1) END"
+    )
+    stamp = "strftime('%Y-%m-%d %H:%M:%f', :at, '-' || (" + ago + ") || ' seconds') || '000'"
+    until = (
+        "strftime('%Y-%m-%d %H:%M:%f', :at, '-' || (" + ago + ") || ' seconds',"
+        " '+' || :valid || ' seconds') || '000'"
+    )
     return (
         "WITH RECURSIVE g(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM g WHERE x < :rows - 1)"  # noqa: S608 - fixed fragments, values bound
         " INSERT INTO vouchers (id, code, program_id, batch_id, voucher_type_id, pool, status,"
         " citizen_id, claim_seq, channel, claimed_at, valid_from, valid_until,"
         " status_changed_at) SELECT 'vch_fill_' || :tag || '_' || x, 'FILL-' || :tag || '-' || x,"
         " :program, :batch, :vt, 'general', 'active', 'cit_s' || " + letters + ","
-        " x / :citizens + 1, 'app', :at, :at, :until, :at FROM g"
+        f" x / :citizens + 1, 'app', {stamp}, {stamp}, {until}, {stamp} FROM g"
     )
 
 
-def fill(rt: Runtime, program: seed.FundedProgram, vt_id: str, count: int, tag: str) -> None:
-    """``count`` claimed vouchers in filler batches (one per ``FILLER_CITIZENS × 10`` rows)."""
+def fill(
+    rt: Runtime, program: seed.FundedProgram, vt_id: str, count: int, tag: str, *,
+    spread: timedelta = timedelta(0), burst: float = 0.0, valid: timedelta = timedelta(days=90),
+) -> None:  # fmt: skip
+    """``count`` claimed vouchers in filler batches (one per ``FILLER_CITIZENS × 10`` rows),
+    each valid for ``valid`` from its claim. All claimed now by default; with ``spread``, a
+    ``burst`` share of them within the last hour and the rest evenly over ``spread`` before it,
+    newest batch first (a program some weeks old with a busy last hour)."""
     now = rt.clock.now()
     per_batch = min(FILLER_CITIZENS * MAX_PER_CITIZEN, MAX_QUANTITY)
     sqlite = rt.db.dialect != "postgresql"
     at = now.replace(tzinfo=None).isoformat(" ") if sqlite else now
-    until = (
-        (now + timedelta(days=90)).replace(tzinfo=None).isoformat(" ")
-        if sqlite
-        else now + timedelta(days=90)
-    )
+    span = max(int(spread.total_seconds()) - 3600, 0) if spread else 0
+    burst_rows = max(round(count * burst), 1)
     done = 0
     while done < count:
         rows = min(per_batch, count - done)
@@ -93,7 +118,11 @@ def fill(rt: Runtime, program: seed.FundedProgram, vt_id: str, count: int, tag: 
                     "citizens": FILLER_CITIZENS,
                     "rows": rows,
                     "at": at,
-                    "until": until,
+                    "valid": int(valid.total_seconds()),
+                    "span": span,
+                    "offset": done,
+                    "burst": burst_rows,
+                    "total": count,
                 },
             )
         done += rows

@@ -3,7 +3,10 @@
 (:func:`quan.services.operations.alerts.evaluate`, one transaction).
 
 Seeded in bulk SQL (not timed): ``vouchers`` claimed, active vouchers of one program (the
-``scale`` benchmark's filler: up to ten per citizen, valid for 90 days), ``refusals`` refused
+``scale`` benchmark's filler: up to ten per citizen) claimed over the program's last ``days``
+days, a ``burst`` share of them within the last hour (a busy hour: 1 % of 10M is 100,000 claims,
+28 a second) and the rest evenly before it, each valid for ``days`` days from its claim (so about
+7/30 of the value lapses within the built-in rule's 7 days), ``refusals`` refused
 redemptions at one merchant over the last ten minutes; then the built-in rules (7 of the program,
 3 of the platform) and 40 more of the program (the per-program measures again with other windows
 and thresholds), 50 in all. The figure is the median of ``runs`` evaluations; each must measure
@@ -48,7 +51,10 @@ def run_alert_rules(ctx: BenchContext, params: Params) -> BenchResult:
             started = time.perf_counter()
             claim_path.insert_citizens(rt, "s", min(scale.FILLER_CITIZENS, max(count, 1)))
             vt_id, _ = claim_path.open_batch(rt, program, 1)
-            scale.fill(rt, program, vt_id, count, "a")
+            scale.fill(
+                rt, program, vt_id, count, "a", spread=timedelta(days=int(params["days"])),
+                burst=float(params["burst"]), valid=timedelta(days=int(params["days"])),
+            )  # fmt: skip
             merchant_id = _refusals(rt, program, refusals)
             keys = CitizenKeys.from_settings(rt.settings).outbox
             alerts.evaluate(rt.db, rt.clock.now(), keys)  # writes the built-in rules
@@ -163,8 +169,8 @@ BENCHMARK = Benchmark(
     name="alert-rules",
     summary="one evaluation of 50 alert rules over a program with 10,000,000 vouchers (≤ 2 s)",
     run=run_alert_rules,
-    params={"vouchers": 10_000_000, "refusals": 2_000, "runs": 5},
-    quick_params={"vouchers": 2_000, "refusals": 200, "runs": 2},
+    params={"vouchers": 10_000_000, "refusals": 2_000, "runs": 5, "days": 30, "burst": 0.01},
+    quick_params={"vouchers": 2_000, "refusals": 200, "runs": 2, "days": 30, "burst": 0.01},
     per_database={SQLITE: {"vouchers": 200_000}},
     requires=MODULES,
     http=False,

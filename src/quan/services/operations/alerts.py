@@ -29,7 +29,7 @@ from quan.channels.outbox import OutboxKeys
 from quan.domain.auth import Actor, Role, require_issuer
 from quan.domain.errors import Kind, QuanError, define
 from quan.services.operations import alert_rules
-from quan.services.operations.alert_measures import Cut, Scope, measure
+from quan.services.operations.alert_measures import Cut, Sample, Scope, measure_many
 from quan.services.operations.alert_notify import Notice, notify
 from quan.store.alert_tables import alert_rules as rules_table
 from quan.store.alert_tables import alerts
@@ -85,24 +85,33 @@ def evaluate(db: Database, now: datetime, keys: OutboxKeys, locale: str = "zh-CN
                 )
             )
         }  # fmt: skip
+        measured: list[tuple[alert_rules.Rule, Any]] = []
+        groups: dict[tuple[str | None, str], list[alert_rules.Rule]] = {}
         for row in rows:
             rule = alert_rules.Rule.of(row)
             program = places.get(rule.program_id) if rule.program_id else None
             if not rule.enabled or (program is not None and program.status == "closed"):
                 _close_all(tx, rule.id, now, run)
                 continue
-            run.rules += 1
+            measured.append((rule, program))
+            groups.setdefault((rule.program_id, rule.measure), []).append(rule)
+        # Rules on one measure in one program are measured together (one read for them all).
+        samples: dict[str, list[Sample]] = {}
+        for (program_id, name), group in groups.items():
+            program = places.get(program_id) if program_id else None
             scope = Scope(
                 now=now,
-                program_id=rule.program_id,
+                program_id=program_id,
                 issuer_id=program.issuer_id if program else None,
                 starts_at=program.starts_at if program else None,
                 ends_at=program.ends_at if program else None,
             )
-            samples = measure(
-                tx, rule.measure, scope, rule.params, Cut(rule.comparator, rule.threshold)
-            )
-            breaching = {_label_key(dict(s.labels)): s.value for s in samples}
+            asked = [(r.params, Cut(r.comparator, r.threshold)) for r in group]
+            for r, found in zip(group, measure_many(tx, name, scope, asked), strict=True):
+                samples[r.id] = found
+        for rule, program in measured:
+            run.rules += 1
+            breaching = {_label_key(dict(s.labels)): s.value for s in samples[rule.id]}
             _step(tx, rule, program.name if program else "", breaching, now, run)
         for notice in run.notices:
             run.messages += notify(tx, keys, locale, notice)
