@@ -130,18 +130,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_vouchers_program_claimed", "vouchers", ["program_id", "claimed_at"], unique=False
     )
-    op.create_index(
-        "ix_vouchers_program_active",
-        "vouchers",
-        ["program_id", "batch_id", "valid_until"],
-        unique=False,
-        sqlite_where=sa.text("status = 'active'"),
-        postgresql_where=sa.text("status = 'active'"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_vouchers_program_active", table_name="vouchers")
     op.drop_index("ix_vouchers_program_claimed", table_name="vouchers")
     op.drop_index("ix_alert_receivers_program_id", table_name="alert_receivers")
     op.drop_table("alert_receivers")
