@@ -111,6 +111,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # per-address limit (30 a quarter-hour, right for the internet) would refuse the later tests.
     # The limit itself is tested in tests/integration/test_guesses.py.
     env.update(QUAN_LOGIN_IP_ATTEMPTS="1000")
+    # Likewise the shops the page tests apply for (the portal and whole-program tests, twice
+    # each, with a refused attempt first) against 10 an hour per address; the limit is tested
+    # in tests/integration/test_merchants.py.
+    env.update(QUAN_MERCHANT_APPLICATIONS_PER_HOUR="1000")
     world = prepare(var_dir, env)
     port = _free_port()
     log = (var_dir / "serve.log").open("wb")

@@ -18,12 +18,13 @@ from axe_playwright_python.sync_playwright import Axe
 
 from quan.web.i18n import Translator
 from tests.e2e.conftest import Server
+from tests.e2e.world import WALLET_LOTTERY_TYPE
 
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 780}
 BUDGET = 20 * 1024  # bytes over the wire for a wallet page and everything it loads
 FIXED_TYPE = "餐饮消费券（满100减30）"  # the demo's first-come voucher type (quan demo seed)
-LOTTERY_TYPE = "文体旅8折（最高减50元）"
+LOTTERY_TYPE = WALLET_LOTTERY_TYPE  # its own lottery, open whatever the shared clock says
 CATERING_SHOPS = ("知味小笼（湖滨店）", "湖畔小馆（西湖店）")  # the demo's approved restaurants
 
 TRANSFER = """() => {

@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from quan.config import load_settings
+from quan.config import Settings, load_settings
 from quan.domain.auth import Actor
 from quan.domain.batches import Allocation
 from quan.domain.citizens import RegistrationInput, validate_registration
 from quan.domain.merchants import Decision, Scene
 from quan.domain.uscc import check_character
 from quan.services.delivery import announcements
-from quan.services.demo.program import FIXED_TYPE
+from quan.services.demo.program import FIXED_TYPE, PERCENT_TYPE
 from quan.services.issuance import batches, voucher_types
 from quan.services.merchants import merchant_reviews, merchants, terminals
 from quan.services.people import citizens, staff
@@ -50,6 +50,10 @@ SWEEP_TYPE = "草稿券种（无障碍检查）"
 SWEEP_BATCH_TYPE = "草稿批次的券种（无障碍检查）"
 SWEEP_BATCH = "草稿批次（无障碍检查）"
 SWEEP_NOTICE = "停车提示（无障碍检查）"
+# The wallet test's own lottery (tests/e2e/test_wallet.py): its registration stays open for two
+# months, so the clock moves of the story and whole-program tests (a day or so each, on the same
+# served world) never close it, whatever order the tests run in.
+WALLET_LOTTERY_TYPE = "文体旅8折（钱包测试）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +78,39 @@ def _uscc(serial: int) -> str:
 def _quan(var_dir: Path, env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "quan.cli", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"quan {' '.join(args)} failed: {done.stderr[-2000:]}")
     return done.stdout
+
+
+def _wallet_lottery(
+    tx: Any, now: Any, operator: Actor, program_id: str, settings: Settings
+) -> None:
+    kind = voucher_types.create_voucher_type(
+        tx, now, operator, program_id, {**PERCENT_TYPE, "name": WALLET_LOTTERY_TYPE}
+    )
+    lottery = batches.create_batch(
+        tx,
+        now,
+        operator,
+        batches.NewBatch(
+            program_id=program_id,
+            voucher_type_id=kind.id,
+            name="钱包测试抽签",
+            quantity=10,
+            allocation=Allocation.LOTTERY,
+            claim_opens_at=now,
+            claim_closes_at=now + timedelta(days=60),
+        ),
+        settings=settings,
+    )
+    batches.open_batch(tx, now, operator, lottery.id)
 
 
 def _sweep_drafts(tx: Any, now: Any, operator: Actor, program_id: str) -> None:
@@ -132,18 +164,23 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
             assert user is not None
             assert user.issuer_id is not None
             operator: Actor = user.actor()
-            program_id = str(
-                tx.execute(select(programs.c.id)).scalar_one()
-            )
+            program_id = str(tx.execute(select(programs.c.id)).scalar_one())
 
             def apply(name: str, serial: int) -> str:
                 merchant, _ = merchants.apply(
-                    tx, now, pii,
+                    tx,
+                    now,
+                    pii,
                     merchants.NewMerchant(
-                        issuer_id=user.issuer_id or "", name=name, uscc=_uscc(serial),
-                        categories=["catering"], region_code="330106", scenes=[Scene.OFFLINE],
+                        issuer_id=user.issuer_id or "",
+                        name=name,
+                        uscc=_uscc(serial),
+                        categories=["catering"],
+                        region_code="330106",
+                        scenes=[Scene.OFFLINE],
                         bank_name="中国工商银行杭州西湖支行",
-                        account_number="6222021234567890123", contact_phone="13812345678",
+                        account_number="6222021234567890123",
+                        contact_phone="13812345678",
                     ),
                 )
                 return merchant.id
@@ -172,6 +209,7 @@ def prepare(var_dir: Path, env: dict[str, str]) -> StoryWorld:
                 )
                 citizens.register(tx, now, operator, keys, registration)
             _sweep_drafts(tx, now, operator, program_id)
+            _wallet_lottery(tx, now, operator, program_id, settings)
     finally:
         rt.db.dispose()
     return StoryWorld(
