@@ -252,7 +252,8 @@ class Run:
     def tablet_redeems(self, tablet: Any, code: str) -> None:
         tablet.fill("input[name=code]", code)
         tablet.fill("[data-test=amount]", "120")
-        tablet.click("[data-test=redeem]")
+        tablet.click("[data-test=preview]")  # the voucher and what the customer pays, first
+        tablet.click("[data-test=confirm]")
         tablet.wait_for_selector("[data-test=redeemed]")
         assert tablet.inner_text("[data-test=discount]") == "−¥30.00"
         assert tablet.inner_text("[data-test=customer-pays]") == "¥90.00"
