@@ -55,7 +55,9 @@ run: install
 
 ## make test: lint, type-check and run every test (PostgreSQL/Redis tests need QUAN_TEST_*_URL)
 ## TEST_WORKERS: pytest-xdist processes (each has its own PostgreSQL schema and SQLite files).
-TEST_WORKERS ?= auto
+# Three even on two cores: much of the suite waits on PostgreSQL, served processes and the
+# browser rather than computing, and a third process fills those waits.
+TEST_WORKERS ?= 3
 test: install lint typecheck
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=4
 
