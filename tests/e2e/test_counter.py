@@ -50,18 +50,30 @@ def _ids(server: Server) -> tuple[str, str]:
     engine = create_engine(settings.resolved_database_url)
     try:
         with engine.connect() as tx:
-            shop = tx.execute(
-                select(merchants.c.id).where(merchants.c.name == server.world.merchant_name)
-            ).scalar_one()
-            batch = tx.execute(
-                select(batches.c.id)
-                .where(
-                    batches.c.program_id == server.world.program_id,
-                    batches.c.allocation == "fcfs",
-                    batches.c.status == "open",
+            # The first of that name: the abuse pages' test writes shops of the same name (the
+            # integration fixtures') into the served database later.
+            shop = (
+                tx.execute(
+                    select(merchants.c.id)
+                    .where(merchants.c.name == server.world.merchant_name)
+                    .order_by(merchants.c.id)
                 )
-                .order_by(batches.c.id)
-            ).scalars().first()
+                .scalars()
+                .first()
+            )
+            batch = (
+                tx.execute(
+                    select(batches.c.id)
+                    .where(
+                        batches.c.program_id == server.world.program_id,
+                        batches.c.allocation == "fcfs",
+                        batches.c.status == "open",
+                    )
+                    .order_by(batches.c.id)
+                )
+                .scalars()
+                .first()
+            )
     finally:
         engine.dispose()
     assert batch is not None, "the demo has no open first-come batch"
@@ -74,8 +86,11 @@ def _prepare(server: Server, lang: str) -> tuple[str, list[str]]:
     shop, batch = _ids(server)
     operator = {"Authorization": f"Bearer {_token(server, 'operator')}"}
     agent = {"Authorization": f"Bearer {_token(server, 'agent')}"}
-    added = httpx.post(f"{server.url}/api/v1/merchants/{shop}/terminals",
-                       json={"label": f"counter16 {lang}"}, headers=operator)
+    added = httpx.post(
+        f"{server.url}/api/v1/merchants/{shop}/terminals",
+        json={"label": f"counter16 {lang}"},
+        headers=operator,
+    )
     assert added.status_code == 201, added.text
     codes = []
     for n in range(2):
@@ -271,8 +286,9 @@ class Counter:
         assert not page.locator("header.top").is_visible()  # printed without the frame
         assert not page.locator("[data-test=print]").is_visible()
         assert page.locator("[data-test=shift-totals]").is_visible()
-        page.screenshot(path=str(self.screens / f"counter-{self.lang}-shift-print.png"),
-                        full_page=True)
+        page.screenshot(
+            path=str(self.screens / f"counter-{self.lang}-shift-print.png"), full_page=True
+        )
         page.emulate_media(media="screen")
         page.click("[data-test=shift-shop]")
         page.wait_for_url("**scope=merchant")

@@ -16,11 +16,13 @@ from quan.services.people.citizens import CitizenKeys
 from quan.services.runtime import Runtime
 from quan.store.alert_tables import alert_rules
 from tests.e2e.conftest import Server
+from tests.e2e.serve import OFFSET_FILE, ShiftedClock
 
 
 def _flood_and_evaluate(server: Server, merchant_id: str, who: str) -> None:
     settings = load_settings(var_dir=server.world.var_dir, env="development")
-    rt = Runtime.build(settings)
+    # The served clock (tests/e2e/serve.py), which other tests of this process may have moved.
+    rt = Runtime.build(settings, clock=ShiftedClock(server.world.var_dir / OFFSET_FILE))
     try:
         now = rt.clock.now()
         for _ in range(20):

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from quan.domain.uscc import check_character
+from quan.services.demo.program import ISSUER_NAME, REGION_CODE
 from quan.web.i18n import Translator
 from tests.e2e.conftest import Server
 
@@ -25,6 +26,9 @@ DESK = {"width": 1280, "height": 900}
 TABLET = {"width": 768, "height": 1024}
 OWNER_PHONES = {"zh": "13711110001", "en": "13711110002"}
 _serial = count(1)
+
+
+DEMO_ISSUER = f"{ISSUER_NAME} ({REGION_CODE})"  # as the apply form lists it
 
 
 def _uscc(lang: str) -> str:
@@ -83,6 +87,8 @@ class Portal:
         self.check(page, "sign-in")
         page.click("[data-test=apply-link]")
         page.wait_for_url("**/merchant/apply")
+        # The demo's issuer by name: other tests add issuers to the served database.
+        page.select_option("select[name=issuer_id]", label=DEMO_ISSUER)
         page.fill("[data-test=apply-name]", self.name)
         page.fill("[data-test=apply-uscc]", "91330106MA00000000")  # a wrong check character
         page.check("[data-test=apply-category-catering]")

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from quan.domain.uscc import check_character
+from quan.services.demo.program import ISSUER_NAME, REGION_CODE
 from quan.web.i18n import Translator
 from tests.e2e.conftest import Server
 from tests.e2e.world import PROGRAM_PHONES
@@ -37,6 +38,9 @@ TABLET = {"width": 768, "height": 1024}
 BIG = "1500000"  # yuan: above the demo's maker-checker threshold (¥1,000,000)
 OWNER_PHONES = {"zh": "13711110005", "en": "13711110006"}
 NEXT_DAY = timedelta(days=1, minutes=2).total_seconds()  # the redemption's day is over
+
+
+DEMO_ISSUER = f"{ISSUER_NAME} ({REGION_CODE})"  # as the apply form lists it
 
 
 def _uscc(lang: str) -> str:
@@ -186,6 +190,8 @@ class Run:
 
     def shop_applies(self, owner: Any) -> None:
         owner.goto(self.url + "/merchant/apply")
+        # The demo's issuer by name: other tests add issuers to the served database.
+        owner.select_option("select[name=issuer_id]", label=DEMO_ISSUER)
         owner.fill("[data-test=apply-name]", self.shop)
         owner.fill("[data-test=apply-uscc]", _uscc(self.lang))
         owner.check("[data-test=apply-category-catering]")
@@ -207,8 +213,9 @@ class Run:
     def owner_pairs_the_counter_tablet(self, owner: Any) -> Any:
         owner.click("[data-test=sign-out]")
         owner.wait_for_url("**/merchant/signin")
-        self.sms_sign_in(owner, self.owner_phone, "[data-test=owner-phone]",
-                         "[data-test=owner-code]")
+        self.sms_sign_in(
+            owner, self.owner_phone, "[data-test=owner-phone]", "[data-test=owner-code]"
+        )
         owner.wait_for_url("**/merchant")
         assert self.t("portal.status_says.approved") in owner.inner_text(
             "[data-test=review-outcome]"
@@ -236,8 +243,7 @@ class Run:
         t = self.t
         phone = self.context(PHONE, is_mobile=True, has_touch=True).new_page()
         phone.goto(self.url + "/wallet/signin")
-        self.sms_sign_in(phone, PROGRAM_PHONES[self.lang], "input[name=phone]",
-                         "input[name=code]")
+        self.sms_sign_in(phone, PROGRAM_PHONES[self.lang], "input[name=phone]", "input[name=code]")
         phone.wait_for_url("**/wallet")
         offer = phone.locator(f"[data-test=offer][data-batch={batch_id}]")
         assert offer.get_attribute("data-standing") == "claimable"

@@ -347,7 +347,8 @@ def test_rules_on_one_measure_read_together_give_what_each_gives_alone(world: Wo
     """Several rules on a measure are measured in one read (``measure_many``): for claims and
     redemptions spread over time, windows, thresholds and horizons on both sides of the line,
     each rule's samples are exactly those of its own query."""
-    from quan.services.operations.alert_measures import Cut, Scope, measure, measure_many
+    from quan.services.operations.alert_measures import measure, measure_many
+    from quan.services.operations.alert_scope import Cut, Scope
 
     clock: Any = world.runtime.clock
     s = scene(world, holders=3, quantity=6)

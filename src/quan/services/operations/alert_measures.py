@@ -19,9 +19,7 @@ of rules on a measure.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -29,6 +27,13 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from quan.domain.ledger import Budget
 from quan.services.delivery.status import queue_summary
+from quan.services.operations.alert_scope import (
+    Asked,
+    Cut,
+    Measure,
+    Sample,
+    Scope,
+)
 from quan.store import ledger
 from quan.store.log_tables import log_queue
 from quan.store.merchant_tables import merchants
@@ -36,62 +41,6 @@ from quan.store.redemption_tables import redemptions
 from quan.store.refusal_tables import refusal_tallies
 from quan.store.tables import events, job_runs
 from quan.store.voucher_tables import batches, status_is, vouchers
-
-Labels = tuple[tuple[str, str], ...]
-
-COMPARE: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Where and when a rule is measured: its program (``None`` for the platform) and now."""
-
-    now: datetime
-    program_id: str | None = None
-    issuer_id: str | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Cut:
-    """The rule's comparison, applied where the figure is computed."""
-
-    comparator: str
-    threshold: float
-
-    def holds(self, value: float) -> bool:
-        return bool(COMPARE[self.comparator](value, self.threshold))
-
-    def sql(self, value: ColumnElement[Any]) -> ColumnElement[bool]:
-        result: ColumnElement[bool] = COMPARE[self.comparator](value, self.threshold)
-        return result
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    labels: Labels
-    value: float
-
-
-MeasureFn = Callable[[Connection, Scope, Mapping[str, Any], Cut], list[Sample]]
-Asked = tuple[Mapping[str, Any], Cut]
-# Several rules' samples from one read: one list per (params, cut) asked, in order.
-SharedFn = Callable[[Connection, Scope, Sequence[Asked]], list[list[Sample]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Measure:
-    name: str
-    fn: MeasureFn
-    per_program: bool  # False: a platform measure (rules without a program)
-    unit: str  # how the console says the value: per_minute, count, share, seconds, ratio
-    shared: SharedFn | None = None
 
 
 def _window(scope: Scope, params: Mapping[str, Any]) -> tuple[datetime, int]:

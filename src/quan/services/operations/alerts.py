@@ -29,8 +29,9 @@ from quan.channels.outbox import OutboxKeys
 from quan.domain.auth import Actor, Role, require_issuer
 from quan.domain.errors import Kind, QuanError, define
 from quan.services.operations import alert_rules
-from quan.services.operations.alert_measures import Cut, Sample, Scope, measure_many
+from quan.services.operations.alert_measures import measure_many
 from quan.services.operations.alert_notify import Notice, notify
+from quan.services.operations.alert_scope import Cut, Sample, Scope
 from quan.store.alert_tables import alert_rules as rules_table
 from quan.store.alert_tables import alerts
 from quan.store.db import Database

@@ -22,7 +22,8 @@ from quan.edge.deps import RuntimeDep
 from quan.services.delivery.status import queue_summary
 from quan.services.money.programs import visible_program
 from quan.services.operations import alerts
-from quan.services.operations.alert_measures import Cut, Scope, sequencer_lag_seconds
+from quan.services.operations.alert_measures import sequencer_lag_seconds
+from quan.services.operations.alert_scope import Cut, Scope
 from quan.services.operations.refusal_report import RefusalFilter, RefusalRow, refusals
 from quan.store.merchant_tables import merchants
 from quan.store.redemption_tables import redemptions
